@@ -1,0 +1,112 @@
+"""QKAN and HQKAN layers: Eq. (2) of the paper and the JHCG Net with a QKAN latent."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .daruan import READOUTS, daruan
+from .utils import check_input, check_positive_int
+
+
+class QKANLayer(nn.Module):
+    r"""A Kolmogorov-Arnold layer whose edge functions are DARUANs (Eq. 2).
+
+    .. math::
+        y_j = \sum_k \big[(\phi_{jk}(x_k) + c_{jk})\, a_{jk} + \beta_{jk}\,\mathrm{silu}(x_k)\big]
+
+    with one DARUAN :math:`\phi_{jk}` per edge (input k -> output j).
+
+    Options (defaults follow the reference library ``qkan`` where the paper is silent,
+    and reproduce the paper's Table I counts for the hidden-1 QKAN-LSTM):
+
+    * ``preact_trainable=True``: trainable encoding weights w and biases b
+      (the paper's "trainable pre-processing weights"); otherwise w = 1, b = 0.
+    * ``base_trainable=True``: the residual ``beta * silu(x)`` with beta initialised
+      to 0.5; ``False`` removes the residual (beta = 0).
+    * ``postact_weight_trainable`` / ``postact_bias_trainable`` (default ``False``):
+      trainable a (init 1) and c (init 0); frozen otherwise.
+    * ``readout``: ``"expectation"`` (<Z>, Eq. 3) or ``"amplitude"``.
+
+    Frozen quantities are buffers, so ``parameters()`` lists exactly what trains.
+    Angles theta are initialised Xavier-normal on their (out, in, reps + 1, 2)
+    shape, as in the reference library.
+    """
+
+    def __init__(self, in_features: int, out_features: int, reps: int = 1, *,
+                 preact_trainable: bool = True, base_trainable: bool = True,
+                 postact_weight_trainable: bool = False, postact_bias_trainable: bool = False,
+                 readout: str = "expectation", dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None):
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        self.reps = check_positive_int(reps, "reps")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        self.readout = readout
+        factory = {"dtype": dtype, "device": device}
+        edges = (out_features, in_features)
+        self.theta = nn.Parameter(torch.empty(*edges, reps + 1, 2, **factory))
+        nn.init.xavier_normal_(self.theta)
+        self._add("preact_weight", torch.ones(*edges, reps, **factory), preact_trainable)
+        self._add("preact_bias", torch.zeros(*edges, reps, **factory), preact_trainable)
+        base = torch.full(edges, 0.5 if base_trainable else 0.0, **factory)
+        self._add("base_weight", base, base_trainable)
+        self._add("postact_weight", torch.ones(*edges, **factory), postact_weight_trainable)
+        self._add("postact_bias", torch.zeros(*edges, **factory), postact_bias_trainable)
+
+    def _add(self, name: str, value: torch.Tensor, trainable: bool) -> None:
+        if trainable:
+            self.register_parameter(name, nn.Parameter(value))
+        else:
+            self.register_buffer(name, value)
+
+    def edge_functions(self, x: torch.Tensor) -> torch.Tensor:
+        """phi_jk(x_k) for every batch row and edge: shape (batch, out, in)."""
+        return daruan(x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias, self.readout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, self.in_features, "QKANLayer input")
+        phi = self.edge_functions(x)
+        y = torch.einsum("boi,oi->bo", phi, self.postact_weight)
+        y = y + (self.postact_bias * self.postact_weight).sum(-1)
+        return y + F.silu(x) @ self.base_weight.T
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"reps={self.reps}, readout={self.readout!r}")
+
+
+def latent_width(features: int) -> int:
+    """The reference library's HQKAN latent width: ceil(log2(features)), at least 1."""
+    return max(1, math.ceil(math.log2(features)))
+
+
+class HQKAN(nn.Module):
+    """JHCG Net with a QKAN latent: Linear(in, m) -> QKANLayer(m, n) -> Linear(n, out).
+
+    Latent widths default to ceil(log2 in) and ceil(log2 out) as in the reference
+    library's examples; there is no activation between the three stages. Extra
+    keyword arguments go to the latent :class:`QKANLayer`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, reps: int = 1, *,
+                 latent_in: int | None = None, latent_out: int | None = None,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                 **qkan_options):
+        super().__init__()
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        m = check_positive_int(latent_in or latent_width(in_features), "latent_in")
+        n = check_positive_int(latent_out or latent_width(out_features), "latent_out")
+        factory = {"dtype": dtype, "device": device}
+        self.encoder = nn.Linear(in_features, m, **factory)
+        self.latent = QKANLayer(m, n, reps, **factory, **qkan_options)
+        self.decoder = nn.Linear(n, out_features, **factory)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, self.in_features, "HQKAN input")
+        return self.decoder(self.latent(self.encoder(x)))

@@ -1,0 +1,133 @@
+"""Fourier spectrum of a DARUAN: predicted frequencies, exact coefficients, FFT and least squares.
+
+With <Z> as the readout a DARUAN is a finite trigonometric sum
+phi(x) = sum_{omega in Omega} c_omega exp(i omega x), Omega = {sum_l s_l w_l : s_l in {-1, 0, 1}}.
+"""
+from __future__ import annotations
+
+import cmath
+import itertools
+import math
+
+import numpy as np
+import torch
+
+
+def _as_numpy(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().double().numpy()
+    return np.asarray(t, dtype=float)
+
+
+def sign_patterns(reps: int) -> np.ndarray:
+    """All 3**reps vectors s in {-1, 0, 1}^reps, one per row."""
+    return np.array(list(itertools.product((-1, 0, 1), repeat=reps)), dtype=float).reshape(-1, reps)
+
+
+def predicted_frequencies(weight, tol: float = 1e-9) -> np.ndarray:
+    """Sorted distinct frequencies Omega = {s . w}; values closer than ``tol`` are merged."""
+    w = _as_numpy(weight).reshape(-1)
+    if w.size == 0:
+        raise ValueError("weight must hold at least one encoding weight w_l")
+    omegas = np.sort(sign_patterns(w.size) @ w)
+    keep = np.concatenate([[True], np.diff(omegas) > tol])
+    return omegas[keep]
+
+
+def exact_fourier_series(theta, weight=None, bias=None, tol: float = 1e-9):
+    """Exact coefficients c_omega of a single DARUAN with the <Z> readout.
+
+    Tracks each Bloch coordinate as a sum of exponentials exp(i (s . w) x), keyed by
+    the sign pattern s. RZ(w_l x + b_l) multiplies by cos/sin of its angle, i.e. by
+    (e^{+i(w x + b)} +/- e^{-i(w x + b)}) / 2(i), which sets s_l = +1 or -1; an RY
+    mixes coordinates without changing frequencies. Returns ``(omegas, coeffs)``,
+    ``omegas`` sorted ascending (the set Omega), ``coeffs`` complex, with
+    c_{-omega} = conj(c_omega).
+    """
+    th = _as_numpy(theta)
+    if th.ndim != 2 or th.shape[1] != 2 or th.shape[0] < 2:
+        raise ValueError(f"theta must have shape (reps + 1, 2) for one DARUAN, got {th.shape}")
+    reps = th.shape[0] - 1
+    w = np.ones(reps) if weight is None else _as_numpy(weight).reshape(-1)
+    b = np.zeros(reps) if bias is None else _as_numpy(bias).reshape(-1)
+    if w.size != reps or b.size != reps:
+        raise ValueError(f"weight and bias need {reps} entries to match theta {th.shape}")
+
+    def add(*terms):
+        out: dict = {}
+        for scale, series in terms:
+            for key, value in series.items():
+                out[key] = out.get(key, 0) + scale * value
+        return out
+
+    def rz_fixed(X, Y, angle):
+        c, s = math.cos(angle), math.sin(angle)
+        return add((c, X), (-s, Y)), add((s, X), (c, Y))
+
+    def ry(X, Z, angle):
+        c, s = math.cos(angle), math.sin(angle)
+        return add((c, X), (s, Z)), add((-s, X), (c, Z))
+
+    def shift(series, layer, sign, phase):
+        return {key[:layer] + (sign,) + key[layer + 1:]: v * phase for key, v in series.items()}
+
+    zero = (0,) * reps
+    X, Y, Z = {zero: 1.0 + 0j}, {}, {}
+    for layer in range(reps):
+        X, Y = rz_fixed(X, Y, th[layer, 0])
+        X, Z = ry(X, Z, th[layer, 1])
+        # cos(a) = (e^{ia} + e^{-ia})/2, sin(a) = (e^{ia} - e^{-ia})/(2i), a = w x + b
+        up, down = cmath.exp(1j * b[layer]), cmath.exp(-1j * b[layer])
+        cos_x = lambda f: add((0.5, shift(f, layer, 1, up)), (0.5, shift(f, layer, -1, down)))
+        sin_x = lambda f: add((-0.5j, shift(f, layer, 1, up)), (0.5j, shift(f, layer, -1, down)))
+        X, Y = add((1, cos_x(X)), (-1, sin_x(Y))), add((1, sin_x(X)), (1, cos_x(Y)))
+    X, Y = rz_fixed(X, Y, th[reps, 0])
+    X, Z = ry(X, Z, th[reps, 1])
+
+    omegas = predicted_frequencies(w, tol)
+    coeffs = np.zeros(omegas.size, dtype=complex)
+    for key, value in Z.items():
+        idx = int(np.argmin(np.abs(omegas - np.dot(key, w))))
+        coeffs[idx] += value
+    return omegas, coeffs
+
+
+def evaluate_series(x, omegas, coeffs) -> np.ndarray:
+    """sum_omega c_omega exp(i omega x), real part (the imaginary part cancels)."""
+    x = _as_numpy(x)
+    return np.real(np.exp(1j * np.multiply.outer(x, omegas)) @ coeffs)
+
+
+def fft_coefficients(values) -> tuple[np.ndarray, np.ndarray]:
+    """Fourier coefficients of samples taken on x_k = 2 pi k / N, k = 0..N-1.
+
+    Exact for a trigonometric polynomial with integer frequencies below N / 2.
+    Returns integer frequencies (-(N//2) .. ) and complex coefficients, ascending.
+    """
+    v = _as_numpy(values)
+    if v.ndim != 1 or v.size < 3:
+        raise ValueError(f"need a 1-D array of at least 3 samples, got shape {v.shape}")
+    coeffs = np.fft.fftshift(np.fft.fft(v)) / v.size
+    freqs = np.fft.fftshift(np.fft.fftfreq(v.size, d=1.0 / v.size))
+    return freqs, coeffs
+
+
+def fit_coefficients(x, y, omegas) -> tuple[np.ndarray, np.ndarray, float]:
+    """Least-squares fit of y(x) by a real trigonometric sum on the given frequencies.
+
+    Returns ``(omegas, coeffs, residual)`` with complex c_omega for the full symmetric
+    set and ``residual`` = max |y - fit|. A tiny residual means the function lies in
+    the span of those frequencies.
+    """
+    x, y = _as_numpy(x), _as_numpy(y)
+    positive = np.unique(np.abs(_as_numpy(omegas)))
+    positive = positive[positive > 1e-12]
+    columns = [np.ones_like(x)] + [np.cos(w * x) for w in positive] + [np.sin(w * x) for w in positive]
+    design = np.stack(columns, axis=1)
+    sol, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = float(np.max(np.abs(design @ sol - y)))
+    a0, a, b = sol[0], sol[1:1 + positive.size], sol[1 + positive.size:]
+    full = np.concatenate([-positive[::-1], [0.0], positive])
+    c_pos = (a - 1j * b) / 2
+    coeffs = np.concatenate([np.conj(c_pos[::-1]), [a0 + 0j], c_pos])
+    return full, coeffs, residual
