@@ -1,0 +1,78 @@
+"""Execute every chapter with papermill, then build the HTML book from the executed copies.
+
+    python scripts/build_book.py            # quick protocol (minutes on 2 CPU cores)
+    python scripts/build_book.py --full     # the paper's full protocol
+    python scripts/build_book.py --only 01_daruan_spectrum
+
+The source tree is staged into _build/src (book pages, _config.yml, _toc.yml and the
+*executed* notebooks), and Jupyter Book builds it with execution off and warnings as
+errors, so a failing cell or a broken reference fails the build.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+SRC = BUILD / "src"
+
+
+def execute_chapters(names: list[str], full: bool, device: str) -> None:
+    import papermill as pm
+
+    (SRC / "notebooks").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        start = time.perf_counter()
+        pm.execute_notebook(
+            ROOT / "notebooks" / f"{name}.ipynb", SRC / "notebooks" / f"{name}.ipynb",
+            parameters={"full_protocol": full, "device": device},
+            cwd=ROOT / "notebooks", progress_bar=False, kernel_name="python3", language="python",
+        )
+        print(f"executed {name} in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def stage_sources() -> None:
+    for item in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / item, SRC / item)
+    shutil.copytree(ROOT / "book", SRC / "book", dirs_exist_ok=True)
+    static = ROOT / "_build" / "static"
+    # Widget-manager JavaScript from scripts/fetch_js.py. Not in "_static": Jupyter Book would
+    # add every script there to every page a second time, in the wrong order.
+    shutil.copytree(static, SRC / "widgets_js", dirs_exist_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="run the paper's full protocol")
+    parser.add_argument("--device", default="auto", help="'auto' (GPU when present), 'cpu' or 'cuda'")
+    parser.add_argument("--only", nargs="*", help="execute only these chapters (others reuse _build/src)")
+    parser.add_argument("--no-execute", action="store_true", help="reuse executed notebooks in _build/src")
+    args = parser.parse_args(argv)
+
+    chapters = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    names = chapters if args.only is None else args.only
+    unknown = sorted(set(names) - set(chapters))
+    if unknown:
+        parser.error(f"unknown chapters {unknown}; choose from {chapters}")
+    start = time.perf_counter()
+    SRC.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_js.py")], check=True)
+    if not args.no_execute:
+        execute_chapters(names, args.full, args.device)
+    missing = [c for c in chapters if not (SRC / "notebooks" / f"{c}.ipynb").exists()]
+    if missing:
+        parser.error(f"chapters not executed yet: {missing}")
+    stage_sources()
+    subprocess.run(["jupyter-book", "build", str(SRC), "--path-output", str(ROOT), "-W", "--keep-going"],
+                   check=True)
+    print(f"book built in {time.perf_counter() - start:.0f} s: {BUILD / 'html' / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
