@@ -13,3 +13,16 @@ __all__ = [
     "environment_info", "evaluate_series", "exact_fourier_series", "fft_coefficients", "fit_coefficients",
     "latent_width", "predicted_frequencies", "resolve_device", "seed_everything", "sign_patterns",
 ]
+
+from .circuits import circuit_expectations, variational_unitaries
+from .configs import DATASETS, MODELS, build_model, model_config
+from .models import (AffineGates, HQKANGates, LSTMCell, LSTMRegressor, QKANGates, QLSTMGates,
+                     RecurrentRegressor)
+from .params import parameter_table
+from .shift import daruan_shift_gradients, qlstm_shift_gradients
+
+__all__ += [
+    "AffineGates", "DATASETS", "HQKANGates", "LSTMCell", "LSTMRegressor", "MODELS", "QKANGates", "QLSTMGates",
+    "RecurrentRegressor", "build_model", "circuit_expectations", "daruan_shift_gradients", "model_config",
+    "parameter_table", "qlstm_shift_gradients", "variational_unitaries",
+]

@@ -24,3 +24,31 @@ def count_parameters(model: nn.Module) -> dict:
         counts[kind] += param.numel()
     counts["total"] = counts["classical"] + counts["quantum"]
     return counts
+
+
+def parameter_table(build=None):
+    """Table I: classical / quantum / total for every model and dataset, beside the paper's.
+
+    Returns a pandas DataFrame with one row per (dataset, model): our counts, the paper's
+    counts and a per-cell match flag. ``build(model, dataset)`` defaults to
+    :func:`qkan_lib.configs.build_model`, so the table always reflects the named configs.
+    """
+    import pandas as pd
+
+    from .configs import DATASETS, MODELS, build_model
+    from .paper import TABLE_I
+
+    build = build or (lambda model, dataset: build_model(model, dataset))
+    rows = []
+    for dataset in DATASETS:
+        for model in MODELS:
+            counts = count_parameters(build(model, dataset))
+            ours = (counts["classical"], counts["quantum"] or None, counts["total"])
+            paper = TABLE_I[(dataset, model)]
+            row = {"dataset": dataset, "model": model}
+            for part, o, p in zip(("classical", "quantum", "total"), ours, paper):
+                row[part] = o
+                row[f"paper_{part}"] = p
+                row[f"match_{part}"] = o == p
+            rows.append(row)
+    return pd.DataFrame(rows)

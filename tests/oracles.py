@@ -52,3 +52,26 @@ def pennylane_daruan(reps):
         return qml.expval(qml.PauliZ(0))
 
     return circuit
+
+
+def pennylane_qlstm_circuit(n_qubits, depth, n_measured):
+    """The reference QLSTM gate circuit as a PennyLane QNode (default.qubit)."""
+    import pennylane as qml
+
+    dev = qml.device("default.qubit", wires=n_qubits)
+
+    @qml.qnode(dev)
+    def circuit(v, theta):
+        for q in range(n_qubits):
+            qml.Hadamard(q)
+            qml.RY(v[q], q)
+        for layer in range(depth):
+            for q in range(0, n_qubits - 1, 2):
+                qml.CNOT([q, q + 1])
+            for q in range(1, n_qubits - 1, 2):
+                qml.CNOT([q, q + 1])
+            for q in range(n_qubits):
+                qml.RY(theta[layer, q], q)
+        return [qml.expval(qml.PauliZ(q)) for q in range(n_measured)]
+
+    return circuit
