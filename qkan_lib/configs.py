@@ -30,10 +30,12 @@ _CONFIGS = {
     "qlstm": {"damped_shm": {"hidden_size": 5, "depth": 3},
               "bessel": {"hidden_size": 5, "depth": 3},
               "urban": {"hidden_size": 4, "depth": 5}},
-    "qkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True}
+    "qkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True,
+                       "postact_weight_trainable": False, "postact_bias_trainable": False}
                   for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
     "hqkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True,
-                        "postact_weight_trainable": True}
+                        "postact_weight_trainable": True, "postact_bias_trainable": False,
+                        "latent_in": None, "latent_out": None}
                    for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
 }
 
@@ -52,9 +54,12 @@ def model_config(model: str, dataset: str, **overrides) -> dict:
     return config
 
 
-def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.dtype = torch.float32,
+def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.dtype | None = None,
                 device: torch.device | str | None = None, **overrides) -> torch.nn.Module:
-    """Build a model from its named configuration, e.g. ``build_model("qkan_lstm", "bessel")``."""
+    """Build a model from its named configuration, e.g. ``build_model("qkan_lstm", "bessel")``.
+
+    ``dtype=None`` uses torch's default dtype; extra keyword arguments override config keys.
+    """
     config = model_config(model, dataset, **overrides)
     factory = {"dtype": dtype, "device": device}
     hidden = config.pop("hidden_size")

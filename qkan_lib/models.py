@@ -108,12 +108,14 @@ class LSTMCell(nn.Module):
         return self.step_function()(x_t, *state)
 
 
-def _check_sequence(x: torch.Tensor, input_size: int) -> None:
+def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != input_size:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"sequence input must have shape (batch, seq_len, {input_size}), got {shape}")
     if x.shape[1] < 1:
         raise ValueError("sequence input must have at least one time step")
+    if x.dtype != dtype:
+        raise ValueError(f"sequence input has dtype {x.dtype} but the model has {dtype}; convert one of them")
     if not torch.isfinite(x).all():
         raise ValueError("sequence input contains NaN or infinite values")
 
@@ -128,7 +130,7 @@ class RecurrentRegressor(nn.Module):
         self.head = nn.Linear(cell.hidden_size, output_size, dtype=ref.dtype, device=ref.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_sequence(x, self.cell.input_size)
+        _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
         batch = x.shape[0]
         h = x.new_zeros(batch, self.cell.hidden_size)
         c = x.new_zeros(batch, self.cell.hidden_size)
@@ -150,6 +152,6 @@ class LSTMRegressor(nn.Module):
         self.head = nn.Linear(hidden_size, output_size, **factory)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_sequence(x, self.input_size)
+        _check_sequence(x, self.input_size, self.head.weight.dtype)
         out, _ = self.lstm(x)
         return self.head(out[:, -1])

@@ -52,3 +52,53 @@ def parameter_table(build=None):
                 row[f"match_{part}"] = o == p
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def search_configurations(model: str, dataset: str, target: tuple, top: int = 3, max_latent: int = 4):
+    """Nearest configurations to a published (classical, quantum, total) count.
+
+    Searches the options a QKAN-LSTM / HQKAN-LSTM configuration can change without
+    changing the paper's stated sizes (hidden size, one DARUAN layer): reps 1..3, which
+    of preacts / base / post-activation weight / post-activation bias train, and for
+    HQKAN the latent widths 1..max_latent. Ranks by |d classical| + |d quantum|.
+    Returns a DataFrame of the ``top`` nearest, with the options and the counts.
+    """
+    import itertools
+
+    import pandas as pd
+
+    from .configs import build_model
+
+    if model not in ("qkan_lstm", "hqkan_lstm"):
+        raise ValueError("configuration search is defined for 'qkan_lstm' and 'hqkan_lstm'")
+    flags = ("preact_trainable", "base_trainable", "postact_weight_trainable", "postact_bias_trainable")
+    latents = itertools.product(range(1, max_latent + 1), repeat=2) if model == "hqkan_lstm" else [None]
+    rows = []
+    for reps, bits, latent in itertools.product((1, 2, 3), itertools.product((False, True), repeat=4), latents):
+        options = dict(zip(flags, bits), reps=reps)
+        if latent is not None:
+            options.update(latent_in=latent[0], latent_out=latent[1])
+        counts = count_parameters(build_model(model, dataset, **options))
+        distance = abs(counts["classical"] - target[0]) + abs(counts["quantum"] - target[1])
+        rows.append({**options, **counts, "distance": distance})
+    table = pd.DataFrame(rows).sort_values(["distance", "reps"], kind="stable")
+    return table.head(top).reset_index(drop=True)
+
+
+def format_parameter_table(table):
+    """Table I for display: rows (dataset, model), columns (part, ours/paper), marks per cell."""
+    import pandas as pd
+
+    from .configs import DATASET_LABELS, MODEL_LABELS
+
+    def show(value):
+        return "-" if value is None or pd.isna(value) else str(int(value))
+
+    out = {}
+    for part in ("classical", "quantum", "total"):
+        out[(part, "paper")] = [show(v) for v in table[f"paper_{part}"]]
+        out[(part, "this book")] = [f"{show(v)} {'✓' if ok else '✗'}"
+                                   for v, ok in zip(table[part], table[f"match_{part}"])]
+    index = pd.MultiIndex.from_arrays([table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
+                                      names=["dataset", "model"])
+    return pd.DataFrame(out, index=index)

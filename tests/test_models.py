@@ -132,3 +132,9 @@ def test_qlstm_parameter_shift_equals_autograd():
             g_theta, g_v = torch.autograd.grad(z[bi, q], (theta, v), retain_graph=True)
             torch.testing.assert_close(shift["theta"][bi, q], g_theta, atol=1e-8, rtol=0)
             torch.testing.assert_close(shift["input"][bi, q], g_v[bi], atol=1e-8, rtol=0)
+
+
+def test_dtype_mismatch_is_a_clear_error():
+    net = ql.build_model("qkan_lstm", "bessel", dtype=torch.float64)
+    with pytest.raises(ValueError, match="dtype"):
+        net(torch.zeros(2, 3, 1, dtype=torch.float32))
