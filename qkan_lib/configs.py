@@ -31,11 +31,12 @@ _CONFIGS = {
               "bessel": {"hidden_size": 5, "depth": 3},
               "urban": {"hidden_size": 4, "depth": 5}},
     "qkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True,
-                       "postact_weight_trainable": False, "postact_bias_trainable": False}
+                       "postact_weight_trainable": False, "postact_bias_trainable": False,
+                       "readout": "expectation"}
                   for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
     "hqkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True,
                         "postact_weight_trainable": True, "postact_bias_trainable": False,
-                        "latent_in": None, "latent_out": None}
+                        "latent_in": None, "latent_out": None, "readout": "expectation"}
                    for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
 }
 

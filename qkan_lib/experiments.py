@@ -35,7 +35,7 @@ def protocol(dataset: str, full: bool = False) -> dict:
                 "data_options": {}}
     if dataset == "urban":
         return {"seeds": tuple(range(3 if full else 1)), "seq_lens": SEQ_LENS if full else (4, 16, 64),
-                "train": {"epochs": 50 if full else 3, "batch_size": 64, "lr": 0.01, "optimizer": "adam",
+                "train": {"epochs": 50 if full else 5, "batch_size": 64, "lr": 0.01, "optimizer": "adam",
                           "dtype": "float32", "record_epochs": ()},
                 "data_options": {"cells": 3 if full else 1, "stand_in_days": 62 if full else 14},
                 "lr_overrides": {"hqkan_lstm": 0.02}}
@@ -43,9 +43,19 @@ def protocol(dataset: str, full: bool = False) -> dict:
 
 
 def experiments_for(dataset: str, models=MODELS, full: bool = False, seeds=None, seq_lens=None,
-                    device: str = "auto", **train_overrides) -> list[Experiment]:
-    """Every experiment of a dataset's protocol (models x seq_lens x seeds)."""
+                    device: str = "auto", milan_dir=None, **train_overrides) -> list[Experiment]:
+    """Every experiment of a dataset's protocol (models x seq_lens x seeds).
+
+    For Urban, the data source is resolved now (``milan_dir``, else $QKAN_MILAN_DIR, else the
+    stand-in) and recorded in the experiment, so real and stand-in results never mix.
+    """
     spec = protocol(dataset, full)
+    data_options = dict(spec["data_options"])
+    if dataset == "urban":
+        from .data import milan_source
+
+        directory, _ = milan_source(milan_dir, data_options["stand_in_days"])
+        data_options["milan_dir"] = str(directory)
     out = []
     for model in models:
         if model not in MODELS:
@@ -58,7 +68,7 @@ def experiments_for(dataset: str, models=MODELS, full: bool = False, seeds=None,
         for seq_len in seq_lens or spec["seq_lens"]:
             for seed in spec["seeds"] if seeds is None else seeds:
                 out.append(Experiment(model, dataset, seq_len, TrainConfig(seed=seed, **settings),
-                                      tuple(sorted(spec["data_options"].items()))))
+                                      tuple(sorted(data_options.items()))))
     return out
 
 
@@ -144,3 +154,119 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def within_spread(mean: float, std: float, value: float, k: float = 2.0) -> bool:
+    """Is ``value`` within ``k`` seed standard deviations of ``mean``?"""
+    return abs(value - mean) <= k * std
+
+
+def synthetic_table(frame, paper_r2: dict, epochs=SYNTHETIC_RECORD_EPOCHS):
+    """Tables II / III: train loss, test loss and test R^2 (mean ± std over seeds) at ``epochs``,
+    beside the paper's R^2 (its losses were lost), with a mark when the paper's value lies
+    within two seed standard deviations of ours."""
+    import pandas as pd
+
+    stats = summary(frame, ["train_loss", "test_mse", "test_r2"], by=("model",), epochs=epochs)
+    rows = []
+    for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
+        row = {}
+        for index, epoch in enumerate(epochs):
+            s = stats.loc[(model, epoch)]
+            row[(f"epoch {epoch}", "train loss")] = f"{s[('train_loss', 'mean')]:.4f} ± {s[('train_loss', 'std')]:.4f}"
+            row[(f"epoch {epoch}", "test loss")] = f"{s[('test_mse', 'mean')]:.4f} ± {s[('test_mse', 'std')]:.4f}"
+            mean, std = s[("test_r2", "mean")], s[("test_r2", "std")]
+            paper = paper_r2[model][index]
+            row[(f"epoch {epoch}", "R² (this book)")] = f"{mean:.4f} ± {std:.4f}"
+            row[(f"epoch {epoch}", "R² (paper)")] = f"{paper:.4f} {'≈' if within_spread(mean, std, paper) else '≠'}"
+        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
+    table = pd.DataFrame(rows)
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
+
+
+def r2_agreement(frame, paper_r2: dict, epochs=SYNTHETIC_RECORD_EPOCHS):
+    """Long table: our mean / std of test R^2 and the paper's value per (model, epoch)."""
+    import pandas as pd
+
+    stats = summary(frame, ["test_r2"], by=("model",), epochs=epochs)
+    rows = []
+    for (model, epoch), s in stats.iterrows():
+        paper = paper_r2[model][list(epochs).index(epoch)]
+        mean, std = s[("test_r2", "mean")], s[("test_r2", "std")]
+        rows.append({"model": model, "epoch": epoch, "mean": mean, "std": std, "paper": paper,
+                     "within_2_std": within_spread(mean, std, paper)})
+    return pd.DataFrame(rows)
+
+
+def learning_rate_sweep(dataset: str, rates, models=MODELS, seeds=(0,), epochs=None, results_dir=None,
+                        device: str = "auto", seq_lens=None, metric: str = "test_r2", milan_dir=None):
+    """Final test ``metric`` for each learning rate (the paper's rates were lost)."""
+    overrides = {"epochs": epochs} if epochs else {}
+    grid = [e for lr in rates for e in experiments_for(dataset, models, seeds=seeds, seq_lens=seq_lens,
+                                                          device=device, milan_dir=milan_dir, lr=lr, **overrides)]
+    frame = results_frame(run_grid(grid, results_dir))
+    last = frame[frame["epoch"] == frame["epoch"].max()]
+    table = last.pivot_table(index="model", columns="lr", values=metric, aggfunc="mean")
+    return table.reindex([m for m in MODELS if m in table.index]).rename(index=MODEL_LABELS)
+
+
+STAND_IN_LABEL = "SYNTHETIC STAND-IN DATA, not the Milan dataset"
+
+
+def data_label(stand_in: bool) -> str:
+    """The label every Urban page, figure and table carries."""
+    return STAND_IN_LABEL if stand_in else "Milan SMS-in data (Harvard Dataverse)"
+
+
+def urban_table(frame, paper=None, seq_lens=None):
+    """Table IV: test MAE and MSE (mean ± std over seeds) per model and seq_len, beside the
+    paper's printed values, and each model's ratio to the LSTM (scale-free, so comparable)."""
+    import pandas as pd
+
+    from .paper import SEQ_LENS, TABLE_IV
+
+    paper = paper or TABLE_IV
+    stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
+    seq_lens = seq_lens or sorted(set(frame["seq_len"]))
+    rows = []
+    for model in [m for m in MODELS if m in set(frame["model"])]:
+        row = {}
+        for seq_len in seq_lens:
+            s = stats.loc[(model, seq_len)]
+            base = stats.loc[("lstm", seq_len)] if "lstm" in set(frame["model"]) else None
+            printed = paper[model][SEQ_LENS.index(seq_len)]
+            printed_lstm = paper["lstm"][SEQ_LENS.index(seq_len)]
+            for k, metric in enumerate(("mae", "mse")):
+                mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
+                row[(seq_len, f"{metric.upper()} (book)")] = f"{mean:.4f}" + ("" if pd.isna(std) else f" ± {std:.4f}")
+                row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
+                if base is not None:
+                    ratio = mean / base[(f"test_{metric}", "mean")]
+                    row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
+        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
+    table = pd.DataFrame(rows)
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
+    return table
+
+
+def ranking_agreement(frame, paper=None):
+    """Per seq_len and metric: the models ranked by this book and by the paper, and Kendall's tau."""
+    import pandas as pd
+    from scipy.stats import kendalltau
+
+    from .paper import SEQ_LENS, TABLE_IV
+
+    paper = paper or TABLE_IV
+    stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
+    models = [m for m in MODELS if m in set(frame["model"])]
+    rows = []
+    for seq_len in sorted(set(frame["seq_len"])):
+        for k, metric in enumerate(("mae", "mse")):
+            ours = [stats.loc[(m, seq_len)][(f"test_{metric}", "mean")] for m in models]
+            theirs = [paper[m][SEQ_LENS.index(seq_len)][k] for m in models]
+            tau = kendalltau(ours, theirs).statistic if len(models) > 1 else float("nan")
+            order = lambda values: " < ".join(MODEL_LABELS[m] for _, m in sorted(zip(values, models)))
+            rows.append({"seq_len": seq_len, "metric": metric.upper(), "this book (best first)": order(ours),
+                         "paper (best first)": order(theirs), "kendall_tau": tau})
+    return pd.DataFrame(rows)

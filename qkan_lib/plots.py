@@ -100,3 +100,85 @@ def plot_cell_diagram(model: str = "qkan_lstm", ax=None):
     ax.annotate("", (8.8, 1.3), (8.8, 2.3), arrowprops=arrow)
     ax.set_title(f"one step of the {model.replace('_', '-').upper()} cell: only the blue box changes")
     return fig
+
+
+def plot_predictions(results, epochs=(1, 15, 30), seed: int = 0, title: str = ""):
+    """Figure 3: predictions against ground truth over the whole series, per model and epoch.
+
+    ``results`` are result dicts of one dataset (any seeds; ``seed`` is drawn). Training
+    targets are left of the dashed line, test targets right of it.
+    """
+    from .configs import MODEL_LABELS, MODELS
+
+    chosen = {r["experiment"]["model"]: r for r in results if r["experiment"]["train"]["seed"] == seed}
+    models = [m for m in MODELS if m in chosen]
+    if not models:
+        raise ValueError(f"no results with seed {seed}")
+    fig, axes = plt.subplots(len(models), len(epochs), figsize=(3.6 * len(epochs), 2.1 * len(models)),
+                             sharex=True, sharey=True, constrained_layout=True, squeeze=False)
+    for row, model in enumerate(models):
+        result = chosen[model]
+        truth = sum((result["targets"][s] for s in ("train", "val", "test") if s in result["targets"]), [])
+        n_train = len(result["targets"]["train"])
+        for col, epoch in enumerate(epochs):
+            ax = axes[row, col]
+            predicted = result["predictions"].get(str(epoch))
+            ax.plot(truth, color="0.2", lw=1.2, label="ground truth")
+            if predicted is not None:
+                series = sum((predicted[s] for s in ("train", "val", "test") if s in predicted), [])
+                ax.plot(series, color="C1", lw=1.2, ls="--", label="prediction")
+            ax.axvline(n_train, color="C0", ls=":", lw=1)
+            if row == 0:
+                ax.set_title(f"epoch {epoch}")
+            if col == 0:
+                ax.set_ylabel(MODEL_LABELS[model])
+    axes[0, 0].legend(loc="lower left", fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_seed_spread(frame, metric: str = "test_r2", paper=None, epochs=None, ylim=None, title: str = ""):
+    """A metric against the epoch per model: mean over seeds, band from min to max, paper points."""
+    from .configs import MODEL_LABELS, MODELS
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
+    for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
+        stats = frame[frame["model"] == model].groupby("epoch")[metric].agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], color=f"C{k}", label=MODEL_LABELS[model])
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2)
+        if paper is not None and epochs is not None:
+            ax.plot(epochs, paper[model], "x", color=f"C{k}", ms=8, mew=2)
+    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), ylim=ylim, title=title)
+    ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, label: str):
+    """Milan data exploration: the cell-selection rule (left) and the chosen series (right).
+
+    ``series`` is a :class:`qkan_lib.milan.MilanSeries`, ``selected`` its chosen column
+    indices; ``label`` (real data or stand-in) is printed in the figure title.
+    """
+    from .milan import longest_gap
+
+    coverage, gaps = series.coverage(), longest_gap(series.values)
+    mean = np.nanmean(series.values, axis=0)
+    ok = (coverage >= min_coverage) & (gaps <= max_gap)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [1, 1.6]})
+    ax = axes[0]
+    ax.scatter(coverage[~ok], mean[~ok], s=12, color="0.6", label="excluded")
+    ax.scatter(coverage[ok], mean[ok], s=12, color="C0", label="continuous enough")
+    ax.scatter(coverage[selected], mean[selected], s=60, facecolors="none", edgecolors="C3", label="selected")
+    ax.axvline(min_coverage, color="C3", ls=":")
+    ax.set(xlabel="share of slots with data", ylabel="mean SMS-in per slot", title="cell selection")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    days = (series.slots_ms - series.slots_ms[0]) / 86_400_000
+    for k, column in enumerate(selected):
+        ax.plot(days, series.values[:, column], lw=0.7, color=f"C{k}", label=f"square {series.squares[column]}")
+    ax.set(xlabel="days since 2013-11-01", ylabel="SMS-in per 10 min", title="selected squares")
+    ax.legend(fontsize=8)
+    fig.suptitle(label, color="C3" if series.stand_in else "black", fontweight="bold")
+    return fig

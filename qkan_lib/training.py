@@ -146,14 +146,20 @@ class Experiment:
                 "model_options": dict(self.model_options)}
 
     def fingerprint(self) -> str:
-        from . import __version__
-
-        blob = json.dumps({**self.to_dict(), "qkan_lib": __version__}, sort_keys=True, default=str)
+        blob = json.dumps({**self.to_dict(), "qkan_lib_source": library_source_hash()}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def filename(self) -> str:
         return (f"{self.dataset}_{self.model}_L{self.seq_len}_seed{self.train.seed}_"
                 f"{self.fingerprint()}.json")
+
+
+def library_source_hash() -> str:
+    """Hash of qkan_lib's source: any change to the library invalidates stored results."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def write_json_atomic(path, payload: dict) -> Path:
