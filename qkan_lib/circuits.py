@@ -16,6 +16,8 @@ costs one batched matrix product.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 
@@ -30,6 +32,7 @@ def _check_theta(theta: torch.Tensor) -> tuple[int, int]:
     return depth, n_qubits
 
 
+@functools.lru_cache(maxsize=64)
 def cnot_permutation(n_qubits: int, device=None) -> torch.Tensor:
     """Basis-state permutation of one brickwork entangling layer (even pairs, then odd pairs)."""
     index = torch.arange(2**n_qubits, device=device)
@@ -41,46 +44,56 @@ def cnot_permutation(n_qubits: int, device=None) -> torch.Tensor:
 
 
 def _ry(angle: torch.Tensor) -> torch.Tensor:
-    """RY matrices, shape (..., 2, 2), for angles of any shape."""
+    """RY matrix entries [[c, -s], [s, c]] flattened to (..., 4) for angles of any shape."""
     c, s = torch.cos(angle / 2), torch.sin(angle / 2)
-    return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+    return torch.stack([c, -s, s, c], -1)
 
 
-def _kron_all(mats: torch.Tensor) -> torch.Tensor:
-    """Kronecker product over the second-to-last-but-two axis: (..., n, 2, 2) -> (..., 2^n, 2^n)."""
-    out = mats[..., 0, :, :]
-    for q in range(1, mats.shape[-3]):
-        m = mats[..., q, :, :]
-        out = torch.einsum("...ab,...cd->...acbd", out, m)
-        out = out.reshape(*out.shape[:-4], out.shape[-4] * 2, out.shape[-2] * 2)
-    return out
+@functools.lru_cache(maxsize=64)
+def _state_indices(n_qubits: int, device: torch.device):
+    shifts = torch.arange(n_qubits - 1, -1, -1, device=device)
+    return (torch.arange(2**n_qubits, device=device)[:, None] >> shifts) & 1  # (dim, n)
+
+
+def _kron_layers(entries: torch.Tensor) -> torch.Tensor:
+    """Kronecker product of n 2x2 matrices (..., n, 2, 2) -> (..., 2^n, 2^n), as ONE broadcast
+    product of n tensors (qubit 0 = most significant bit)."""
+    n = entries.shape[-3]
+    lead = entries.shape[:-3]
+    out = None
+    for q in range(n):
+        shape = [1] * (2 * n)
+        shape[q], shape[n + q] = 2, 2
+        factor = entries[..., q, :, :].reshape(*lead, *shape)
+        out = factor if out is None else out * factor
+    return out.reshape(*lead, 2**n, 2**n)
 
 
 def variational_unitaries(theta: torch.Tensor) -> torch.Tensor:
-    """The real 2^n x 2^n matrix of the variational part, for theta of shape (..., depth, n)."""
+    """The real 2^n x 2^n matrix of the variational part, for theta of shape (..., depth, n).
+
+    Each layer is (RY on every qubit) x (CNOT permutation): the Kronecker product built as
+    one broadcast product, the permutation folded in as a column gather.
+    """
     depth, n_qubits = _check_theta(theta)
     perm = cnot_permutation(n_qubits, theta.device)
-    rotations = _kron_all(_ry(theta))  # (..., depth, 2^n, 2^n): one RY layer per depth
-    dim = 2**n_qubits
-    unitary = torch.eye(dim, dtype=theta.dtype, device=theta.device).expand(*theta.shape[:-2], dim, dim)
-    inverse = torch.argsort(perm)
-    for layer in range(depth):
-        # CNOT layer permutes rows (new[j] = old[perm^-1[j]]), then the RY layer multiplies.
-        unitary = rotations[..., layer, :, :] @ unitary[..., inverse, :]
+    layers = _kron_layers(_ry(theta).unflatten(-1, (2, 2)))[..., perm]  # (..., depth, dim, dim)
+    unitary = layers[..., 0, :, :]
+    for layer in range(1, depth):
+        unitary = layers[..., layer, :, :] @ unitary
     return unitary
 
 
 def encode(v: torch.Tensor) -> torch.Tensor:
     """Product state RY(v_k) H |0> on every qubit: (batch, n) -> (batch, 2^n), qubit 0 most significant."""
     c, s = torch.cos(v / 2), torch.sin(v / 2)
-    amp0, amp1 = (c - s) / 2**0.5, (s + c) / 2**0.5  # RY(a) applied to |+>
-    qubits = torch.stack([amp0, amp1], -1)  # (batch, n, 2)
-    state = qubits[:, 0]
-    for q in range(1, v.shape[-1]):
-        state = (state.unsqueeze(-1) * qubits[:, q].unsqueeze(-2)).reshape(v.shape[0], -1)
-    return state
+    amplitudes = torch.stack([c - s, s + c], -1) * 2**-0.5  # RY(a) applied to |+>: (batch, n, 2)
+    bits = _state_indices(v.shape[-1], v.device)
+    qubit = torch.arange(v.shape[-1], device=v.device)
+    return amplitudes[:, qubit, bits].prod(-1)
 
 
+@functools.lru_cache(maxsize=64)
 def z_signs(n_qubits: int, n_measured: int, dtype=None, device=None) -> torch.Tensor:
     """Eigenvalues of Z on qubits 0..n_measured-1 for every basis state: (2^n, n_measured)."""
     index = torch.arange(2**n_qubits, device=device)

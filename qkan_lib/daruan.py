@@ -98,6 +98,9 @@ def daruan(
 
     Returns:
         phi(x) with shape ``broadcast(x.shape, theta.shape[:-2])``.
+
+    This is the fast path (:mod:`qkan_lib.fast`: merged rotations, analytic backward);
+    :func:`bloch_vector` is the plain gate-by-gate version it is tested against.
     """
     reps = theta.shape[-2] - 1
     if weight is None:
@@ -108,7 +111,10 @@ def daruan(
         raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
     if not torch.isfinite(x).all():
         raise ValueError("DARUAN input contains NaN or infinite values")
-    z = bloch_vector(x, theta, weight, bias)[2]
+    _check_params(theta, weight, bias, readout)
+    from .fast import edge_constants, fast_expectation
+
+    z = fast_expectation(x, weight, edge_constants(theta, bias))
     return z if readout == "expectation" else amplitude_readout(z)
 
 

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .daruan import READOUTS, daruan
+from .daruan import READOUTS, amplitude_readout, daruan
+from .fast import DaruanCore, edge_constants, prepare
 from .utils import check_input, check_positive_int
 
 
@@ -68,12 +69,34 @@ class QKANLayer(nn.Module):
         """phi_jk(x_k) for every batch row and edge: shape (batch, out, in)."""
         return daruan(x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias, self.readout)
 
+    def step_function(self):
+        """The layer as a function of x with everything x-independent computed now.
+
+        A recurrent cell calls this once per sequence and the result at every step, so
+        the angles' trigonometry and the layout work are not repeated T times.
+        """
+        constants = edge_constants(self.theta, self.preact_bias)
+        prepared = prepare(self.preact_weight, constants)
+        plain_sum = (not self.postact_weight.requires_grad and not self.postact_bias.requires_grad
+                     and bool((self.postact_weight == 1).all()) and bool((self.postact_bias == 0).all()))
+        offset = None if plain_sum else (self.postact_bias * self.postact_weight).sum(-1)
+        base_t = self.base_weight.T
+        amplitude = self.readout == "amplitude"
+
+        def step(x: torch.Tensor) -> torch.Tensor:
+            phi = DaruanCore.apply(x.unsqueeze(1), *prepared)
+            if amplitude:
+                phi = amplitude_readout(phi)
+            if plain_sum:  # frozen post-activation weight 1 and bias 0 (the default)
+                return torch.addmm(phi.sum(-1), F.silu(x), base_t)
+            y = torch.einsum("boi,oi->bo", phi, self.postact_weight) + offset
+            return torch.addmm(y, F.silu(x), base_t)
+
+        return step
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.in_features, "QKANLayer input")
-        phi = self.edge_functions(x)
-        y = torch.einsum("boi,oi->bo", phi, self.postact_weight)
-        y = y + (self.postact_bias * self.postact_weight).sum(-1)
-        return y + F.silu(x) @ self.base_weight.T
+        return self.step_function()(x)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -107,6 +130,10 @@ class HQKAN(nn.Module):
         self.latent = QKANLayer(m, n, reps, **factory, **qkan_options)
         self.decoder = nn.Linear(n, out_features, **factory)
 
+    def step_function(self):
+        latent = self.latent.step_function()
+        return lambda x: self.decoder(latent(self.encoder(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, self.in_features, "HQKAN input")
-        return self.decoder(self.latent(self.encoder(x)))
+        return self.step_function()(x)

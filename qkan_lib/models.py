@@ -40,6 +40,9 @@ class QKANGates(nn.Module):
         super().__init__()
         self.qkan = QKANLayer(input_size + hidden_size, 4 * hidden_size, reps, **qkan_options)
 
+    def step_function(self):
+        return self.qkan.step_function()
+
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.qkan(v)
 
@@ -50,6 +53,9 @@ class HQKANGates(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **hqkan_options):
         super().__init__()
         self.hqkan = HQKAN(input_size + hidden_size, 4 * hidden_size, reps, **hqkan_options)
+
+    def step_function(self):
+        return self.hqkan.step_function()
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.hqkan(v)

@@ -1,0 +1,244 @@
+"""Speed of qkan_lib against references measured in the same run; prints one table of ratios.
+
+    python benchmarks/run_benchmarks.py            # every comparison, medians of 7 runs
+    python benchmarks/run_benchmarks.py --quick    # smaller shapes (what the book chapter runs)
+    python benchmarks/run_benchmarks.py --json out.json
+
+Installs nothing. The reference library ``qkan`` (PyPI, version 0.2.3, "exact" solver) and
+PennyLane are optional: a comparison whose reference is missing is skipped with a message.
+Correctness of the fast paths is the unit tests' job; this script only times them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import qkan_lib as ql  # noqa: E402
+from qkan_lib.data import load_dataset  # noqa: E402
+from qkan_lib.models import LSTMCell, QKANGates, RecurrentRegressor  # noqa: E402
+
+TARGETS = {"daruan_layer": 15.0, "gate_sequence": 4.0, "qlstm_circuit": 50.0}
+
+
+def median_time(fn, runs: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def optional(name: str):
+    try:
+        return __import__(name)
+    except ImportError:
+        print(f"[skip] {name} is not installed: comparisons against it are skipped", file=sys.stderr)
+        return None
+
+
+def forward_backward(module, x):
+    def run():
+        inputs = x.detach().requires_grad_()
+        module(inputs).sum().backward()
+    return run
+
+
+class PlainQKAN(torch.nn.Module):
+    """The straightforward gate-by-gate version (qkan_lib.bloch_vector), for a same-library baseline."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        phi = ql.bloch_vector(x.unsqueeze(1), self.layer.theta, self.layer.preact_weight,
+                              self.layer.preact_bias)[2]
+        return phi.sum(-1) + torch.nn.functional.silu(x) @ self.layer.base_weight.T
+
+
+def bench_daruan_layer(qkan, runs, quick):
+    batch, width, reps = (64, 32, 3) if quick else (256, 64, 3)
+    x = torch.randn(batch, width)
+    ours = ql.QKANLayer(width, width, reps)
+    rows = [("daruan_layer", f"QKANLayer({width}->{width}, reps {reps}), batch {batch}, fwd+bwd",
+             median_time(forward_backward(ours, x), runs), "plain qkan_lib (gate by gate)",
+             median_time(forward_backward(PlainQKAN(ours), x), runs), None)]
+    if qkan is not None:
+        ref = qkan.QKANLayer(width, width, reps=reps, solver="exact", preact_trainable=True, device="cpu")
+        rows.append(("daruan_layer", rows[0][1], rows[0][2], "qkan 0.2.3 exact",
+                     median_time(forward_backward(ref, x), runs), TARGETS["daruan_layer"]))
+    return rows
+
+
+def bench_gate_sequence(qkan, runs, quick):
+    rows = []
+    steps, batch = (32, 32) if quick else (64, 64)
+    for reps in (1, 2, 3):
+        seq = torch.randn(batch, steps, 1)
+        ours = RecurrentRegressor(LSTMCell(1, 1, QKANGates(1, 1, reps)))
+        label = f"QKAN-LSTM gate layer (2->4, reps {reps}), {steps} steps, batch {batch}, fwd+bwd"
+        t_ours = median_time(lambda: ours(seq).sum().backward(), runs)
+        if qkan is not None:
+            layer = qkan.QKANLayer(2, 4, reps=reps, solver="exact", preact_trainable=True, device="cpu")
+            ref = RecurrentRegressor(LSTMCell(1, 1, layer))
+            rows.append(("gate_sequence", label, t_ours, "qkan 0.2.3 exact",
+                         median_time(lambda: ref(seq).sum().backward(), runs), TARGETS["gate_sequence"]))
+        else:
+            rows.append(("gate_sequence", label, t_ours, "-", float("nan"), None))
+    return rows
+
+
+def bench_qlstm_circuit(qml, runs, quick):
+    return [row for batch in ((8,) if quick else (32, 256)) for row in _bench_qlstm_circuit(qml, runs, batch)]
+
+
+def _bench_qlstm_circuit(qml, runs, batch):
+    hidden, depth = 5, 3
+    n = hidden + 1
+    v = torch.rand(batch, n, dtype=torch.float64)
+    theta = torch.randn(depth, n, dtype=torch.float64, requires_grad=True)
+
+    def ours():
+        ql.circuit_expectations(v, theta, hidden).sum().backward()
+
+    label = f"QLSTM circuit ({n} qubits, depth {depth}), batch {batch}, fwd+bwd"
+    t_ours = median_time(ours, runs)
+    if qml is None:
+        return [("qlstm_circuit", label, t_ours, "-", float("nan"), None)]
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev, interface="torch", diff_method="backprop")
+    def circuit(inputs, weights):
+        for q in range(n):
+            qml.Hadamard(q)
+            qml.RY(inputs[:, q], q)
+        for layer in range(depth):
+            for first in (0, 1):
+                for q in range(first, n - 1, 2):
+                    qml.CNOT([q, q + 1])
+            for q in range(n):
+                qml.RY(weights[layer, q], q)
+        return [qml.expval(qml.PauliZ(q)) for q in range(hidden)]
+
+    def reference():
+        torch.stack(circuit(v, theta)).sum().backward()
+
+    return [("qlstm_circuit", label, t_ours, "PennyLane default.qubit (torch, backprop)",
+             median_time(reference, max(3, runs // 2)), TARGETS["qlstm_circuit"])]
+
+
+def bench_qlstm_sequence(qml, runs, quick):
+    """The circuits in their real use: a QLSTM cell over a window, both simulators in the same cell."""
+    if qml is None:
+        return []
+    from qkan_lib.models import QLSTMGates
+
+    hidden, depth, steps, batch = 5, 3, 4, 10
+    n = hidden + 1
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev, interface="torch", diff_method="backprop")
+    def circuit(inputs, weights):
+        for q in range(n):
+            qml.Hadamard(q)
+            qml.RY(inputs[:, q], q)
+        for layer in range(depth):
+            for first in (0, 1):
+                for q in range(first, n - 1, 2):
+                    qml.CNOT([q, q + 1])
+            for q in range(n):
+                qml.RY(weights[layer, q], q)
+        return [qml.expval(qml.PauliZ(q)) for q in range(hidden)]
+
+    class PennyLaneGates(torch.nn.Module):
+        def __init__(self, theta):
+            super().__init__()
+            self.theta = theta
+
+        def forward(self, v):
+            return torch.cat([torch.stack(circuit(v, self.theta[g]), -1) for g in range(4)], -1)
+
+    gates = QLSTMGates(1, hidden, depth, dtype=torch.float64)
+    ours = RecurrentRegressor(LSTMCell(1, hidden, gates)).double()
+    reference = RecurrentRegressor(LSTMCell(1, hidden, PennyLaneGates(gates.theta))).double()
+    reference.head.load_state_dict(ours.head.state_dict())
+    seq = torch.rand(batch, steps, 1, dtype=torch.float64)
+    torch.testing.assert_close(ours(seq), reference(seq))  # same model, two simulators
+    label = f"QLSTM cell, 4 circuits x {steps} steps, batch {batch}, fwd+bwd"
+    return [("qlstm_sequence", label, median_time(lambda: ours(seq).sum().backward(), runs),
+             "PennyLane default.qubit in the same cell", median_time(lambda: reference(seq).sum().backward(),
+                                                                     max(3, runs // 2)), TARGETS["qlstm_circuit"])]
+
+
+def bench_training_epoch(runs, quick, device):
+    data = load_dataset("bessel").to(dtype=torch.float32, device=device)
+    rows = []
+    for name in ("qkan_lstm", "hqkan_lstm", "qlstm"):
+        models = {m: ql.build_model(m, "bessel", dtype=torch.float32, device=device) for m in ("lstm", name)}
+
+        def epoch(model):
+            optimizer = torch.optim.RMSprop(model.parameters(), lr=0.01)
+
+            def run():
+                for i in range(0, len(data.x_train), 10):
+                    optimizer.zero_grad()
+                    loss = torch.nn.functional.mse_loss(model(data.x_train[i:i + 10]), data.y_train[i:i + 10])
+                    loss.backward()
+                    optimizer.step()
+            return run
+
+        t_lstm = median_time(epoch(models["lstm"]), runs)
+        t_model = median_time(epoch(models[name]), runs)
+        rows.append(("training_epoch", f"{name} epoch (Bessel, batch 10) on {device}", t_model,
+                     "torch.nn.LSTM(1, 5) epoch", t_lstm, 1 / 5 if name == "qkan_lstm" else None))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    qkan, qml = optional("qkan"), optional("pennylane")
+    rows = bench_daruan_layer(qkan, args.runs, args.quick) + bench_gate_sequence(qkan, args.runs, args.quick)
+    rows += bench_qlstm_circuit(qml, args.runs, args.quick) + bench_qlstm_sequence(qml, args.runs, args.quick)
+    rows += bench_training_epoch(args.runs, args.quick, "cpu")
+    if torch.cuda.is_available():
+        rows += bench_training_epoch(args.runs, args.quick, "cuda")
+    print(f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads; "
+          f"torch {torch.__version__}; GPU: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
+    print(f"{'case':<72}{'ours ms':>9}  {'reference':<42}{'ref ms':>9}{'speed-up':>10}{'target':>9}")
+    records = []
+    for kind, label, ours, ref_name, ref, target in rows:
+        ratio = ref / ours
+        if target is None:
+            verdict = ""
+        elif target >= 1:
+            verdict = f">={target:g}x {'ok' if ratio >= target else 'MISSED'}"
+        else:  # a slowdown bound: ours may be at most 1/target times the reference
+            verdict = f"<={1 / target:g}x slower {'ok' if ratio >= target else 'MISSED'}"
+        print(f"{label:<72}{ours * 1e3:>9.1f}  {ref_name:<42}{ref * 1e3:>9.1f}{ratio:>9.2f}x  {verdict}")
+        records.append({"kind": kind, "case": label, "ours_s": ours, "reference": ref_name, "reference_s": ref,
+                        "speedup": ratio, "target": target})
+    if args.json:
+        args.json.write_text(json.dumps({"environment": ql.environment_info("cpu"), "rows": records}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

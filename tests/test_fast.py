@@ -1,0 +1,58 @@
+"""The fast paths equal the straightforward ones (values and gradients, float64)."""
+import pytest
+import torch
+
+import qkan_lib as ql
+from qkan_lib.fast import DaruanCore, edge_constants, prepare
+
+
+def plain_layer(layer, x):
+    phi = ql.bloch_vector(x.unsqueeze(1), layer.theta, layer.preact_weight, layer.preact_bias)[2]
+    if layer.readout == "amplitude":
+        phi = ql.amplitude_readout(phi)
+    y = ((phi + layer.postact_bias) * layer.postact_weight).sum(-1)
+    return y + torch.nn.functional.silu(x) @ layer.base_weight.T
+
+
+@pytest.mark.parametrize("reps", [1, 2, 4])
+@pytest.mark.parametrize("options", [{}, {"postact_weight_trainable": True, "postact_bias_trainable": True},
+                                     {"readout": "amplitude"}, {"preact_trainable": False, "base_trainable": False}])
+def test_layer_fast_path_equals_gate_by_gate(reps, options):
+    torch.manual_seed(reps)
+    layer = ql.QKANLayer(3, 5, reps, dtype=torch.float64, **options)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    x = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
+    fast, slow = layer(x), plain_layer(layer, x)
+    torch.testing.assert_close(fast, slow, atol=1e-12, rtol=0)
+    params = [x, *layer.parameters()]
+    for g_fast, g_slow in zip(torch.autograd.grad(fast.square().sum(), params),
+                              torch.autograd.grad(slow.square().sum(), params)):
+        torch.testing.assert_close(g_fast, g_slow, atol=1e-10, rtol=0)
+
+
+def test_core_gradcheck_with_broadcasting():
+    torch.manual_seed(0)
+    theta = torch.randn(2, 3, 4, 2, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)  # broadcasts over the first edge axis
+    bias = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(4, 1, 3, dtype=torch.float64, requires_grad=True)
+
+    def core(x, theta, weight, bias):
+        return DaruanCore.apply(x, *prepare(weight, edge_constants(theta, bias)))
+
+    assert torch.autograd.gradcheck(core, (x, theta, weight, bias))
+
+
+def test_step_function_reuses_constants_across_steps():
+    torch.manual_seed(1)
+    model = ql.build_model("qkan_lstm", "damped_shm", dtype=torch.float64)
+    seq = torch.randn(3, 6, 1, dtype=torch.float64)
+    h = c = torch.zeros(3, 2, dtype=torch.float64)
+    for t in range(6):  # the plain path: a fresh layer forward at every step
+        z = model.cell.gates.qkan(torch.cat([seq[:, t], h], -1))
+        i, f, g, o = z.chunk(4, -1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+    torch.testing.assert_close(model(seq), model.head(h), atol=1e-12, rtol=0)
