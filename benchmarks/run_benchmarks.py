@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -24,21 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import qkan_lib as ql  # noqa: E402
 from qkan_lib.data import load_dataset  # noqa: E402
 from qkan_lib.models import LSTMCell, QKANGates, RecurrentRegressor  # noqa: E402
+from qkan_lib.timing import median_time  # noqa: E402
 
 TARGETS = {"daruan_layer": 15.0, "gate_sequence": 4.0, "qlstm_circuit": 50.0}
-
-
-def median_time(fn, runs: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def optional(name: str):

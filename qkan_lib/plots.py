@@ -182,3 +182,74 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     ax.legend(fontsize=8)
     fig.suptitle(label, color="C3" if series.stand_in else "black", fontweight="bold")
     return fig
+
+
+def plot_scaling(table, title: str = ""):
+    """Step time against batch size, sequence length and reps, one line per model (log-log)."""
+    from .configs import MODEL_LABELS, MODELS
+
+    axes_names = [a for a in ("batch", "seq_len", "reps") if a in set(table["axis"])]
+    fig, axes = plt.subplots(1, len(axes_names), figsize=(4 * len(axes_names), 3.4), constrained_layout=True,
+                             squeeze=False)
+    for ax, name in zip(axes[0], axes_names):
+        part = table[table["axis"] == name]
+        for k, model in enumerate(MODELS):
+            rows = part[part["model"] == model]
+            if len(rows):
+                ax.plot(rows["value"], rows["seconds"] * 1e3, "o-", color=f"C{k}", label=MODEL_LABELS[model])
+        ax.set(xlabel=name.replace("_", " "), ylabel="ms per forward + backward", yscale="log",
+               xscale="log" if name != "reps" else "linear")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """A figure as PNG bytes (closes the figure)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def spectrum_stack_widget(weights=(1.0, 1.7, 0.4, 1.0), theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4):
+    """A slider over L that needs no Python kernel: precomputed spectra in a Stack widget whose
+    selected child is jslink-ed to the slider, so it also works in the published HTML page."""
+    from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
+
+    images = []
+    for reps in range(1, max_reps + 1):
+        theta, w, b = daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
+        images.append(Image(value=figure_png(plot_daruan_spectrum(theta, w, b)), format="png", width="100%"))
+    slider = SelectionSlider(options=[f"L = {r}" for r in range(1, max_reps + 1)], value="L = 3",
+                             description="re-uploads", continuous_update=True)
+    stack = Stack(images, selected_index=slider.index)
+    jslink((slider, "index"), (stack, "selected_index"))
+    caption = HTML(f"<i>w = {tuple(weights)[:max_reps]}; precomputed, linked in the browser</i>")
+    return VBox([slider, stack, caption])
+
+
+def plot_parameter_counts(table):
+    """Table I as bars: classical + quantum (stacked) for this book's models and the paper's, per dataset."""
+    from .configs import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
+
+    fig, axes = plt.subplots(1, len(DATASETS), figsize=(12, 3.6), sharey=True, constrained_layout=True)
+    for ax, dataset in zip(axes, DATASETS):
+        part = table[table["dataset"] == dataset].set_index("model").loc[list(MODELS)]
+        x = np.arange(len(MODELS))
+        for offset, prefix, hatch, label in ((-0.2, "", None, "this book"), (0.2, "paper_", "//", "paper")):
+            classical = part[f"{prefix}classical"].fillna(0).astype(float).to_numpy()
+            quantum = part[f"{prefix}quantum"].fillna(0).astype(float).to_numpy()
+            ax.bar(x + offset, classical, 0.38, color="C0", hatch=hatch, edgecolor="white",
+                   label=f"classical ({label})")
+            ax.bar(x + offset, quantum, 0.38, bottom=classical, color="C1", hatch=hatch, edgecolor="white",
+                   label=f"quantum ({label})")
+        ax.set_xticks(x, [MODEL_LABELS[m] for m in MODELS], rotation=30, ha="right")
+        ax.set_title(DATASET_LABELS[dataset])
+    axes[0].set_ylabel("trainable parameters")
+    axes[0].legend(fontsize=7)
+    return fig

@@ -60,11 +60,23 @@ def check_positive_int(value, name: str) -> int:
     return int(value)
 
 
+def cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment_info(device: torch.device | str | None = None) -> dict:
     """Versions and hardware, recorded with every result file."""
     import scipy
 
     info = {
+        "cpu": cpu_name(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": torch.__version__,

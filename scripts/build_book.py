@@ -44,6 +44,13 @@ def stage_sources() -> None:
     # Widget-manager JavaScript from scripts/fetch_js.py. Not in "_static": Jupyter Book would
     # add every script there to every page a second time, in the wrong order.
     shutil.copytree(static, SRC / "widgets_js", dirs_exist_ok=True)
+    shutil.copy2(ROOT / "book" / "_ext" / "mathjax_widget_shim.js", SRC / "widgets_js")
+
+
+def place_widget_fonts() -> None:
+    """Widget icon fonts, where the widget CSS looks for them (relative to each chapter page)."""
+    target = BUILD / "html" / "notebooks" / "@jupyter-widgets" / "html-manager" / "dist"
+    shutil.copytree(BUILD / "widget_fonts", target, dirs_exist_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"chapters not executed yet: {missing}")
     stage_sources()
-    subprocess.run(["jupyter-book", "build", str(SRC), "--path-output", str(ROOT), "-W", "--keep-going"],
+    subprocess.run(["jupyter-book", "build", str(SRC), "--path-output", str(ROOT), "-W", "--keep-going", "--all"],
                    check=True)
+    place_widget_fonts()
     print(f"book built in {time.perf_counter() - start:.0f} s: {BUILD / 'html' / 'index.html'}")
     return 0
 

@@ -22,7 +22,7 @@ FILES = {
 
 
 def main() -> int:
-    if all((STATIC / name).exists() for name in FILES.values()):
+    if all((STATIC / name).exists() for name in FILES.values()) and (STATIC.parent / "widget_fonts").is_dir():
         return 0
     if shutil.which("npm") is None:
         sys.exit("npm is needed once to fetch the widget JavaScript (install Node.js >= 18)")
@@ -32,6 +32,13 @@ def main() -> int:
     STATIC.mkdir(parents=True, exist_ok=True)
     for source, name in FILES.items():
         shutil.copy2(NPM_DIR / source, STATIC / name)
+    # The widget CSS loads its icon fonts relative to the page, from
+    # "@jupyter-widgets/html-manager/dist/"; build_book.py places them there.
+    fonts = STATIC.parent / "widget_fonts"
+    fonts.mkdir(exist_ok=True)
+    dist = NPM_DIR / "node_modules/@jupyter-widgets/html-manager/dist"
+    for font in [*dist.glob("*.woff2"), *dist.glob("*.woff"), *dist.glob("*.ttf"), *dist.glob("*.eot"), *dist.glob("*.svg")]:
+        shutil.copy2(font, fonts / font.name)
     return 0
 
 

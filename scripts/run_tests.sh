@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# The README's test command: set up, then unit tests + every chapter under nbval.
+# The README's test command: set up; build the book (a failing cell fails here); unit tests,
+# the published book in headless Chromium, and every chapter under nbval.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "installing chromium and chromium-driver for the browser test" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver
+fi
+python scripts/build_book.py
 python -m pytest tests "$@"
 python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 -p no:cacheprovider notebooks "$@"

@@ -1,0 +1,56 @@
+"""Timing helpers shared by the benchmark script and the "How fast is it?" chapter."""
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+
+def median_time(fn, runs: int = 7, warmup: int = 2) -> float:
+    """Median wall time of ``fn()`` in seconds over ``runs`` calls (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def training_step_time(model: torch.nn.Module, batch: int, seq_len: int, runs: int = 5, device="cpu",
+                       dtype=torch.float32) -> float:
+    """Median time of one forward + backward pass of a regressor on a random (batch, seq_len, 1) window."""
+    model = model.to(device=device, dtype=dtype)
+    x = torch.rand(batch, seq_len, 1, device=device, dtype=dtype) * 2 - 1
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        model(x).square().mean().backward()
+
+    return median_time(step, runs)
+
+
+def scaling_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), dataset: str = "bessel",
+                  batches=(8, 32, 128), seq_lens=(4, 16, 64), reps=(1, 2, 3), runs: int = 5, device="cpu"):
+    """Step time against batch size, sequence length and DARUAN reps (long format DataFrame)."""
+    import pandas as pd
+
+    from .configs import build_model
+
+    rows = []
+    for model in models:
+        for batch in batches:
+            rows.append({"model": model, "axis": "batch", "value": batch,
+                         "seconds": training_step_time(build_model(model, dataset), batch, seq_lens[0], runs, device)})
+        for seq_len in seq_lens:
+            rows.append({"model": model, "axis": "seq_len", "value": seq_len,
+                         "seconds": training_step_time(build_model(model, dataset), batches[1], seq_len, runs, device)})
+        if model in ("qkan_lstm", "hqkan_lstm"):
+            for r in reps:
+                rows.append({"model": model, "axis": "reps", "value": r, "seconds": training_step_time(
+                    build_model(model, dataset, reps=r), batches[1], seq_lens[0], runs, device)})
+    return pd.DataFrame(rows)

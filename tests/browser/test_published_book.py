@@ -1,0 +1,137 @@
+"""The published HTML book in a real browser: headless Chromium, no network, every page.
+
+Needs a built book (_build/html) and chromium + chromedriver; scripts/run_tests.sh provides
+both. Screenshots of every page are kept under _build/screenshots.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+PAGES = sorted(str(p.relative_to(HTML)) for p in [*HTML.glob("notebooks/*.html"), *HTML.glob("book/*.html")])
+
+pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists(),
+                                reason="no built book: run scripts/build_book.sh first (run_tests.sh does)")
+
+
+@pytest.fixture(scope="module")
+def server():
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.fail("chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600",
+                 "--disable-gpu", "--no-first-run"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def test_pages_were_found():
+    assert any(p.startswith("notebooks/") for p in PAGES), PAGES
+
+
+def _network_events(driver):
+    events = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        events.append((message["method"], message.get("params", {})))
+    return events
+
+
+def _wait_for_mathjax(driver):
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        if (!window.MathJax || !MathJax.startup) { done('no MathJax'); return; }
+        MathJax.startup.promise.then(() => done('ok'), (e) => done('error: ' + e));
+    """)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_offline(browser, server, page):
+    browser.get_log("browser"), browser.get_log("performance")  # start clean
+    browser.get(f"{server}/{page}")
+    math_sources = browser.execute_script("return document.querySelectorAll('.math').length")
+    if math_sources:
+        assert _wait_for_mathjax(browser) == "ok"
+        unrendered = browser.execute_script(
+            "return [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length")
+        errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length")
+        assert unrendered == 0 and errors == 0, f"{page}: {unrendered} unrendered equations, {errors} MathJax errors"
+    images = browser.execute_script(
+        "return [...document.images].map(i => [i.src.slice(0, 80), i.complete && i.naturalWidth > 0])")
+    broken = [src for src, ok in images if not ok]
+    assert not broken, f"{page}: images did not load: {broken}"
+    if page.startswith("notebooks/"):
+        assert any(ok for _, ok in images), f"{page}: a chapter without a single figure"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return document.body.scrollHeight")
+    browser.set_window_size(1280, min(max(height, 800), 16000))
+    browser.save_screenshot(str(SHOTS / (page.replace("/", "_").replace(".html", ".png"))))
+    browser.set_window_size(1280, 1600)
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, f"{page}: console errors: {severe}"
+    events = _network_events(browser)
+    failed = [p.get("errorText", "") + " " + str(p.get("requestId")) for m, p in events if m == "Network.loadingFailed"]
+    outside = [p["request"]["url"] for m, p in events if m == "Network.requestWillBeSent"
+               and not p["request"]["url"].startswith((server, "data:", "blob:", "about:"))]
+    assert not failed, f"{page}: failed requests: {failed}"
+    assert not outside, f"{page}: requests leave the book: {outside}"
+
+
+def test_widget_slider_moves_linked_output(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server}/notebooks/01_daruan_spectrum.html")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle"))
+    sliders = browser.find_elements(By.CSS_SELECTOR, ".widget-slider")
+    assert len(sliders) >= 2, "the interactive explorers did not render"
+    visible_image = """
+        const stack = document.querySelector('.widget-slider').closest('.widget-vbox');
+        const imgs = [...stack.querySelectorAll('img')].filter(i => i.offsetParent !== null);
+        return imgs.map(i => i.src.slice(-64));
+    """
+    before = browser.execute_script(visible_image)
+    assert len(before) == 1, f"expected one visible spectrum, found {len(before)}"
+    handle = browser.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle")[0]
+    handle.click()
+    handle.send_keys(Keys.ARROW_RIGHT)
+    wait.until(lambda d: d.execute_script(visible_image) != before)
+    after = browser.execute_script(visible_image)
+    assert len(after) == 1 and after != before
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / "widget_after_slider_move.png"))
