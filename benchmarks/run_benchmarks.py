@@ -87,6 +87,26 @@ def bench_gate_sequence(qkan, runs, quick):
     return rows
 
 
+def pennylane_qlstm_circuit(qml, n, depth, hidden):
+    """The QLSTM gate circuit as a PennyLane QNode (torch interface, batched inputs)."""
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev, interface="torch", diff_method="backprop")
+    def circuit(inputs, weights):
+        for q in range(n):
+            qml.Hadamard(q)
+            qml.RY(inputs[:, q], q)
+        for layer in range(depth):
+            for first in (0, 1):
+                for q in range(first, n - 1, 2):
+                    qml.CNOT([q, q + 1])
+            for q in range(n):
+                qml.RY(weights[layer, q], q)
+        return [qml.expval(qml.PauliZ(q)) for q in range(hidden)]
+
+    return circuit
+
+
 def bench_qlstm_circuit(qml, runs, quick):
     return [row for batch in ((8,) if quick else (32, 256)) for row in _bench_qlstm_circuit(qml, runs, batch)]
 
@@ -104,20 +124,7 @@ def _bench_qlstm_circuit(qml, runs, batch):
     t_ours = median_time(ours, runs)
     if qml is None:
         return [("qlstm_circuit", label, t_ours, "-", float("nan"), None)]
-    dev = qml.device("default.qubit", wires=n)
-
-    @qml.qnode(dev, interface="torch", diff_method="backprop")
-    def circuit(inputs, weights):
-        for q in range(n):
-            qml.Hadamard(q)
-            qml.RY(inputs[:, q], q)
-        for layer in range(depth):
-            for first in (0, 1):
-                for q in range(first, n - 1, 2):
-                    qml.CNOT([q, q + 1])
-            for q in range(n):
-                qml.RY(weights[layer, q], q)
-        return [qml.expval(qml.PauliZ(q)) for q in range(hidden)]
+    circuit = pennylane_qlstm_circuit(qml, n, depth, hidden)
 
     def reference():
         torch.stack(circuit(v, theta)).sum().backward()
@@ -134,20 +141,7 @@ def bench_qlstm_sequence(qml, runs, quick):
 
     hidden, depth, steps, batch = 5, 3, 4, 10
     n = hidden + 1
-    dev = qml.device("default.qubit", wires=n)
-
-    @qml.qnode(dev, interface="torch", diff_method="backprop")
-    def circuit(inputs, weights):
-        for q in range(n):
-            qml.Hadamard(q)
-            qml.RY(inputs[:, q], q)
-        for layer in range(depth):
-            for first in (0, 1):
-                for q in range(first, n - 1, 2):
-                    qml.CNOT([q, q + 1])
-            for q in range(n):
-                qml.RY(weights[layer, q], q)
-        return [qml.expval(qml.PauliZ(q)) for q in range(hidden)]
+    circuit = pennylane_qlstm_circuit(qml, n, depth, hidden)
 
     class PennyLaneGates(torch.nn.Module):
         def __init__(self, theta):

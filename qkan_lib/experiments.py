@@ -72,21 +72,58 @@ def experiments_for(dataset: str, models=MODELS, full: bool = False, seeds=None,
     return out
 
 
-def run_grid(experiments, results_dir=None, force: bool = False, progress: bool | None = None) -> list[dict]:
-    """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes."""
+def run_grid(experiments, results_dir=None, force: bool = False, progress: bool | None = None,
+             batch_seeds: bool = True) -> list[dict]:
+    """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes.
+
+    With ``batch_seeds`` the missing seeds of one configuration (QLSTM, QKAN-LSTM, HQKAN-LSTM)
+    train together as one batched model (:func:`qkan_lib.ensemble.train_seeds`); each seed
+    still gets its own result file, equal to a separate run up to rounding.
+    """
+    import dataclasses
+
     from tqdm.auto import tqdm
 
+    from .configs import build_model
     from .data import load_dataset
+    from .ensemble import BATCHABLE, train_seeds
+    from .params import count_parameters
+    from .training import save_result
 
     results_dir = Path(results_dir or default_results_dir())
     enabled = sys.stderr.isatty() if progress is None else progress
-    cache, results = {}, []
-    for experiment in tqdm(experiments, desc="experiments", disable=not enabled):
+    cache, done = {}, {}
+
+    def data_for(experiment):
         key = (experiment.dataset, experiment.seq_len, experiment.data_options)
-        needs_data = force or not (results_dir / experiment.filename()).exists()
-        if needs_data and key not in cache:  # load each dataset once per grid
+        if key not in cache:  # load each dataset once per grid
             cache[key] = load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
-        results.append(run_experiment(experiment, results_dir, force, progress=False, data=cache.get(key)))
+        return cache[key]
+
+    missing = [e for e in experiments if force or not (results_dir / e.filename()).exists()]
+    if batch_seeds:
+        groups = {}
+        for e in missing:
+            if e.model in BATCHABLE and not e.train.shuffle:
+                key = dataclasses.replace(e, train=dataclasses.replace(e.train, seed=0))
+                groups.setdefault(key, []).append(e)
+        for key, members in tqdm(groups.items(), desc="seed-batched configurations", disable=not enabled):
+            if len(members) < 2:
+                continue
+            data = data_for(key)
+            outcomes = train_seeds(key.model, key.dataset, data, key.train, [m.train.seed for m in members],
+                                   dict(key.model_options), progress=False)
+            counts = count_parameters(build_model(key.model, key.dataset, **dict(key.model_options)))
+            for member, outcome in zip(members, outcomes):
+                done[member] = save_result(member, results_dir, counts, data, outcome)
+    results = []
+    for experiment in tqdm(experiments, desc="experiments", disable=not enabled):
+        if experiment in done:
+            results.append(done[experiment])
+            continue
+        needs_data = force or not (results_dir / experiment.filename()).exists()
+        data = data_for(experiment) if needs_data else None
+        results.append(run_experiment(experiment, results_dir, force, progress=False, data=data))
     return results
 
 

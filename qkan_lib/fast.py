@@ -25,10 +25,17 @@ class DaruanCore(torch.autograd.Function):
     Inputs: ``x`` (broadcasts against the edge shape); ``weight``, ``beta``, ``theta_y``
     with the LAYER axis FIRST, shape (L, *edges), so every per-layer slice is contiguous;
     the start vector ``x0, y0, z0`` (edge shape). Angle l is ``weight[l] * x + beta[l]``.
+
+    ``forward`` returns the output followed by the intermediates the backward sweep needs
+    (marked non-differentiable); use :func:`daruan_core`. Written in the functional style
+    (``setup_context``, no in-place writes) so ``torch.func.vmap`` can batch it, e.g. over
+    the seeds of :func:`qkan_lib.ensemble.train_seeds`.
     """
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, x, weight, beta, x0, y0, z0, theta_y):
+    def forward(x, weight, beta, x0, y0, z0, theta_y):
         cos_y, sin_y = torch.cos(theta_y), torch.sin(theta_y)
         X, Y, Z = x0, y0, z0
         saved = []
@@ -41,18 +48,23 @@ class DaruanCore(torch.autograd.Function):
             Z, X = torch.addcmul(Z * cy, P, sy, value=-1), torch.addcmul(P * cy, Z, sy)  # RY: (Z, P) -> (Z', X')
             Y = Q
             saved += [ca, sa, P, Q, Z, X]
-        ctx.save_for_backward(x, weight, cos_y, sin_y, *saved)
-        ctx.shapes = (x0.shape, beta.shape)
-        return Z
+        del saved[-2]  # the last Z is the output itself, saved as such (it must stay differentiable)
+        return (Z, cos_y, sin_y, *saved)
 
     @staticmethod
-    def backward(ctx, grad):
-        x, weight, cos_y, sin_y, *saved = ctx.saved_tensors
-        edge_shape, layer_shape = ctx.shapes
+    def setup_context(ctx, inputs, output):
+        x, weight, beta, x0, y0, z0, theta_y = inputs
+        ctx.mark_non_differentiable(*output[1:])
+        ctx.save_for_backward(x, weight, *output)
+        ctx.edge_shape = x0.shape
+
+    @staticmethod
+    def backward(ctx, grad, *unused):
+        x, weight, z_final, cos_y, sin_y, *saved = ctx.saved_tensors
+        saved.insert(len(saved) - 1, z_final)
+        edge_shape = ctx.edge_shape
         layers = weight.shape[0]
-        g_weight = weight.new_empty(layer_shape)
-        g_beta = weight.new_empty(layer_shape)
-        g_theta = weight.new_empty(layer_shape)
+        g_weight, g_beta, g_theta = [None] * layers, [None] * layers, [None] * layers
         g_x = None
         gX = gY = None  # None: identically zero
         gZ = grad
@@ -81,7 +93,13 @@ class DaruanCore(torch.autograd.Function):
         if g_x is not None:
             g_x = g_x.sum_to_size(x.shape)
         reduce = lambda g: g.sum_to_size(edge_shape)  # noqa: E731
-        return g_x, g_weight, g_beta, reduce(gX), reduce(gY), reduce(gZ), g_theta
+        return (g_x, torch.stack(g_weight), torch.stack(g_beta), reduce(gX), reduce(gY), reduce(gZ),
+                torch.stack(g_theta))
+
+
+def daruan_core(x, weight, beta, x0, y0, z0, theta_y) -> torch.Tensor:
+    """<Z> of DARUANs from :func:`prepare`-d tensors (see :class:`DaruanCore`)."""
+    return DaruanCore.apply(x, weight, beta, x0, y0, z0, theta_y)[0]
 
 
 def edge_constants(theta: torch.Tensor, bias: torch.Tensor):
@@ -115,4 +133,4 @@ def prepare(weight: torch.Tensor, constants, edges=None):
 
 def fast_expectation(x: torch.Tensor, weight: torch.Tensor, constants) -> torch.Tensor:
     """<Z> of DARUANs from precomputed :func:`edge_constants`; x broadcasts against the edges."""
-    return DaruanCore.apply(x, *prepare(weight, constants))
+    return daruan_core(x, *prepare(weight, constants))

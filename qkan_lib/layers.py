@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .daruan import READOUTS, amplitude_readout, daruan
-from .fast import DaruanCore, edge_constants, prepare
+from .fast import daruan_core, edge_constants, prepare
 from .utils import check_input, check_positive_int
 
 
@@ -77,14 +77,14 @@ class QKANLayer(nn.Module):
         """
         constants = edge_constants(self.theta, self.preact_bias)
         prepared = prepare(self.preact_weight, constants)
-        plain_sum = (not self.postact_weight.requires_grad and not self.postact_bias.requires_grad
-                     and bool((self.postact_weight == 1).all()) and bool((self.postact_bias == 0).all()))
+        frozen = "postact_weight" in self._buffers and "postact_bias" in self._buffers  # decided structurally
+        plain_sum = frozen and bool((self.postact_weight == 1).all()) and bool((self.postact_bias == 0).all())
         offset = None if plain_sum else (self.postact_bias * self.postact_weight).sum(-1)
         base_t = self.base_weight.T
         amplitude = self.readout == "amplitude"
 
         def step(x: torch.Tensor) -> torch.Tensor:
-            phi = DaruanCore.apply(x.unsqueeze(1), *prepared)
+            phi = daruan_core(x.unsqueeze(1), *prepared)
             if amplitude:
                 phi = amplitude_readout(phi)
             if plain_sum:  # frozen post-activation weight 1 and bias 0 (the default)

@@ -208,13 +208,18 @@ def run_experiment(experiment: Experiment, results_dir, force: bool = False, pro
     dtype = DTYPES[experiment.train.dtype]
     model = build_model(experiment.model, experiment.dataset, dtype=dtype, **dict(experiment.model_options))
     outcome = train(model, data, experiment.train, progress)
+    return save_result(experiment, results_dir, count_parameters(model), data, outcome)
+
+
+def save_result(experiment: Experiment, results_dir, parameters: dict, data, outcome: dict) -> dict:
+    """Write one finished run (atomically) with everything needed to reproduce and report it."""
     device = resolve_device(experiment.train.device)
     payload = {
         "experiment": experiment.to_dict(), "fingerprint": experiment.fingerprint(),
-        "parameters": count_parameters(model), "stand_in": bool(getattr(data, "stand_in", False)),
+        "parameters": parameters, "stand_in": bool(getattr(data, "stand_in", False)),
         "targets": {name: y.squeeze(-1).tolist() for name, _, y in data.splits()},
         "environment": environment_info(device), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **outcome,
     }
-    write_json_atomic(path, payload)
+    write_json_atomic(Path(results_dir) / experiment.filename(), payload)
     return payload

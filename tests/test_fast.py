@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib.fast import DaruanCore, edge_constants, prepare
+from qkan_lib.fast import daruan_core, edge_constants, prepare
 
 
 def plain_layer(layer, x):
@@ -40,7 +40,7 @@ def test_core_gradcheck_with_broadcasting():
     x = torch.randn(4, 1, 3, dtype=torch.float64, requires_grad=True)
 
     def core(x, theta, weight, bias):
-        return DaruanCore.apply(x, *prepare(weight, edge_constants(theta, bias)))
+        return daruan_core(x, *prepare(weight, edge_constants(theta, bias)))
 
     assert torch.autograd.gradcheck(core, (x, theta, weight, bias))
 

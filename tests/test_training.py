@@ -106,3 +106,32 @@ def test_protocols_are_complete():
     assert {e.train.lr for e in full if e.model == "hqkan_lstm"} == {0.02}
     quick = experiments.experiments_for("bessel")
     assert all(e.train.epochs == 30 and e.train.record_epochs == (1, 15, 30) for e in quick)
+
+
+@pytest.mark.parametrize("model", ["qkan_lstm", "hqkan_lstm", "qlstm"])
+def test_seed_batched_training_equals_separate_runs(model):
+    from qkan_lib.ensemble import train_seeds
+
+    data = load_dataset("damped_shm")
+    config = TrainConfig(epochs=2, record_epochs=(2,))
+    batched = train_seeds(model, "damped_shm", data, config, [3, 4])
+    for k, seed in enumerate([3, 4]):
+        ql.seed_everything(seed)
+        single = training.train(ql.build_model(model, "damped_shm", dtype=torch.float64), data, config)
+        for a, b in zip(single["history"], batched[k]["history"]):
+            assert a.keys() == b.keys()
+            for key in a:
+                assert a[key] == pytest.approx(b[key], abs=1e-10, rel=1e-10), (seed, key)
+        assert single["predictions"]["2"]["test"] == pytest.approx(batched[k]["predictions"]["2"]["test"], abs=1e-10)
+
+
+def test_grid_batches_seeds_and_resumes(tmp_path):
+    grid = experiments.experiments_for("bessel", models=("qkan_lstm", "lstm"), seeds=(0, 1), epochs=1)
+    results = experiments.run_grid(grid, tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 4
+    assert [r.get("seed_batched") for r in results] == [2, 2, None, None]
+    again = experiments.run_grid(grid, tmp_path)  # loads, does not retrain
+    assert [r["created"] for r in again] == [r["created"] for r in results]
+    with pytest.raises(ValueError, match="shuffle"):
+        from qkan_lib.ensemble import train_seeds
+        train_seeds("qkan_lstm", "bessel", load_dataset("bessel"), TrainConfig(shuffle=True), [0, 1])
