@@ -16,6 +16,7 @@ import time
 import torch
 
 from .configs import build_model
+from .fast import vmap_compatible
 from .metrics import regression_metrics
 from .training import DTYPES, TrainConfig, _batches, _progress, make_optimizer
 from .utils import resolve_device, seed_everything
@@ -58,6 +59,15 @@ def train_seeds(model_name: str, dataset_name: str, data, config: TrainConfig, s
     predictions = [{} for _ in seeds]
     start = time.perf_counter()
     bar = _progress(config.epochs, progress, f"{model_name} x {len(seeds)} seeds")
+    with vmap_compatible():
+        _train_loop(config, data, params, forward, optimizer, histories, predictions, bar, len(seeds))
+    bar.close()
+    per_seed = (time.perf_counter() - start) / len(seeds)
+    return [{"history": h, "predictions": p, "wall_time_s": per_seed, "seed_batched": len(seeds)}
+            for h, p in zip(histories, predictions)]
+
+
+def _train_loop(config, data, params, forward, optimizer, histories, predictions, bar, n_seeds):
     for epoch in range(1, config.epochs + 1):
         batch_losses = []
         for index in _batches(len(data.x_train), config.batch_size, None):
@@ -70,11 +80,11 @@ def train_seeds(model_name: str, dataset_name: str, data, config: TrainConfig, s
             optimizer.step()
             batch_losses.append(losses.detach())
         mean_losses = torch.stack(batch_losses).mean(0)
-        entries = [{"epoch": epoch, "train_loss": float(mean_losses[k])} for k in range(len(seeds))]
+        entries = [{"epoch": epoch, "train_loss": float(mean_losses[k])} for k in range(n_seeds)]
         with torch.no_grad():
             for name, x, y in data.splits():
                 y_hat = forward(params, x)
-                for k in range(len(seeds)):
+                for k in range(n_seeds):
                     for metric, value in regression_metrics(y_hat[k], y).items():
                         entries[k][f"{name}_{metric}"] = value
                     if epoch in config.record_epochs:
@@ -82,7 +92,3 @@ def train_seeds(model_name: str, dataset_name: str, data, config: TrainConfig, s
         for k, entry in enumerate(entries):
             histories[k].append(entry)
         bar.update()
-    bar.close()
-    per_seed = (time.perf_counter() - start) / len(seeds)
-    return [{"history": h, "predictions": p, "wall_time_s": per_seed, "seed_batched": len(seeds)}
-            for h, p in zip(histories, predictions)]

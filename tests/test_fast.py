@@ -56,3 +56,25 @@ def test_step_function_reuses_constants_across_steps():
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
     torch.testing.assert_close(model(seq), model.head(h), atol=1e-12, rtol=0)
+
+
+def test_vmap_compatible_core_matches_and_batches():
+    from torch.func import vmap
+
+    from qkan_lib.fast import vmap_compatible
+
+    torch.manual_seed(2)
+    theta = torch.randn(3, 2, 3, 2, dtype=torch.float64, requires_grad=True)  # 3 "seeds"
+    weight = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(5, 2, dtype=torch.float64)
+    want = torch.stack([ql.daruan(x, theta[k], weight[k], bias[k]) for k in range(3)])
+    with vmap_compatible():
+        got = vmap(lambda t, w, b: ql.daruan(x, t, w, b))(theta, weight, bias)
+    torch.testing.assert_close(got, want, atol=1e-13, rtol=0)
+    g_want = torch.autograd.grad(want.square().sum(), (theta, weight, bias))
+    with vmap_compatible():
+        got = vmap(lambda t, w, b: ql.daruan(x, t, w, b))(theta, weight, bias)
+    g_got = torch.autograd.grad(got.square().sum(), (theta, weight, bias))
+    for a, b in zip(g_got, g_want):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
