@@ -150,8 +150,14 @@ def _day_bytes(day):
     return ("\n".join(raw_line(1, day * 144 + k, 39, "1.0") for k in range(144)) + "\n").encode()
 
 
+def _day_csv_bytes(day):
+    lines = [csv_line(1, day * 144 + k, 39, "1.0") for k in range(144)]
+    return ("\n".join([",".join(milan.CSV_HEADER), *lines]) + "\n").encode()
+
+
 def test_downloader_lists_downloads_resumes_and_loads(tmp_path):
     files = {f"sms-call-internet-mi-2013-11-0{d + 1}.txt": _day_bytes(d) for d in range(2)}
+    files["sms-call-internet-mi-2013-11-03.csv"] = _day_csv_bytes(2)  # the re-distribution's format
     server = _Server(files)
     try:
         first = next(iter(files))
@@ -164,7 +170,8 @@ def test_downloader_lists_downloads_resumes_and_loads(tmp_path):
     assert server.ranges == ["bytes=1000-"]
     assert not list(tmp_path.glob("*.part"))
     series = milan.load_milan_sms(tmp_path)
-    assert series.values.shape == (288, 1) and not series.stand_in
+    assert series.values.shape == (3 * 144, 1) and not series.stand_in
+    assert np.isfinite(series.values).all()  # the raw and CSV days join without a gap
 
 
 def test_downloader_rejects_a_corrupt_file_without_leaving_it(tmp_path):
