@@ -8,7 +8,8 @@ cd "$ROOT"
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "installing chromium and chromium-driver for the browser test" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver
+  $SUDO apt-get install -y -q chromium chromium-driver \
+    || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver; }
 fi
 python scripts/build_book.py
 python -m pytest tests "$@"
