@@ -19,9 +19,6 @@ from .circuits import expectations, variational_unitaries
 from .layers import HQKAN, QKANLayer
 from .utils import check_positive_int
 
-GATE_NAMES = ("input", "forget", "candidate", "output")  # torch.nn.LSTM order (i, f, g, o)
-
-
 class AffineGates(nn.Module):
     """The classical gate map of Eq. (1): W v + b for all four gates in one Linear."""
 
@@ -33,32 +30,36 @@ class AffineGates(nn.Module):
         return self.linear(v)
 
 
-class QKANGates(nn.Module):
+class _LayerGates(nn.Module):
+    """A (d + m) -> 4m layer used as the gate map; subclasses store it under ``layer_name``."""
+
+    layer_name = ""
+
+    def step_function(self):
+        return getattr(self, self.layer_name).step_function()
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.layer_name)(v)
+
+
+class QKANGates(_LayerGates):
     """Eq. (7): one QKAN layer (d + m -> 4m) gives all four gates."""
+
+    layer_name = "qkan"
 
     def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **qkan_options):
         super().__init__()
         self.qkan = QKANLayer(input_size + hidden_size, 4 * hidden_size, reps, **qkan_options)
 
-    def step_function(self):
-        return self.qkan.step_function()
 
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return self.qkan(v)
-
-
-class HQKANGates(nn.Module):
+class HQKANGates(_LayerGates):
     """HQKAN-LSTM: one HQKAN (Linear -> QKAN latent -> Linear) gives all four gates."""
+
+    layer_name = "hqkan"
 
     def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **hqkan_options):
         super().__init__()
         self.hqkan = HQKAN(input_size + hidden_size, 4 * hidden_size, reps, **hqkan_options)
-
-    def step_function(self):
-        return self.hqkan.step_function()
-
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return self.hqkan(v)
 
 
 class QLSTMGates(nn.Module):
