@@ -108,7 +108,8 @@ def pennylane_qlstm_circuit(qml, n, depth, hidden):
 
 
 def bench_qlstm_circuit(qml, runs, quick):
-    return [row for batch in ((8,) if quick else (32, 256)) for row in _bench_qlstm_circuit(qml, runs, batch)]
+    """Batches 10 and 64 are the paper protocol's (SHM/Bessel and Urban); 256 shows the large-batch end."""
+    return [row for batch in ((10,) if quick else (10, 64, 256)) for row in _bench_qlstm_circuit(qml, runs, batch)]
 
 
 def _bench_qlstm_circuit(qml, runs, batch):

@@ -113,10 +113,20 @@ def expectations(v: torch.Tensor, unitary: torch.Tensor, n_measured: int) -> tor
 
 
 def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) -> torch.Tensor:
-    """One-call evaluation of QLSTM circuit(s): v (batch, n), theta (..., depth, n) -> (..., batch, n_measured)."""
+    """One-call evaluation of QLSTM circuit(s): v (batch, n), theta (..., depth, n) -> (..., batch, n_measured).
+
+    CPU tensors (float32/float64) go through the NumPy kernel with an adjoint backward pass
+    (:mod:`qkan_lib.adjoint`; first-order gradients only, not for ``torch.func`` transforms);
+    other devices and dtypes through :func:`variational_unitaries` and :func:`expectations`.
+    """
     _, n_qubits = _check_theta(theta)
     if v.dim() != 2 or v.shape[-1] != n_qubits:
         raise ValueError(f"circuit input must have shape (batch, {n_qubits}), got {tuple(v.shape)}")
     if not 1 <= n_measured <= n_qubits:
         raise ValueError(f"n_measured must be in 1..{n_qubits}, got {n_measured}")
+    if can_use_kernel(v, theta):
+        return AdjointCircuit.apply(v, theta, n_measured)
     return expectations(v, variational_unitaries(theta), n_measured)
+
+
+from .adjoint import AdjointCircuit, can_use_kernel  # noqa: E402  (the kernel imports cnot_permutation from here)
