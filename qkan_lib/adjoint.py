@@ -116,8 +116,10 @@ def forward(v: np.ndarray, theta: np.ndarray, c: dict, through_states: bool | No
         through_states = through_states_is_cheaper(batch, depth, dim)
     # chain[..., l, :, :] = phi_{l+1} (states) or P_{l+1} = L_1^T .. L_{l+1}^T (unitary prefixes)
     chain = np.empty((*theta.shape[:-2], depth, batch if through_states else dim, dim), dtype=layers.dtype)
-    previous = states if through_states else layers_t[..., 0, :, :]
-    chain[..., 0, :, :] = previous @ layers_t[..., 0, :, :] if through_states else previous
+    if through_states:
+        np.matmul(states, layers_t[..., 0, :, :], out=chain[..., 0, :, :])
+    else:
+        chain[..., 0, :, :] = layers_t[..., 0, :, :]
     for layer in range(1, depth):
         np.matmul(chain[..., layer - 1, :, :], layers_t[..., layer, :, :], out=chain[..., layer, :, :])
     phi = chain[..., -1, :, :] if through_states else states @ chain[..., -1, :, :]
@@ -129,10 +131,13 @@ def backward(grad: np.ndarray, saved, c: dict, need_v: bool):
     states, layers_t, phi, chain, through_states = saved
     depth = layers_t.shape[-3]
     layers = layers_t.swapaxes(-1, -2)
-    adjoint = phi * (grad @ c["z2"])                                        # lam_D
     # tails[..., l, :, :] = lam_{l+1} (states) or C L_D .. L_{l+2} with C = S^T lam_D (unitary)
     tails = np.empty_like(chain)
-    tails[..., -1, :, :] = adjoint if through_states else states.T @ adjoint
+    if through_states:
+        adjoint = np.multiply(phi, grad @ c["z2"], out=tails[..., -1, :, :])  # lam_D
+    else:
+        adjoint = phi * (grad @ c["z2"])
+        np.matmul(states.T, adjoint, out=tails[..., -1, :, :])
     for layer in range(depth - 1, 0, -1):
         np.matmul(tails[..., layer, :, :], layers[..., layer, :, :], out=tails[..., layer - 1, :, :])
     g_theta = _generator_sum(chain.swapaxes(-1, -2) @ tails, c["half_sign"], c)
