@@ -213,7 +213,7 @@ def main(argv=None) -> int:
             verdict = f">={target:g}x {'ok' if ratio >= target else 'MISSED'}"
         else:  # a slowdown bound: ours may be at most 1/target times the reference
             verdict = f"<={1 / target:g}x slower {'ok' if ratio >= target else 'MISSED'}"
-        print(f"{label:<72}{ours * 1e3:>9.1f}  {ref_name:<42}{ref * 1e3:>9.1f}{ratio:>9.2f}x  {verdict}")
+        print(f"{label:<72}{ours * 1e3:>9.3f}  {ref_name:<42}{ref * 1e3:>9.3f}{ratio:>9.2f}x  {verdict}")
         records.append({"kind": kind, "case": label, "ours_s": ours, "reference": ref_name, "reference_s": ref,
                         "speedup": ratio, "target": target})
     if args.json:

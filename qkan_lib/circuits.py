@@ -115,7 +115,7 @@ def expectations(v: torch.Tensor, unitary: torch.Tensor, n_measured: int) -> tor
 def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) -> torch.Tensor:
     """One-call evaluation of QLSTM circuit(s): v (batch, n), theta (..., depth, n) -> (..., batch, n_measured).
 
-    CPU tensors (float32/float64) go through the NumPy kernel with an adjoint backward pass
+    CPU tensors (float32/float64) go through the compiled kernel with an adjoint backward pass
     (:mod:`qkan_lib.adjoint`; first-order gradients only, not for ``torch.func`` transforms);
     other devices and dtypes through :func:`variational_unitaries` and :func:`expectations`.
     """

@@ -1,4 +1,4 @@
-"""The NumPy adjoint kernel for QLSTM circuits (CPU) against PennyLane and the PyTorch simulator."""
+"""The compiled adjoint kernel for QLSTM circuits (CPU) against PennyLane and the PyTorch simulator."""
 import numpy as np
 import pytest
 import torch
