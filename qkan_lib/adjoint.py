@@ -5,7 +5,7 @@ per-call overhead of the array library, not arithmetic: autograd through the PyT
 simulator replays some forty small nodes. This kernel is compiled with Numba (on first
 use; the machine code is cached on disk), so a forward or backward pass is one call: the
 Kronecker products and gradient sums are plain loops, the matrix products go to BLAS in
-blocks of at most 64 rows (small enough to stay on the calling thread).
+blocks small enough to stay on the calling thread.
 :func:`qkan_lib.circuits.circuit_expectations` uses it for CPU tensors of dtype
 float32/float64, and the PyTorch simulator otherwise (GPU, other dtypes); both are tested
 against PennyLane. ``NUMBA_DISABLE_JIT=1`` runs the same functions as plain Python, to step
@@ -38,29 +38,42 @@ import torch
 from .circuits import cnot_permutation, z_signs
 
 KERNEL_DTYPES = (torch.float32, torch.float64)
-BLOCK = 128  # rows per BLAS call
+SINGLE_THREAD_GEMM = 65536 * 4  # OpenBLAS runs a GEMM with m*n*k below this on the calling thread
 QUARTER_TURN = np.pi / 4
 
 jit = functools.partial(numba.njit, cache=True)
 
 
 @jit
-def _matmul(a, b):
-    """a @ b, a's rows in blocks of BLOCK."""
-    if a.shape[0] <= BLOCK:
-        return np.dot(a, b)
-    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-    for start in range(0, a.shape[0], BLOCK):
-        out[start:start + BLOCK] = np.dot(a[start:start + BLOCK], b)
+def _rows_per_call(*sizes):
+    """Rows per BLAS call so that every call stays single-threaded: a pass makes a few dozen
+    small calls, where waking BLAS threads costs more than they save (and competes with
+    PyTorch's own thread pool on a small machine)."""
+    product = 1
+    for size in sizes:
+        product *= size
+    rows = 1
+    while 2 * rows * product < SINGLE_THREAD_GEMM:  # a power of two, so blocks split evenly
+        rows *= 2
+    return rows
+
+
+@jit
+def _matmul(a, b, out):
+    """out[:] = a @ b in blocks of rows of a; returns out."""
+    block = _rows_per_call(a.shape[1], b.shape[1])
+    for start in range(0, a.shape[0], block):
+        np.dot(a[start:start + block], b, out[start:start + block])
     return out
 
 
 @jit
 def _matmul_tn(a, b):
-    """a^T @ b, the shared rows of a and b in blocks of BLOCK."""
-    out = np.zeros((a.shape[1], b.shape[1]), a.dtype)
-    for start in range(0, a.shape[0], BLOCK):
-        out += np.dot(a[start:start + BLOCK].T, b[start:start + BLOCK])
+    """a^T @ b, summed over blocks of the shared rows of a and b."""
+    block = _rows_per_call(a.shape[1], b.shape[1])
+    out = np.dot(a[:block].T, b[:block])
+    for start in range(block, a.shape[0], block):
+        out += np.dot(a[start:start + block].T, b[start:start + block])
     return out
 
 
@@ -149,11 +162,17 @@ def forward(v, theta, perm, z, through_states):
     final = np.empty((groups, batch, dim), v.dtype)
     out = np.empty((groups, batch, z.shape[1]), v.dtype)
     for g in range(groups):
-        chain[g, 0] = _matmul(states, layers_t[g, 0]) if through_states else layers_t[g, 0]
+        if through_states:
+            _matmul(states, layers_t[g, 0], chain[g, 0])
+        else:
+            chain[g, 0] = layers_t[g, 0]
         for layer in range(1, depth):
-            chain[g, layer] = _matmul(chain[g, layer - 1], layers_t[g, layer])
-        final[g] = chain[g, depth - 1] if through_states else _matmul(states, chain[g, depth - 1])
-        out[g] = _matmul(final[g] * final[g], z)
+            _matmul(chain[g, layer - 1], layers_t[g, layer], chain[g, layer])
+        if through_states:
+            final[g] = chain[g, depth - 1]
+        else:
+            _matmul(states, chain[g, depth - 1], final[g])
+        _matmul(final[g] * final[g], z, out[g])
     return out, states, layers_t, chain, final
 
 
@@ -168,16 +187,23 @@ def backward(grad, z2, states, layers_t, chain, final, through_states, need_v):
     g_theta = np.empty((groups, depth, n), states.dtype)
     lam0 = np.zeros((batch, dim), states.dtype)
     tails = np.empty_like(chain)  # lam_{l+1} (states) or C L_D .. L_{l+2} with C = S^T lam_D (unitary)
+    adjoint = np.empty((batch, dim), states.dtype)
     for g in range(groups):
-        adjoint = final[g] * _matmul(grad[g], z2)
-        tails[g, depth - 1] = adjoint if through_states else _matmul_tn(states, adjoint)
+        _matmul(grad[g], z2, adjoint)
+        adjoint *= final[g]
+        if through_states:
+            tails[g, depth - 1] = adjoint
+        else:
+            tails[g, depth - 1] = _matmul_tn(states, adjoint)
         for layer in range(depth - 1, 0, -1):
-            tails[g, layer - 1] = _matmul(tails[g, layer], layers_t[g, layer].T)
+            _matmul(tails[g, layer], layers_t[g, layer].T, tails[g, layer - 1])
         for layer in range(depth):
             g_theta[g, layer] = _generator_sum(_matmul_tn(chain[g, layer], tails[g, layer]), n)
         if need_v:
-            lam0 += (_matmul(tails[g, 0], layers_t[g, 0].T) if through_states
-                     else _matmul(adjoint, chain[g, depth - 1].T))
+            if through_states:
+                lam0 += _matmul(tails[g, 0], layers_t[g, 0].T, np.empty((batch, dim), states.dtype))
+            else:
+                lam0 += _matmul(adjoint, chain[g, depth - 1].T, np.empty((batch, dim), states.dtype))
     g_v = np.zeros((batch, n), states.dtype)
     if need_v:
         for q in range(n):
