@@ -233,14 +233,15 @@ def _run_forward(v: np.ndarray, theta: np.ndarray, n_measured: int, through_stat
     if through_states is None:
         through_states = through_states_is_cheaper(v.shape[0], depth, 2**n)
     perm, z, z2 = _constants(n, n_measured, theta.dtype)
-    out, *saved = forward(np.ascontiguousarray(v), np.ascontiguousarray(theta).reshape(-1, depth, n), perm, z,
+    groups = int(np.prod(theta.shape[:-2]))
+    out, *saved = forward(np.ascontiguousarray(v), np.ascontiguousarray(theta).reshape(groups, depth, n), perm, z,
                           through_states)
     return out.reshape(*theta.shape[:-2], *out.shape[1:]), (z2, *saved, through_states)
 
 
 def _run_backward(grad: np.ndarray, saved, need_v: bool):
     z2, *arrays, through_states = saved
-    grad = np.ascontiguousarray(grad).reshape(-1, *grad.shape[-2:])
+    grad = np.ascontiguousarray(grad).reshape(arrays[1].shape[0], *grad.shape[-2:])  # (groups, batch, m)
     return backward(grad, z2, *arrays, through_states, need_v)
 
 

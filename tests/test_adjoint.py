@@ -87,6 +87,14 @@ def test_only_the_needed_gradients_flow():
     torch.testing.assert_close(g_v, torch.autograd.grad(torch_simulator(v, theta.detach(), 3).sum(), v)[0])
 
 
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():
+    v, theta = random_circuit(0, 4, 2, lead=(3,))
+    out = ql.circuit_expectations(v, theta, 3)
+    assert out.shape == (3, 0, 3)
+    g_v, g_theta = torch.autograd.grad(out.sum(), (v, theta))
+    assert g_v.shape == (0, 4) and torch.equal(g_theta, torch.zeros_like(theta))
+
+
 def test_second_derivatives_are_refused_clearly():
     v, theta = random_circuit(2, 3, 1)
     with pytest.raises(RuntimeError, match="first-order"):
