@@ -18,11 +18,17 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import qkan_lib as ql  # noqa: E402
-from qkan_lib.data import load_dataset  # noqa: E402
-from qkan_lib.models import LSTMCell, QKANGates, RecurrentRegressor  # noqa: E402
-from qkan_lib.timing import median_time  # noqa: E402
+import qkan_lib as ql
+from qkan_lib import (
+    LSTMCell,
+    ModuleGates,
+    QKANGates,
+    QLSTMGates,
+    RecurrentRegressor,
+    load_dataset,
+    median_time,
+)
+from qkan_lib.pennylane_circuits import pennylane_qlstm_circuit
 
 TARGETS = {"daruan_layer": 15.0, "gate_sequence": 4.0, "qlstm_circuit": 50.0}
 
@@ -42,26 +48,13 @@ def forward_backward(module, x):
     return run
 
 
-class PlainQKAN(torch.nn.Module):
-    """The straightforward gate-by-gate version (qkan_lib.bloch_vector), for a same-library baseline."""
-
-    def __init__(self, layer):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x):
-        phi = ql.bloch_vector(x.unsqueeze(1), self.layer.theta, self.layer.preact_weight,
-                              self.layer.preact_bias)[2]
-        return phi.sum(-1) + torch.nn.functional.silu(x) @ self.layer.base_weight.T
-
-
 def bench_daruan_layer(qkan, runs, quick):
     batch, width, reps = (64, 32, 3) if quick else (256, 64, 3)
     x = torch.randn(batch, width)
     ours = ql.QKANLayer(width, width, reps)
     rows = [("daruan_layer", f"QKANLayer({width}->{width}, reps {reps}), batch {batch}, fwd+bwd",
              median_time(forward_backward(ours, x), runs), "plain qkan_lib (gate by gate)",
-             median_time(forward_backward(PlainQKAN(ours), x), runs), None)]
+             median_time(forward_backward(ours.reference_forward, x), runs), None)]
     if qkan is not None:
         ref = qkan.QKANLayer(width, width, reps=reps, solver="exact", preact_trainable=True, device="cpu")
         rows.append(("daruan_layer", rows[0][1], rows[0][2], "qkan 0.2.3 exact",
@@ -79,32 +72,12 @@ def bench_gate_sequence(qkan, runs, quick):
         t_ours = median_time(lambda: ours(seq).sum().backward(), runs)
         if qkan is not None:
             layer = qkan.QKANLayer(2, 4, reps=reps, solver="exact", preact_trainable=True, device="cpu")
-            ref = RecurrentRegressor(LSTMCell(1, 1, layer))
+            ref = RecurrentRegressor(LSTMCell(1, 1, ModuleGates(1, 1, layer)))
             rows.append(("gate_sequence", label, t_ours, "qkan 0.2.3 exact",
                          median_time(lambda: ref(seq).sum().backward(), runs), TARGETS["gate_sequence"]))
         else:
             rows.append(("gate_sequence", label, t_ours, "-", float("nan"), None))
     return rows
-
-
-def pennylane_qlstm_circuit(qml, n, depth, hidden):
-    """The QLSTM gate circuit as a PennyLane QNode (torch interface, batched inputs)."""
-    dev = qml.device("default.qubit", wires=n)
-
-    @qml.qnode(dev, interface="torch", diff_method="backprop")
-    def circuit(inputs, weights):
-        for q in range(n):
-            qml.Hadamard(q)
-            qml.RY(inputs[:, q], q)
-        for layer in range(depth):
-            for first in (0, 1):
-                for q in range(first, n - 1, 2):
-                    qml.CNOT([q, q + 1])
-            for q in range(n):
-                qml.RY(weights[layer, q], q)
-        return [qml.expval(qml.PauliZ(q)) for q in range(hidden)]
-
-    return circuit
 
 
 def bench_qlstm_circuit(qml, runs, quick):
@@ -125,7 +98,7 @@ def _bench_qlstm_circuit(qml, runs, batch):
     t_ours = median_time(ours, 10 * runs, warmup=5)  # sub-millisecond: more samples for a stable median
     if qml is None:
         return [("qlstm_circuit", label, t_ours, "-", float("nan"), None)]
-    circuit = pennylane_qlstm_circuit(qml, n, depth, hidden)
+    circuit = pennylane_qlstm_circuit(n, depth, hidden, interface="torch", diff_method="backprop")
 
     def reference():
         torch.stack(circuit(v, theta)).sum().backward()
@@ -138,11 +111,10 @@ def bench_qlstm_sequence(qml, runs, quick):
     """The circuits in their real use: a QLSTM cell over a window, both simulators in the same cell."""
     if qml is None:
         return []
-    from qkan_lib.models import QLSTMGates
 
     hidden, depth, steps, batch = 5, 3, 4, 10
     n = hidden + 1
-    circuit = pennylane_qlstm_circuit(qml, n, depth, hidden)
+    circuit = pennylane_qlstm_circuit(n, depth, hidden, interface="torch", diff_method="backprop")
 
     class PennyLaneGates(torch.nn.Module):
         def __init__(self, theta):
@@ -154,7 +126,8 @@ def bench_qlstm_sequence(qml, runs, quick):
 
     gates = QLSTMGates(1, hidden, depth, dtype=torch.float64)
     ours = RecurrentRegressor(LSTMCell(1, hidden, gates)).double()
-    reference = RecurrentRegressor(LSTMCell(1, hidden, PennyLaneGates(gates.theta))).double()
+    reference_gates = ModuleGates(1, hidden, PennyLaneGates(gates.theta))
+    reference = RecurrentRegressor(LSTMCell(1, hidden, reference_gates)).double()
     reference.head.load_state_dict(ours.head.state_dict())
     seq = torch.rand(batch, steps, 1, dtype=torch.float64)
     torch.testing.assert_close(ours(seq), reference(seq))  # same model, two simulators

@@ -1,28 +1,90 @@
-"""qkan_lib: the library behind the QKAN-LSTM interactive book."""
-__version__ = "0.1.0"
+"""qkan_lib: the library behind the QKAN-LSTM interactive book.
 
-from .daruan import DARUAN, amplitude_readout, bloch_vector, daruan
+Chapters use this one namespace (``import qkan_lib as ql``): the names below, and the
+submodules ``ql.plots``, ``ql.reports``, ``ql.milan`` and ``ql.paper`` (loaded on first use,
+so ``import qkan_lib`` does not pay for matplotlib).
+"""
+import importlib
+
+from .circuits import circuit_expectations, expectations, variational_unitaries
+from .configs import (
+    DATASET_LABELS,
+    DATASETS,
+    MODEL_LABELS,
+    MODELS,
+    affine_lstm,
+    build_model,
+    model_config,
+)
+from .daruan import DARUAN, amplitude_readout, bloch_vector, evaluate_daruan
+from .data import (
+    bessel_j,
+    bessel_series,
+    damped_pendulum,
+    load_dataset,
+    milan_source,
+    urban_dataset,
+)
+from .experiments import (
+    Experiment,
+    Protocol,
+    RunResult,
+    experiments_for,
+    learning_rate_sweep,
+    protocol,
+    run_experiment,
+    run_grid,
+)
 from .layers import HQKAN, QKANLayer, latent_width
-from .params import count_parameters
-from .spectrum import (exact_fourier_series, evaluate_series, fft_coefficients, fit_coefficients,
-                       predicted_frequencies, sign_patterns)
+from .models import (
+    AffineGates,
+    GateMap,
+    HQKANGates,
+    LSTMCell,
+    LSTMRegressor,
+    ModuleGates,
+    QKANGates,
+    QLSTMGates,
+    RecurrentRegressor,
+)
+from .params import count_parameters, search_configurations
+from .seed_batching import train_seeds
+from .shift import circuit_evaluations, daruan_shift_gradients, qlstm_shift_gradients
+from .spectrum import (
+    evaluate_series,
+    exact_fourier_series,
+    fft_coefficients,
+    fit_coefficients,
+    predicted_frequencies,
+    sign_patterns,
+)
+from .timing import kernel_bracketing_times, median_time, scaling_table, training_step_time
+from .training import TrainConfig, predict, train
 from .utils import environment_info, resolve_device, seed_everything
 
+__version__ = "0.1.0"
+
+_LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
-    "DARUAN", "HQKAN", "QKANLayer", "amplitude_readout", "bloch_vector", "count_parameters", "daruan",
-    "environment_info", "evaluate_series", "exact_fourier_series", "fft_coefficients", "fit_coefficients",
-    "latent_width", "predicted_frequencies", "resolve_device", "seed_everything", "sign_patterns",
-]
-
-from .circuits import circuit_expectations, variational_unitaries
-from .configs import DATASETS, MODELS, build_model, model_config
-from .models import (AffineGates, HQKANGates, LSTMCell, LSTMRegressor, QKANGates, QLSTMGates,
-                     RecurrentRegressor)
-from .params import parameter_table
-from .shift import daruan_shift_gradients, qlstm_shift_gradients
-
-__all__ += [
-    "AffineGates", "DATASETS", "HQKANGates", "LSTMCell", "LSTMRegressor", "MODELS", "QKANGates", "QLSTMGates",
-    "RecurrentRegressor", "build_model", "circuit_expectations", "daruan_shift_gradients", "model_config",
-    "parameter_table", "qlstm_shift_gradients", "variational_unitaries",
+    "DARUAN", "DATASETS", "DATASET_LABELS", "HQKAN", "MODELS", "MODEL_LABELS", "AffineGates",
+    "Experiment", "GateMap", "HQKANGates", "LSTMCell", "LSTMRegressor", "ModuleGates", "Protocol",
+    "QKANGates", "QKANLayer", "QLSTMGates", "RecurrentRegressor", "RunResult", "TrainConfig",
+    "affine_lstm", "amplitude_readout", "bessel_j", "bessel_series", "bloch_vector",
+    "build_model", "circuit_evaluations", "circuit_expectations", "count_parameters",
+    "damped_pendulum", "daruan_shift_gradients", "environment_info", "evaluate_daruan",
+    "evaluate_series", "exact_fourier_series", "expectations", "experiments_for",
+    "fft_coefficients", "fit_coefficients", "kernel_bracketing_times", "latent_width", "learning_rate_sweep",
+    "load_dataset", "median_time", "milan_source", "model_config", "predict",
+    "predicted_frequencies", "protocol", "qlstm_shift_gradients", "resolve_device",
+    "run_experiment", "run_grid", "scaling_table", "search_configurations", "seed_everything",
+    "sign_patterns", "train", "train_seeds", "training_step_time", "urban_dataset",
+    "variational_unitaries",
 ]

@@ -16,9 +16,11 @@ costs one batched matrix product.
 """
 from __future__ import annotations
 
-import functools
-
 import torch
+
+from .qubit_basis import basis_bits, cnot_permutation, z_signs
+
+KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
 def _check_theta(theta: torch.Tensor) -> tuple[int, int]:
@@ -32,27 +34,10 @@ def _check_theta(theta: torch.Tensor) -> tuple[int, int]:
     return depth, n_qubits
 
 
-@functools.lru_cache(maxsize=64)
-def cnot_permutation(n_qubits: int, device=None) -> torch.Tensor:
-    """Basis-state permutation of one brickwork entangling layer (even pairs, then odd pairs)."""
-    index = torch.arange(2**n_qubits, device=device)
-    pairs = [(q, q + 1) for q in range(0, n_qubits - 1, 2)] + [(q, q + 1) for q in range(1, n_qubits - 1, 2)]
-    for control, target in pairs:  # applied in order; each CNOT flips target where control is 1
-        cbit, tbit = 1 << (n_qubits - 1 - control), 1 << (n_qubits - 1 - target)
-        index = torch.where(index & cbit != 0, index ^ tbit, index)
-    return index  # new_state[j] = old_state[index^-1[j]]; a product of CNOTs is an involution per pair
-
-
 def _ry(angle: torch.Tensor) -> torch.Tensor:
     """RY matrix entries [[c, -s], [s, c]] flattened to (..., 4) for angles of any shape."""
     c, s = torch.cos(angle / 2), torch.sin(angle / 2)
     return torch.stack([c, -s, s, c], -1)
-
-
-@functools.lru_cache(maxsize=64)
-def _state_indices(n_qubits: int, device: torch.device):
-    shifts = torch.arange(n_qubits - 1, -1, -1, device=device)
-    return (torch.arange(2**n_qubits, device=device)[:, None] >> shifts) & 1  # (dim, n)
 
 
 def _kron_layers(entries: torch.Tensor) -> torch.Tensor:
@@ -88,17 +73,9 @@ def encode(v: torch.Tensor) -> torch.Tensor:
     """Product state RY(v_k) H |0> on every qubit: (batch, n) -> (batch, 2^n), qubit 0 most significant."""
     c, s = torch.cos(v / 2), torch.sin(v / 2)
     amplitudes = torch.stack([c - s, s + c], -1) * 2**-0.5  # RY(a) applied to |+>: (batch, n, 2)
-    bits = _state_indices(v.shape[-1], v.device)
+    bits = basis_bits(v.shape[-1], v.device)
     qubit = torch.arange(v.shape[-1], device=v.device)
     return amplitudes[:, qubit, bits].prod(-1)
-
-
-@functools.lru_cache(maxsize=64)
-def z_signs(n_qubits: int, n_measured: int, dtype=None, device=None) -> torch.Tensor:
-    """Eigenvalues of Z on qubits 0..n_measured-1 for every basis state: (2^n, n_measured)."""
-    index = torch.arange(2**n_qubits, device=device)
-    bits = torch.stack([(index >> (n_qubits - 1 - q)) & 1 for q in range(n_measured)], -1)
-    return (1 - 2 * bits).to(dtype)
 
 
 def expectations(v: torch.Tensor, unitary: torch.Tensor, n_measured: int) -> torch.Tensor:
@@ -116,7 +93,7 @@ def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) 
     """One-call evaluation of QLSTM circuit(s): v (batch, n), theta (..., depth, n) -> (..., batch, n_measured).
 
     CPU tensors (float32/float64) go through the compiled kernel with an adjoint backward pass
-    (:mod:`qkan_lib.adjoint`; first-order gradients only, not for ``torch.func`` transforms);
+    (:mod:`qkan_lib.circuit_kernel`; first-order gradients only, not for ``torch.func`` transforms);
     other devices and dtypes through :func:`variational_unitaries` and :func:`expectations`.
     """
     _, n_qubits = _check_theta(theta)
@@ -125,8 +102,15 @@ def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) 
     if not 1 <= n_measured <= n_qubits:
         raise ValueError(f"n_measured must be in 1..{n_qubits}, got {n_measured}")
     if can_use_kernel(v, theta):
+        # Imported here, not at the top: the kernel module loads Numba, which `import qkan_lib`
+        # should not pay for.
+        from .circuit_kernel import AdjointCircuit
+
         return AdjointCircuit.apply(v, theta, n_measured)
     return expectations(v, variational_unitaries(theta), n_measured)
 
 
-from .adjoint import AdjointCircuit, can_use_kernel  # noqa: E402  (the kernel imports cnot_permutation from here)
+def can_use_kernel(v: torch.Tensor, theta: torch.Tensor) -> bool:
+    """Whether :func:`circuit_expectations` runs the compiled CPU kernel for these tensors."""
+    return (v.device.type == theta.device.type == "cpu" and theta.dtype in KERNEL_DTYPES
+            and v.dtype == theta.dtype)

@@ -1,7 +1,7 @@
 """Named model configurations: one definition per (model, dataset), shared by chapters and experiments.
 
-The sizes follow Section IV-B of the paper and the reference code (see
-``book/`` and ../shared/paper/REFERENCE-SETUP.md):
+The sizes follow Section IV-B of the paper and the reference code (the book's Table I chapter
+documents the sources):
 
 * LSTM: torch.nn.LSTM hidden 5 (SHM, Bessel) or 2 layers of hidden 4 (Urban) + Linear head.
 * QLSTM: hidden 5 with depth 3 on 6 qubits (SHM, Bessel); hidden 4, depth 5, 5 qubits (Urban).
@@ -16,7 +16,15 @@ import copy
 
 import torch
 
-from .models import AffineGates, HQKANGates, LSTMCell, LSTMRegressor, QKANGates, QLSTMGates, RecurrentRegressor
+from .models import (
+    AffineGates,
+    HQKANGates,
+    LSTMCell,
+    LSTMRegressor,
+    QKANGates,
+    QLSTMGates,
+    RecurrentRegressor,
+)
 
 MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
 DATASETS = ("damped_shm", "bessel", "urban")
@@ -75,7 +83,8 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
     return RecurrentRegressor(LSTMCell(input_size, hidden, gates))
 
 
-def affine_lstm(input_size: int, hidden_size: int, **factory) -> RecurrentRegressor:
+def affine_lstm(input_size: int, hidden_size: int, *, dtype: torch.dtype | None = None,
+                device: torch.device | str | None = None) -> RecurrentRegressor:
     """The from-scratch Eq. (1) LSTM (affine gates) wrapped as a regressor."""
-    cell = LSTMCell(input_size, hidden_size, AffineGates(input_size, hidden_size, **factory))
-    return RecurrentRegressor(cell)
+    gates = AffineGates(input_size, hidden_size, dtype=dtype, device=device)
+    return RecurrentRegressor(LSTMCell(input_size, hidden_size, gates))

@@ -17,11 +17,12 @@ import torch
 from .utils import check_positive_int
 
 
-def damped_pendulum(b: float = 0.15, g: float = 9.81, m: float = 1.0, theta0: float = 0.0,
+def damped_pendulum(b: float = 0.15, g: float = 9.81, m: float = 1.0, angle0: float = 0.0,
                     omega0: float = 3.0, t_end: float = 20.0, n_points: int = 240, substeps: int = 64):
-    """The reference "damped SHM": theta'' = -(b/m) theta' - g sin(theta), pendulum of length 1.
+    """The reference "damped SHM": a'' = -(b/m) a' - g sin(a) for the angle a of a pendulum of
+    length 1 (called ``angle`` here: ``theta`` names circuit angles in this library).
 
-    Returns ``(t, theta, omega)`` on ``t = linspace(0, t_end, n_points)``, integrated with
+    Returns ``(t, angle, omega)`` on ``t = linspace(0, t_end, n_points)``, integrated with
     classical RK4 and ``substeps`` steps per grid interval. The modelled series is omega.
     """
     n_points = check_positive_int(n_points, "n_points")
@@ -33,7 +34,7 @@ def damped_pendulum(b: float = 0.15, g: float = 9.81, m: float = 1.0, theta0: fl
         angle, velocity = state
         return np.array([velocity, -(b / m) * velocity - g * math.sin(angle)])
 
-    state = np.array([theta0, omega0], dtype=float)
+    state = np.array([angle0, omega0], dtype=float)
     out = np.empty((n_points, 2))
     out[0] = state
     h = (t[1] - t[0]) / substeps

@@ -1,309 +1,367 @@
-"""The paper's protocols, experiment grids, result tables, and the ``qkan-experiments`` command.
+"""The paper's protocols, experiment grids and the result store.
 
-Quick protocols keep every chapter to minutes on 2 CPU cores; ``full=True`` is the paper's
-protocol (plus several seeds, where the paper reports single runs).
+* :class:`Protocol`: what a dataset's experiments are (seeds, sequence lengths, training
+  settings, data options); quick protocols keep every chapter to minutes on 2 CPU cores,
+  ``full=True`` is the paper's protocol (plus several seeds where the paper reports one run).
+* :class:`Experiment`: one cell of a grid; :class:`RunResult`: its stored outcome.
+* The result store: one JSON file per run, written atomically, named by a fingerprint of the
+  experiment and :data:`RESULTS_VERSION`, so an interrupted grid resumes and a changed setting
+  never reuses a stale result.
 
-Learning rates were lost from the paper's text. The values here are documented choices:
-SHM / Bessel use the reference QLSTM code's RMSprop(lr=0.01); Urban uses Adam(lr=0.01), and
-0.02 for HQKAN-LSTM (the paper says its Urban rate was "slightly higher"). The chapters
-show the sensitivity to these choices.
+The paper's text as available gives no learning rates. The values here are documented choices:
+SHM / Bessel use the reference QLSTM code's RMSprop(lr=0.01); Urban uses Adam(lr=0.01), and 0.02
+for HQKAN-LSTM (the paper says its Urban rate was "slightly higher"). The chapters show the
+sensitivity to these choices.
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
+import hashlib
+import json
 import os
-import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configs import DATASETS, MODEL_LABELS, MODELS
-from .paper import SEQ_LENS
-from .training import Experiment, TrainConfig, run_experiment
+import pandas as pd
 
-SYNTHETIC_RECORD_EPOCHS = (1, 15, 30)
+from .configs import DATASETS, MODELS, build_model
+from .data import SequenceData
+from .paper import R2_EPOCHS, SEQ_LENS
+from .params import count_parameters
+from .training import DTYPES, TrainConfig, TrainOutcome, train
+from .utils import check_positive_int, environment_info, resolve_device, seed_everything
+
+# Bump when a change alters what a training run computes (models, data, training loop):
+# stored results with another version are then recomputed. Documentation and plotting
+# changes leave it alone, so they never retrain anything.
+RESULTS_VERSION = 1
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A dataset's experimental protocol. ``seeds(base_seed)`` gives the seeds to run."""
+
+    dataset: str
+    n_seeds: int
+    seq_lens: tuple[int, ...]
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str
+    dtype: str
+    record_epochs: tuple[int, ...] = ()
+    data_options: tuple[tuple[str, object], ...] = ()
+    lr_overrides: tuple[tuple[str, float], ...] = ()  # (model, lr) where a model differs
+
+    def seeds(self, base_seed: int = 0) -> tuple[int, ...]:
+        return tuple(range(base_seed, base_seed + self.n_seeds))
+
+    def lr_for(self, model: str) -> float:
+        return dict(self.lr_overrides).get(model, self.lr)
+
+    def train_config(self, model: str, seed: int, device: str = "auto", **overrides) -> TrainConfig:
+        """The :class:`TrainConfig` of ``model`` under this protocol, with optional overrides."""
+        settings = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr_for(model),
+                    "optimizer": self.optimizer, "dtype": self.dtype, "device": device,
+                    "record_epochs": self.record_epochs, **overrides}
+        if "record_epochs" not in overrides:  # keep only the epochs a shortened run reaches
+            settings["record_epochs"] = tuple(e for e in settings["record_epochs"]
+                                              if e <= settings["epochs"])
+        return TrainConfig(seed=seed, **settings)
+
+    def experiments(self, models: Iterable[str] = MODELS, base_seed: int = 0,
+                    seeds: Iterable[int] | None = None, seq_lens: Iterable[int] | None = None,
+                    device: str = "auto", milan_dir: PathLike | None = None,
+                    **train_overrides) -> list[Experiment]:
+        """Every experiment of the protocol: models x seq_lens x seeds.
+
+        ``seeds`` overrides ``self.seeds(base_seed)``. For Urban, the data source is resolved now
+        (``milan_dir``, else $QKAN_MILAN_DIR, else the stand-in) and recorded in the experiment,
+        so real and stand-in results never mix.
+        """
+        data_options = dict(self.data_options)
+        if self.dataset == "urban":
+            from .data import milan_source
+
+            directory, _ = milan_source(milan_dir, data_options["stand_in_days"])
+            data_options["milan_dir"] = str(directory)
+        chosen_seeds = tuple(self.seeds(base_seed) if seeds is None else seeds)
+        out = []
+        for model in models:
+            if model not in MODELS:
+                raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
+            for seq_len in seq_lens or self.seq_lens:
+                for seed in chosen_seeds:
+                    out.append(Experiment(model, self.dataset, seq_len,
+                                          self.train_config(model, seed, device, **train_overrides),
+                                          tuple(sorted(data_options.items()))))
+        return out
+
+
+def protocol(dataset: str, full: bool = False) -> Protocol:
+    """The quick (default) or full protocol of a dataset."""
+    if dataset in ("damped_shm", "bessel"):
+        return Protocol(dataset, n_seeds=10 if full else 3, seq_lens=(4,), epochs=30, batch_size=10,
+                        lr=0.01, optimizer="rmsprop", dtype="float64", record_epochs=R2_EPOCHS)
+    if dataset == "urban":
+        return Protocol(dataset, n_seeds=3 if full else 1, seq_lens=SEQ_LENS if full else (4, 16, 64),
+                        epochs=50 if full else 5, batch_size=64, lr=0.01, optimizer="adam",
+                        dtype="float32",
+                        data_options=(("cells", 3 if full else 1),
+                                      ("stand_in_days", 62 if full else 14)),
+                        lr_overrides=(("hqkan_lstm", 0.02),))
+    raise ValueError(f"unknown dataset {dataset!r}; choose from {DATASETS}")
+
+
+def experiments_for(dataset: str, models: Iterable[str] = MODELS, full: bool = False,
+                    seeds: Iterable[int] | None = None, seq_lens: Iterable[int] | None = None,
+                    device: str = "auto", milan_dir: PathLike | None = None, base_seed: int = 0,
+                    **train_overrides) -> list[Experiment]:
+    """``protocol(dataset, full).experiments(...)``: every experiment of a dataset's protocol."""
+    return protocol(dataset, full).experiments(models, base_seed, seeds, seq_lens, device, milan_dir,
+                                               **train_overrides)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One cell of an experiment grid: a named model on a named dataset, trained one way."""
+
+    model: str
+    dataset: str
+    seq_len: int = 4
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data_options: tuple = ()  # sorted (key, value) pairs passed to load_dataset
+    model_options: tuple = ()  # sorted (key, value) pairs passed to build_model
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {MODELS}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose from {DATASETS}")
+        check_positive_int(self.seq_len, "seq_len")
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "dataset": self.dataset, "seq_len": self.seq_len,
+                "train": self.train.to_dict(), "data_options": dict(self.data_options),
+                "model_options": dict(self.model_options)}
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> Experiment:
+        settings = dict(payload["train"])
+        settings["record_epochs"] = tuple(settings.get("record_epochs", ()))
+        return cls(payload["model"], payload["dataset"], payload["seq_len"], TrainConfig(**settings),
+                   tuple(sorted(payload.get("data_options", {}).items())),
+                   tuple(sorted(payload.get("model_options", {}).items())))
+
+    def fingerprint(self) -> str:
+        blob = json.dumps({**self.to_dict(), "results_version": RESULTS_VERSION}, sort_keys=True,
+                          default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def filename(self) -> str:
+        return (f"{self.dataset}_{self.model}_L{self.seq_len}_seed{self.train.seed}_"
+                f"{self.fingerprint()}.json")
+
+    def with_seed(self, seed: int) -> Experiment:
+        return dataclasses.replace(self, train=dataclasses.replace(self.train, seed=seed))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished run: its experiment, outcome, and what is needed to reproduce and report it."""
+
+    experiment: Experiment
+    parameters: dict  # classical / quantum / total trainable parameters
+    stand_in: bool  # trained on the synthetic Milan stand-in
+    targets: dict  # {split: target values}
+    environment: dict  # versions, hardware, device
+    created: str
+    history: list  # per epoch: train_loss and {split}_{mse,mae,r2}
+    predictions: dict  # {epoch: {split: predictions}} at the recorded epochs
+    wall_time_s: float
+    seed_batched: int = 1  # how many seeds trained side by side in the run that made it
+
+    @property
+    def seed(self) -> int:
+        return self.experiment.train.seed
+
+    def to_json(self) -> dict:
+        payload = dataclasses.asdict(self)
+        payload["experiment"] = self.experiment.to_dict()
+        payload["fingerprint"] = self.experiment.fingerprint()
+        return payload
+
+    @classmethod
+    def from_json(cls, payload: dict) -> RunResult:
+        names = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in payload.items() if k in names}
+        fields["experiment"] = Experiment.from_dict(payload["experiment"])
+        return cls(**fields)
 
 
 def default_results_dir() -> Path:
     return Path(os.environ.get("QKAN_RESULTS", "results"))
 
 
-def protocol(dataset: str, full: bool = False) -> dict:
-    """Seeds, sequence lengths, training settings and data options of a dataset's protocol."""
-    if dataset in ("damped_shm", "bessel"):
-        return {"seeds": tuple(range(10 if full else 3)), "seq_lens": (4,),
-                "train": {"epochs": 30, "batch_size": 10, "lr": 0.01, "optimizer": "rmsprop", "dtype": "float64",
-                          "record_epochs": SYNTHETIC_RECORD_EPOCHS},
-                "data_options": {}}
-    if dataset == "urban":
-        return {"seeds": tuple(range(3 if full else 1)), "seq_lens": SEQ_LENS if full else (4, 16, 64),
-                "train": {"epochs": 50 if full else 5, "batch_size": 64, "lr": 0.01, "optimizer": "adam",
-                          "dtype": "float32", "record_epochs": ()},
-                "data_options": {"cells": 3 if full else 1, "stand_in_days": 62 if full else 14},
-                "lr_overrides": {"hqkan_lstm": 0.02}}
-    raise ValueError(f"unknown dataset {dataset!r}; choose from {DATASETS}")
+def write_json_atomic(path: PathLike, payload: dict) -> Path:
+    """Write JSON to a temporary file in the same folder, then rename: never a half-written result."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(payload, out, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
-def experiments_for(dataset: str, models=MODELS, full: bool = False, seeds=None, seq_lens=None,
-                    device: str = "auto", milan_dir=None, **train_overrides) -> list[Experiment]:
-    """Every experiment of a dataset's protocol (models x seq_lens x seeds).
+def load_result(path: PathLike) -> RunResult:
+    """Read a stored result; a clear error names a damaged or foreign file."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a valid result file ({exc}); delete it to recompute") from exc
+    if not isinstance(payload, dict) or "history" not in payload or "experiment" not in payload:
+        raise ValueError(f"{path} is not a qkan_lib result file; delete it to recompute")
+    try:
+        return RunResult.from_json(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path} is not a qkan_lib result file ({exc}); delete it to recompute") from exc
 
-    For Urban, the data source is resolved now (``milan_dir``, else $QKAN_MILAN_DIR, else the
-    stand-in) and recorded in the experiment, so real and stand-in results never mix.
+
+def save_result(experiment: Experiment, results_dir: PathLike, parameters: dict, data: SequenceData,
+                outcome: TrainOutcome) -> RunResult:
+    """Write one finished run (atomically) with everything needed to reproduce and report it."""
+    result = RunResult(
+        experiment=experiment, parameters=parameters, stand_in=bool(getattr(data, "stand_in", False)),
+        targets={name: y.squeeze(-1).tolist() for name, _, y in data.splits()},
+        environment=environment_info(resolve_device(experiment.train.device)),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), **outcome)
+    write_json_atomic(Path(results_dir) / experiment.filename(), result.to_json())
+    return result
+
+
+def load_experiment_data(experiment: Experiment) -> SequenceData:
+    from .data import load_dataset
+
+    return load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
+
+
+def run_experiment(experiment: Experiment, results_dir: PathLike, force: bool = False,
+                   progress: bool | None = None, data: SequenceData | None = None) -> RunResult:
+    """Train one experiment, or load its finished result from ``results_dir``.
+
+    The result file name contains a fingerprint of the full configuration, so a changed
+    setting never reuses a stale result; ``force=True`` retrains anyway.
     """
-    spec = protocol(dataset, full)
-    data_options = dict(spec["data_options"])
-    if dataset == "urban":
-        from .data import milan_source
-
-        directory, _ = milan_source(milan_dir, data_options["stand_in_days"])
-        data_options["milan_dir"] = str(directory)
-    out = []
-    for model in models:
-        if model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
-        settings = {**spec["train"], "device": device, **train_overrides}
-        if "lr" not in train_overrides:
-            settings["lr"] = spec.get("lr_overrides", {}).get(model, settings["lr"])
-        if "record_epochs" not in train_overrides:
-            settings["record_epochs"] = tuple(e for e in settings["record_epochs"] if e <= settings["epochs"])
-        for seq_len in seq_lens or spec["seq_lens"]:
-            for seed in spec["seeds"] if seeds is None else seeds:
-                out.append(Experiment(model, dataset, seq_len, TrainConfig(seed=seed, **settings),
-                                      tuple(sorted(data_options.items()))))
-    return out
+    path = Path(results_dir) / experiment.filename()
+    if path.exists() and not force:
+        return load_result(path)
+    seed_everything(experiment.train.seed)
+    if data is None:
+        data = load_experiment_data(experiment)
+    model = build_model(experiment.model, experiment.dataset, dtype=DTYPES[experiment.train.dtype],
+                        **dict(experiment.model_options))
+    outcome = train(model, data, experiment.train, progress)
+    return save_result(experiment, results_dir, count_parameters(model), data, outcome)
 
 
-def run_grid(experiments, results_dir=None, force: bool = False, progress: bool | None = None,
-             batch_seeds: bool = True) -> list[dict]:
+def run_seed_group(experiments: Sequence[Experiment], results_dir: PathLike,
+                   data: SequenceData | None = None,
+                   progress: bool | None = None) -> list[RunResult]:
+    """Train experiments that differ only in their seed as one seed-batched model and store each
+    seed's result (see :mod:`qkan_lib.seed_batching`)."""
+    from .seed_batching import train_seeds
+
+    key = experiments[0].with_seed(0)
+    if any(e.with_seed(0) != key for e in experiments):
+        raise ValueError("a seed group must differ only in the seed")
+    data = load_experiment_data(key) if data is None else data
+    model_options = dict(key.model_options)
+    outcomes = train_seeds(key.model, key.dataset, data, key.train, [e.train.seed for e in experiments],
+                           model_options, progress)
+    counts = count_parameters(build_model(key.model, key.dataset, **model_options))
+    return [save_result(e, results_dir, counts, data, o) for e, o in zip(experiments, outcomes)]
+
+
+def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list[Experiment]]:
+    """Group experiments into jobs: seeds of one configuration together where seed batching
+    applies (:data:`qkan_lib.seed_batching.BATCHABLE`, no shuffling, two or more seeds),
+    every other experiment alone."""
+    from .seed_batching import BATCHABLE
+
+    groups: dict[Experiment, list[Experiment]] = {}
+    jobs: list[list[Experiment]] = []
+    for e in experiments:
+        if batch_seeds and e.model in BATCHABLE and not e.train.shuffle:
+            groups.setdefault(e.with_seed(0), []).append(e)
+        else:
+            jobs.append([e])
+    for members in groups.values():
+        jobs.extend([members] if len(members) > 1 else [[m] for m in members])
+    return jobs
+
+
+def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = None, force: bool = False,
+             progress: bool | None = None, batch_seeds: bool = True) -> list[RunResult]:
     """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes.
 
-    With ``batch_seeds`` the missing seeds of one configuration (QLSTM, QKAN-LSTM, HQKAN-LSTM)
-    train together as one batched model (:func:`qkan_lib.ensemble.train_seeds`); each seed
-    still gets its own result file, equal to a separate run up to rounding.
+    With ``batch_seeds`` the missing seeds of one configuration train together as one batched
+    model (:func:`run_seed_group`); each seed still gets its own result file, equal to a
+    separate run up to rounding. Returns the results in the order of ``experiments``.
     """
-    import dataclasses
-
-    from tqdm.auto import tqdm
-
-    from .configs import build_model
-    from .data import load_dataset
-    from .ensemble import BATCHABLE, train_seeds
-    from .params import count_parameters
-    from .training import save_result
+    from .training import progress_bar
 
     results_dir = Path(results_dir or default_results_dir())
-    enabled = sys.stderr.isatty() if progress is None else progress
-    cache, done = {}, {}
+    experiments = list(experiments)
+    missing = [e for e in experiments if force or not (results_dir / e.filename()).exists()]
+    cache: dict = {}
 
-    def data_for(experiment):
+    def data_for(experiment: Experiment):
         key = (experiment.dataset, experiment.seq_len, experiment.data_options)
         if key not in cache:  # load each dataset once per grid
-            cache[key] = load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
+            cache[key] = load_experiment_data(experiment)
         return cache[key]
 
-    missing = [e for e in experiments if force or not (results_dir / e.filename()).exists()]
-    if batch_seeds:
-        groups = {}
-        for e in missing:
-            if e.model in BATCHABLE and not e.train.shuffle:
-                key = dataclasses.replace(e, train=dataclasses.replace(e.train, seed=0))
-                groups.setdefault(key, []).append(e)
-        for key, members in tqdm(groups.items(), desc="seed-batched configurations", disable=not enabled):
-            if len(members) < 2:
-                continue
-            data = data_for(key)
-            outcomes = train_seeds(key.model, key.dataset, data, key.train, [m.train.seed for m in members],
-                                   dict(key.model_options), progress=False)
-            counts = count_parameters(build_model(key.model, key.dataset, **dict(key.model_options)))
-            for member, outcome in zip(members, outcomes):
-                done[member] = save_result(member, results_dir, counts, data, outcome)
-    results = []
-    for experiment in tqdm(experiments, desc="experiments", disable=not enabled):
-        if experiment in done:
-            results.append(done[experiment])
-            continue
-        needs_data = force or not (results_dir / experiment.filename()).exists()
-        data = data_for(experiment) if needs_data else None
-        results.append(run_experiment(experiment, results_dir, force, progress=False, data=data))
-    return results
+    done: dict[Experiment, RunResult] = {}
+    jobs = plan_jobs(list(dict.fromkeys(missing)), batch_seeds)
+    bar = progress_bar(len(jobs), progress, "training runs")
+    for job in jobs:
+        if len(job) > 1:
+            results = run_seed_group(job, results_dir, data_for(job[0]), progress=False)
+        else:
+            results = [run_experiment(job[0], results_dir, force=True, progress=False,
+                                      data=data_for(job[0]))]
+        done.update(zip(job, results))
+        bar.update()
+    bar.close()
+    return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
 
 
-def results_frame(results):
-    """Long table: one row per (model, dataset, seq_len, seed, epoch) with every metric."""
-    import pandas as pd
+def learning_rate_sweep(dataset: str, rates: Iterable[float], models: Iterable[str] = MODELS,
+                        seeds: Iterable[int] = (0,), epochs: int | None = None,
+                        results_dir: PathLike | None = None, device: str = "auto",
+                        seq_lens: Iterable[int] | None = None, metric: str = "test_r2",
+                        milan_dir: PathLike | None = None) -> pd.DataFrame:
+    """Final ``metric`` for each learning rate (mean over ``seeds``); a models x rates DataFrame."""
+    from .configs import MODEL_LABELS
+    from .reports import results_frame  # reports imports this module's RunResult
 
-    rows = []
-    for result in results:
-        exp = result["experiment"]
-        for entry in result["history"]:
-            rows.append({"model": exp["model"], "dataset": exp["dataset"], "seq_len": exp["seq_len"],
-                         "seed": exp["train"]["seed"], "lr": exp["train"]["lr"], "stand_in": result["stand_in"],
-                         "wall_time_s": result["wall_time_s"], **entry})
-    return pd.DataFrame(rows)
-
-
-def summary(frame, metrics, by=("model",), epochs=None):
-    """Mean and standard deviation over seeds of ``metrics`` (at ``epochs``, default the last)."""
-    if epochs is None:
-        last = frame.groupby(["model", "dataset", "seq_len", "seed"])["epoch"].transform("max")
-        frame = frame[frame["epoch"] == last]
-        groups = list(by)
-    else:
-        frame = frame[frame["epoch"].isin(epochs)]
-        groups = list(by) + ["epoch"]
-    stats = frame.groupby(groups)[list(metrics)].agg(["mean", "std", "count"])
-    return stats
-
-
-def mean_std_text(stats, metric: str, digits: int = 4):
-    """Format one metric of :func:`summary` as 'mean ± std (n)' strings."""
-    mean, std, count = stats[(metric, "mean")], stats[(metric, "std")].fillna(0), stats[(metric, "count")]
-    return mean.map(f"{{:.{digits}f}}".format) + " ± " + std.map(f"{{:.{digits}f}}".format) + \
-        count.map(lambda n: f" ({n})")
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="qkan-experiments",
-                                     description="Run any grid of models x datasets x seq_lens x seeds.")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    parser.add_argument("--datasets", nargs="+", default=["damped_shm", "bessel"], choices=DATASETS)
-    parser.add_argument("--seq-lens", nargs="+", type=int, help="default: the protocol's")
-    parser.add_argument("--seeds", nargs="+", type=int, help="default: the protocol's")
-    parser.add_argument("--epochs", type=int, help="default: the protocol's")
-    parser.add_argument("--full", action="store_true", help="the paper's full protocol")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--results-dir", type=Path, default=default_results_dir())
-    parser.add_argument("--force", action="store_true", help="retrain even if results exist")
-    args = parser.parse_args(argv)
-    overrides = {"epochs": args.epochs} if args.epochs else {}
-    experiments = [e for d in args.datasets for e in experiments_for(
-        d, args.models, args.full, args.seeds, args.seq_lens, args.device, **overrides)]
-    frame = results_frame(run_grid(experiments, args.results_dir, args.force))
-    table = summary(frame, ["test_mse", "test_mae", "test_r2"], by=("dataset", "seq_len", "model"))
-    text = {m: mean_std_text(table, m) for m in ("test_mse", "test_mae", "test_r2")}
-    import pandas as pd
-
-    shown = pd.DataFrame(text).rename(index=MODEL_LABELS, level="model")
-    print(shown.to_string())
-    print(f"results in {args.results_dir.resolve()}; total training time "
-          f"{frame.groupby(['dataset', 'model', 'seq_len', 'seed'])['wall_time_s'].first().sum():.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-def within_spread(mean: float, std: float, value: float, k: float = 2.0) -> bool:
-    """Is ``value`` within ``k`` seed standard deviations of ``mean``?"""
-    return abs(value - mean) <= k * std
-
-
-def synthetic_table(frame, paper_r2: dict, epochs=SYNTHETIC_RECORD_EPOCHS):
-    """Tables II / III: train loss, test loss and test R^2 (mean ± std over seeds) at ``epochs``,
-    beside the paper's R^2 (its losses were lost), with a mark when the paper's value lies
-    within two seed standard deviations of ours."""
-    import pandas as pd
-
-    stats = summary(frame, ["train_loss", "test_mse", "test_r2"], by=("model",), epochs=epochs)
-    rows = []
-    for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
-        row = {}
-        for index, epoch in enumerate(epochs):
-            s = stats.loc[(model, epoch)]
-            row[(f"epoch {epoch}", "train loss")] = f"{s[('train_loss', 'mean')]:.4f} ± {s[('train_loss', 'std')]:.4f}"
-            row[(f"epoch {epoch}", "test loss")] = f"{s[('test_mse', 'mean')]:.4f} ± {s[('test_mse', 'std')]:.4f}"
-            mean, std = s[("test_r2", "mean")], s[("test_r2", "std")]
-            paper = paper_r2[model][index]
-            row[(f"epoch {epoch}", "R² (this book)")] = f"{mean:.4f} ± {std:.4f}"
-            row[(f"epoch {epoch}", "R² (paper)")] = f"{paper:.4f} {'≈' if within_spread(mean, std, paper) else '≠'}"
-        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
-    table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns)
-    return table
-
-
-def r2_agreement(frame, paper_r2: dict, epochs=SYNTHETIC_RECORD_EPOCHS):
-    """Long table: our mean / std of test R^2 and the paper's value per (model, epoch)."""
-    import pandas as pd
-
-    stats = summary(frame, ["test_r2"], by=("model",), epochs=epochs)
-    rows = []
-    for (model, epoch), s in stats.iterrows():
-        paper = paper_r2[model][list(epochs).index(epoch)]
-        mean, std = s[("test_r2", "mean")], s[("test_r2", "std")]
-        rows.append({"model": model, "epoch": epoch, "mean": mean, "std": std, "paper": paper,
-                     "within_2_std": within_spread(mean, std, paper)})
-    return pd.DataFrame(rows)
-
-
-def learning_rate_sweep(dataset: str, rates, models=MODELS, seeds=(0,), epochs=None, results_dir=None,
-                        device: str = "auto", seq_lens=None, metric: str = "test_r2", milan_dir=None):
-    """Final test ``metric`` for each learning rate (the paper's rates were lost)."""
+    models = list(models)
     overrides = {"epochs": epochs} if epochs else {}
     grid = [e for lr in rates for e in experiments_for(dataset, models, seeds=seeds, seq_lens=seq_lens,
-                                                          device=device, milan_dir=milan_dir, lr=lr, **overrides)]
+                                                          device=device, milan_dir=milan_dir, lr=lr,
+                                                          **overrides)]
     frame = results_frame(run_grid(grid, results_dir))
     last = frame[frame["epoch"] == frame["epoch"].max()]
     table = last.pivot_table(index="model", columns="lr", values=metric, aggfunc="mean")
     return table.reindex([m for m in MODELS if m in table.index]).rename(index=MODEL_LABELS)
-
-
-STAND_IN_LABEL = "SYNTHETIC STAND-IN DATA, not the Milan dataset"
-
-
-def data_label(stand_in: bool) -> str:
-    """The label every Urban page, figure and table carries."""
-    return STAND_IN_LABEL if stand_in else "Milan SMS-in data (Harvard Dataverse)"
-
-
-def urban_table(frame, paper=None, seq_lens=None):
-    """Table IV: test MAE and MSE (mean ± std over seeds) per model and seq_len, beside the
-    paper's printed values, and each model's ratio to the LSTM (scale-free, so comparable)."""
-    import pandas as pd
-
-    from .paper import SEQ_LENS, TABLE_IV
-
-    paper = paper or TABLE_IV
-    stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
-    seq_lens = seq_lens or sorted(set(frame["seq_len"]))
-    rows = []
-    for model in [m for m in MODELS if m in set(frame["model"])]:
-        row = {}
-        for seq_len in seq_lens:
-            s = stats.loc[(model, seq_len)]
-            base = stats.loc[("lstm", seq_len)] if "lstm" in set(frame["model"]) else None
-            printed = paper[model][SEQ_LENS.index(seq_len)]
-            printed_lstm = paper["lstm"][SEQ_LENS.index(seq_len)]
-            for k, metric in enumerate(("mae", "mse")):
-                mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
-                row[(seq_len, f"{metric.upper()} (book)")] = f"{mean:.4f}" + ("" if pd.isna(std) else f" ± {std:.4f}")
-                row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
-                if base is not None:
-                    ratio = mean / base[(f"test_{metric}", "mean")]
-                    row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
-        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
-    table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
-    return table
-
-
-def ranking_agreement(frame, paper=None):
-    """Per seq_len and metric: the models ranked by this book and by the paper, and Kendall's tau."""
-    import pandas as pd
-    from scipy.stats import kendalltau
-
-    from .paper import SEQ_LENS, TABLE_IV
-
-    paper = paper or TABLE_IV
-    stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
-    models = [m for m in MODELS if m in set(frame["model"])]
-    rows = []
-    for seq_len in sorted(set(frame["seq_len"])):
-        for k, metric in enumerate(("mae", "mse")):
-            ours = [stats.loc[(m, seq_len)][(f"test_{metric}", "mean")] for m in models]
-            theirs = [paper[m][SEQ_LENS.index(seq_len)][k] for m in models]
-            tau = kendalltau(ours, theirs).statistic if len(models) > 1 else float("nan")
-            order = lambda values: " < ".join(MODEL_LABELS[m] for _, m in sorted(zip(values, models)))
-            rows.append({"seq_len": seq_len, "metric": metric.upper(), "this book (best first)": order(ours),
-                         "paper (best first)": order(theirs), "kendall_tau": tau})
-    return pd.DataFrame(rows)

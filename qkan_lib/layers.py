@@ -7,8 +7,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .daruan import READOUTS, amplitude_readout, daruan
-from .fast import daruan_core, edge_constants, prepare
+from .daruan import (
+    amplitude_readout,
+    bloch_vector,
+    check_readout,
+    daruan_core,
+    edge_constants,
+    evaluate_daruan,
+    prepare,
+)
 from .utils import check_input, check_positive_int
 
 
@@ -45,9 +52,7 @@ class QKANLayer(nn.Module):
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.reps = check_positive_int(reps, "reps")
-        if readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
-        self.readout = readout
+        self.readout = check_readout(readout)
         factory = {"dtype": dtype, "device": device}
         edges = (out_features, in_features)
         self.theta = nn.Parameter(torch.empty(*edges, reps + 1, 2, **factory))
@@ -67,7 +72,18 @@ class QKANLayer(nn.Module):
 
     def edge_functions(self, x: torch.Tensor) -> torch.Tensor:
         """phi_jk(x_k) for every batch row and edge: shape (batch, out, in)."""
-        return daruan(x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias, self.readout)
+        return evaluate_daruan(x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias,
+                               self.readout)
+
+    def reference_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The same layer gate by gate (:func:`qkan_lib.daruan.bloch_vector`, autograd through
+        every rotation): the straightforward REFERENCE the fast path is tested against."""
+        check_input(x, self.in_features, "QKANLayer input")
+        phi = bloch_vector(x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias)[2]
+        if self.readout == "amplitude":
+            phi = amplitude_readout(phi)
+        y = ((phi + self.postact_bias) * self.postact_weight).sum(-1)
+        return y + F.silu(x) @ self.base_weight.T
 
     def step_function(self):
         """The layer as a function of x with everything x-independent computed now.
@@ -123,8 +139,10 @@ class HQKAN(nn.Module):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        m = check_positive_int(latent_in or latent_width(in_features), "latent_in")
-        n = check_positive_int(latent_out or latent_width(out_features), "latent_out")
+        m = check_positive_int(latent_width(in_features) if latent_in is None else latent_in,
+                               "latent_in")
+        n = check_positive_int(latent_width(out_features) if latent_out is None else latent_out,
+                               "latent_out")
         factory = {"dtype": dtype, "device": device}
         self.encoder = nn.Linear(in_features, m, **factory)
         self.latent = QKANLayer(m, n, reps, **factory, **qkan_options)

@@ -6,63 +6,99 @@ pre-activations side by side, in torch.nn.LSTM's order (input, forget, candidate
 output), in ONE call. So a QKAN-LSTM computes all 4m gate units with one vectorised
 QKAN layer, and a QLSTM evaluates its four circuits as one batch.
 
-A gate map may also offer ``step_function()``: work that does not depend on the time
-step (the QLSTM circuits' unitaries, say) is done once per sequence, and the returned
-function is applied at every step.
+Every gate map derives from :class:`GateMap`, whose ``step_function()`` returns the map applied
+at every time step: work that does not depend on the step (the QLSTM circuits' unitaries, say)
+is done once per sequence.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from .circuits import expectations, variational_unitaries
 from .layers import HQKAN, QKANLayer
-from .utils import check_positive_int
+from .utils import check_float_tensor, check_positive_int
 
-class AffineGates(nn.Module):
+
+class GateMap(nn.Module):
+    """Base class of gate maps: ``v_t = [x_t, h_{t-1}]`` (batch, d + m) -> the four gate
+    pre-activations (batch, 4m) in torch.nn.LSTM's order (input, forget, candidate, output).
+
+    :meth:`step_function` returns the map to apply at every time step; subclasses override it
+    to do the work that does not depend on the step (the QLSTM circuits' unitaries, the DARUAN
+    constants) once per sequence.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.forward
+
+
+class ModuleGates(GateMap):
+    """Any module mapping (batch, d + m) -> (batch, 4m) as a gate map: a reader's own gate
+    function, or another library's layer (the benchmark wraps the reference ``qkan`` layer)."""
+
+    def __init__(self, input_size: int, hidden_size: int, module: nn.Module):
+        super().__init__(input_size, hidden_size)
+        self.module = module
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return self.module(v)
+
+
+class AffineGates(GateMap):
     """The classical gate map of Eq. (1): W v + b for all four gates in one Linear."""
 
-    def __init__(self, input_size: int, hidden_size: int, **factory):
-        super().__init__()
-        self.linear = nn.Linear(input_size + hidden_size, 4 * hidden_size, **factory)
+    def __init__(self, input_size: int, hidden_size: int, *, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None):
+        super().__init__(input_size, hidden_size)
+        self.linear = nn.Linear(input_size + hidden_size, 4 * hidden_size, dtype=dtype, device=device)
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.linear(v)
 
 
-class _LayerGates(nn.Module):
-    """A (d + m) -> 4m layer used as the gate map; subclasses store it under ``layer_name``."""
-
-    layer_name = ""
-
-    def step_function(self):
-        return getattr(self, self.layer_name).step_function()
-
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return getattr(self, self.layer_name)(v)
-
-
-class QKANGates(_LayerGates):
+class QKANGates(GateMap):
     """Eq. (7): one QKAN layer (d + m -> 4m) gives all four gates."""
 
-    layer_name = "qkan"
+    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, *,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                 **qkan_options):
+        super().__init__(input_size, hidden_size)
+        self.qkan = QKANLayer(input_size + hidden_size, 4 * hidden_size, reps, dtype=dtype,
+                              device=device, **qkan_options)
 
-    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **qkan_options):
-        super().__init__()
-        self.qkan = QKANLayer(input_size + hidden_size, 4 * hidden_size, reps, **qkan_options)
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.qkan.step_function()
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return self.qkan(v)
 
 
-class HQKANGates(_LayerGates):
+class HQKANGates(GateMap):
     """HQKAN-LSTM: one HQKAN (Linear -> QKAN latent -> Linear) gives all four gates."""
 
-    layer_name = "hqkan"
+    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, *,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                 **hqkan_options):
+        super().__init__(input_size, hidden_size)
+        self.hqkan = HQKAN(input_size + hidden_size, 4 * hidden_size, reps, dtype=dtype,
+                           device=device, **hqkan_options)
 
-    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **hqkan_options):
-        super().__init__()
-        self.hqkan = HQKAN(input_size + hidden_size, 4 * hidden_size, reps, **hqkan_options)
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.hqkan.step_function()
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return self.hqkan(v)
 
 
-class QLSTMGates(nn.Module):
+class QLSTMGates(GateMap):
     """Four variational circuits on n = d + m qubits (the reference QLSTM), one per gate.
 
     ``theta`` has shape (4, depth, n) and is initialised 0.01 * randn as in the reference.
@@ -70,14 +106,14 @@ class QLSTMGates(nn.Module):
     projection in or out of the circuits.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, depth: int = 3, *, dtype=None, device=None):
-        super().__init__()
-        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+    def __init__(self, input_size: int, hidden_size: int, depth: int = 3, *,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None):
+        super().__init__(input_size, hidden_size)
         self.n_qubits = input_size + hidden_size
         self.depth = check_positive_int(depth, "depth")
         self.theta = nn.Parameter(0.01 * torch.randn(4, depth, self.n_qubits, dtype=dtype, device=device))
 
-    def step_function(self):
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
         unitary = variational_unitaries(self.theta)  # once per sequence
 
         def step(v: torch.Tensor) -> torch.Tensor:
@@ -93,14 +129,19 @@ class QLSTMGates(nn.Module):
 class LSTMCell(nn.Module):
     """Eq. (1) with a pluggable gate map (Eq. 7 when the gate map is a QKAN)."""
 
-    def __init__(self, input_size: int, hidden_size: int, gates: nn.Module):
+    def __init__(self, input_size: int, hidden_size: int, gates: GateMap):
         super().__init__()
-        self.input_size = check_positive_int(input_size, "input_size")
-        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        if not isinstance(gates, GateMap):
+            raise ValueError(f"gates must be a qkan_lib GateMap, got {type(gates).__name__}")
+        if (gates.input_size, gates.hidden_size) != (input_size, hidden_size):
+            raise ValueError(f"gates were built for input_size {gates.input_size} and hidden_size "
+                             f"{gates.hidden_size}, the cell for {input_size} and {hidden_size}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
         self.gates = gates
 
     def step_function(self):
-        gate_step = self.gates.step_function() if hasattr(self.gates, "step_function") else self.gates
+        gate_step = self.gates.step_function()
         m = self.hidden_size
 
         def step(x_t: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -118,7 +159,8 @@ class LSTMCell(nn.Module):
 
 
 def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != input_size:
+    check_float_tensor(x, "sequence input")
+    if x.dim() != 3 or x.shape[-1] != input_size:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"sequence input must have shape (batch, seq_len, {input_size}), got {shape}")
     if x.shape[1] < 1:
@@ -132,30 +174,39 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
 class RecurrentRegressor(nn.Module):
     """Run a cell over a sequence and predict the next value from the last hidden state."""
 
-    def __init__(self, cell: LSTMCell, output_size: int = 1):
+    def __init__(self, cell: LSTMCell, output_size: int = 1, *, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None):
         super().__init__()
         self.cell = cell
-        ref = next(cell.parameters())
-        self.head = nn.Linear(cell.hidden_size, output_size, dtype=ref.dtype, device=ref.device)
+        ref = next(cell.parameters())  # the head follows the cell unless told otherwise
+        self.head = nn.Linear(cell.hidden_size, check_positive_int(output_size, "output_size"),
+                              dtype=dtype or ref.dtype, device=device or ref.device)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+    def final_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """h_T after running the cell over ``x`` (batch, seq_len, input_size) from zero state."""
         batch = x.shape[0]
         h = x.new_zeros(batch, self.cell.hidden_size)
         c = x.new_zeros(batch, self.cell.hidden_size)
         step = self.cell.step_function()
         for t in range(x.shape[1]):
             h, c = step(x[:, t], h, c)
-        return self.head(h)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+        return self.head(self.final_hidden(x))
 
 
 class LSTMRegressor(nn.Module):
     """The classical baseline: torch.nn.LSTM (fused kernel) + Linear head."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, output_size: int = 1,
-                 dtype=None, device=None):
+                 *, dtype: torch.dtype | None = None, device: torch.device | str | None = None):
         super().__init__()
         self.input_size = check_positive_int(input_size, "input_size")
+        check_positive_int(hidden_size, "hidden_size")
+        check_positive_int(num_layers, "num_layers")
+        check_positive_int(output_size, "output_size")
         factory = {"dtype": dtype, "device": device}
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, **factory)
         self.head = nn.Linear(hidden_size, output_size, **factory)

@@ -1,8 +1,8 @@
 """The paper's published numbers (arXiv 2512.05049), as reference data to compare against.
 
-These are the only numbers typed into the project: they are what the paper printed,
-restored in ../shared/paper/EQUATIONS.md. Values the text extraction lost are absent
-(None), never guessed. Everything this book reports of its own is computed.
+These are the only numbers typed into the project: they are what the paper printed. Values the
+paper's text as available does not give are absent (None), never guessed. Everything this book
+reports of its own is computed.
 """
 from __future__ import annotations
 
@@ -16,14 +16,15 @@ TABLE_I = {
     ("urban", "qkan_lstm"): (26, 32, 58), ("urban", "hqkan_lstm"): (36, 53, 89),
 }
 
-# Tables II (Damped SHM) and III (Bessel): test R^2 at epochs 1, 15, 30 (losses lost).
+# Tables II (Damped SHM) and III (Bessel): test R^2 at epochs 1, 15, 30 (the text as available
+# gives no losses). These are also the epochs at which the experiments record predictions.
 R2_EPOCHS = (1, 15, 30)
 TABLE_II_R2 = {"lstm": (0.7973, 0.9690, 0.9701), "qlstm": (0.5855, 0.9680, 0.9972),
                "qkan_lstm": (-0.0111, 0.9569, 0.9771), "hqkan_lstm": (-0.0418, 0.9391, 0.9903)}
 TABLE_III_R2 = {"lstm": (0.9115, 0.9471, 0.9673), "qlstm": (0.8923, 0.9566, 0.9679),
                 "qkan_lstm": (0.3872, 0.9739, 0.9861), "hqkan_lstm": (0.7185, 0.9822, 0.9863)}
 
-# Table IV (Urban): (MAE, MSE) per seq_len as printed; the header's scale factor is lost.
+# Table IV (Urban): (MAE, MSE) per seq_len as printed; the text gives no scale factor for them.
 SEQ_LENS = (4, 8, 12, 16, 32, 64)
 TABLE_IV = {
     "lstm": ((1.0633, 4.7135), (1.0757, 4.7011), (1.0799, 4.6085), (1.0914, 4.7020), (1.1211, 4.8381),

@@ -1,7 +1,12 @@
 """Counting trainable parameters as in the paper's Table I."""
 from __future__ import annotations
 
+import itertools
+
+import pandas as pd
 from torch import nn
+
+from .configs import build_model
 
 QUANTUM_PARAMETER_NAME = "theta"
 
@@ -26,34 +31,6 @@ def count_parameters(model: nn.Module) -> dict:
     return counts
 
 
-def parameter_table(build=None):
-    """Table I: classical / quantum / total for every model and dataset, beside the paper's.
-
-    Returns a pandas DataFrame with one row per (dataset, model): our counts, the paper's
-    counts and a per-cell match flag. ``build(model, dataset)`` defaults to
-    :func:`qkan_lib.configs.build_model`, so the table always reflects the named configs.
-    """
-    import pandas as pd
-
-    from .configs import DATASETS, MODELS, build_model
-    from .paper import TABLE_I
-
-    build = build or (lambda model, dataset: build_model(model, dataset))
-    rows = []
-    for dataset in DATASETS:
-        for model in MODELS:
-            counts = count_parameters(build(model, dataset))
-            ours = (counts["classical"], counts["quantum"] or None, counts["total"])
-            paper = TABLE_I[(dataset, model)]
-            row = {"dataset": dataset, "model": model}
-            for part, o, p in zip(("classical", "quantum", "total"), ours, paper):
-                row[part] = o
-                row[f"paper_{part}"] = p
-                row[f"match_{part}"] = o == p
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def search_configurations(model: str, dataset: str, target: tuple, top: int = 3, max_latent: int = 4):
     """Nearest configurations to a published (classical, quantum, total) count.
 
@@ -63,12 +40,6 @@ def search_configurations(model: str, dataset: str, target: tuple, top: int = 3,
     HQKAN the latent widths 1..max_latent. Ranks by |d classical| + |d quantum|.
     Returns a DataFrame of the ``top`` nearest, with the options and the counts.
     """
-    import itertools
-
-    import pandas as pd
-
-    from .configs import build_model
-
     if model not in ("qkan_lstm", "hqkan_lstm"):
         raise ValueError("configuration search is defined for 'qkan_lstm' and 'hqkan_lstm'")
     flags = ("preact_trainable", "base_trainable", "postact_weight_trainable", "postact_bias_trainable")
@@ -83,22 +54,3 @@ def search_configurations(model: str, dataset: str, target: tuple, top: int = 3,
         rows.append({**options, **counts, "distance": distance})
     table = pd.DataFrame(rows).sort_values(["distance", "reps"], kind="stable")
     return table.head(top).reset_index(drop=True)
-
-
-def format_parameter_table(table):
-    """Table I for display: rows (dataset, model), columns (part, ours/paper), marks per cell."""
-    import pandas as pd
-
-    from .configs import DATASET_LABELS, MODEL_LABELS
-
-    def show(value):
-        return "-" if value is None or pd.isna(value) else str(int(value))
-
-    out = {}
-    for part in ("classical", "quantum", "total"):
-        out[(part, "paper")] = [show(v) for v in table[f"paper_{part}"]]
-        out[(part, "this book")] = [f"{show(v)} {'✓' if ok else '✗'}"
-                                   for v, ok in zip(table[part], table[f"match_{part}"])]
-    index = pd.MultiIndex.from_arrays([table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
-                                      names=["dataset", "model"])
-    return pd.DataFrame(out, index=index)

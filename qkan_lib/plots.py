@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .daruan import daruan
+from .daruan import evaluate_daruan
+from .paper import R2_EPOCHS
 from .spectrum import fit_coefficients, predicted_frequencies
 
 
@@ -41,7 +42,7 @@ def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
     """
     x = torch.linspace(*x_range, n_points, dtype=torch.float64)
     with torch.no_grad():
-        y = daruan(x, torch.as_tensor(theta, dtype=torch.float64), torch.as_tensor(weight, dtype=torch.float64),
+        y = evaluate_daruan(x, torch.as_tensor(theta, dtype=torch.float64), torch.as_tensor(weight, dtype=torch.float64),
                    torch.as_tensor(bias, dtype=torch.float64), readout)
     omegas = predicted_frequencies(weight)
     freqs, coeffs, residual = fit_coefficients(x, y, omegas)
@@ -102,15 +103,15 @@ def plot_cell_diagram(model: str = "qkan_lstm", ax=None):
     return fig
 
 
-def plot_predictions(results, epochs=(1, 15, 30), seed: int = 0, title: str = ""):
+def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
     """Figure 3: predictions against ground truth over the whole series, per model and epoch.
 
-    ``results`` are result dicts of one dataset (any seeds; ``seed`` is drawn). Training
+    ``results`` are :class:`~qkan_lib.experiments.RunResult` objects of one dataset (any seeds; ``seed`` is drawn). Training
     targets are left of the dashed line, test targets right of it.
     """
     from .configs import MODEL_LABELS, MODELS
 
-    chosen = {r["experiment"]["model"]: r for r in results if r["experiment"]["train"]["seed"] == seed}
+    chosen = {r.experiment.model: r for r in results if r.seed == seed}
     models = [m for m in MODELS if m in chosen]
     if not models:
         raise ValueError(f"no results with seed {seed}")
@@ -118,11 +119,11 @@ def plot_predictions(results, epochs=(1, 15, 30), seed: int = 0, title: str = ""
                              sharex=True, sharey=True, constrained_layout=True, squeeze=False)
     for row, model in enumerate(models):
         result = chosen[model]
-        truth = sum((result["targets"][s] for s in ("train", "val", "test") if s in result["targets"]), [])
-        n_train = len(result["targets"]["train"])
+        truth = sum((result.targets[s] for s in ("train", "val", "test") if s in result.targets), [])
+        n_train = len(result.targets["train"])
         for col, epoch in enumerate(epochs):
             ax = axes[row, col]
-            predicted = result["predictions"].get(str(epoch))
+            predicted = result.predictions.get(str(epoch))
             ax.plot(truth, color="0.2", lw=1.2, label="ground truth")
             if predicted is not None:
                 series = sum((predicted[s] for s in ("train", "val", "test") if s in predicted), [])

@@ -15,7 +15,7 @@ import math
 import torch
 
 from .circuits import circuit_expectations
-from .daruan import daruan
+from .daruan import evaluate_daruan
 
 SHIFT = math.pi / 2
 
@@ -27,27 +27,28 @@ def _shifted(params: torch.Tensor) -> torch.Tensor:
     return torch.stack([params + SHIFT * basis, params - SHIFT * basis])
 
 
-def daruan_shift_gradients(x: torch.Tensor, theta: torch.Tensor, weight: torch.Tensor,
-                           bias: torch.Tensor) -> dict[str, torch.Tensor]:
+def daruan_shift_gradients(x: torch.Tensor, theta: torch.Tensor, preact_weight: torch.Tensor,
+                           preact_bias: torch.Tensor) -> dict[str, torch.Tensor]:
     """Gradients of one DARUAN phi(x) w.r.t. theta (L+1, 2), w (L) and b (L), for each x.
 
     theta angles: the shift rule. Encoding angles a_l = w_l x + b_l: the shift rule gives
     d phi / d a_l (shift b_l), then the chain rule d phi/d w_l = x * d phi/d a_l and
     d phi/d b_l = d phi/d a_l. Returns tensors of shape (len(x), *param.shape).
     """
-    if theta.dim() != 2 or weight.dim() != 1 or bias.dim() != 1:
-        raise ValueError("daruan_shift_gradients takes one edge: theta (L+1, 2), weight (L,), bias (L,)")
+    if theta.dim() != 2 or preact_weight.dim() != 1 or preact_bias.dim() != 1:
+        raise ValueError("daruan_shift_gradients takes one edge: theta (L+1, 2), "
+                         "preact_weight (L,), preact_bias (L,)")
     if x.dim() != 1:
         raise ValueError(f"x must be a 1-D tensor of inputs, got shape {tuple(x.shape)}")
     xs = x.reshape(-1, 1, 1)  # (N, sign, shifted parameter): broadcasts against the shifts
     theta_shifted = _shifted(theta)  # (2, P, L+1, 2)
-    plus_minus = daruan(xs, theta_shifted.unsqueeze(0), weight, bias)  # (N, 2, P)
+    plus_minus = evaluate_daruan(xs, theta_shifted.unsqueeze(0), preact_weight, preact_bias)  # (N, 2, P)
     grad_theta = 0.5 * (plus_minus[:, 0] - plus_minus[:, 1])
-    bias_shifted = _shifted(bias)  # (2, L, L)
-    pm_angle = daruan(xs, theta, weight, bias_shifted.unsqueeze(0))  # (N, 2, L)
+    bias_shifted = _shifted(preact_bias)  # (2, L, L)
+    pm_angle = evaluate_daruan(xs, theta, preact_weight, bias_shifted.unsqueeze(0))  # (N, 2, L)
     grad_angle = 0.5 * (pm_angle[:, 0] - pm_angle[:, 1])
     return {"theta": grad_theta.reshape(len(x), *theta.shape),
-            "weight": x.unsqueeze(-1) * grad_angle, "bias": grad_angle}
+            "preact_weight": x.unsqueeze(-1) * grad_angle, "preact_bias": grad_angle}
 
 
 def qlstm_shift_gradients(v: torch.Tensor, theta: torch.Tensor, n_measured: int) -> dict[str, torch.Tensor]:

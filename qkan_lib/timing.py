@@ -54,3 +54,26 @@ def scaling_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), dataset: 
                 rows.append({"model": model, "axis": "reps", "value": r, "seconds": training_step_time(
                     build_model(model, dataset, reps=r), batches[1], seq_lens[0], runs, device)})
     return pd.DataFrame(rows)
+
+
+def kernel_bracketing_times(batches=(4, 16, 64, 256), runs: int = 5, seed: int = 0, n_qubits: int = 6,
+                            depth: int = 3, n_measured: int = 5):
+    """Forward + backward time of the compiled QLSTM circuit kernel with each bracketing of the
+    adjoint matrix chain (through the states, through the unitary), and the one it picks."""
+    import numpy as np
+    import pandas as pd
+
+    from .circuit_kernel import through_states_is_cheaper, value_and_grad
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for batch in batches:
+        v = rng.uniform(-np.pi, np.pi, (batch, n_qubits))
+        theta = rng.normal(size=(depth, n_qubits))
+        row = {"batch": batch}
+        for name, through_states in (("through the states (ms)", True), ("through the unitary (ms)", False)):
+            row[name] = 1e3 * median_time(
+                lambda: value_and_grad(v, theta, n_measured, through_states=through_states), runs)
+        row["kernel picks"] = "states" if through_states_is_cheaper(batch, depth, 2**n_qubits) else "unitary"
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,20 +1,26 @@
-"""One training engine for all four models, with results that are atomic, resumable and self-describing."""
+"""The training loop: one loop for one model or for S models trained side by side.
+
+Every trainer here runs :func:`fit`, whose forward function returns predictions with a leading
+MODEL axis, shape (S, batch, outputs). One model is the case S = 1 (:func:`train`); S seeds of a
+configuration stacked into one batched model is :func:`qkan_lib.seed_batching.train_seeds`.
+Each model's loss is the MSE of its prediction after the last time step, and the loop
+back-propagates the SUM of the per-model losses, so every model gets exactly its own gradient.
+"""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypedDict
 
 import torch
+from tqdm.auto import tqdm
 
+from .data import SequenceData
 from .metrics import regression_metrics
-from .utils import check_positive_int, environment_info, resolve_device, seed_everything
+from .utils import check_positive_int, resolve_device, seed_everything
 
 OPTIMIZERS = ("rmsprop", "adam")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -36,12 +42,12 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "float64"
     shuffle: bool = False
-    record_epochs: tuple = ()  # store predictions on every split at these epochs
+    record_epochs: tuple[int, ...] = ()  # store predictions on every split at these epochs
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.batch_size, "batch_size")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+        if isinstance(self.lr, bool) or not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
@@ -57,169 +63,122 @@ class TrainConfig:
         return out
 
 
-def make_optimizer(parameters, config: TrainConfig) -> torch.optim.Optimizer:
+class TrainOutcome(TypedDict):
+    """What a training run returns (and a result file stores beside its experiment)."""
+
+    history: list[dict]  # per epoch: train_loss and {split}_{mse,mae,r2}
+    predictions: dict[str, dict[str, list[float]]]  # {epoch: {split: predictions}}
+    wall_time_s: float
+    seed_batched: int  # how many models trained side by side (1: alone)
+
+
+def make_optimizer(parameters: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=config.lr, alpha=0.99, eps=1e-8)
     return torch.optim.Adam(parameters, lr=config.lr)
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator | None):
+def batch_indices(n: int, batch_size: int, generator: torch.Generator | None) -> list[torch.Tensor]:
+    """Mini-batches of row indices: in order, or shuffled by ``generator``."""
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    model.eval()
-    out = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else x[:, 0]
-    model.train()
-    return out
-
-
-def _progress(total: int, enabled: bool | None, description: str):
-    from tqdm.auto import tqdm
-
-    if enabled is None:  # quiet in papermill, tests and logs; visible in a terminal
-        enabled = sys.stderr.isatty()
+def progress_bar(total: int, enabled: bool | None, description: str) -> tqdm:
+    """A tqdm bar: a widget in Jupyter, text in a terminal; by default shown only where someone
+    watches (a terminal or a live notebook), not in papermill runs, tests or logs."""
+    if enabled is None:
+        enabled = sys.stderr.isatty() or _in_live_notebook()
     return tqdm(total=total, desc=description, disable=not enabled, leave=False)
 
 
-def train(model: torch.nn.Module, data, config: TrainConfig, progress: bool | None = None) -> dict:
-    """Train with MSE on the prediction after the last step; evaluate every split after each epoch.
+def _in_live_notebook() -> bool:
+    import os
 
-    Returns ``{"history": [...], "predictions": {epoch: {split: [...]}}, "wall_time_s": ...}``
-    where each history entry has the epoch's mean batch loss and MSE / MAE / R^2 per split.
-    Raises RuntimeError if the loss becomes NaN or infinite.
+    if os.environ.get("PAPERMILL_EXECUTION") or "papermill" in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+@torch.no_grad()
+def evaluate(forward: Forward, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """``forward`` over ``x`` in chunks of rows, without gradients: (S, len(x), outputs)."""
+    if len(x) == 0:
+        return forward(x)
+    return torch.cat([forward(x[i:i + chunk]) for i in range(0, len(x), chunk)], dim=1)
+
+
+def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, config: TrainConfig, n_models: int,
+        progress: bool | None = None, description: str = "training") -> list[TrainOutcome]:
+    """Train ``n_models`` models at once and evaluate every split after each epoch.
+
+    ``forward(x)`` returns (n_models, batch, outputs); ``parameters`` are all trainable tensors
+    (stacked on a leading model axis when n_models > 1). Optimisers act elementwise, so one
+    optimiser over stacked tensors equals one per model. Raises RuntimeError if any model's
+    loss becomes NaN or infinite.
     """
-    if not isinstance(config, TrainConfig):
-        raise ValueError("config must be a TrainConfig")
-    device = resolve_device(config.device)
-    dtype = DTYPES[config.dtype]
-    model = model.to(device=device, dtype=dtype)
-    data = data.to(dtype=dtype, device=device)
     generator = seed_everything(config.seed) if config.shuffle else None
-    optimizer = make_optimizer(model.parameters(), config)
-    loss_fn = torch.nn.MSELoss()
-    history, predictions = [], {}
+    optimizer = make_optimizer(parameters, config)
+    histories: list[list[dict]] = [[] for _ in range(n_models)]
+    predictions: list[dict] = [{} for _ in range(n_models)]
     start = time.perf_counter()
-    bar = _progress(config.epochs, progress, f"{type(model).__name__}")
+    bar = progress_bar(config.epochs, progress, description)
     for epoch in range(1, config.epochs + 1):
         batch_losses = []
-        for index in _batches(len(data.x_train), config.batch_size, generator):
+        for index in batch_indices(len(data.x_train), config.batch_size, generator):
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(data.x_train[index]), data.y_train[index])
-            if not torch.isfinite(loss):
-                raise RuntimeError(f"the training loss became {loss.item()} at epoch {epoch}; lower the learning rate")
-            loss.backward()
+            error = forward(data.x_train[index]) - data.y_train[index]
+            losses = error.square().mean(dim=(1, 2))  # one MSE per model
+            if not torch.isfinite(losses).all():
+                raise RuntimeError(f"the training loss became {losses.tolist()} at epoch {epoch}; "
+                                   "lower the learning rate")
+            losses.sum().backward()
             optimizer.step()
-            batch_losses.append(loss.detach())
-        entry = {"epoch": epoch, "train_loss": float(torch.stack(batch_losses).mean())}
+            batch_losses.append(losses.detach())
+        mean_losses = torch.stack(batch_losses).mean(0)
+        entries = [{"epoch": epoch, "train_loss": float(mean_losses[k])} for k in range(n_models)]
         for name, x, y in data.splits():
-            y_hat = predict(model, x)
-            for metric, value in regression_metrics(y_hat, y).items():
-                entry[f"{name}_{metric}"] = value
-            if epoch in config.record_epochs:
-                predictions.setdefault(str(epoch), {})[name] = y_hat.squeeze(-1).cpu().tolist()
-        history.append(entry)
-        bar.set_postfix(loss=f"{entry['train_loss']:.4g}")
+            y_hat = evaluate(forward, x)
+            for k in range(n_models):
+                for metric, value in regression_metrics(y_hat[k], y).items():
+                    entries[k][f"{name}_{metric}"] = value
+                if epoch in config.record_epochs:
+                    recorded = predictions[k].setdefault(str(epoch), {})
+                    recorded[name] = y_hat[k].squeeze(-1).cpu().tolist()
+        for history, entry in zip(histories, entries):
+            history.append(entry)
+        bar.set_postfix(loss=f"{float(mean_losses.mean()):.4g}")
         bar.update()
     bar.close()
-    return {"history": history, "predictions": predictions, "wall_time_s": time.perf_counter() - start}
+    per_model = (time.perf_counter() - start) / n_models
+    return [TrainOutcome(history=h, predictions=p, wall_time_s=per_model, seed_batched=n_models)
+            for h, p in zip(histories, predictions)]
 
 
-# ----------------------------------------------------------------------------- experiments
+def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progress: bool | None = None) -> TrainOutcome:
+    """Train one model (the loop of :func:`fit` with S = 1) on ``config``'s device and dtype.
 
-@dataclass(frozen=True)
-class Experiment:
-    """One cell of an experiment grid: a named model on a named dataset, trained one way."""
-
-    model: str
-    dataset: str
-    seq_len: int = 4
-    train: TrainConfig = field(default_factory=TrainConfig)
-    data_options: tuple = ()  # sorted (key, value) pairs passed to load_dataset
-    model_options: tuple = ()  # sorted (key, value) pairs passed to build_model
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "dataset": self.dataset, "seq_len": self.seq_len,
-                "train": self.train.to_dict(), "data_options": dict(self.data_options),
-                "model_options": dict(self.model_options)}
-
-    def fingerprint(self) -> str:
-        blob = json.dumps({**self.to_dict(), "qkan_lib_source": library_source_hash()}, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-    def filename(self) -> str:
-        return (f"{self.dataset}_{self.model}_L{self.seq_len}_seed{self.train.seed}_"
-                f"{self.fingerprint()}.json")
-
-
-def library_source_hash() -> str:
-    """Hash of qkan_lib's source: any change to the library invalidates stored results."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def write_json_atomic(path, payload: dict) -> Path:
-    """Write JSON to a temporary file in the same folder, then rename: never a half-written result."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(payload, out, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_result(path) -> dict:
-    path = Path(path)
-    try:
-        payload = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not a valid result file ({exc}); delete it to recompute") from exc
-    if "history" not in payload or "experiment" not in payload:
-        raise ValueError(f"{path} is not a qkan_lib result file; delete it to recompute")
-    return payload
-
-
-def run_experiment(experiment: Experiment, results_dir, force: bool = False, progress: bool | None = None,
-                   data=None) -> dict:
-    """Train one experiment, or load its finished result from ``results_dir``.
-
-    The result file name contains a fingerprint of the full configuration, so a changed
-    setting never reuses a stale result; ``force=True`` retrains anyway.
+    Returns its :class:`TrainOutcome`: per-epoch history (mean batch loss and MSE / MAE / R^2
+    per split), predictions at ``config.record_epochs`` and the wall time.
     """
-    from .configs import build_model
-    from .data import load_dataset
-    from .params import count_parameters
-
-    path = Path(results_dir) / experiment.filename()
-    if path.exists() and not force:
-        return load_result(path)
-    seed_everything(experiment.train.seed)
-    if data is None:
-        data = load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
-    dtype = DTYPES[experiment.train.dtype]
-    model = build_model(experiment.model, experiment.dataset, dtype=dtype, **dict(experiment.model_options))
-    outcome = train(model, data, experiment.train, progress)
-    return save_result(experiment, results_dir, count_parameters(model), data, outcome)
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    device, dtype = resolve_device(config.device), DTYPES[config.dtype]
+    model = model.to(device=device, dtype=dtype)
+    data = data.to(dtype=dtype, device=device)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    return fit(lambda x: model(x).unsqueeze(0), parameters, data, config, 1, progress,
+               type(model).__name__)[0]
 
 
-def save_result(experiment: Experiment, results_dir, parameters: dict, data, outcome: dict) -> dict:
-    """Write one finished run (atomically) with everything needed to reproduce and report it."""
-    device = resolve_device(experiment.train.device)
-    payload = {
-        "experiment": experiment.to_dict(), "fingerprint": experiment.fingerprint(),
-        "parameters": parameters, "stand_in": bool(getattr(data, "stand_in", False)),
-        "targets": {name: y.squeeze(-1).tolist() for name, _, y in data.splits()},
-        "environment": environment_info(device), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **outcome,
-    }
-    write_json_atomic(Path(results_dir) / experiment.filename(), payload)
-    return payload
+def predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """One model's predictions for ``x`` without gradients."""
+    return evaluate(lambda rows: model(rows).unsqueeze(0), x)[0]

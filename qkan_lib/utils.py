@@ -42,10 +42,19 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
-def check_input(x: torch.Tensor, features: int, name: str = "input") -> None:
-    """Raise a ValueError naming the problem if ``x`` is not a finite (batch, features) tensor."""
+def check_float_tensor(x, name: str = "input") -> None:
+    """Raise a ValueError naming ``name`` unless ``x`` is a floating-point torch.Tensor."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
+                         "convert it, e.g. x.to(torch.float64)")
+
+
+def check_input(x: torch.Tensor, features: int, name: str = "input") -> None:
+    """Raise a ValueError naming the problem if ``x`` is not a finite floating-point
+    (batch, features) tensor."""
+    check_float_tensor(x, name)
     if x.dim() != 2 or x.shape[1] != features:
         raise ValueError(
             f"{name} must have shape (batch, {features}), got {tuple(x.shape)}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: set up; build the book (a failing cell fails here); unit tests,
-# the published book in headless Chromium, and every chapter under nbval.
+# The README's test command: set up; lint; build the book (a failing cell fails here); unit
+# tests, the published book in headless Chromium, and every chapter under nbval.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
@@ -11,6 +11,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   $SUDO apt-get install -y -q chromium chromium-driver \
     || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver; }
 fi
+ruff check qkan_lib tests benchmarks scripts
 python scripts/build_book.py
 python -m pytest tests "$@"
 python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 -p no:cacheprovider notebooks "$@"

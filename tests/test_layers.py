@@ -1,8 +1,8 @@
 import numpy as np
+import oracles
 import pytest
 import torch
 
-import oracles
 from qkan_lib import HQKAN, QKANLayer, count_parameters, latent_width
 
 

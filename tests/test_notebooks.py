@@ -55,6 +55,7 @@ def _notebook(path: Path, sources: list[str]) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sources, should_pass", [
     (["x = 1", "assert x == 1"], True),
     (["x = 1", "assert x == 2, 'a chapter check failed'"], False),

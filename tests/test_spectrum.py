@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from qkan_lib import (daruan, evaluate_series, exact_fourier_series, fft_coefficients, fit_coefficients,
-                      predicted_frequencies)
+from qkan_lib import (
+    evaluate_daruan,
+    evaluate_series,
+    exact_fourier_series,
+    fft_coefficients,
+    fit_coefficients,
+    predicted_frequencies,
+)
 from qkan_lib.plots import daruan_parameters, plot_daruan_spectrum
 
 RNG = np.random.default_rng(7)
@@ -13,7 +19,7 @@ RNG = np.random.default_rng(7)
 
 def sample_on_period(theta, w, b, n=256, readout="expectation"):
     x = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
-    return daruan(x, torch.as_tensor(theta), torch.as_tensor(w), torch.as_tensor(b), readout)
+    return evaluate_daruan(x, torch.as_tensor(theta), torch.as_tensor(w), torch.as_tensor(b), readout)
 
 
 @pytest.mark.parametrize("reps", [1, 2, 3, 4])
@@ -37,7 +43,7 @@ def test_least_squares_on_predicted_frequencies_is_exact(reps):
     theta = RNG.uniform(-math.pi, math.pi, (reps + 1, 2))
     w, b = RNG.uniform(0.3, 2.5, reps), RNG.normal(size=reps)
     x = torch.linspace(-15, 15, 3001, dtype=torch.float64)
-    y = daruan(x, torch.tensor(theta), torch.tensor(w), torch.tensor(b))
+    y = evaluate_daruan(x, torch.tensor(theta), torch.tensor(w), torch.tensor(b))
     omegas = predicted_frequencies(w)
     assert omegas.size == 3 ** reps  # generic w: every sign pattern gives its own frequency
     _, coeffs, residual = fit_coefficients(x, y, omegas)
@@ -60,7 +66,7 @@ def test_exact_series_matches_fft_for_integer_weights():
     np.testing.assert_allclose(np.conj(coeffs[::-1]), coeffs, atol=1e-14)  # real function
     x = np.linspace(-5, 5, 50)
     np.testing.assert_allclose(evaluate_series(x, omegas, coeffs),
-                               daruan(torch.tensor(x), torch.tensor(theta), torch.tensor(w), torch.tensor(b)).numpy(),
+                               evaluate_daruan(torch.tensor(x), torch.tensor(theta), torch.tensor(w), torch.tensor(b)).numpy(),
                                atol=1e-12)
 
 

@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-import oracles
 import qkan_lib as ql
-from qkan_lib import adjoint
-from qkan_lib.circuits import expectations, variational_unitaries
+from qkan_lib import circuit_kernel
+from qkan_lib.circuits import can_use_kernel, expectations, variational_unitaries
 
 RNG = np.random.default_rng(11)
 
@@ -21,9 +20,10 @@ def random_circuit(batch, n, depth, lead=(), dtype=torch.float64):
     return v, theta
 
 
+@pytest.mark.slow
 def test_gradients_match_pennylane():
     n, depth, m = 4, 2, 3
-    circuit = oracles.pennylane_qlstm_circuit(n, depth, m)
+    circuit = ql.pennylane_circuits.pennylane_qlstm_circuit(n, depth, m)
     v, theta = random_circuit(3, n, depth)
     weights = torch.tensor(RNG.normal(size=(3, m)))
     ours = torch.autograd.grad((ql.circuit_expectations(v, theta, m) * weights).sum(), (v, theta))
@@ -46,7 +46,7 @@ def test_both_bracketings_equal_the_torch_simulator(batch, n, depth, lead, throu
     m = max(1, n - 1)
     want = torch_simulator(v, theta, m)
     upstream = torch.tensor(RNG.normal(size=want.shape))
-    out, g_v, g_theta = adjoint.value_and_grad(v.detach().numpy(), theta.detach().numpy(), m, upstream.numpy(),
+    out, g_v, g_theta = circuit_kernel.value_and_grad(v.detach().numpy(), theta.detach().numpy(), m, upstream.numpy(),
                                                through_states)
     torch.testing.assert_close(torch.from_numpy(out), want, atol=1e-12, rtol=0)
     want_v, want_theta = torch.autograd.grad(want, (v, theta), upstream)
@@ -57,7 +57,7 @@ def test_both_bracketings_equal_the_torch_simulator(batch, n, depth, lead, throu
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 2e-5)])
 def test_circuit_expectations_uses_the_kernel_on_cpu(dtype, tol, monkeypatch):
     calls = []
-    monkeypatch.setattr(adjoint.AdjointCircuit, "apply", lambda *args: calls.append(1) or torch_simulator(*args))
+    monkeypatch.setattr(circuit_kernel.AdjointCircuit, "apply", lambda *args: calls.append(1) or torch_simulator(*args))
     v, theta = random_circuit(4, 3, 2, dtype=dtype)
     ql.circuit_expectations(v, theta, 2)
     assert calls == [1]
@@ -68,14 +68,14 @@ def test_circuit_expectations_uses_the_kernel_on_cpu(dtype, tol, monkeypatch):
 
 
 def test_bracketing_follows_the_multiply_add_count():
-    assert adjoint.through_states_is_cheaper(batch=10, depth=3, dim=64)
-    assert not adjoint.through_states_is_cheaper(batch=256, depth=3, dim=64)
-    assert adjoint.through_states_is_cheaper(batch=10_000, depth=1, dim=64)  # one layer: states always
+    assert circuit_kernel.through_states_is_cheaper(batch=10, depth=3, dim=64)
+    assert not circuit_kernel.through_states_is_cheaper(batch=256, depth=3, dim=64)
+    assert circuit_kernel.through_states_is_cheaper(batch=10_000, depth=1, dim=64)  # one layer: states always
 
 
 def test_other_dtypes_use_the_torch_simulator():
     v, theta = random_circuit(4, 3, 2, dtype=torch.bfloat16)
-    assert not adjoint.can_use_kernel(v, theta)
+    assert not can_use_kernel(v, theta)
     assert ql.circuit_expectations(v, theta, 2).dtype == torch.bfloat16
 
 

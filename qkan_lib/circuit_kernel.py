@@ -35,9 +35,8 @@ import numba
 import numpy as np
 import torch
 
-from .circuits import cnot_permutation, z_signs
+from .qubit_basis import cnot_permutation, z_signs
 
-KERNEL_DTYPES = (torch.float32, torch.float64)
 SINGLE_THREAD_GEMM = 65536 * 4  # OpenBLAS runs a GEMM with m*n*k below this on the calling thread
 QUARTER_TURN = np.pi / 4
 
@@ -272,8 +271,3 @@ class AdjointCircuit(torch.autograd.Function):
         g_v, g_theta = _run_backward(grad.numpy(), ctx.saved, ctx.needs_input_grad[0])
         return (torch.from_numpy(g_v) if ctx.needs_input_grad[0] else None,
                 torch.from_numpy(g_theta).reshape(ctx.theta_shape), None)
-
-
-def can_use_kernel(v: torch.Tensor, theta: torch.Tensor) -> bool:
-    return (v.device.type == theta.device.type == "cpu" and theta.dtype in KERNEL_DTYPES
-            and v.dtype == theta.dtype)

@@ -1,0 +1,196 @@
+"""Report tables: what the chapters and the command line print from stored results.
+
+Every headline sentence of the book is computed from one of these functions, and each has a unit
+test. Tables come as pandas DataFrames of formatted strings, ready to glue into a page.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import pandas as pd
+import torch
+from scipy.stats import kendalltau
+
+from .configs import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS, build_model
+from .paper import R2_EPOCHS, SEQ_LENS, TABLE_I, TABLE_IV
+from .params import count_parameters
+
+
+def mean_std(mean: float, std: float, digits: int = 4) -> str:
+    """'mean ± std' with ``digits`` decimals; a missing std (one seed) prints the mean alone."""
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def training_time(frame: pd.DataFrame) -> float:
+    """Total training time in seconds of the runs in a :func:`results_frame` (one per run)."""
+    keys = ["dataset", "model", "seq_len", "seed", "lr"]
+    return float(frame.groupby(keys)["wall_time_s"].first().sum())
+
+
+def results_frame(results: Iterable) -> pd.DataFrame:
+    """Long table: one row per (model, dataset, seq_len, seed, epoch) with every metric, from
+    :class:`qkan_lib.experiments.RunResult` objects."""
+    rows = []
+    for result in results:
+        exp = result.experiment
+        for entry in result.history:
+            rows.append({"model": exp.model, "dataset": exp.dataset, "seq_len": exp.seq_len,
+                         "seed": exp.train.seed, "lr": exp.train.lr, "stand_in": result.stand_in,
+                         "wall_time_s": result.wall_time_s, **entry})
+    return pd.DataFrame(rows)
+
+
+def summary(frame: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = ("model",),
+            epochs: Sequence[int] | None = None) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of ``metrics`` (at ``epochs``, default the last)."""
+    if epochs is None:
+        last = frame.groupby(["model", "dataset", "seq_len", "seed"])["epoch"].transform("max")
+        frame = frame[frame["epoch"] == last]
+        groups = list(by)
+    else:
+        frame = frame[frame["epoch"].isin(epochs)]
+        groups = list(by) + ["epoch"]
+    stats = frame.groupby(groups)[list(metrics)].agg(["mean", "std", "count"])
+    return stats
+
+
+def mean_std_text(stats: pd.DataFrame, metric: str, digits: int = 4) -> pd.Series:
+    """Format one metric of :func:`summary` as 'mean ± std (n)' strings."""
+    mean, std, count = stats[(metric, "mean")], stats[(metric, "std")].fillna(0), stats[(metric, "count")]
+    return pd.Series([f"{mean_std(m, s, digits)} ({n})" for m, s, n in zip(mean, std, count)],
+                     index=stats.index)
+
+
+def within_spread(mean: float, std: float, value: float, k: float = 2.0) -> bool:
+    """Is ``value`` within ``k`` seed standard deviations of ``mean``?"""
+    return abs(value - mean) <= k * std
+
+
+def synthetic_table(frame: pd.DataFrame, paper_r2: dict,
+                    epochs: Sequence[int] = R2_EPOCHS) -> pd.DataFrame:
+    """Tables II / III: train loss, test loss and test R^2 (mean ± std over seeds) at ``epochs``,
+    beside the paper's R^2 (its text as available gives no losses), with a mark when the paper's value lies
+    within two seed standard deviations of ours."""
+    stats = summary(frame, ["train_loss", "test_mse", "test_r2"], by=("model",), epochs=epochs)
+    rows = []
+    for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
+        row = {}
+        for index, epoch in enumerate(epochs):
+            s = stats.loc[(model, epoch)]
+            row[(f"epoch {epoch}", "train loss")] = mean_std(s[("train_loss", "mean")], s[("train_loss", "std")])
+            row[(f"epoch {epoch}", "test loss")] = mean_std(s[("test_mse", "mean")], s[("test_mse", "std")])
+            mean, std = s[("test_r2", "mean")], s[("test_r2", "std")]
+            paper = paper_r2[model][index]
+            row[(f"epoch {epoch}", "R² (this book)")] = mean_std(mean, std)
+            row[(f"epoch {epoch}", "R² (paper)")] = f"{paper:.4f} {'≈' if within_spread(mean, std, paper) else '≠'}"
+        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
+    table = pd.DataFrame(rows)
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
+
+
+def r2_agreement(frame: pd.DataFrame, paper_r2: dict,
+                 epochs: Sequence[int] = R2_EPOCHS) -> pd.DataFrame:
+    """Long table: our mean / std of test R^2 and the paper's value per (model, epoch)."""
+    stats = summary(frame, ["test_r2"], by=("model",), epochs=epochs)
+    rows = []
+    for (model, epoch), s in stats.iterrows():
+        paper = paper_r2[model][list(epochs).index(epoch)]
+        mean, std = s[("test_r2", "mean")], s[("test_r2", "std")]
+        rows.append({"model": model, "epoch": epoch, "mean": mean, "std": std, "paper": paper,
+                     "within_2_std": within_spread(mean, std, paper)})
+    return pd.DataFrame(rows)
+
+
+STAND_IN_LABEL = "SYNTHETIC STAND-IN DATA, not the Milan dataset"
+
+
+def data_label(stand_in: bool) -> str:
+    """The label every Urban page, figure and table carries."""
+    return STAND_IN_LABEL if stand_in else "Milan SMS-in data (Harvard Dataverse)"
+
+
+def urban_table(frame: pd.DataFrame, paper: dict | None = None,
+                seq_lens: Sequence[int] | None = None) -> pd.DataFrame:
+    """Table IV: test MAE and MSE (mean ± std over seeds) per model and seq_len, beside the
+    paper's printed values, and each model's ratio to the LSTM (scale-free, so comparable)."""
+    paper = paper or TABLE_IV
+    stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
+    seq_lens = seq_lens or sorted(set(frame["seq_len"]))
+    rows = []
+    for model in [m for m in MODELS if m in set(frame["model"])]:
+        row = {}
+        for seq_len in seq_lens:
+            s = stats.loc[(model, seq_len)]
+            base = stats.loc[("lstm", seq_len)] if "lstm" in set(frame["model"]) else None
+            printed = paper[model][SEQ_LENS.index(seq_len)]
+            printed_lstm = paper["lstm"][SEQ_LENS.index(seq_len)]
+            for k, metric in enumerate(("mae", "mse")):
+                mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
+                row[(seq_len, f"{metric.upper()} (book)")] = mean_std(mean, std)
+                row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
+                if base is not None:
+                    ratio = mean / base[(f"test_{metric}", "mean")]
+                    row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
+        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
+    table = pd.DataFrame(rows)
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
+    return table
+
+
+def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:
+    """Per seq_len and metric: the models ranked by this book and by the paper, and Kendall's tau."""
+    paper = paper or TABLE_IV
+    stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
+    models = [m for m in MODELS if m in set(frame["model"])]
+    rows = []
+    for seq_len in sorted(set(frame["seq_len"])):
+        for k, metric in enumerate(("mae", "mse")):
+            ours = [stats.loc[(m, seq_len)][(f"test_{metric}", "mean")] for m in models]
+            theirs = [paper[m][SEQ_LENS.index(seq_len)][k] for m in models]
+            tau = kendalltau(ours, theirs).statistic if len(models) > 1 else float("nan")
+            order = lambda values: " < ".join(MODEL_LABELS[m] for _, m in sorted(zip(values, models)))
+            rows.append({"seq_len": seq_len, "metric": metric.upper(), "this book (best first)": order(ours),
+                         "paper (best first)": order(theirs), "kendall_tau": tau})
+    return pd.DataFrame(rows)
+
+
+def parameter_table(build: Callable[[str, str], torch.nn.Module] | None = None) -> pd.DataFrame:
+    """Table I: classical / quantum / total for every model and dataset, beside the paper's.
+
+    Returns a pandas DataFrame with one row per (dataset, model): our counts, the paper's
+    counts and a per-cell match flag. ``build(model, dataset)`` defaults to
+    :func:`qkan_lib.configs.build_model`, so the table always reflects the named configs.
+    """
+    build = build or (lambda model, dataset: build_model(model, dataset))
+    rows = []
+    for dataset in DATASETS:
+        for model in MODELS:
+            counts = count_parameters(build(model, dataset))
+            ours = (counts["classical"], counts["quantum"] or None, counts["total"])
+            paper = TABLE_I[(dataset, model)]
+            row = {"dataset": dataset, "model": model}
+            for part, o, p in zip(("classical", "quantum", "total"), ours, paper):
+                row[part] = o
+                row[f"paper_{part}"] = p
+                row[f"match_{part}"] = o == p
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Table I for display: rows (dataset, model), columns (part, ours/paper), marks per cell."""
+    def show(value):
+        return "-" if value is None or pd.isna(value) else str(int(value))
+
+    out = {}
+    for part in ("classical", "quantum", "total"):
+        out[(part, "paper")] = [show(v) for v in table[f"paper_{part}"]]
+        out[(part, "this book")] = [f"{show(v)} {'✓' if ok else '✗'}"
+                                   for v, ok in zip(table[part], table[f"match_{part}"])]
+    index = pd.MultiIndex.from_arrays([table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
+                                      names=["dataset", "model"])
+    return pd.DataFrame(out, index=index)

@@ -1,0 +1,54 @@
+"""Train every seed of a configuration at once: S models as one batched model.
+
+The S models are built exactly as separate runs would build them (``seed_everything(seed)``
+then ``build_model``), their parameters are stacked on a leading seed axis
+(``torch.func.stack_module_state``) and one ``torch.func.vmap``-ed forward pass evaluates all
+of them; :func:`qkan_lib.training.fit` then trains them as it trains one model. The results
+equal S separate runs up to floating-point reduction order. Whether that is faster depends on
+the model and the sizes (small models are latency-bound): :data:`BATCHABLE` lists the models
+for which it was measured faster (see chapter 8 and the benchmark).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+
+from .configs import build_model
+from .daruan import vmap_compatible
+from .data import SequenceData
+from .training import DTYPES, TrainConfig, TrainOutcome, fit
+from .utils import resolve_device, seed_everything
+
+BATCHABLE = ("qlstm", "qkan_lstm", "hqkan_lstm")  # torch.nn.LSTM's fused kernel has no vmap rule
+
+
+def train_seeds(model_name: str, dataset_name: str, data: SequenceData, config: TrainConfig, seeds: Iterable[int],
+                model_options: dict | None = None, progress: bool | None = None) -> list[TrainOutcome]:
+    """Like :func:`qkan_lib.training.train` for ``config`` with each seed in ``seeds``, in one pass.
+
+    Returns one :class:`~qkan_lib.training.TrainOutcome` per seed; ``wall_time_s`` is the
+    batched run's time divided by the number of seeds.
+    """
+    if model_name not in BATCHABLE:
+        raise ValueError(f"seed batching supports {BATCHABLE}; train {model_name!r} seed by seed")
+    if config.shuffle:
+        raise ValueError("seed batching needs the same batch order for every seed (shuffle=False)")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("no seeds given")
+    from torch.func import functional_call, stack_module_state, vmap
+
+    device, dtype = resolve_device(config.device), DTYPES[config.dtype]
+    models = []
+    for seed in seeds:
+        seed_everything(seed)
+        models.append(build_model(model_name, dataset_name, dtype=dtype, device=device,
+                                  **(model_options or {})))
+    params, _ = stack_module_state(models)
+    buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
+    template = copy.deepcopy(models[0])
+    batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), in_dims=(0, None))
+    data = data.to(dtype=dtype, device=device)
+    with vmap_compatible():
+        return fit(lambda x: batched(params, x), list(params.values()), data, config, len(seeds),
+                   progress, f"{model_name} x {len(seeds)} seeds")

@@ -1,0 +1,117 @@
+"""Protocols, experiments and the result store (qkan_lib.experiments)."""
+import dataclasses
+import json
+
+import pytest
+
+import qkan_lib as ql
+from qkan_lib import experiments
+
+
+def test_results_are_written_once_then_loaded_never_retrained(tmp_path, monkeypatch):
+    exp = ql.Experiment("qkan_lstm", "bessel", 4, ql.TrainConfig(epochs=2, seed=1))
+    first = ql.run_experiment(exp, tmp_path)
+    files = list(tmp_path.iterdir())
+    assert [f.name for f in files] == [exp.filename()]
+    saved = json.loads(files[0].read_text())
+    for key in ("experiment", "history", "environment", "wall_time_s", "parameters", "created", "fingerprint"):
+        assert key in saved
+    assert saved["experiment"]["train"]["seed"] == 1 and "torch" in saved["environment"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished result must be loaded, not retrained")
+
+    monkeypatch.setattr(experiments, "train", no_training)
+    loaded = ql.run_experiment(exp, tmp_path)
+    assert loaded == first
+    other = ql.Experiment("qkan_lstm", "bessel", 4, ql.TrainConfig(epochs=2, seed=2))
+    assert other.filename() != exp.filename()
+    with pytest.raises(AssertionError, match="loaded, not retrained"):
+        ql.run_experiment(exp, tmp_path, force=True)
+    with pytest.raises(AssertionError, match="loaded, not retrained"):
+        ql.run_experiment(other, tmp_path)
+
+
+def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch):
+    grid = ql.experiments_for("bessel", models=("qkan_lstm", "lstm"), seeds=(0, 1), epochs=1)
+    results = ql.run_grid(grid, tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 4
+    assert [r.experiment for r in results] == grid
+    assert [r.seed_batched for r in results] == [2, 2, 1, 1]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished grid must be loaded, not retrained")
+
+    monkeypatch.setattr(experiments, "train", no_training)
+    monkeypatch.setattr(experiments, "run_seed_group", no_training)
+    assert ql.run_grid(grid, tmp_path) == results
+    (tmp_path / grid[3].filename()).unlink()  # an interrupted grid: only the missing run trains
+    with pytest.raises(AssertionError, match="not retrained"):
+        ql.run_grid(grid, tmp_path)
+
+
+def test_jobs_group_seeds_only_where_allowed():
+    grid = ql.experiments_for("bessel", models=("qkan_lstm", "lstm"), seeds=(0, 1, 2), epochs=1)
+    jobs = experiments.plan_jobs(grid, batch_seeds=True)
+    assert sorted(len(j) for j in jobs) == [1, 1, 1, 3]
+    assert all(len(j) == 1 for j in experiments.plan_jobs(grid, batch_seeds=False))
+    shuffled = [dataclasses.replace(e, train=dataclasses.replace(e.train, shuffle=True)) for e in grid]
+    assert all(len(j) == 1 for j in experiments.plan_jobs(shuffled, batch_seeds=True))
+
+
+def test_same_seed_same_result(tmp_path):
+    exp = ql.Experiment("hqkan_lstm", "damped_shm", 4, ql.TrainConfig(epochs=2, seed=3))
+    a = ql.run_experiment(exp, tmp_path / "a")
+    b = ql.run_experiment(exp, tmp_path / "b")
+    assert a.history == b.history
+
+
+def test_corrupt_or_foreign_result_files_are_reported(tmp_path):
+    exp = ql.Experiment("lstm", "bessel", 4, ql.TrainConfig(epochs=1))
+    (tmp_path / exp.filename()).write_text("{not json")
+    with pytest.raises(ValueError, match="not a valid result file"):
+        ql.run_experiment(exp, tmp_path)
+    (tmp_path / exp.filename()).write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="not a qkan_lib result file"):
+        ql.run_experiment(exp, tmp_path)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(TypeError):
+        experiments.write_json_atomic(tmp_path / "r.json", {"bad": object()})
+    assert not list(tmp_path.iterdir())
+
+
+def test_fingerprint_follows_the_setting_and_the_results_version(monkeypatch):
+    exp = ql.Experiment("lstm", "bessel", 4, ql.TrainConfig(epochs=1))
+    same = ql.Experiment.from_dict(exp.to_dict())
+    assert same == exp and same.fingerprint() == exp.fingerprint()
+    assert exp.with_seed(5).fingerprint() != exp.fingerprint()
+    before = exp.fingerprint()
+    monkeypatch.setattr(experiments, "RESULTS_VERSION", experiments.RESULTS_VERSION + 1)
+    assert exp.fingerprint() != before
+
+
+def test_protocols_are_complete_and_take_a_base_seed():
+    full = ql.protocol("urban", full=True)
+    assert full.seq_lens == (4, 8, 12, 16, 32, 64) and full.lr_for("hqkan_lstm") == 0.02
+    quick = ql.protocol("bessel")
+    assert quick.seeds(0) == (0, 1, 2) and quick.seeds(10) == (10, 11, 12)
+    grid = quick.experiments(base_seed=10)
+    assert {e.train.seed for e in grid} == {10, 11, 12}
+    assert all(e.train.epochs == 30 and e.train.record_epochs == ql.paper.R2_EPOCHS for e in grid)
+    short = quick.experiments(models=("lstm",), epochs=10)
+    assert all(e.train.record_epochs == (1,) for e in short)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        ql.protocol("mnist")
+    with pytest.raises(ValueError, match="unknown model"):
+        quick.experiments(models=("gru",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.n_seeds = 5
+
+
+def test_experiment_refuses_bad_names():
+    with pytest.raises(ValueError, match="unknown model"):
+        ql.Experiment("gru", "bessel")
+    with pytest.raises(ValueError, match="seq_len"):
+        ql.Experiment("lstm", "bessel", 0)

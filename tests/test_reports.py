@@ -1,0 +1,99 @@
+"""Report tables (qkan_lib.reports): the book's headline sentences come from these."""
+import math
+
+import pandas as pd
+import pytest
+
+import qkan_lib as ql
+from qkan_lib import reports
+from qkan_lib.experiments import RunResult
+
+
+def fake_result(model, seed, r2_by_epoch, dataset="bessel", seq_len=4, mae=0.1, wall=2.0, lr=0.01):
+    history = [{"epoch": e, "train_loss": 1.0 / e, "test_mse": 1 - r2, "test_mae": mae, "test_r2": r2}
+               for e, r2 in enumerate(r2_by_epoch, start=1)]
+    experiment = ql.Experiment(model, dataset, seq_len, ql.TrainConfig(epochs=len(history), seed=seed, lr=lr))
+    return RunResult(experiment, {"total": 1}, False, {"test": [0.0]}, {}, "now", history, {}, wall)
+
+
+@pytest.fixture
+def frame():
+    results = [fake_result("lstm", s, [0.5, 0.9, 0.8 + 0.01 * s]) for s in range(3)]
+    results += [fake_result("qkan_lstm", s, [0.1, 0.7, 0.9 + 0.02 * s]) for s in range(3)]
+    return reports.results_frame(results)
+
+
+def test_results_frame_has_one_row_per_epoch(frame):
+    assert len(frame) == 18 and set(frame["model"]) == {"lstm", "qkan_lstm"}
+    assert set(frame.columns) >= {"seed", "epoch", "test_r2", "wall_time_s", "lr", "stand_in"}
+
+
+def test_mean_std_formats_and_handles_one_seed():
+    assert reports.mean_std(0.123456, 0.01) == "0.1235 ± 0.0100"
+    assert reports.mean_std(1.0, float("nan")) == "1.0000"
+    assert reports.mean_std(2.0, 0.5, digits=1) == "2.0 ± 0.5"
+
+
+def test_summary_takes_the_last_epoch_or_the_given_ones(frame):
+    last = reports.summary(frame, ["test_r2"])
+    assert last.loc["qkan_lstm", ("test_r2", "mean")] == pytest.approx(0.92)
+    assert last.loc["lstm", ("test_r2", "count")] == 3
+    by_epoch = reports.summary(frame, ["test_r2"], epochs=(1, 2))
+    assert by_epoch.loc[("lstm", 2), ("test_r2", "mean")] == pytest.approx(0.9)
+    text = reports.mean_std_text(last, "test_r2")
+    assert text["qkan_lstm"] == "0.9200 ± 0.0200 (3)"
+
+
+def test_training_time_counts_each_run_once(frame):
+    assert reports.training_time(frame) == pytest.approx(6 * 2.0)
+
+
+def test_synthetic_table_marks_agreement_with_the_paper(frame):
+    paper = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.0, 0.5)}
+    table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
+    assert list(table.index) == ["LSTM", "QKAN-LSTM"]
+    assert table.loc["LSTM", ("epoch 3", "R² (this book)")] == "0.8100 ± 0.0100"
+    assert table.loc["LSTM", ("epoch 3", "R² (paper)")].endswith("≈")
+    assert table.loc["QKAN-LSTM", ("epoch 3", "R² (paper)")].endswith("≠")
+    agreement = reports.r2_agreement(frame, paper, epochs=(1, 2, 3))
+    assert len(agreement) == 6
+    assert agreement.set_index(["model", "epoch"]).loc[("qkan_lstm", 2), "within_2_std"] == bool(False)
+
+
+def test_urban_table_and_ranking_against_the_paper():
+    results = [fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=mae + 0.01 * s)
+               for m, mae in (("lstm", 1.0), ("qlstm", 0.9), ("qkan_lstm", 1.1), ("hqkan_lstm", 0.8))
+               for s in range(2)]
+    frame = reports.results_frame(results)
+    table = reports.urban_table(frame)
+    assert table.loc["LSTM", (4, "MAE (book)")] == "1.0050 ± 0.0071"
+    ratio_book, ratio_paper = table.loc["QKAN-LSTM", (4, "MAE / LSTM book | paper")].split(" | ")
+    assert float(ratio_book) == pytest.approx(1.105 / 1.005, abs=1e-3)
+    paper = ql.paper.TABLE_IV
+    assert float(ratio_paper) == pytest.approx(paper["qkan_lstm"][0][0] / paper["lstm"][0][0], abs=1e-3)
+    ranking = reports.ranking_agreement(frame).set_index("metric")
+    assert ranking.loc["MAE", "this book (best first)"].startswith("HQKAN-LSTM < QLSTM < LSTM")
+    assert -1 <= ranking.loc["MAE", "kendall_tau"] <= 1
+
+
+def test_data_label_marks_the_stand_in():
+    assert "STAND-IN" in reports.data_label(True) and "STAND-IN" not in reports.data_label(False)
+
+
+REPRODUCIBLE = [("damped_shm", "lstm"), ("damped_shm", "qlstm"), ("bessel", "lstm"), ("bessel", "qlstm"),
+                ("bessel", "qkan_lstm"), ("bessel", "hqkan_lstm"), ("urban", "lstm"), ("urban", "qlstm"),
+                ("urban", "qkan_lstm")]
+
+
+def test_table_one_reproducible_cells_match_exactly():
+    table = reports.parameter_table().set_index(["dataset", "model"])
+    for key in REPRODUCIBLE:
+        row = table.loc[key]
+        assert row["match_classical"] and row["match_quantum"] and row["match_total"], (key, row.to_dict())
+    # The quantum part of QKAN-LSTM on SHM matches too (24 edges x 4 angles).
+    assert table.loc[("damped_shm", "qkan_lstm")]["quantum"] == 96
+    shown = reports.format_parameter_table(reports.parameter_table())
+    assert isinstance(shown, pd.DataFrame) and shown.shape == (12, 6)
+    assert shown.loc[("Bessel Function", "QKAN-LSTM"), ("total", "this book")] == "58 ✓"
+    assert shown.loc[("Damped SHM", "LSTM"), ("quantum", "paper")] == "-"
+    assert not math.isnan(table["total"].sum())
