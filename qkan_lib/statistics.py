@@ -164,10 +164,36 @@ EFFECTS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "median_difference": median_difference, "mean_difference": mean_difference,
     "cliffs_delta": cliffs_delta, "common_language": common_language_effect,
 }
+def paired_median_difference(a, b) -> float:
+    """median(a - b) over matched pairs (the paired analogue of the difference of medians)."""
+    return float(np.median(_sample(a, "a") - _paired_partner(a, b)))
+
+
 PAIRED_EFFECTS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "median_difference": lambda a, b: float(np.median(a - b)),
+    "median_difference": paired_median_difference,
     "mean_difference": mean_difference, "rank_biserial": rank_biserial_paired,
 }
+
+def _rank_biserial_rows(d: np.ndarray) -> np.ndarray:
+    """:func:`rank_biserial_paired` of every row of differences (zeros dropped per row)."""
+    magnitude = np.where(d == 0, np.nan, np.abs(d))
+    ranks = sps.rankdata(magnitude, axis=1, nan_policy="omit")
+    total = np.nansum(ranks, axis=1)
+    signed = np.nansum(np.where(d > 0, ranks, 0.0), axis=1) - np.nansum(
+        np.where(d < 0, ranks, 0.0), axis=1)
+    return np.divide(signed, total, out=np.zeros_like(total), where=total > 0)
+
+
+# Row-wise versions over a stack of resamples (rows), for the bootstrap's inner loop; each
+# must equal the scalar statistic applied row by row (tested).
+_ROWWISE: dict[Callable, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    median_difference: lambda X, Y: np.median(X, axis=1) - np.median(Y, axis=1),
+    mean_difference: lambda X, Y: X.mean(axis=1) - Y.mean(axis=1),
+    cliffs_delta: lambda X, Y: np.sign(X[:, :, None] - Y[:, None, :]).mean(axis=(1, 2)),
+    paired_median_difference: lambda X, Y: np.median(X - Y, axis=1),
+    rank_biserial_paired: lambda X, Y: _rank_biserial_rows(X - Y),
+}
+_ROWWISE_BLOCK = 2_000_000  # elements per block of the pairwise (Cliff's delta) array
 
 
 def bootstrap_ci(a, b, statistic: Callable[[np.ndarray, np.ndarray], float], *,
@@ -189,16 +215,20 @@ def bootstrap_ci(a, b, statistic: Callable[[np.ndarray, np.ndarray], float], *,
     level = _level(level)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     estimate = float(statistic(x, y))
-    draws = np.empty(int(n_boot))
+    n_boot = int(n_boot)
     if paired:
-        idx = gen.integers(0, x.size, size=(int(n_boot), x.size))
-        for k in range(int(n_boot)):
-            draws[k] = statistic(x[idx[k]], y[idx[k]])
+        ix = gen.integers(0, x.size, size=(n_boot, x.size))
+        iy = ix
     else:
-        ix = gen.integers(0, x.size, size=(int(n_boot), x.size))
-        iy = gen.integers(0, y.size, size=(int(n_boot), y.size))
-        for k in range(int(n_boot)):
-            draws[k] = statistic(x[ix[k]], y[iy[k]])
+        ix = gen.integers(0, x.size, size=(n_boot, x.size))
+        iy = gen.integers(0, y.size, size=(n_boot, y.size))
+    rowwise = _ROWWISE.get(statistic)
+    if rowwise is not None:  # same draws, computed a block of resamples at a time
+        block = max(1, _ROWWISE_BLOCK // (x.size * y.size))
+        draws = np.concatenate([rowwise(x[ix[k:k + block]], y[iy[k:k + block]])
+                                for k in range(0, n_boot, block)])
+    else:
+        draws = np.array([statistic(x[ix[k]], y[iy[k]]) for k in range(n_boot)])
     low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
     return estimate, float(low), float(high)
 
@@ -318,7 +348,7 @@ def compare_models(frame: pd.DataFrame, metric: str, pairs: Sequence[tuple[str, 
                                  f"{seed_col}s, got {list(common)}")
             x, y = sa.loc[common].to_numpy(float), sb.loc[common].to_numpy(float)
             p = paired_wilcoxon(x, y)
-            effect = bootstrap_ci(x, y, PAIRED_EFFECTS["median_difference"], paired=True,
+            effect = bootstrap_ci(x, y, paired_median_difference, paired=True,
                                   n_boot=n_boot, level=level, rng=gen)
             rank = bootstrap_ci(x, y, rank_biserial_paired, paired=True, n_boot=n_boot,
                                 level=level, rng=gen)

@@ -21,6 +21,7 @@ from qkan_lib.statistics import (
     mann_whitney,
     mean_difference,
     median_difference,
+    paired_median_difference,
     paired_wilcoxon,
     paper_agreement,
     paper_cells,
@@ -194,6 +195,23 @@ def test_bootstrap_is_reproducible_and_covers_the_estimate():
     assert lo <= est <= hi
     with pytest.raises(ValueError, match="n_boot"):
         bootstrap_ci(A, B, mean_difference, n_boot=5)
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_bootstrap_fast_path_equals_the_plain_loop(paired):
+    stats = [median_difference, mean_difference, cliffs_delta] if not paired else \
+        [paired_median_difference, mean_difference, rank_biserial_paired]
+    for stat in stats:
+        fast = bootstrap_ci(A, B, stat, paired=paired, n_boot=500, rng=11)
+        plain = bootstrap_ci(A, B, lambda a, b: stat(a, b), paired=paired, n_boot=500,
+                             rng=11)  # a lambda is not registered: the plain loop
+        assert fast == pytest.approx(plain, abs=1e-14)
+    # ties and zero differences, where the rank-based statistics are most delicate
+    x, y = np.array([1.0, 2.0, 2.0, 3.0, 5.0, 5.0]), np.array([1.0, 1.0, 3.0, 3.0, 4.0, 6.0])
+    for stat in stats:
+        fast = bootstrap_ci(x, y, stat, paired=paired, n_boot=500, rng=2)
+        plain = bootstrap_ci(x, y, lambda a, b: stat(a, b), paired=paired, n_boot=500, rng=2)
+        assert fast == pytest.approx(plain, abs=1e-14)
 
 
 def test_bootstrap_agrees_with_scipy_percentile_interval():
