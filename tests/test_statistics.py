@@ -324,3 +324,22 @@ def test_paper_agreement_and_count():
     assert count_inside(narrow)[0] <= 8
     with pytest.raises(ValueError, match="method"):
         paper_agreement(frame, "test_r2", cells, method="std")
+
+
+def test_forest_plot():
+    import matplotlib.pyplot as plt
+
+    from qkan_lib.stats_plots import plot_forest
+
+    table = compare_models(results({"a": A, "b": B, "c": A + 1e-4}), "r2",
+                           [("a", "b"), ("a", "c")])
+    fig = plot_forest(table)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a vs b", "a vs c"]
+    assert len(ax.lines) == 1 + 2 * len(table)  # the zero line, then an interval and a point each
+    plt.close(fig)
+    plt.close(plot_forest(table, effect="rank_effect", labels=["A-B", "A-C"]))
+    with pytest.raises(ValueError, match="effect"):
+        plot_forest(table, effect="p_raw")
+    with pytest.raises(ValueError, match="lacks"):
+        plot_forest(table.drop(columns="verdict"))
