@@ -1,0 +1,463 @@
+"""Statistics over seeds: summaries, two-model comparisons, effect sizes, Holm, paper agreement.
+
+A single training run of a small recurrent model is one draw from a heavy-tailed
+distribution (a bad initialisation can cost a whole R^2 unit), so every claim of the form
+"model A beats model B" is a claim about two distributions of per-seed scores. This module
+gives the pieces a reviewer expects for such a claim:
+
+* per-group seed summaries (n, mean, std, median, min, max and a quantile interval);
+* two-sample tests: Mann-Whitney U and Welch's t for independent seeds, the Wilcoxon
+  signed-rank test when both models were trained from the same seeds (and therefore from
+  the same data order and, where the architecture allows, the same initial functions);
+* effect sizes (difference of medians, difference of means, Cliff's delta, the
+  common-language effect size, the paired rank-biserial correlation) with percentile
+  bootstrap confidence intervals drawn from a seeded :class:`numpy.random.Generator`;
+* Holm-Bonferroni adjustment of a family of p-values;
+* :func:`compare_models`, a tidy table with one row per comparison and a plain verdict;
+* agreement with a published value that can fail: "the paper's value lies inside our seed
+  range" (or inside a central quantile interval), always reported with the seed count.
+
+Only numpy, scipy and pandas are used.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+ALPHA = 0.05
+INDEPENDENT_TESTS = ("mannwhitney", "welch")
+NO_DIFFERENCE = "no significant difference"
+
+
+# ---------------------------------------------------------------------------------------------
+# input checks
+
+
+def _sample(values, name: str, minimum: int = 1) -> np.ndarray:
+    """A finite 1-D float array with at least ``minimum`` entries, or a ValueError naming it."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one score per seed), got shape {array.shape}")
+    if array.size < minimum:
+        raise ValueError(f"{name} needs at least {minimum} values, got {array.size}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values: {array[~np.isfinite(array)]}")
+    return array
+
+
+def _level(level: float, name: str = "level") -> float:
+    if not 0 < float(level) < 1:
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {level}")
+    return float(level)
+
+
+def _columns(frame: pd.DataFrame, columns: Iterable[str], name: str = "frame") -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# summaries
+
+
+def quantile_interval(values, level: float = 0.9) -> tuple[float, float]:
+    """The central ``level`` interval of the seed scores: quantiles (1 - level)/2 and (1 + level)/2.
+
+    Linear interpolation between order statistics (numpy's default), so with few seeds the
+    interval is narrower than the range and can exclude a value the range includes.
+    """
+    x = _sample(values, "values")
+    level = _level(level)
+    low, high = np.quantile(x, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def summarize(values, level: float = 0.9) -> dict[str, float]:
+    """n, mean, std (ddof 1; NaN for one seed), median, min, max, central quantile interval."""
+    x = _sample(values, "values")
+    low, high = quantile_interval(x, level)
+    return {"n": int(x.size), "mean": float(x.mean()),
+            "std": float(x.std(ddof=1)) if x.size > 1 else math.nan,
+            "median": float(np.median(x)), "min": float(x.min()), "max": float(x.max()),
+            "q_low": low, "q_high": high}
+
+
+def seed_summary(frame: pd.DataFrame, metric: str, by: Sequence[str] = ("model",),
+                 level: float = 0.9) -> pd.DataFrame:
+    """:func:`summarize` of ``metric`` for every group of ``by``: one row per group.
+
+    Rows with a missing ``metric`` are dropped before counting, so ``n`` is the number of
+    seeds that actually contributed.
+    """
+    by = list(by)
+    _columns(frame, by + [metric])
+    _level(level)
+    rows = []
+    for key, group in frame.dropna(subset=[metric]).groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), **summarize(group[metric].to_numpy(), level)})
+    columns = by + ["n", "mean", "std", "median", "min", "max", "q_low", "q_high"]
+    return pd.DataFrame(rows, columns=columns).set_index(by)
+
+
+# ---------------------------------------------------------------------------------------------
+# effect sizes
+
+
+def median_difference(a, b) -> float:
+    """median(a) - median(b)."""
+    return float(np.median(_sample(a, "a")) - np.median(_sample(b, "b")))
+
+
+def mean_difference(a, b) -> float:
+    """mean(a) - mean(b)."""
+    return float(np.mean(_sample(a, "a")) - np.mean(_sample(b, "b")))
+
+
+def cliffs_delta(a, b) -> float:
+    """Cliff's delta = P(A > B) - P(A < B) over all pairs of one draw from each sample.
+
+    Lies in [-1, 1]; 0 means neither sample tends to be larger. It is the effect size that
+    the Mann-Whitney U test tests: delta = 2 U_a / (n_a n_b) - 1.
+    """
+    x, y = _sample(a, "a"), _sample(b, "b")
+    signs = np.sign(np.subtract.outer(x, y))
+    return float(signs.mean())
+
+
+def common_language_effect(a, b) -> float:
+    """P(A > B) + P(A = B) / 2: the chance that a random seed of A scores above one of B.
+
+    Equals (1 + Cliff's delta) / 2; 0.5 means no tendency.
+    """
+    return (1.0 + cliffs_delta(a, b)) / 2.0
+
+
+def rank_biserial_paired(a, b) -> float:
+    """Matched-pairs rank-biserial correlation (W+ - W-) / (W+ + W-) of the differences a - b.
+
+    The paired analogue of Cliff's delta and the effect the Wilcoxon signed-rank test
+    tests: +1 when every nonzero difference favours a, -1 when every one favours b. Zero
+    differences are dropped (Wilcoxon's convention); all-zero differences give 0.
+    """
+    d = _sample(a, "a") - _paired_partner(a, b)
+    d = d[d != 0]
+    if d.size == 0:
+        return 0.0
+    ranks = sps.rankdata(np.abs(d))
+    return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+
+
+def _paired_partner(a, b) -> np.ndarray:
+    x, y = _sample(a, "a"), _sample(b, "b")
+    if x.size != y.size:
+        raise ValueError(f"paired samples need equal lengths, got a: {x.size} and b: {y.size}")
+    return y
+
+
+EFFECTS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "median_difference": median_difference, "mean_difference": mean_difference,
+    "cliffs_delta": cliffs_delta, "common_language": common_language_effect,
+}
+def paired_median_difference(a, b) -> float:
+    """median(a - b) over matched pairs (the paired analogue of the difference of medians)."""
+    return float(np.median(_sample(a, "a") - _paired_partner(a, b)))
+
+
+PAIRED_EFFECTS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "median_difference": paired_median_difference,
+    "mean_difference": mean_difference, "rank_biserial": rank_biserial_paired,
+}
+
+def _rank_biserial_rows(d: np.ndarray) -> np.ndarray:
+    """:func:`rank_biserial_paired` of every row of differences (zeros dropped per row)."""
+    magnitude = np.where(d == 0, np.nan, np.abs(d))
+    ranks = sps.rankdata(magnitude, axis=1, nan_policy="omit")
+    total = np.nansum(ranks, axis=1)
+    signed = np.nansum(np.where(d > 0, ranks, 0.0), axis=1) - np.nansum(
+        np.where(d < 0, ranks, 0.0), axis=1)
+    return np.divide(signed, total, out=np.zeros_like(total), where=total > 0)
+
+
+# Row-wise versions over a stack of resamples (rows), for the bootstrap's inner loop; each
+# must equal the scalar statistic applied row by row (tested).
+_ROWWISE: dict[Callable, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    median_difference: lambda X, Y: np.median(X, axis=1) - np.median(Y, axis=1),
+    mean_difference: lambda X, Y: X.mean(axis=1) - Y.mean(axis=1),
+    cliffs_delta: lambda X, Y: np.sign(X[:, :, None] - Y[:, None, :]).mean(axis=(1, 2)),
+    paired_median_difference: lambda X, Y: np.median(X - Y, axis=1),
+    rank_biserial_paired: lambda X, Y: _rank_biserial_rows(X - Y),
+}
+_ROWWISE_BLOCK = 2_000_000  # elements per block of the pairwise (Cliff's delta) array
+
+
+def bootstrap_ci(a, b, statistic: Callable[[np.ndarray, np.ndarray], float], *,
+                 paired: bool = False, n_boot: int = 4000, level: float = 0.95,
+                 rng: np.random.Generator | int | None = 0) -> tuple[float, float, float]:
+    """Point estimate and percentile bootstrap interval of ``statistic(a, b)``.
+
+    Independent samples are resampled separately (each with its own size); paired samples
+    are resampled by pair, which keeps the seed pairing. ``rng`` is a Generator or a seed,
+    so the interval is reproducible. Returns ``(estimate, low, high)``. The percentile
+    interval normally contains the estimate; for a skewed statistic of very few seeds it
+    need not, which is itself a sign that the seed count is too small.
+    """
+    x, y = _sample(a, "a", 2), _sample(b, "b", 2)
+    if paired:
+        _paired_partner(x, y)
+    if int(n_boot) < 100:
+        raise ValueError(f"n_boot must be at least 100 for a percentile interval, got {n_boot}")
+    level = _level(level)
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    estimate = float(statistic(x, y))
+    n_boot = int(n_boot)
+    if paired:
+        ix = gen.integers(0, x.size, size=(n_boot, x.size))
+        iy = ix
+    else:
+        ix = gen.integers(0, x.size, size=(n_boot, x.size))
+        iy = gen.integers(0, y.size, size=(n_boot, y.size))
+    rowwise = _ROWWISE.get(statistic)
+    if rowwise is not None:  # same draws, computed a block of resamples at a time
+        block = max(1, _ROWWISE_BLOCK // (x.size * y.size))
+        draws = np.concatenate([rowwise(x[ix[k:k + block]], y[iy[k:k + block]])
+                                for k in range(0, n_boot, block)])
+    else:
+        draws = np.array([statistic(x[ix[k]], y[iy[k]]) for k in range(n_boot)])
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return estimate, float(low), float(high)
+
+
+# ---------------------------------------------------------------------------------------------
+# tests
+
+
+def mann_whitney(a, b) -> float:
+    """Two-sided Mann-Whitney U p-value (scipy's automatic exact / asymptotic choice)."""
+    x, y = _sample(a, "a"), _sample(b, "b")
+    if np.ptp(np.concatenate([x, y])) == 0:
+        return 1.0  # every score equal: no evidence of any difference
+    return float(sps.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def welch_t(a, b) -> float:
+    """Two-sided Welch t-test p-value (unequal variances).
+
+    Two constant samples have no variance to scale by: equal constants give p = 1, unequal
+    ones p = 0 (the difference is certain given the data).
+    """
+    x, y = _sample(a, "a", 2), _sample(b, "b", 2)
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        return 1.0 if x[0] == y[0] else 0.0
+    return float(sps.ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def paired_wilcoxon(a, b) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of the per-seed differences a - b.
+
+    Zero differences are dropped (Wilcoxon's convention); if all are zero there is no
+    evidence of a difference and p = 1.
+    """
+    x = _sample(a, "a")
+    y = _paired_partner(x, b)
+    if np.all(x == y):
+        return 1.0
+    return float(sps.wilcoxon(x, y, alternative="two-sided", zero_method="wilcox").pvalue)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values, in the input order.
+
+    Sort ascending, multiply the i-th smallest (i = 0..m-1) by m - i, take the running
+    maximum so the order is kept, and cap at 1. Rejecting every adjusted p below alpha
+    controls the family-wise error rate at alpha under any dependence.
+    """
+    p = np.asarray(pvalues, dtype=float).reshape(-1)
+    if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError(f"pvalues must be finite and in [0, 1], got {p}")
+    m = p.size
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return adjusted
+
+
+# ---------------------------------------------------------------------------------------------
+# the tidy comparison table
+
+
+def _scores(frame: pd.DataFrame, model_col: str, model: str, metric: str, seed_col: str,
+            paired: bool) -> pd.Series:
+    rows = frame[frame[model_col] == model].dropna(subset=[metric])
+    if rows.empty:
+        raise ValueError(f"no rows with {model_col} == {model!r} and a value of {metric!r}")
+    if paired:
+        duplicated = rows[seed_col][rows[seed_col].duplicated()].unique()
+        if duplicated.size:
+            raise ValueError(f"paired comparison needs one row per {seed_col} for {model!r}; "
+                             f"{seed_col}s {list(duplicated)} repeat (filter the frame first, "
+                             "e.g. to one epoch and one dataset)")
+        return rows.set_index(seed_col)[metric]
+    return rows[metric].reset_index(drop=True)
+
+
+def compare_models(frame: pd.DataFrame, metric: str, pairs: Sequence[tuple[str, str]], *,
+                   paired: bool = False, test: str = "mannwhitney", higher_is_better: bool = True,
+                   alpha: float = ALPHA, model_col: str = "model", seed_col: str = "seed",
+                   n_boot: int = 4000, level: float = 0.95,
+                   rng: np.random.Generator | int | None = 0) -> pd.DataFrame:
+    """One row per pair (a, b): n, medians, effects with bootstrap CIs, raw and Holm p, verdict.
+
+    ``frame`` holds one score per row (filter it to one dataset and epoch first);
+    ``pairs`` lists the comparisons that make up the family Holm corrects over. With
+    ``paired=True`` scores are matched by ``seed_col`` (seeds present in both models) and
+    compared by the Wilcoxon signed-rank test; otherwise ``test`` is ``"mannwhitney"`` or
+    ``"welch"``. ``effect`` is the difference of medians a - b (median of the per-seed
+    differences when paired), ``effect_ci_*`` its bootstrap interval; ``rank_effect`` is
+    Cliff's delta (independent) or the matched-pairs rank-biserial correlation (paired),
+    the effect the rank tests test, so it gives the verdict's direction. The verdict is
+    "<a> better", "<b> better" (``higher_is_better`` says which way ``metric`` points) or
+    "no significant difference" when the Holm-adjusted p is not below ``alpha``.
+    """
+    _columns(frame, [model_col, metric] + ([seed_col] if paired else []))
+    if not paired and test not in INDEPENDENT_TESTS:
+        raise ValueError(f"test must be one of {INDEPENDENT_TESTS} for independent samples, "
+                         f"got {test!r}")
+    alpha = _level(alpha, "alpha")
+    pairs = [tuple(p) for p in pairs]
+    if not pairs or any(len(p) != 2 or p[0] == p[1] for p in pairs):
+        raise ValueError("pairs must be a non-empty list of (model_a, model_b) with a != b, "
+                         f"got {pairs}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rows = []
+    for a, b in pairs:
+        sa = _scores(frame, model_col, a, metric, seed_col, paired)
+        sb = _scores(frame, model_col, b, metric, seed_col, paired)
+        if paired:
+            common = sa.index.intersection(sb.index).sort_values()
+            if common.size < 2:
+                raise ValueError(f"paired comparison {a} vs {b} needs at least 2 shared "
+                                 f"{seed_col}s, got {list(common)}")
+            x, y = sa.loc[common].to_numpy(float), sb.loc[common].to_numpy(float)
+            p = paired_wilcoxon(x, y)
+            effect = bootstrap_ci(x, y, paired_median_difference, paired=True,
+                                  n_boot=n_boot, level=level, rng=gen)
+            rank = bootstrap_ci(x, y, rank_biserial_paired, paired=True, n_boot=n_boot,
+                                level=level, rng=gen)
+            test_name = "wilcoxon"
+        else:
+            x, y = sa.to_numpy(float), sb.to_numpy(float)
+            p = mann_whitney(x, y) if test == "mannwhitney" else welch_t(x, y)
+            effect = bootstrap_ci(x, y, median_difference, n_boot=n_boot, level=level, rng=gen)
+            rank = bootstrap_ci(x, y, cliffs_delta, n_boot=n_boot, level=level, rng=gen)
+            test_name = test
+        direction = rank[0] if test_name != "welch" else mean_difference(x, y)
+        rows.append({"a": a, "b": b, "n_a": x.size, "n_b": y.size,
+                     "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+                     "mean_a": float(x.mean()), "mean_b": float(y.mean()),
+                     "effect": effect[0], "effect_ci_low": effect[1], "effect_ci_high": effect[2],
+                     "rank_effect": rank[0], "rank_effect_ci_low": rank[1],
+                     "rank_effect_ci_high": rank[2],
+                     "test": test_name, "p_raw": p, "_direction": direction})
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm(table["p_raw"].to_numpy())
+
+    def verdict(row) -> str:
+        if row["p_holm"] >= alpha or row["_direction"] == 0:
+            return NO_DIFFERENCE
+        a_higher = row["_direction"] > 0
+        return f"{row['a'] if a_higher == higher_is_better else row['b']} better"
+
+    table["verdict"] = table.apply(verdict, axis=1)
+    return table.drop(columns="_direction")
+
+
+# ---------------------------------------------------------------------------------------------
+# agreement with a published value
+
+
+def inside_seed_range(values, paper_value: float) -> dict[str, float | int | bool]:
+    """Does the paper's value lie inside [min, max] of our seed scores? With the seed count.
+
+    Unlike "within 2 std of the mean" this can fail for a heavy-tailed score: the range
+    of n seeds covers a new draw with probability (n - 1) / (n + 1) only, and an
+    off-distribution value falls outside it. Report ``n`` beside it: with 3 seeds the
+    range is a 50% interval, with 19 a 90% one.
+    """
+    x = _sample(values, "values")
+    low, high = float(x.min()), float(x.max())
+    return {"n": int(x.size), "low": low, "high": high, "paper": float(paper_value),
+            "inside": bool(low <= float(paper_value) <= high)}
+
+
+def inside_quantile_interval(values, paper_value: float,
+                             level: float = 0.9) -> dict[str, float | int | bool]:
+    """Does the paper's value lie in the central ``level`` quantile interval of our seeds?"""
+    x = _sample(values, "values")
+    low, high = quantile_interval(x, level)
+    return {"n": int(x.size), "low": low, "high": high, "paper": float(paper_value),
+            "inside": bool(low <= float(paper_value) <= high)}
+
+
+def paper_cells(table: Mapping[str, Sequence[float | None]],
+                epochs: Sequence[int]) -> dict[tuple, float]:
+    """Flatten a paper table {model: (value per epoch)} into {(model, epoch): value}.
+
+    Cells the paper's text gives no value for (None) are left out, so they are never counted.
+    """
+    cells = {}
+    for model, values in table.items():
+        if len(values) != len(epochs):
+            raise ValueError(f"paper row {model!r} has {len(values)} values "
+                             f"for {len(epochs)} epochs")
+        for epoch, value in zip(epochs, values):
+            if value is not None:
+                cells[(model, int(epoch))] = float(value)
+    return cells
+
+
+def paper_agreement(frame: pd.DataFrame, metric: str, paper: Mapping,
+                    by: Sequence[str] = ("model", "epoch"), method: str = "range",
+                    level: float = 0.9) -> pd.DataFrame:
+    """For every paper cell: our seed count, our interval and whether the paper's value is inside.
+
+    ``paper`` maps a key of the ``by`` columns (a tuple, or a scalar for one column) to the
+    published value. ``method`` is ``"range"`` (min..max of the seeds) or ``"quantile"``
+    (the central ``level`` interval). Cells without any of our runs get n = 0 and
+    ``inside`` = False, so they count against agreement rather than vanish.
+    """
+    by = list(by)
+    _columns(frame, by + [metric])
+    if method not in ("range", "quantile"):
+        raise ValueError(f"method must be 'range' or 'quantile', got {method!r}")
+    rows = []
+    groups = {(k if isinstance(k, tuple) else (k,)): g[metric].dropna().to_numpy()
+              for k, g in frame.groupby(by, sort=True)}
+    for key, value in paper.items():
+        key_t = key if isinstance(key, tuple) else (key,)
+        if len(key_t) != len(by):
+            raise ValueError(f"paper key {key!r} does not match the columns {by}")
+        scores = groups.get(key_t, np.empty(0))
+        if scores.size == 0:
+            result = {"n": 0, "low": math.nan, "high": math.nan, "paper": float(value),
+                      "inside": False}
+        elif method == "range":
+            result = inside_seed_range(scores, value)
+        else:
+            result = inside_quantile_interval(scores, value, level)
+        rows.append({**dict(zip(by, key_t)), **result})
+    return pd.DataFrame(rows, columns=by + ["n", "low", "high", "paper", "inside"])
+
+
+def count_inside(agreement: pd.DataFrame) -> tuple[int, int]:
+    """(cells whose paper value is inside our interval, cells compared) in an agreement table."""
+    _columns(agreement, ["inside"], "agreement")
+    return int(agreement["inside"].sum()), int(len(agreement))

@@ -1,0 +1,144 @@
+"""qkan_lib.claims: the reduction arithmetic against brute force, and the findings it supports."""
+import itertools
+from pathlib import Path
+
+import pytest
+
+from qkan_lib.claims import (
+    CLAIMS,
+    PARTS,
+    POOLED,
+    ReductionClaim,
+    baseline_size_needed,
+    claim,
+    claim_report,
+    every_reduction,
+    larger_than_baseline,
+    largest_possible_reduction,
+    matches,
+    nearest,
+    parameter_counts,
+    printed_interval,
+    reductions,
+    scoped_reductions,
+)
+from qkan_lib.paper import TABLE_I
+
+# the paper's text lives in shared/paper/ beside (or, for a worktree, above) the repository
+PAPER_TEXT = next((folder / "shared" / "paper" / "qkan-lstm-paper.txt"
+                   for folder in Path(__file__).resolve().parents
+                   if (folder / "shared" / "paper" / "qkan-lstm-paper.txt").exists()),
+                  Path("shared/paper/qkan-lstm-paper.txt"))
+
+
+def entries(table):
+    """Every (dataset, model, part, count) of a Table-I-shaped dict, brute force."""
+    return [(d, m, p, n) for (d, m), counts in table.items()
+            for p, n in zip(PARTS, counts) if n is not None]
+
+
+def test_printed_interval():
+    assert printed_interval("79%") == pytest.approx((0.785, 0.795))
+    assert printed_interval("99.5%") == pytest.approx((0.9945, 0.9955))
+    assert printed_interval("50–70%") == pytest.approx((0.495, 0.705))
+    assert printed_interval("50-70 %") == pytest.approx((0.495, 0.705))
+    for bad in ("79", "about 79%", "70–50%"):
+        with pytest.raises(ValueError, match="printed"):
+            printed_interval(bad)
+
+
+def test_claims_are_the_papers_sentences():
+    if not PAPER_TEXT.exists():
+        pytest.skip(f"paper text not available at {PAPER_TEXT}")
+    text = PAPER_TEXT.read_text(encoding="utf-8")
+    for c in CLAIMS:
+        assert c.printed.replace(" ", "") in text.replace(" ", "")
+    assert claim("abstract").printed in text.split("I Introduction")[0]
+
+
+def test_like_for_like_reductions_equal_brute_force():
+    frame = reductions()
+    expected = {}
+    for (d1, m1, p1, n1), (d2, m2, p2, n2) in itertools.product(entries(TABLE_I), repeat=2):
+        if d1 == d2 and p1 == p2 and m1 in ("qkan_lstm", "hqkan_lstm") and m2 in ("lstm", "qlstm"):
+            expected[(d1, m1, m2, p1)] = 1 - n1 / n2
+    got = {(r.dataset_ours, r.model_ours, r.model_theirs, r.part_ours): r.reduction
+           for r in frame.itertuples()}
+    assert got.keys() == expected.keys()
+    assert all(got[k] == pytest.approx(v, abs=1e-15) for k, v in expected.items())
+    assert frame["like_for_like"].all()
+
+
+def test_widest_search_covers_every_pair_of_entries():
+    widest = every_reduction()
+    single = widest[widest["dataset_ours"] != POOLED]
+    all_entries = entries(TABLE_I)
+    n_pairs = sum(1 for a, b in itertools.product(all_entries, repeat=2)
+                  if a[1] != b[1] and b[3] > 0)
+    assert len(single) == n_pairs
+    assert (widest["dataset_ours"] == POOLED).sum() > 0
+    pooled = parameter_counts(pooled=True)
+    lstm_total = pooled[(pooled["dataset"] == POOLED) & (pooled["model"] == "lstm")
+                        & (pooled["part"] == "total")]["count"].item()
+    assert lstm_total == sum(TABLE_I[(d, "lstm")][2] for d in ("damped_shm", "bessel", "urban"))
+    assert not ((pooled["dataset"] == POOLED) & (pooled["part"] == "quantum")
+                & (pooled["model"] == "lstm")).any()  # LSTM has no quantum part to sum
+
+
+def test_abstract_claim_is_one_of_three_datasets():
+    scoped = scoped_reductions(claim("abstract"))
+    assert len(scoped) == 3 and scoped["consistent"].sum() == 1
+    hit = scoped[scoped["consistent"]].iloc[0]
+    assert (hit.dataset_ours, hit.model_ours, hit.part_ours) == ("urban", "qkan_lstm", "total")
+    like = matches(reductions(), "79%")
+    assert len(like) == 1 and like.iloc[0].reduction == pytest.approx(1 - 58 / 277)
+
+
+def test_contribution_claim_cannot_come_from_table_one():
+    ceiling = largest_possible_reduction()
+    counts = [n for *_, n in entries(TABLE_I)]
+    assert ceiling == pytest.approx(1 - min(c for c in counts if c > 0) / max(counts))
+    assert ceiling < printed_interval(claim("contribution").printed)[0]
+    assert matches(every_reduction(), "99.5%").empty
+    assert (every_reduction()["reduction"] <= ceiling + 1e-15).all()
+    report = claim_report().set_index("claim")
+    assert not report.loc["contribution", "reachable"]
+    assert report.loc["abstract", "reachable"] and report.loc["abstract", "named_consistent"] == 1
+    near = nearest(every_reduction(), "99.5%", k=1).iloc[0]
+    assert near.gap > 0 and near.reduction == pytest.approx(ceiling)
+    low, high = baseline_size_needed(58, "99.5%")
+    assert 1 - 58 / low == pytest.approx(0.9945) and 1 - 58 / high == pytest.approx(0.9955)
+
+
+def test_a_reachable_claim_is_found_in_a_made_up_table():
+    table = {("x", "lstm"): (1000, None, 1000), ("x", "qkan_lstm"): (2, 3, 5)}
+    made_up = ReductionClaim("t", "99.5%", "nowhere", ("qkan_lstm",), ("lstm",), ("total",))
+    report = claim_report(table, [made_up]).iloc[0]
+    assert report["reachable"] and report["named_consistent"] == 1
+    assert report["consistent_with"] == "qkan_lstm vs lstm, total, x"
+
+
+def test_larger_than_baseline():
+    larger = larger_than_baseline()
+    assert (larger["count_ours"] > larger["count_theirs"]).all()
+    brute = [(d, m, b, p) for (d, m, p, n), (d2, b, p2, n2) in
+             itertools.product(entries(TABLE_I), repeat=2)
+             if d == d2 and p == p2 and m in ("qkan_lstm", "hqkan_lstm")
+             and b in ("lstm", "qlstm") and n > n2]
+    got = [(r.dataset_ours, r.model_ours, r.model_theirs, r.part_ours) for r in larger.itertuples()]
+    assert sorted(got) == sorted(brute)
+    # the Damped SHM QKAN-LSTM is larger than QLSTM in total
+    assert ("damped_shm", "qkan_lstm", "qlstm", "total") in got
+
+
+def test_bad_tables_and_models_are_named():
+    with pytest.raises(ValueError, match="unknown model"):
+        reductions(ours=("gru",))
+    with pytest.raises(ValueError, match="count"):
+        parameter_counts({("x", "lstm"): (1.5, None, 2)})
+    with pytest.raises(ValueError, match="keys"):
+        parameter_counts({"lstm": (1, None, 1)})
+    with pytest.raises(ValueError, match="unknown claim"):
+        claim("conclusion")
+    with pytest.raises(ValueError, match="count"):
+        baseline_size_needed(0, "79%")

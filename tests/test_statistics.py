@@ -1,0 +1,345 @@
+"""qkan_lib.statistics against scipy, brute-force oracles and the properties reviewers rely on."""
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from qkan_lib.paper import R2_EPOCHS, TABLE_II_R2
+from qkan_lib.statistics import (
+    NO_DIFFERENCE,
+    bootstrap_ci,
+    cliffs_delta,
+    common_language_effect,
+    compare_models,
+    count_inside,
+    holm,
+    inside_quantile_interval,
+    inside_seed_range,
+    mann_whitney,
+    mean_difference,
+    median_difference,
+    paired_median_difference,
+    paired_wilcoxon,
+    paper_agreement,
+    paper_cells,
+    quantile_interval,
+    rank_biserial_paired,
+    seed_summary,
+    summarize,
+    welch_t,
+)
+
+# fixed data, no ties inside or across the samples (so exact small-sample oracles apply)
+A = np.array([0.971, 0.962, 0.955, 0.981, 0.944, 0.968, 0.975, 0.959])
+B = np.array([0.951, 0.932, 0.947, 0.940, 0.957, 0.925, 0.938, 0.946])
+
+
+# ---------------------------------------------------------------- summaries
+
+def test_summarize_matches_numpy_and_pandas():
+    s = summarize(A, level=0.8)
+    assert s["n"] == 8
+    assert s["mean"] == pytest.approx(pd.Series(A).mean(), abs=1e-15)
+    assert s["std"] == pytest.approx(pd.Series(A).std(), abs=1e-15)
+    assert (s["median"], s["min"], s["max"]) == (np.median(A), A.min(), A.max())
+    assert (s["q_low"], s["q_high"]) == pytest.approx(tuple(np.quantile(A, [0.1, 0.9])))
+    assert math.isnan(summarize([1.0])["std"])
+
+
+def test_seed_summary_groups():
+    frame = pd.DataFrame({"model": ["a"] * 8 + ["b"] * 8, "seed": list(range(8)) * 2,
+                          "r2": np.concatenate([A, B])})
+    frame.loc[3, "r2"] = np.nan  # a failed run does not count as a seed
+    table = seed_summary(frame, "r2")
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["a", "n"] == 7 and table.loc["b", "n"] == 8
+    assert table.loc["a", "median"] == np.median(np.delete(A, 3))
+    assert table.loc["b", "std"] == pytest.approx(np.std(B, ddof=1))
+    with pytest.raises(ValueError, match="lacks column"):
+        seed_summary(frame, "mse")
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="NaN"):
+        summarize([1.0, np.nan])
+    with pytest.raises(ValueError, match="1-D"):
+        summarize(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="level"):
+        quantile_interval(A, 1.5)
+    with pytest.raises(ValueError, match="equal lengths"):
+        paired_wilcoxon(A, B[:5])
+
+
+# ---------------------------------------------------------------- tests against oracles
+
+def exact_mann_whitney(x, y):
+    """Two-sided exact permutation p of U (no ties): enumerate every relabelling."""
+    pooled, n = np.concatenate([x, y]), x.size
+    u_obs = np.sum(x[:, None] > y[None, :])
+    mean_u = x.size * y.size / 2
+    count = total = 0
+    for idx in itertools.combinations(range(pooled.size), n):
+        mask = np.zeros(pooled.size, bool)
+        mask[list(idx)] = True
+        u = np.sum(pooled[mask][:, None] > pooled[~mask][None, :])
+        count += abs(u - mean_u) >= abs(u_obs - mean_u) - 1e-12
+        total += 1
+    return count / total
+
+
+def exact_signed_rank(d):
+    """Two-sided exact p of the signed-rank statistic (no ties, no zeros): every sign flip."""
+    ranks = sps.rankdata(np.abs(d))
+    w_obs = ranks[d > 0].sum()
+    mean_w = ranks.sum() / 2
+    ws = np.array([np.dot(ranks, s) for s in itertools.product((0, 1), repeat=d.size)])
+    return np.mean(np.abs(ws - mean_w) >= abs(w_obs - mean_w) - 1e-12)
+
+
+def test_mann_whitney_equals_exact_permutation():
+    assert mann_whitney(A, B) == pytest.approx(exact_mann_whitney(A, B), rel=1e-12)
+    assert mann_whitney(A[:5], B[:4]) == pytest.approx(exact_mann_whitney(A[:5], B[:4]), rel=1e-12)
+
+
+def test_welch_equals_textbook_formula():
+    va, vb = A.var(ddof=1) / A.size, B.var(ddof=1) / B.size
+    t = (A.mean() - B.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (A.size - 1) + vb ** 2 / (B.size - 1))
+    assert welch_t(A, B) == pytest.approx(2 * sps.t.sf(abs(t), df), rel=1e-10)
+    assert welch_t([1.0, 1.0], [2.0, 2.0]) == 0.0 and welch_t([1.0, 1.0], [1.0, 1.0]) == 1.0
+
+
+def test_paired_wilcoxon_equals_exact_sign_flips():
+    d = A - B
+    assert paired_wilcoxon(A, B) == pytest.approx(exact_signed_rank(d), rel=1e-12)
+    shuffled = B[[3, 0, 6, 1, 7, 2, 5, 4]]
+    assert paired_wilcoxon(A, shuffled) == pytest.approx(exact_signed_rank(A - shuffled), rel=1e-12)
+
+
+def test_effect_sizes():
+    assert median_difference(A, B) == np.median(A) - np.median(B)
+    assert mean_difference(A, B) == pytest.approx(A.mean() - B.mean())
+    u = sps.mannwhitneyu(A, B).statistic  # U of the first sample
+    assert cliffs_delta(A, B) == pytest.approx(2 * u / (A.size * B.size) - 1)
+    assert common_language_effect(A, B) == pytest.approx(u / (A.size * B.size))
+    assert cliffs_delta(B, A) == -cliffs_delta(A, B)
+    assert cliffs_delta([1, 2], [1, 2]) == 0.0 and common_language_effect([1, 2], [1, 2]) == 0.5
+    # rank-biserial: +1 when all differences favour a; its sign matches Wilcoxon's statistic
+    assert rank_biserial_paired(B + 1, B) == 1.0 and rank_biserial_paired(B, B) == 0.0
+    d = A - B
+    ranks = sps.rankdata(np.abs(d))
+    assert rank_biserial_paired(A, B) == pytest.approx(
+        (ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+
+
+# ---------------------------------------------------------------- Holm
+
+def holm_rejections(p, alpha):
+    """Holm's step-down procedure, as stated: reject while p_(i) <= alpha / (m - i)."""
+    order, m = np.argsort(p, kind="stable"), len(p)
+    rejected = np.zeros(m, bool)
+    for i, k in enumerate(order):
+        if p[k] > alpha / (m - i):
+            break
+        rejected[k] = True
+    return rejected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_holm_equals_brute_force_step_down(seed):
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 9))
+    p = rng.uniform(0, 0.2, m) ** rng.uniform(0.5, 2)
+    p[rng.integers(0, m)] = p[0]  # a tie
+    adjusted = holm(p)
+    # the adjusted p is the smallest family-wise alpha at which the hypothesis is rejected
+    candidates = np.unique(np.concatenate([adjusted, np.linspace(0.0005, 1, 400)]))
+    for alpha in candidates:
+        for probe in (alpha * (1 - 1e-9), alpha * (1 + 1e-9)):
+            assert np.array_equal(holm_rejections(p, probe), adjusted <= probe)
+    assert np.all(adjusted >= p) and np.all(adjusted <= 1)
+    order = np.argsort(p, kind="stable")
+    assert np.all(np.diff(adjusted[order]) >= 0)  # monotone in the raw p-values
+
+
+def test_holm_against_statsmodels_if_installed():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.2, 0.04])
+    assert np.allclose(holm(p), multitest.multipletests(p, method="holm")[1])
+
+
+def test_holm_small_cases_and_errors():
+    assert holm([0.01])[0] == 0.01
+    assert np.allclose(holm([0.01, 0.02, 0.04]), [0.03, 0.04, 0.04])
+    assert holm([]).size == 0
+    with pytest.raises(ValueError, match="pvalues"):
+        holm([0.1, np.nan])
+    with pytest.raises(ValueError, match="pvalues"):
+        holm([1.2])
+
+
+# ---------------------------------------------------------------- bootstrap
+
+def test_bootstrap_is_reproducible_and_covers_the_estimate():
+    first = bootstrap_ci(A, B, median_difference, rng=3)
+    assert first == bootstrap_ci(A, B, median_difference, rng=np.random.default_rng(3))
+    estimate, low, high = first
+    assert estimate == median_difference(A, B) and low <= estimate <= high
+    for stat in (mean_difference, cliffs_delta):
+        est, lo, hi = bootstrap_ci(A, B, stat, rng=1)
+        assert lo <= est <= hi
+    est, lo, hi = bootstrap_ci(A, B, lambda a, b: float(np.median(a - b)), paired=True, rng=1)
+    assert lo <= est <= hi
+    with pytest.raises(ValueError, match="n_boot"):
+        bootstrap_ci(A, B, mean_difference, n_boot=5)
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_bootstrap_fast_path_equals_the_plain_loop(paired):
+    stats = [median_difference, mean_difference, cliffs_delta] if not paired else \
+        [paired_median_difference, mean_difference, rank_biserial_paired]
+    for stat in stats:
+        fast = bootstrap_ci(A, B, stat, paired=paired, n_boot=500, rng=11)
+        plain = bootstrap_ci(A, B, lambda a, b: stat(a, b), paired=paired, n_boot=500,
+                             rng=11)  # a lambda is not registered: the plain loop
+        assert fast == pytest.approx(plain, abs=1e-14)
+    # ties and zero differences, where the rank-based statistics are most delicate
+    x, y = np.array([1.0, 2.0, 2.0, 3.0, 5.0, 5.0]), np.array([1.0, 1.0, 3.0, 3.0, 4.0, 6.0])
+    for stat in stats:
+        fast = bootstrap_ci(x, y, stat, paired=paired, n_boot=500, rng=2)
+        plain = bootstrap_ci(x, y, lambda a, b: stat(a, b), paired=paired, n_boot=500, rng=2)
+        assert fast == pytest.approx(plain, abs=1e-14)
+
+
+def test_bootstrap_agrees_with_scipy_percentile_interval():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(1.0, 1.0, 30), rng.normal(0.0, 2.0, 25)
+    ours = bootstrap_ci(x, y, mean_difference, n_boot=20000, rng=5)
+    theirs = sps.bootstrap((x, y), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis),
+                           method="percentile", n_resamples=20000,
+                           rng=np.random.default_rng(6)).confidence_interval
+    width = ours[2] - ours[1]
+    assert ours[1] == pytest.approx(theirs.low, abs=0.05 * width)
+    assert ours[2] == pytest.approx(theirs.high, abs=0.05 * width)
+
+
+# ---------------------------------------------------------------- compare_models
+
+def results(seed_scores: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"model": m, "seed": s, "r2": v} for m, vals in seed_scores.items()
+                         for s, v in enumerate(vals)])
+
+
+def test_compare_models_independent():
+    frame = results({"a": A, "b": B, "c": A[::-1] + 1e-4})
+    pairs = [("a", "b"), ("a", "c"), ("b", "c")]
+    table = compare_models(frame, "r2", pairs)
+    assert list(table[["a", "b"]].itertuples(index=False, name=None)) == pairs
+    assert np.allclose(table["p_raw"], [mann_whitney(A, B), mann_whitney(A, A + 1e-4),
+                                        mann_whitney(B, A + 1e-4)])
+    assert np.allclose(table["p_holm"], holm(table["p_raw"]))
+    assert list(table["verdict"]) == ["a better", NO_DIFFERENCE, "c better"]
+    row = table.iloc[0]
+    assert row["n_a"] == row["n_b"] == 8 and row["effect"] == median_difference(A, B)
+    assert row["effect_ci_low"] <= row["effect"] <= row["effect_ci_high"]
+    assert row["rank_effect"] == cliffs_delta(A, B)
+    # a metric where lower is better flips the verdict, not the numbers
+    flipped = compare_models(frame, "r2", pairs, higher_is_better=False)
+    assert list(flipped["verdict"]) == ["b better", NO_DIFFERENCE, "b better"]
+    assert np.allclose(flipped["p_holm"], table["p_holm"])
+    welch = compare_models(frame, "r2", pairs[:1], test="welch")
+    assert welch["p_raw"].iloc[0] == pytest.approx(welch_t(A, B))
+
+
+def test_compare_models_paired_by_seed():
+    frame = results({"a": A, "b": B})
+    frame = frame.drop(index=frame.index[(frame["model"] == "b") & (frame["seed"] == 7)])
+    table = compare_models(frame, "r2", [("a", "b")], paired=True)
+    row = table.iloc[0]
+    assert row["test"] == "wilcoxon" and row["n_a"] == row["n_b"] == 7  # seeds both models share
+    assert row["p_raw"] == pytest.approx(paired_wilcoxon(A[:7], B[:7]))
+    assert row["effect"] == pytest.approx(np.median(A[:7] - B[:7]))
+    assert row["verdict"] == "a better"
+    doubled = pd.concat([frame, frame])
+    with pytest.raises(ValueError, match="one row per seed"):
+        compare_models(doubled, "r2", [("a", "b")], paired=True)
+
+
+@pytest.mark.parametrize("paired,test",
+                         [(False, "mannwhitney"), (False, "welch"), (True, "mannwhitney")])
+def test_identical_samples_give_no_difference(paired, test):
+    frame = results({"a": A, "b": A.copy()})
+    row = compare_models(frame, "r2", [("a", "b")], paired=paired, test=test).iloc[0]
+    assert row["p_raw"] == 1.0 and row["p_holm"] == 1.0
+    assert row["effect"] == 0.0 and row["rank_effect"] == 0.0
+    assert row["verdict"] == NO_DIFFERENCE
+
+
+def test_compare_models_errors():
+    frame = results({"a": A, "b": B})
+    with pytest.raises(ValueError, match="no rows"):
+        compare_models(frame, "r2", [("a", "zz")])
+    with pytest.raises(ValueError, match="test must be"):
+        compare_models(frame, "r2", [("a", "b")], test="anova")
+    with pytest.raises(ValueError, match="pairs"):
+        compare_models(frame, "r2", [("a", "a")])
+
+
+# ---------------------------------------------------------------- agreement with the paper
+
+def test_seed_range_can_fail_where_two_std_cannot():
+    # three heavy-tailed seeds: one collapsed run inflates the std so "within 2 std" accepts
+    # a value no seed came near; the range test rejects it
+    scores = np.array([0.97, 0.96, 0.20])
+    paper = 0.995
+    assert abs(paper - scores.mean()) <= 2 * scores.std(ddof=1)
+    result = inside_seed_range(scores, paper)
+    assert result == {"n": 3, "low": 0.20, "high": 0.97, "paper": paper, "inside": False}
+    assert inside_seed_range(scores, 0.5)["inside"]
+    q = inside_quantile_interval(np.arange(11.0), 0.5, level=0.8)
+    assert (q["low"], q["high"], q["inside"]) == (pytest.approx(1.0), pytest.approx(9.0), False)
+    assert inside_seed_range(np.arange(11.0), 0.5)["inside"]
+
+
+def test_paper_agreement_and_count():
+    cells = paper_cells(TABLE_II_R2, R2_EPOCHS)
+    assert len(cells) == 12 and cells[("qlstm", 30)] == TABLE_II_R2["qlstm"][2]
+    assert ("x", 1) not in paper_cells({"x": (None, 0.5)}, (1, 2))
+    rng = np.random.default_rng(0)
+    rows = [{"model": m, "epoch": e, "seed": s, "test_r2": v + rng.normal(0, 0.01)}
+            for (m, e), v in cells.items() if m != "hqkan_lstm" for s in range(10)]
+    frame = pd.DataFrame(rows)
+    frame.loc[(frame["model"] == "lstm") & (frame["epoch"] == 30), "test_r2"] -= 0.5  # far off
+    agreement = paper_agreement(frame, "test_r2", cells)
+    assert len(agreement) == 12
+    missing = agreement[agreement["model"] == "hqkan_lstm"]
+    assert (missing["n"] == 0).all() and not missing["inside"].any()
+    off = agreement[(agreement["model"] == "lstm") & (agreement["epoch"] == 30)].iloc[0]
+    assert off["n"] == 10 and not off["inside"]
+    assert count_inside(agreement) == (8, 12)
+    narrow = paper_agreement(frame, "test_r2", cells, method="quantile", level=0.5)
+    assert count_inside(narrow)[0] <= 8
+    with pytest.raises(ValueError, match="method"):
+        paper_agreement(frame, "test_r2", cells, method="std")
+
+
+def test_forest_plot():
+    import matplotlib.pyplot as plt
+
+    from qkan_lib.stats_plots import plot_forest
+
+    table = compare_models(results({"a": A, "b": B, "c": A + 1e-4}), "r2",
+                           [("a", "b"), ("a", "c")])
+    fig = plot_forest(table)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a vs b", "a vs c"]
+    assert len(ax.lines) == 1 + 2 * len(table)  # the zero line, then an interval and a point each
+    plt.close(fig)
+    plt.close(plot_forest(table, effect="rank_effect", labels=["A-B", "A-C"]))
+    with pytest.raises(ValueError, match="effect"):
+        plot_forest(table, effect="p_raw")
+    with pytest.raises(ValueError, match="lacks"):
+        plot_forest(table.drop(columns="verdict"))
