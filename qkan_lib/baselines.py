@@ -143,7 +143,11 @@ def build_parameter_matched_lstm(dataset: str, match: str = "qkan_lstm", target_
     """
     if hidden_size is None:
         if target_params is None:
-            from .configs import build_model
+            from .configs import BASELINE_MODELS, MODELS, build_model
+
+            allowed = MODELS + tuple(m for m in BASELINE_MODELS if m != "param_matched_lstm")
+            if match not in allowed:
+                raise ValueError(f"match must be one of {allowed}, got {match!r}")
 
             with torch.random.fork_rng(devices=[]):
                 target_params = count_parameters(build_model(match, dataset, input_size=input_size))["total"]

@@ -239,6 +239,7 @@ def fourier_lstm_from_qkan(model: RecurrentRegressor) -> RecurrentRegressor:
     twin_cell = LSTMCell(cell.input_size, cell.hidden_size,
                          FourierTwinGates(cell.input_size, cell.hidden_size,
                                           layer=FourierTwinLayer.from_qkan(layer)))
-    twin = RecurrentRegressor(twin_cell, output_size=model.head.out_features)
+    with torch.random.fork_rng(devices=[]):  # the new head is overwritten: leave the stream alone
+        twin = RecurrentRegressor(twin_cell, output_size=model.head.out_features)
     twin.head.load_state_dict(model.head.state_dict())
     return twin
