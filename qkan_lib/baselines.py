@@ -8,6 +8,7 @@ quantum-inspired model does as well, the parameter reduction is not the gate map
 Both forecasters are scored with :func:`qkan_lib.metrics.regression_metrics` on the same
 scaled windows as the neural models, so their numbers sit beside the models' unchanged.
 """
+
 from __future__ import annotations
 
 import torch
@@ -66,8 +67,10 @@ class LinearAutoregression:
     def fit(self, x: torch.Tensor, y: torch.Tensor) -> "LinearAutoregression":
         _check_windows(x)
         if not isinstance(y, torch.Tensor) or y.dim() != 2 or len(y) != len(x):
-            raise ValueError(f"y must have shape ({len(x)}, outputs), got "
-                             f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
+            raise ValueError(
+                f"y must have shape ({len(x)}, outputs), got "
+                f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}"
+            )
         if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
             raise ValueError("AR(p) training windows contain NaN or infinite values")
         order = self.order or x.shape[1]
@@ -82,8 +85,12 @@ class LinearAutoregression:
         if self.coefficients is None:
             raise ValueError("fit the AR(p) model before predicting")
         if x.shape[-1] != self.coefficients.shape[1]:
-            raise ValueError(f"x has {x.shape[-1]} features, the AR(p) fit {self.coefficients.shape[1]}")
-        weights = torch.cat([self.intercept[None], self.coefficients.reshape(-1, self.intercept.numel())])
+            raise ValueError(
+                f"x has {x.shape[-1]} features, the AR(p) fit {self.coefficients.shape[1]}"
+            )
+        weights = torch.cat(
+            [self.intercept[None], self.coefficients.reshape(-1, self.intercept.numel())]
+        )
         design = self.design_matrix(x, self.order)
         return (design @ weights.to(design.device)).to(x.dtype)
 
@@ -110,7 +117,9 @@ def lstm_parameter_count(hidden_size: int, input_size: int = 1, num_layers: int 
     return count_parameters(model)["total"]
 
 
-def parameter_matched_lstm_hidden(target_params: int, input_size: int = 1, num_layers: int = 1) -> int:
+def parameter_matched_lstm_hidden(
+    target_params: int, input_size: int = 1, num_layers: int = 1
+) -> int:
     """The hidden size whose torch.nn.LSTM (+ Linear head) count is nearest ``target_params``.
 
     Counts grow strictly with the hidden size, so the search stops at the first size whose
@@ -131,10 +140,16 @@ def parameter_matched_lstm_hidden(target_params: int, input_size: int = 1, num_l
         below, hidden = count, hidden + 1
 
 
-def build_parameter_matched_lstm(dataset: str, match: str = "qkan_lstm", target_params: int | None = None,
-                                 num_layers: int = 1, hidden_size: int | None = None, input_size: int = 1,
-                                 dtype: torch.dtype | None = None,
-                                 device: torch.device | str | None = None) -> LSTMRegressor:
+def build_parameter_matched_lstm(
+    dataset: str,
+    match: str = "qkan_lstm",
+    target_params: int | None = None,
+    num_layers: int = 1,
+    hidden_size: int | None = None,
+    input_size: int = 1,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> LSTMRegressor:
     """The named "param_matched_lstm": nn.LSTM sized to the count of model ``match`` on ``dataset``.
 
     ``target_params`` overrides the count taken from ``build_model(match, dataset)``;
@@ -150,6 +165,8 @@ def build_parameter_matched_lstm(dataset: str, match: str = "qkan_lstm", target_
                 raise ValueError(f"match must be one of {allowed}, got {match!r}")
 
             with torch.random.fork_rng(devices=[]):
-                target_params = count_parameters(build_model(match, dataset, input_size=input_size))["total"]
+                target_params = count_parameters(
+                    build_model(match, dataset, input_size=input_size)
+                )["total"]
         hidden_size = parameter_matched_lstm_hidden(target_params, input_size, num_layers)
     return LSTMRegressor(input_size, hidden_size, num_layers, dtype=dtype, device=device)

@@ -9,6 +9,7 @@ well by nearly copying its input. Two changes make the task tell models apart:
   model's prediction is appended to its window and fed back, ``steps`` times, so errors
   compound and a model must have learned the dynamics, not the last value.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,16 @@ from .utils import check_positive_int
 NOISE_TARGETS = ("both", "inputs")
 
 
-def noisy_damped_shm(seq_len: int = 4, noise_std: float = 0.05, seed: int = 0, noise_on: str = "both",
-                     train_fraction: float = 0.67, val_fraction: float = 0.0,
-                     dtype: torch.dtype = torch.float64, **series_options) -> SequenceData:
+def noisy_damped_shm(
+    seq_len: int = 4,
+    noise_std: float = 0.05,
+    seed: int = 0,
+    noise_on: str = "both",
+    train_fraction: float = 0.67,
+    val_fraction: float = 0.0,
+    dtype: torch.dtype = torch.float64,
+    **series_options,
+) -> SequenceData:
     """The damped SHM dataset with Gaussian observation noise of standard deviation ``noise_std``.
 
     Units: the noise is added to the series AFTER the reference [-1, 1] scaling (the
@@ -61,10 +69,26 @@ def noisy_damped_shm(seq_len: int = 4, noise_std: float = 0.05, seed: int = 0, n
     def tensor(values):
         return torch.as_tensor(np.ascontiguousarray(values), dtype=dtype)
 
-    info = {"series": series.tolist(), "noisy_series": noisy.tolist(), "noise_std": noise_std, "seed": seed,
-            "noise_on": noise_on, "cuts": [a, b]}
-    return SequenceData("damped_shm_noisy", seq_len, tensor(x[:a]), tensor(y[:a]), tensor(x[b:]),
-                        tensor(y[b:]), tensor(x[a:b]), tensor(y[a:b]), scaler=clean.scaler, info=info)
+    info = {
+        "series": series.tolist(),
+        "noisy_series": noisy.tolist(),
+        "noise_std": noise_std,
+        "seed": seed,
+        "noise_on": noise_on,
+        "cuts": [a, b],
+    }
+    return SequenceData(
+        "damped_shm_noisy",
+        seq_len,
+        tensor(x[:a]),
+        tensor(y[:a]),
+        tensor(x[b:]),
+        tensor(y[b:]),
+        tensor(x[a:b]),
+        tensor(y[a:b]),
+        scaler=clean.scaler,
+        info=info,
+    )
 
 
 @torch.no_grad()
@@ -78,8 +102,10 @@ def closed_loop_forecast(model: torch.nn.Module, window: torch.Tensor, steps: in
     """
     steps = check_positive_int(steps, "steps")
     if not isinstance(window, torch.Tensor) or window.dim() != 3:
-        raise ValueError(f"window must have shape (batch, seq_len, features), got "
-                         f"{tuple(window.shape) if isinstance(window, torch.Tensor) else type(window).__name__}")
+        raise ValueError(
+            f"window must have shape (batch, seq_len, features), got "
+            f"{tuple(window.shape) if isinstance(window, torch.Tensor) else type(window).__name__}"
+        )
     was_training = model.training
     model.eval()
     try:
@@ -87,8 +113,10 @@ def closed_loop_forecast(model: torch.nn.Module, window: torch.Tensor, steps: in
         for _ in range(steps):
             prediction = model(window)
             if prediction.shape != (window.shape[0], window.shape[2]):
-                raise ValueError(f"closed-loop forecasting needs a model that predicts every input feature: "
-                                 f"window {tuple(window.shape)}, prediction {tuple(prediction.shape)}")
+                raise ValueError(
+                    f"closed-loop forecasting needs a model that predicts every input feature: "
+                    f"window {tuple(window.shape)}, prediction {tuple(prediction.shape)}"
+                )
             outputs.append(prediction)
             window = torch.cat([window[:, 1:], prediction[:, None]], dim=1)
     finally:
@@ -96,7 +124,9 @@ def closed_loop_forecast(model: torch.nn.Module, window: torch.Tensor, steps: in
     return torch.stack(outputs, dim=1)
 
 
-def horizon_targets(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+def horizon_targets(
+    x: torch.Tensor, y: torch.Tensor, steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Start windows and their next ``steps`` true values from consecutive one-step windows.
 
     For stride-1 windows (x[k + 1] is x[k] shifted by one step) the value h steps after
@@ -108,14 +138,18 @@ def horizon_targets(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[torch
     if len(x) < steps:
         raise ValueError(f"{len(x)} windows are too few for a {steps}-step horizon")
     if len(x) > 1 and not torch.equal(x[1:, :-1], x[:-1, 1:]):
-        raise ValueError("the windows are not consecutive (stride 1), so the future of a window "
-                         "cannot be read from the following targets")
+        raise ValueError(
+            "the windows are not consecutive (stride 1), so the future of a window "
+            "cannot be read from the following targets"
+        )
     starts = len(x) - steps + 1
-    truth = torch.stack([y[h:h + starts] for h in range(steps)], dim=1)
+    truth = torch.stack([y[h : h + starts] for h in range(steps)], dim=1)
     return x[:starts], truth
 
 
-def horizon_metrics(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> list[dict]:
+def horizon_metrics(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int
+) -> list[dict]:
     """MSE / MAE / R^2 of closed-loop forecasts at every horizon 1..``steps``.
 
     Every consecutive window of the split starts a forecast (see :func:`horizon_targets`);
@@ -123,4 +157,6 @@ def horizon_metrics(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, st
     """
     windows, truth = horizon_targets(x, y, steps)
     forecast = closed_loop_forecast(model, windows, steps)
-    return [{"horizon": h + 1, **regression_metrics(forecast[:, h], truth[:, h])} for h in range(steps)]
+    return [
+        {"horizon": h + 1, **regression_metrics(forecast[:, h], truth[:, h])} for h in range(steps)
+    ]

@@ -1,4 +1,4 @@
-r"""A classical twin of the DARUAN: the same Fourier series, written out as a plain trigonometric sum.
+r"""A classical twin of the DARUAN: the same Fourier series, written as a plain trigonometric sum.
 
 With the <Z> readout a DARUAN of ``reps`` = L re-uploads is a trigonometric polynomial
 of degree one in each encoding angle :math:`a_l = w_l x + b_l`:
@@ -43,6 +43,7 @@ them side by side; at the recommended reps = 1 the twin is the smaller of the tw
 The amplitude readout |alpha| - |beta| is not band-limited, so it has no finite twin;
 :meth:`FourierTwinLayer.from_qkan` refuses it with a ValueError.
 """
+
 from __future__ import annotations
 
 import functools
@@ -67,8 +68,11 @@ def half_patterns(reps: int) -> np.ndarray:
     A pattern is kept when its first nonzero entry is +1. Order: itertools.product order.
     """
     reps = check_positive_int(reps, "reps")
-    rows = [s for s in itertools.product((-1, 0, 1), repeat=reps) if any(s) and s[next(
-        i for i, v in enumerate(s) if v)] == 1]
+    rows = [
+        s
+        for s in itertools.product((-1, 0, 1), repeat=reps)
+        if any(s) and s[next(i for i, v in enumerate(s) if v)] == 1
+    ]
     return np.array(rows, dtype=float).reshape(-1, reps)
 
 
@@ -84,7 +88,9 @@ def edge_parameter_counts(reps: int, preact_trainable: bool = True) -> dict[str,
     return {"daruan": 2 * (reps + 1) + preacts, "twin": 3**reps + preacts}
 
 
-def daruan_angle_coefficients(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def daruan_angle_coefficients(
+    theta: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The twin coefficients (gamma, alpha, beta) of DARUANs with angles ``theta``.
 
     ``theta`` has shape ``(*edges, reps + 1, 2)``. The DARUAN's <Z> as a function of the
@@ -95,13 +101,18 @@ def daruan_angle_coefficients(theta: torch.Tensor) -> tuple[torch.Tensor, torch.
     the order of :func:`half_patterns`.
     """
     reps = theta.shape[-2] - 1
-    grid = torch.as_tensor(np.array(list(itertools.product(range(3), repeat=reps)), dtype=float),
-                           dtype=theta.dtype, device=theta.device) * (2 * math.pi / 3)  # (3^L, L)
+    grid = torch.as_tensor(
+        np.array(list(itertools.product(range(3), repeat=reps)), dtype=float),
+        dtype=theta.dtype,
+        device=theta.device,
+    ) * (2 * math.pi / 3)  # (3^L, L)
     edges = theta.shape[:-2]
     angles = grid.reshape((grid.shape[0],) + (1,) * len(edges) + (reps,))
     zero = torch.zeros((), dtype=theta.dtype, device=theta.device)
     # x = 0 and w = 0, so the encoding angles are the biases: the grid points
-    _, _, z = bloch_vector(zero, theta, torch.zeros(reps, dtype=theta.dtype, device=theta.device), angles)
+    _, _, z = bloch_vector(
+        zero, theta, torch.zeros(reps, dtype=theta.dtype, device=theta.device), angles
+    )
     z = z.reshape(grid.shape[0], -1)  # (3^L, edges)
     patterns = torch.as_tensor(half_patterns(reps), dtype=theta.dtype, device=theta.device)
     phase = grid @ patterns.T  # (3^L, |P|): s . a at every grid point
@@ -112,8 +123,14 @@ def daruan_angle_coefficients(theta: torch.Tensor) -> tuple[torch.Tensor, torch.
     return gamma.reshape(edges), alpha.T.reshape(edges + (-1,)), beta.T.reshape(edges + (-1,))
 
 
-def fourier_edge(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, gamma: torch.Tensor,
-                 alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+def fourier_edge(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    gamma: torch.Tensor,
+    alpha: torch.Tensor,
+    beta: torch.Tensor,
+) -> torch.Tensor:
     """psi(x) = gamma + sum_s alpha_s cos(s . (w x + b)) + beta_s sin(s . (w x + b)), vectorised.
 
     ``weight`` and ``bias`` have shape ``(*edges, reps)``; ``gamma`` ``(*edges,)``; ``alpha``
@@ -122,8 +139,10 @@ def fourier_edge(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, gamm
     reps = weight.shape[-1]
     patterns = torch.as_tensor(half_patterns(reps), dtype=weight.dtype, device=weight.device)
     if alpha.shape[-1] != patterns.shape[0] or beta.shape[-1] != patterns.shape[0]:
-        raise ValueError(f"alpha and beta need {patterns.shape[0]} coefficients for reps = {reps}, "
-                         f"got {alpha.shape[-1]} and {beta.shape[-1]}")
+        raise ValueError(
+            f"alpha and beta need {patterns.shape[0]} coefficients for reps = {reps}, "
+            f"got {alpha.shape[-1]} and {beta.shape[-1]}"
+        )
     angles = x.unsqueeze(-1) * weight + bias  # (..., reps)
     phase = angles @ patterns.T  # (..., |P|)
     return gamma + (torch.cos(phase) * alpha).sum(-1) + (torch.sin(phase) * beta).sum(-1)
@@ -143,31 +162,50 @@ class FourierTwinLayer(nn.Module):
     ``theta``), so :func:`qkan_lib.count_parameters` reports a quantum count of 0.
     """
 
-    def __init__(self, in_features: int, out_features: int, reps: int = 1, *,
-                 preact_trainable: bool = True, base_trainable: bool = True,
-                 postact_weight_trainable: bool = False, postact_bias_trainable: bool = False,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 _source: QKANLayer | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        reps: int = 1,
+        *,
+        preact_trainable: bool = True,
+        base_trainable: bool = True,
+        postact_weight_trainable: bool = False,
+        postact_bias_trainable: bool = False,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        _source: QKANLayer | None = None,
+    ):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
         self.reps = check_positive_int(reps, "reps")
-        options = {"preact_trainable": preact_trainable, "base_trainable": base_trainable,
-                   "postact_weight_trainable": postact_weight_trainable,
-                   "postact_bias_trainable": postact_bias_trainable}
-        source = _source or QKANLayer(in_features, out_features, reps, dtype=dtype, device=device, **options)
+        options = {
+            "preact_trainable": preact_trainable,
+            "base_trainable": base_trainable,
+            "postact_weight_trainable": postact_weight_trainable,
+            "postact_bias_trainable": postact_bias_trainable,
+        }
+        source = _source or QKANLayer(
+            in_features, out_features, reps, dtype=dtype, device=device, **options
+        )
         if source.readout != "expectation":
-            raise ValueError("the amplitude readout is not a finite Fourier series, so it has no twin; "
-                             "use readout='expectation'")
+            raise ValueError(
+                "the amplitude readout is not a finite Fourier series, so it has no twin; "
+                "use readout='expectation'"
+            )
         with torch.no_grad():
             gamma, alpha, beta = daruan_angle_coefficients(source.theta.detach())
         self.gamma = nn.Parameter(gamma.clone())
         self.alpha = nn.Parameter(alpha.clone())
         self.beta = nn.Parameter(beta.clone())
-        for name, trainable in (("preact_weight", preact_trainable), ("preact_bias", preact_trainable),
-                                ("base_weight", base_trainable),
-                                ("postact_weight", postact_weight_trainable),
-                                ("postact_bias", postact_bias_trainable)):
+        for name, trainable in (
+            ("preact_weight", preact_trainable),
+            ("preact_bias", preact_trainable),
+            ("base_weight", base_trainable),
+            ("postact_weight", postact_weight_trainable),
+            ("postact_bias", postact_bias_trainable),
+        ):
             value = getattr(source, name).detach().clone()
             if trainable:
                 self.register_parameter(name, nn.Parameter(value))
@@ -179,19 +217,30 @@ class FourierTwinLayer(nn.Module):
         """A twin computing the same function as ``layer`` (same dtype, device, trainability)."""
         if not isinstance(layer, QKANLayer):
             raise ValueError(f"layer must be a qkan_lib.QKANLayer, got {type(layer).__name__}")
-        options = {name: name in layer._parameters for name in
-                   ("preact_weight", "base_weight", "postact_weight", "postact_bias")}
+        options = {
+            name: name in layer._parameters
+            for name in ("preact_weight", "base_weight", "postact_weight", "postact_bias")
+        }
         if ("preact_bias" in layer._parameters) != options["preact_weight"]:
-            raise ValueError("the twin trains w and b together; this QKANLayer trains only one of them")
-        return cls(layer.in_features, layer.out_features, layer.reps,
-                   preact_trainable=options["preact_weight"], base_trainable=options["base_weight"],
-                   postact_weight_trainable=options["postact_weight"],
-                   postact_bias_trainable=options["postact_bias"], _source=layer)
+            raise ValueError(
+                "the twin trains w and b together; this QKANLayer trains only one of them"
+            )
+        return cls(
+            layer.in_features,
+            layer.out_features,
+            layer.reps,
+            preact_trainable=options["preact_weight"],
+            base_trainable=options["base_weight"],
+            postact_weight_trainable=options["postact_weight"],
+            postact_bias_trainable=options["postact_bias"],
+            _source=layer,
+        )
 
     def edge_functions(self, x: torch.Tensor) -> torch.Tensor:
         """psi_jk(x_k) for every batch row and edge: shape (batch, out, in)."""
-        return fourier_edge(x.unsqueeze(1), self.preact_weight, self.preact_bias, self.gamma,
-                            self.alpha, self.beta)
+        return fourier_edge(
+            x.unsqueeze(1), self.preact_weight, self.preact_bias, self.gamma, self.alpha, self.beta
+        )
 
     def step_function(self):
         """Same contract as QKANLayer.step_function (used by the recurrent cell)."""
@@ -213,10 +262,19 @@ class FourierTwinLayer(nn.Module):
 class FourierTwinGates(nn.Module):
     """The QKAN-LSTM gate map (Eq. 7) with the twin layer: one (d + m) -> 4m layer for all gates."""
 
-    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, *, layer: FourierTwinLayer | None = None,
-                 **twin_options):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        reps: int = 1,
+        *,
+        layer: FourierTwinLayer | None = None,
+        **twin_options,
+    ):
         super().__init__()
-        self.twin = layer or FourierTwinLayer(input_size + hidden_size, 4 * hidden_size, reps, **twin_options)
+        self.twin = layer or FourierTwinLayer(
+            input_size + hidden_size, 4 * hidden_size, reps, **twin_options
+        )
 
     def step_function(self):
         return self.twin.step_function()
@@ -234,11 +292,17 @@ def fourier_lstm_from_qkan(model: RecurrentRegressor) -> RecurrentRegressor:
     gates = getattr(getattr(model, "cell", None), "gates", None)
     layer = getattr(gates, "qkan", None)
     if not isinstance(layer, QKANLayer):
-        raise ValueError("model must be a QKAN-LSTM (a RecurrentRegressor whose gates hold a QKANLayer)")
+        raise ValueError(
+            "model must be a QKAN-LSTM (a RecurrentRegressor whose gates hold a QKANLayer)"
+        )
     cell = model.cell
-    twin_cell = LSTMCell(cell.input_size, cell.hidden_size,
-                         FourierTwinGates(cell.input_size, cell.hidden_size,
-                                          layer=FourierTwinLayer.from_qkan(layer)))
+    twin_cell = LSTMCell(
+        cell.input_size,
+        cell.hidden_size,
+        FourierTwinGates(
+            cell.input_size, cell.hidden_size, layer=FourierTwinLayer.from_qkan(layer)
+        ),
+    )
     with torch.random.fork_rng(devices=[]):  # the new head is overwritten: leave the stream alone
         twin = RecurrentRegressor(twin_cell, output_size=model.head.out_features)
     twin.head.load_state_dict(model.head.state_dict())

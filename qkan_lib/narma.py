@@ -33,6 +33,7 @@ detected (a non-finite value or :math:`|y| >` ``bound``) and redrawn from the sa
 generator, at most ``max_redraws`` times; the number of redraws is recorded in the
 dataset's ``info``. With ``max_redraws=0`` the first divergence raises.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,15 @@ class NarmaDivergenceError(ValueError):
     """The NARMA recursion ran away (inf, NaN, or beyond the bound) for this input."""
 
 
-def narma_recursion(u, order: int, y0: float = 0.0, alpha: float = 0.3, beta: float = 0.05,
-                    gamma: float = 1.5, delta: float = 0.1) -> np.ndarray:
+def narma_recursion(
+    u,
+    order: int,
+    y0: float = 0.0,
+    alpha: float = 0.3,
+    beta: float = 0.05,
+    gamma: float = 1.5,
+    delta: float = 0.1,
+) -> np.ndarray:
     """y of the NARMA-``order`` system driven by ``u``: same length as u, y[0] = y0.
 
     y[t + 1] = alpha y[t] + beta y[t] (y[t] + ... + y[t - n + 1]) + gamma u[t - n + 1] u[t] + delta,
@@ -86,13 +94,20 @@ def check_bounded(y, order: int, bound: float = 10.0) -> None:
     if bad.any():
         step = int(np.argmax(bad))
         raise NarmaDivergenceError(
-            f"NARMA-{order} diverged at step {step} of {y.size} (y = {y[step]:.3g}, bound {bound}); "
-            "this input draw cannot be used")
+            f"NARMA-{order} diverged at step {step} of {y.size} (y = {y[step]:.3g}, "
+            f"bound {bound}); this input draw cannot be used"
+        )
 
 
-def classic_narma(order: int, length: int = 1000, seed: int = 0, washout: int = 200,
-                  input_range: tuple[float, float] = (0.0, 0.5), bound: float = 10.0,
-                  max_redraws: int = 10) -> tuple[np.ndarray, np.ndarray, dict]:
+def classic_narma(
+    order: int,
+    length: int = 1000,
+    seed: int = 0,
+    washout: int = 200,
+    input_range: tuple[float, float] = (0.0, 0.5),
+    bound: float = 10.0,
+    max_redraws: int = 10,
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """The classic NARMA-``order``: u i.i.d. uniform on ``input_range``, seeded, washout dropped.
 
     Returns ``(u, y, info)`` with ``length`` steps each after discarding ``washout`` steps;
@@ -106,7 +121,11 @@ def classic_narma(order: int, length: int = 1000, seed: int = 0, washout: int = 
     low, high = input_range
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"input_range must be (low, high) with low < high, got {input_range!r}")
-    if isinstance(max_redraws, bool) or not isinstance(max_redraws, (int, np.integer)) or max_redraws < 0:
+    if (
+        isinstance(max_redraws, bool)
+        or not isinstance(max_redraws, (int, np.integer))
+        or max_redraws < 0
+    ):
         raise ValueError(f"max_redraws must be an integer >= 0, got {max_redraws!r}")
     rng = np.random.default_rng(seed)
     for draw in range(max_redraws + 1):
@@ -118,16 +137,24 @@ def classic_narma(order: int, length: int = 1000, seed: int = 0, washout: int = 
             last_error = error
             continue
         return u[washout:], y[washout:], {"seed": seed, "redraws": draw}
-    raise NarmaDivergenceError(f"{last_error}. All {max_redraws + 1} draws from seed {seed} diverged; "
-                               "narrow input_range or use another seed") from last_error
+    raise NarmaDivergenceError(
+        f"{last_error}. All {max_redraws + 1} draws from seed {seed} diverged; "
+        "narrow input_range or use another seed"
+    ) from last_error
 
 
-def deterministic_narma(order: int, steps: int = 300, y0: float = 0.196) -> tuple[np.ndarray, np.ndarray]:
+def deterministic_narma(
+    order: int, steps: int = 300, y0: float = 0.196
+) -> tuple[np.ndarray, np.ndarray]:
     """The paper group's NARMA: the fixed sinusoid-product input over ``steps`` = T steps."""
     steps = check_positive_int(steps, "steps")
     t = np.arange(steps)
-    u = 0.1 * (np.sin(2 * np.pi * 2.11 * t / steps) * np.sin(2 * np.pi * 3.73 * t / steps)
-               * np.sin(2 * np.pi * 4.11 * t / steps) + 1)
+    u = 0.1 * (
+        np.sin(2 * np.pi * 2.11 * t / steps)
+        * np.sin(2 * np.pi * 3.73 * t / steps)
+        * np.sin(2 * np.pi * 4.11 * t / steps)
+        + 1
+    )
     y = narma_recursion(u, order, y0=y0, **NARMA_COEFFICIENTS)
     check_bounded(y, order)
     return u, y
@@ -147,14 +174,25 @@ def chronological_split(count: int, train_fraction: float, val_fraction: float) 
     period = int(train_fraction * count)
     n_val = int(val_fraction * period)
     if period - n_val < 1 or period >= count:
-        raise ValueError(f"{count} windows are too few for train_fraction={train_fraction}, "
-                         f"val_fraction={val_fraction}")
+        raise ValueError(
+            f"{count} windows are too few for train_fraction={train_fraction}, "
+            f"val_fraction={val_fraction}"
+        )
     return period - n_val, period
 
 
-def narma_dataset(order: int = 10, seq_len: int = 10, variant: str = "classic", length: int = 1000,
-                  seed: int = 0, train_fraction: float = 0.67, val_fraction: float = 0.2, scale: bool = True,
-                  dtype: torch.dtype = torch.float64, **variant_options) -> SequenceData:
+def narma_dataset(
+    order: int = 10,
+    seq_len: int = 10,
+    variant: str = "classic",
+    length: int = 1000,
+    seed: int = 0,
+    train_fraction: float = 0.67,
+    val_fraction: float = 0.2,
+    scale: bool = True,
+    dtype: torch.dtype = torch.float64,
+    **variant_options,
+) -> SequenceData:
     """NARMA windows: x = u[i : i + seq_len] (input history), target y[i + seq_len].
 
     Split chronologically into train / validation / test (:func:`chronological_split`).
@@ -189,8 +227,25 @@ def narma_dataset(order: int = 10, seq_len: int = 10, variant: str = "classic", 
     def tensor(values):
         return torch.as_tensor(np.ascontiguousarray(values), dtype=dtype)
 
-    info.update({"variant": variant, "order": order, "cuts": [a, b], "u": u.tolist(), "y": y.tolist(),
-                 "input_scaler": input_scaler})
-    return SequenceData(f"narma{order}", seq_len, tensor(x[:a]), tensor(target[:a]), tensor(x[b:]),
-                        tensor(target[b:]), tensor(x[a:b]), tensor(target[a:b]), scaler=target_scaler,
-                        info=info)
+    info.update(
+        {
+            "variant": variant,
+            "order": order,
+            "cuts": [a, b],
+            "u": u.tolist(),
+            "y": y.tolist(),
+            "input_scaler": input_scaler,
+        }
+    )
+    return SequenceData(
+        f"narma{order}",
+        seq_len,
+        tensor(x[:a]),
+        tensor(target[:a]),
+        tensor(x[b:]),
+        tensor(target[b:]),
+        tensor(x[a:b]),
+        tensor(target[a:b]),
+        scaler=target_scaler,
+        info=info,
+    )

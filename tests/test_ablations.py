@@ -1,4 +1,5 @@
 """QKAN-LSTM ablations and the claims' baseline models, built by name and trained for one epoch."""
+
 import pytest
 import torch
 
@@ -42,7 +43,7 @@ def test_variant_trains_one_epoch(name, tiny):
     losses = []
     for start in range(0, len(x), 10):  # one epoch, batch 10, in order (the paper's protocol)
         optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x[start:start + 10]), y[start:start + 10])
+        loss = torch.nn.functional.mse_loss(model(x[start : start + 10]), y[start : start + 10])
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
@@ -64,8 +65,12 @@ def test_ablation_options_change_what_they_say():
     default = count()
     edges, layer = _edges(q.build_model("qkan_lstm", "damped_shm"))
     assert edges == 3 * 8  # hidden 2: (1 + 2) inputs -> 4 * 2 gate units
-    assert default["total"] - count(preact_trainable=False)["total"] == 2 * edges  # w and b per edge
-    assert default["total"] - count(base_trainable=False)["total"] == edges  # one silu weight per edge
+    assert (
+        default["total"] - count(preact_trainable=False)["total"] == 2 * edges
+    )  # w and b per edge
+    assert (
+        default["total"] - count(base_trainable=False)["total"] == edges
+    )  # one silu weight per edge
     for reps in (2, 3):  # theta grows by 2, w and b by 1 each, per edge and extra re-upload
         assert count(reps=reps)["total"] - default["total"] == 4 * (reps - 1) * edges
     assert count(readout="amplitude") == default
@@ -100,6 +105,12 @@ def test_new_models_train_through_the_library_engine(model_name):
     data.x_train, data.y_train = data.x_train[:20], data.y_train[:20]
     data.x_test, data.y_test = data.x_test[:10], data.y_test[:10]
     torch.manual_seed(0)
-    result = train(q.build_model(model_name, "bessel"), data, TrainConfig(epochs=1, device="cpu"),
-                   progress=False)
-    assert len(result["history"]) == 1 and torch.isfinite(torch.tensor(result["history"][0]["test_mse"]))
+    result = train(
+        q.build_model(model_name, "bessel"),
+        data,
+        TrainConfig(epochs=1, device="cpu"),
+        progress=False,
+    )
+    assert len(result["history"]) == 1 and torch.isfinite(
+        torch.tensor(result["history"][0]["test_mse"])
+    )

@@ -1,18 +1,27 @@
 """Persistence, AR(p) and parameter-matched LSTMs against independent oracles."""
+
 import numpy as np
 import pytest
 import torch
 
 import qkan_lib as q
-from qkan_lib.baselines import (LinearAutoregression, baseline_metrics, build_parameter_matched_lstm,
-                                lstm_parameter_count, parameter_matched_lstm_hidden, persistence_forecast)
+from qkan_lib.baselines import (
+    LinearAutoregression,
+    baseline_metrics,
+    build_parameter_matched_lstm,
+    lstm_parameter_count,
+    parameter_matched_lstm_hidden,
+    persistence_forecast,
+)
 from qkan_lib.data import SequenceData, load_dataset, make_windows
 
 
 def _windows_data(series, seq_len, n_train):
     x, y = make_windows(series, seq_len)
     t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
-    return SequenceData("test", seq_len, t(x[:n_train]), t(y[:n_train]), t(x[n_train:]), t(y[n_train:]))
+    return SequenceData(
+        "test", seq_len, t(x[:n_train]), t(y[:n_train]), t(x[n_train:]), t(y[n_train:])
+    )
 
 
 def test_persistence_exact_on_constant_series():
@@ -48,23 +57,31 @@ def test_ar_equals_numpy_lstsq_on_an_independent_design_matrix():
     seq_len, n_train = 5, 80
     data = _windows_data(series, seq_len, n_train)
     # design built straight from the series, not from the windows
-    rows = [np.concatenate([[1.0], series[i:i + seq_len]]) for i in range(n_train)]
-    targets = series[seq_len:seq_len + n_train]
+    rows = [np.concatenate([[1.0], series[i : i + seq_len]]) for i in range(n_train)]
+    targets = series[seq_len : seq_len + n_train]
     solution, *_ = np.linalg.lstsq(np.array(rows), targets, rcond=None)
     ar = LinearAutoregression().fit(data.x_train, data.y_train)
     assert ar.order == seq_len
     np.testing.assert_allclose(ar.intercept.numpy(), solution[:1], atol=1e-10)
     np.testing.assert_allclose(ar.coefficients.numpy().ravel(), solution[1:], atol=1e-10)
-    test_rows = np.array([np.concatenate([[1.0], series[i:i + seq_len]])
-                          for i in range(n_train, len(series) - seq_len - 1)])
-    np.testing.assert_allclose(ar.predict(data.x_test).numpy().ravel(), test_rows @ solution, atol=1e-10)
+    test_rows = np.array(
+        [
+            np.concatenate([[1.0], series[i : i + seq_len]])
+            for i in range(n_train, len(series) - seq_len - 1)
+        ]
+    )
+    np.testing.assert_allclose(
+        ar.predict(data.x_test).numpy().ravel(), test_rows @ solution, atol=1e-10
+    )
     metrics = baseline_metrics(data)["ar"]["test"]
     resid = test_rows @ solution - data.y_test.numpy().ravel()
     assert metrics["mse"] == pytest.approx(np.mean(resid**2), rel=1e-9)
 
 
 def test_ar_recovers_a_noiseless_ar_process():
-    coef = np.array([0.5, -0.3, 0.2])  # y_t = 0.1 + 0.5 y_{t-3} - 0.3 y_{t-2} + 0.2 y_{t-1} (stable)
+    coef = np.array(
+        [0.5, -0.3, 0.2]
+    )  # y_t = 0.1 + 0.5 y_{t-3} - 0.3 y_{t-2} + 0.2 y_{t-1} (stable)
     rng = np.random.default_rng(1)
     series = list(rng.normal(size=3))
     for _ in range(60):  # short enough that the transient is still far from the fixed point
@@ -81,7 +98,9 @@ def test_ar_recovers_an_undamped_oscillator_with_offset():
     series = offset + np.sin(omega * np.arange(200) + 0.2)
     data = _windows_data(series, 2, 120)
     ar = LinearAutoregression().fit(data.x_train, data.y_train)
-    np.testing.assert_allclose(ar.coefficients.numpy().ravel(), [-1.0, 2 * np.cos(omega)], atol=1e-9)
+    np.testing.assert_allclose(
+        ar.coefficients.numpy().ravel(), [-1.0, 2 * np.cos(omega)], atol=1e-9
+    )
     assert float(ar.intercept) == pytest.approx(offset * (2 - 2 * np.cos(omega)), abs=1e-9)
     assert baseline_metrics(data)["ar"]["test"]["r2"] == pytest.approx(1.0, abs=1e-12)
 
@@ -132,7 +151,9 @@ def test_parameter_matched_lstm_named_configuration():
         assert model.lstm.hidden_size == parameter_matched_lstm_hidden(target, 1, layers)
     assert q.build_model("param_matched_lstm", "bessel", hidden_size=7).lstm.hidden_size == 7
     assert q.build_model("param_matched_lstm", "bessel", target_params=166).lstm.hidden_size == 5
-    assert q.build_model("param_matched_lstm", "damped_shm", match="qlstm").lstm.hidden_size == 3  # 78 -> 76
+    assert (
+        q.build_model("param_matched_lstm", "damped_shm", match="qlstm").lstm.hidden_size == 3
+    )  # 78 -> 76
     with pytest.raises(ValueError, match="match must be one of"):
         build_parameter_matched_lstm("bessel", match="param_matched_lstm")
 

@@ -1,11 +1,17 @@
 """Observation noise on the damped SHM and closed-loop multi-step forecasts."""
+
 import numpy as np
 import pytest
 import torch
 
 import qkan_lib as q
 from qkan_lib.data import load_dataset, synthetic_dataset
-from qkan_lib.forecasting import closed_loop_forecast, horizon_metrics, horizon_targets, noisy_damped_shm
+from qkan_lib.forecasting import (
+    closed_loop_forecast,
+    horizon_metrics,
+    horizon_targets,
+    noisy_damped_shm,
+)
 from qkan_lib.metrics import regression_metrics
 
 F64 = torch.float64
@@ -25,7 +31,9 @@ def test_noise_is_seeded_and_gaussian_with_the_given_std():
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
     assert not torch.equal(a.x_train, c.x_train)
     noise = np.array(a.info["noisy_series"]) - np.array(a.info["series"])
-    np.testing.assert_allclose(noise, np.random.default_rng(7).normal(0, 0.1, noise.size), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        noise, np.random.default_rng(7).normal(0, 0.1, noise.size), rtol=0, atol=1e-15
+    )
     assert 0.08 < noise.std() < 0.12  # 240 samples
 
 
@@ -34,7 +42,9 @@ def test_noise_on_inputs_only_keeps_clean_targets():
     both = noisy_damped_shm(4, noise_std=0.1, seed=1, noise_on="both")
     inputs = noisy_damped_shm(4, noise_std=0.1, seed=1, noise_on="inputs")
     assert torch.equal(inputs.x_train, both.x_train)
-    assert torch.equal(inputs.y_train, clean.y_train) and not torch.equal(both.y_train, clean.y_train)
+    assert torch.equal(inputs.y_train, clean.y_train) and not torch.equal(
+        both.y_train, clean.y_train
+    )
     # the same observation is noisy in the same way in every window that contains it
     assert torch.equal(both.x_train[1:, :-1], both.x_train[:-1, 1:])
     assert torch.equal(both.x_train[1:, -1], both.y_train[:-1])
@@ -84,7 +94,9 @@ def test_horizon_targets_and_metrics():
     series = np.array(data.info["series"])
     n_train = data.info["n_train"]
     for k in (0, 5, len(windows) - 1):  # window k of the test split starts at n_train + k
-        np.testing.assert_allclose(truth[k, :, 0].numpy(), series[n_train + k + 4:n_train + k + 7])
+        np.testing.assert_allclose(
+            truth[k, :, 0].numpy(), series[n_train + k + 4 : n_train + k + 7]
+        )
     torch.manual_seed(1)
     model = q.build_model("lstm", "damped_shm", dtype=F64)
     rows = horizon_metrics(model, data.x_test, data.y_test, 3)

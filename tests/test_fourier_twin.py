@@ -1,12 +1,19 @@
 """The classical Fourier twin of the DARUAN: same function at initialisation, same frequencies."""
+
 import numpy as np
 import pytest
 import torch
+from oracles import daruan_expectation
 
 import qkan_lib as q
-from oracles import daruan_expectation
-from qkan_lib.fourier_twin import (FourierTwinLayer, daruan_angle_coefficients, edge_parameter_counts,
-                                   fourier_edge, fourier_lstm_from_qkan, half_patterns)
+from qkan_lib.fourier_twin import (
+    FourierTwinLayer,
+    daruan_angle_coefficients,
+    edge_parameter_counts,
+    fourier_edge,
+    fourier_lstm_from_qkan,
+    half_patterns,
+)
 
 F64 = torch.float64
 
@@ -61,8 +68,14 @@ def test_twin_coefficients_merge_to_the_exact_fourier_series(reps):
 
 
 @pytest.mark.parametrize("reps", [1, 2, 3])
-@pytest.mark.parametrize("options", [{}, {"preact_trainable": False, "base_trainable": False},
-                                     {"postact_weight_trainable": True, "postact_bias_trainable": True}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"preact_trainable": False, "base_trainable": False},
+        {"postact_weight_trainable": True, "postact_bias_trainable": True},
+    ],
+)
 def test_twin_layer_equals_qkan_layer(reps, options):
     layer = _perturbed_qkan(3, 5, reps, seed=reps, **options)
     twin = FourierTwinLayer.from_qkan(layer)
@@ -84,8 +97,9 @@ def test_twin_at_initial_w_equals_qkan_and_fresh_twin_follows_the_seed():
 
 
 def test_gradients_flow_to_every_twin_parameter():
-    twin = FourierTwinLayer.from_qkan(_perturbed_qkan(2, 3, 2, seed=1, postact_weight_trainable=True,
-                                                      postact_bias_trainable=True))
+    twin = FourierTwinLayer.from_qkan(
+        _perturbed_qkan(2, 3, 2, seed=1, postact_weight_trainable=True, postact_bias_trainable=True)
+    )
     x = torch.randn(16, 2, dtype=F64, requires_grad=True)
     twin(x).square().sum().backward()
     for name, p in twin.named_parameters():
@@ -134,8 +148,11 @@ def test_parameter_counts_as_documented(reps, preact):
     twin = FourierTwinLayer.from_qkan(layer)
     edges, base = 12, 12  # silu base weights are the same in both
     assert q.count_parameters(layer)["total"] == edges * counts["daruan"] + base
-    assert q.count_parameters(twin) == {"classical": edges * counts["twin"] + base, "quantum": 0,
-                                        "total": edges * counts["twin"] + base}
+    assert q.count_parameters(twin) == {
+        "classical": edges * counts["twin"] + base,
+        "quantum": 0,
+        "total": edges * counts["twin"] + base,
+    }
 
 
 def test_amplitude_readout_has_no_twin():

@@ -1,11 +1,19 @@
 """NARMA-n: the recursion against a plain loop, divergence handling, splits and scaling."""
+
 import numpy as np
 import pytest
 import torch
 
 from qkan_lib.data import load_dataset
-from qkan_lib.narma import (NarmaDivergenceError, check_bounded, chronological_split, classic_narma,
-                            deterministic_narma, narma_dataset, narma_recursion)
+from qkan_lib.narma import (
+    NarmaDivergenceError,
+    check_bounded,
+    chronological_split,
+    classic_narma,
+    deterministic_narma,
+    narma_dataset,
+    narma_recursion,
+)
 
 
 def plain_narma(u, n, y0=0.0):
@@ -24,8 +32,12 @@ def plain_narma(u, n, y0=0.0):
 @pytest.mark.parametrize("order", [1, 2, 5, 10])
 def test_recursion_matches_a_plain_loop(order):
     u = np.random.default_rng(order).uniform(0, 0.5, 400)
-    np.testing.assert_allclose(narma_recursion(u, order), plain_narma(u, order), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(narma_recursion(u, order, y0=0.196), plain_narma(u, order, 0.196), rtol=1e-12)
+    np.testing.assert_allclose(
+        narma_recursion(u, order), plain_narma(u, order), rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(
+        narma_recursion(u, order, y0=0.196), plain_narma(u, order, 0.196), rtol=1e-12
+    )
 
 
 def test_first_steps_by_hand():
@@ -63,9 +75,14 @@ def test_divergence_is_detected_on_a_constructed_bad_case():
 
 def test_a_rare_natural_divergence_is_redrawn():
     # find a seed whose first uniform draw diverges (about 1 in 200 for NARMA-10, 1200 steps)
-    seed = next(s for s in range(2000) if not np.isfinite(
-        narma_recursion(np.random.default_rng(s).uniform(0, 0.5, 1200), 10)).all()
-        or np.abs(narma_recursion(np.random.default_rng(s).uniform(0, 0.5, 1200), 10)).max() > 10)
+    seed = next(
+        s
+        for s in range(2000)
+        if not np.isfinite(
+            narma_recursion(np.random.default_rng(s).uniform(0, 0.5, 1200), 10)
+        ).all()
+        or np.abs(narma_recursion(np.random.default_rng(s).uniform(0, 0.5, 1200), 10)).max() > 10
+    )
     with pytest.raises(NarmaDivergenceError):
         classic_narma(10, 1000, seed=seed, max_redraws=0)
     u, y, info = classic_narma(10, 1000, seed=seed)
@@ -79,8 +96,12 @@ def test_a_rare_natural_divergence_is_redrawn():
 def test_deterministic_variant():
     u, y = deterministic_narma(5)
     t = np.arange(300)
-    expected_u = 0.1 * (np.sin(2 * np.pi * 2.11 * t / 300) * np.sin(2 * np.pi * 3.73 * t / 300)
-                        * np.sin(2 * np.pi * 4.11 * t / 300) + 1)
+    expected_u = 0.1 * (
+        np.sin(2 * np.pi * 2.11 * t / 300)
+        * np.sin(2 * np.pi * 3.73 * t / 300)
+        * np.sin(2 * np.pi * 4.11 * t / 300)
+        + 1
+    )
     np.testing.assert_allclose(u, expected_u, rtol=1e-14)
     np.testing.assert_allclose(y, plain_narma(expected_u, 5, 0.196), rtol=1e-12)
     assert y[0] == 0.196
@@ -107,12 +128,16 @@ def test_dataset_windows_splits_and_train_only_scaling(variant):
     raw_x = data.info["input_scaler"].inverse(x.numpy())
     raw_y = data.scaler.inverse(target.numpy())
     for i in (0, a, b, len(x) - 1):  # x = u[i : i + L], target y[i + L]
-        np.testing.assert_allclose(raw_x[i, :, 0], u[i:i + 12], atol=1e-12)
+        np.testing.assert_allclose(raw_x[i, :, 0], u[i : i + 12], atol=1e-12)
         assert raw_y[i, 0] == pytest.approx(y[i + 12], abs=1e-12)
     # fitted on the training windows only: they span [-1, 1] exactly, the rest need not
-    assert float(data.y_train.min()) == pytest.approx(-1) and float(data.y_train.max()) == pytest.approx(1)
-    assert float(data.x_train.min()) == pytest.approx(-1) and float(data.x_train.max()) == pytest.approx(1)
-    expected = (-1 + 2 * (y[12:12 + len(x)] - y[12:12 + a].min()) / np.ptp(y[12:12 + a]))
+    assert float(data.y_train.min()) == pytest.approx(-1) and float(
+        data.y_train.max()
+    ) == pytest.approx(1)
+    assert float(data.x_train.min()) == pytest.approx(-1) and float(
+        data.x_train.max()
+    ) == pytest.approx(1)
+    expected = -1 + 2 * (y[12 : 12 + len(x)] - y[12 : 12 + a].min()) / np.ptp(y[12 : 12 + a])
     np.testing.assert_allclose(target.numpy().ravel(), expected, atol=1e-12)
 
 
@@ -120,13 +145,17 @@ def test_unscaled_dataset_keeps_raw_values():
     data = narma_dataset(5, seq_len=5, length=300, scale=False, val_fraction=0.0)
     assert data.scaler is None and data.x_val.shape[0] == 0
     assert [name for name, _, _ in data.splits()] == ["train", "test"]
-    np.testing.assert_allclose(data.y_train[:, 0].numpy(), np.array(data.info["y"])[5:5 + len(data.y_train)])
+    np.testing.assert_allclose(
+        data.y_train[:, 0].numpy(), np.array(data.info["y"])[5 : 5 + len(data.y_train)]
+    )
 
 
 def test_load_dataset_names():
     data = load_dataset("narma5", 6, length=300, seed=2)
     assert data.name == "narma5" and data.seq_len == 6 and data.info["order"] == 5
-    assert load_dataset("narma10", 10, dtype=torch.float32, length=300).x_train.dtype == torch.float32
+    assert (
+        load_dataset("narma10", 10, dtype=torch.float32, length=300).x_train.dtype == torch.float32
+    )
     with pytest.raises(ValueError, match="variant"):
         load_dataset("narma10", 10, variant="other")
     with pytest.raises(ValueError, match="narma10"):
