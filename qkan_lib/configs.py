@@ -27,8 +27,10 @@ from .models import (
 )
 
 MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
+BASELINE_MODELS = ("fourier_lstm", "param_matched_lstm")  # the claims' baselines, not in Table I
 DATASETS = ("damped_shm", "bessel", "urban")
-MODEL_LABELS = {"lstm": "LSTM", "qlstm": "QLSTM", "qkan_lstm": "QKAN-LSTM", "hqkan_lstm": "HQKAN-LSTM"}
+MODEL_LABELS = {"lstm": "LSTM", "qlstm": "QLSTM", "qkan_lstm": "QKAN-LSTM", "hqkan_lstm": "HQKAN-LSTM",
+                "fourier_lstm": "Fourier-twin LSTM", "param_matched_lstm": "Parameter-matched LSTM"}
 DATASET_LABELS = {"damped_shm": "Damped SHM", "bessel": "Bessel Function", "urban": "Urban Telecommunication"}
 
 _CONFIGS = {
@@ -47,12 +49,19 @@ _CONFIGS = {
                         "latent_in": None, "latent_out": None, "readout": "expectation"}
                    for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
 }
+# fourier_lstm: the QKAN-LSTM configuration with the DARUANs replaced by their classical twin
+_CONFIGS["fourier_lstm"] = {ds: {k: v for k, v in c.items() if k != "readout"}
+                            for ds, c in _CONFIGS["qkan_lstm"].items()}
+# param_matched_lstm: nn.LSTM with the hidden size nearest the count of `match` (None: searched)
+_CONFIGS["param_matched_lstm"] = {ds: {"match": "qkan_lstm", "target_params": None, "hidden_size": None,
+                                       "num_layers": layers}
+                                  for ds, layers in (("damped_shm", 1), ("bessel", 1), ("urban", 2))}
 
 
 def model_config(model: str, dataset: str, **overrides) -> dict:
     """The named configuration (a fresh dict), with optional overrides of its keys."""
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
+    if model not in MODELS + BASELINE_MODELS:
+        raise ValueError(f"unknown model {model!r}; choose from {MODELS + BASELINE_MODELS}")
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose from {DATASETS}")
     config = copy.deepcopy(_CONFIGS[model][dataset])
@@ -71,6 +80,15 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
     """
     config = model_config(model, dataset, **overrides)
     factory = {"dtype": dtype, "device": device}
+    if model == "param_matched_lstm":
+        from .baselines import build_parameter_matched_lstm
+
+        return build_parameter_matched_lstm(dataset, input_size=input_size, **config, **factory)
+    if model == "fourier_lstm":  # same random draws as build_model("qkan_lstm"): same initial function
+        from .fourier_twin import fourier_lstm_from_qkan
+
+        return fourier_lstm_from_qkan(build_model("qkan_lstm", dataset, input_size=input_size, **config,
+                                                  **factory))
     hidden = config.pop("hidden_size")
     if model == "lstm":
         return LSTMRegressor(input_size, hidden, config["num_layers"], **factory)

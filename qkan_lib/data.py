@@ -223,7 +223,19 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
 
 def load_dataset(name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64, milan_dir=None,
                  **options) -> SequenceData:
-    """One entry point: ``load_dataset("damped_shm" | "bessel" | "urban", seq_len)``."""
+    """One entry point: ``load_dataset("damped_shm" | "bessel" | "urban", seq_len)``.
+
+    Also the harder benchmarks: "narma5" / "narma10" (:func:`qkan_lib.narma.narma_dataset`)
+    and "damped_shm_noisy" (:func:`qkan_lib.forecasting.noisy_damped_shm`).
+    """
+    if name in ("narma5", "narma10"):
+        from .narma import narma_dataset
+
+        return narma_dataset(int(name[5:]), seq_len, dtype=dtype, **options)
+    if name == "damped_shm_noisy":
+        from .forecasting import noisy_damped_shm
+
+        return noisy_damped_shm(seq_len, dtype=dtype, **options)
     if name in ("damped_shm", "bessel"):
         return synthetic_dataset(name, seq_len, dtype=dtype, **options)
     if name == "urban":
@@ -232,4 +244,5 @@ def load_dataset(name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64
         stand_in_days = options.pop("stand_in_days", 14)
         directory, _ = milan_source(milan_dir, stand_in_days)
         return urban_dataset(load_milan_sms(directory), seq_len, dtype=dtype, **options)
-    raise ValueError(f"unknown dataset {name!r}; choose 'damped_shm', 'bessel' or 'urban'")
+    raise ValueError(f"unknown dataset {name!r}; choose 'damped_shm', 'bessel', 'urban', 'narma5', "
+                     "'narma10' or 'damped_shm_noisy'")
