@@ -158,7 +158,7 @@ def build_parameter_matched_lstm(
     """
     if hidden_size is None:
         if target_params is None:
-            from .configs import BASELINE_MODELS, MODELS, build_model
+            from .configs import BASELINE_MODELS, MODELS, build_model  # configs imports this module
 
             allowed = MODELS + tuple(m for m in BASELINE_MODELS if m != "param_matched_lstm")
             if match not in allowed:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .daruan import daruan
+from .daruan import evaluate_daruan
 from .layers import QKANLayer
 from .spectrum import evaluate_series, exact_fourier_series
 
@@ -106,7 +106,7 @@ class EdgeParameters:
         grid = torch.as_tensor(np.asarray(x, dtype=float).reshape(-1), dtype=torch.float64)
         inputs = grid[:, None, None].expand(-1, 1, self.in_features)
         with torch.no_grad():
-            out = daruan(inputs, torch.from_numpy(self.theta.copy()),
+            out = evaluate_daruan(inputs, torch.from_numpy(self.theta.copy()),
                          torch.from_numpy(self.weight.copy()), torch.from_numpy(self.bias.copy()),
                          self.readout)
         return out.numpy()

@@ -57,7 +57,7 @@ from torch import nn
 
 from .daruan import bloch_vector
 from .layers import QKANLayer
-from .models import LSTMCell, RecurrentRegressor
+from .models import GateMap, LSTMCell, RecurrentRegressor
 from .utils import check_input, check_positive_int
 
 
@@ -259,7 +259,7 @@ class FourierTwinLayer(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, reps={self.reps}"
 
 
-class FourierTwinGates(nn.Module):
+class FourierTwinGates(GateMap):
     """The QKAN-LSTM gate map (Eq. 7) with the twin layer: one (d + m) -> 4m layer for all gates."""
 
     def __init__(
@@ -271,7 +271,7 @@ class FourierTwinGates(nn.Module):
         layer: FourierTwinLayer | None = None,
         **twin_options,
     ):
-        super().__init__()
+        super().__init__(input_size, hidden_size)
         self.twin = layer or FourierTwinLayer(
             input_size + hidden_size, 4 * hidden_size, reps, **twin_options
         )
