@@ -30,10 +30,10 @@ from .experiments import (
     Protocol,
     RunResult,
     experiments_for,
-    learning_rate_sweep,
     protocol,
     run_experiment,
     run_grid,
+    tune_learning_rate,
 )
 from .layers import HQKAN, QKANLayer, latent_width
 from .models import (
@@ -81,7 +81,7 @@ __all__ = [
     "build_model", "circuit_evaluations", "circuit_expectations", "count_parameters",
     "damped_pendulum", "daruan_shift_gradients", "environment_info", "evaluate_daruan",
     "evaluate_series", "exact_fourier_series", "expectations", "experiments_for",
-    "fft_coefficients", "fit_coefficients", "kernel_bracketing_times", "latent_width", "learning_rate_sweep",
+    "fft_coefficients", "fit_coefficients", "kernel_bracketing_times", "latent_width", "tune_learning_rate",
     "load_dataset", "median_time", "milan_source", "model_config", "predict",
     "predicted_frequencies", "protocol", "qlstm_shift_gradients", "resolve_device",
     "run_experiment", "run_grid", "scaling_table", "search_configurations", "seed_everything",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .configs import DATASETS, MODEL_LABELS, MODELS
+from .configs import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
 from .experiments import default_results_dir, experiments_for, run_grid
 from .reports import mean_std_text, results_frame, summary, training_time
 
@@ -17,8 +17,8 @@ METRICS = ("test_mse", "test_mae", "test_r2")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qkan-experiments", description=__doc__)
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    parser.add_argument("--datasets", nargs="+", default=["damped_shm", "bessel"], choices=DATASETS)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ALL_MODELS)
+    parser.add_argument("--datasets", nargs="+", default=["damped_shm", "bessel"], choices=ALL_DATASETS)
     parser.add_argument("--seq-lens", nargs="+", type=int, help="default: the protocol's")
     parser.add_argument("--seeds", nargs="+", type=int, help="default: the protocol's")
     parser.add_argument("--epochs", type=int, help="default: the protocol's")

@@ -152,9 +152,17 @@ def _tensor(a, dtype):
 
 
 def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
-                      dtype: torch.dtype = torch.float64, **series_options) -> SequenceData:
+                      dtype: torch.dtype = torch.float64, val_fraction: float = 0.0,
+                      **series_options) -> SequenceData:
     """Damped SHM (angular velocity) or Bessel J2, scaled to [-1, 1] on the whole series,
-    windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test)."""
+    windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test).
+
+    ``val_fraction > 0`` carves a validation block of ``round(val_fraction * n_train)`` windows
+    from the END of the training period (for tuning without looking at the test part); the test
+    windows stay the paper protocol's.
+    """
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if name == "damped_shm":
         _, _, series = damped_pendulum(**series_options)
     elif name == "bessel":
@@ -164,9 +172,16 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
     scaler = MinMaxScaler.fit(series)
     x, y = make_windows(scaler.transform(series), seq_len)
     n_train = int(train_fraction * len(x))
-    return SequenceData(name, seq_len, _tensor(x[:n_train], dtype), _tensor(y[:n_train], dtype),
-                        _tensor(x[n_train:], dtype), _tensor(y[n_train:], dtype), scaler=scaler,
-                        info={"series": scaler.transform(series).tolist(), "n_train": n_train})
+    n_fit = n_train - round(val_fraction * n_train)
+    if val_fraction and not 0 < n_fit < n_train:
+        raise ValueError(f"val_fraction={val_fraction} leaves an empty training or validation split "
+                         f"of {n_train} training windows")
+    return SequenceData(name, seq_len, _tensor(x[:n_fit], dtype), _tensor(y[:n_fit], dtype),
+                        _tensor(x[n_train:], dtype), _tensor(y[n_train:], dtype),
+                        _tensor(x[n_fit:n_train], dtype), _tensor(y[n_fit:n_train], dtype),
+                        scaler=scaler,
+                        info={"series": scaler.transform(series).tolist(), "n_train": n_train,
+                              "n_fit": n_fit})
 
 
 def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):

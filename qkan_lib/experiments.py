@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .configs import DATASETS, MODELS, build_model
+from .configs import ALL_DATASETS, ALL_MODELS, MODELS, build_model
 from .data import SequenceData
 from .paper import R2_EPOCHS, SEQ_LENS
 from .params import count_parameters
@@ -64,6 +64,24 @@ class Protocol:
     def lr_for(self, model: str) -> float:
         return dict(self.lr_overrides).get(model, self.lr)
 
+    def with_learning_rates(self, rates: dict[str, float]) -> Protocol:
+        """This protocol with per-model learning rates (e.g. from :func:`tune_learning_rate`)."""
+        merged = {**dict(self.lr_overrides), **rates}
+        return dataclasses.replace(self, lr_overrides=tuple(sorted(merged.items())))
+
+    def with_validation(self, fraction: float = 0.2) -> Protocol:
+        """This protocol with a validation block carved from the end of the training period
+        (Urban and NARMA already have one)."""
+        if self.has_validation:
+            return self
+        merged = {**dict(self.data_options), "val_fraction": fraction}
+        return dataclasses.replace(self, data_options=tuple(sorted(merged.items())))
+
+    @property
+    def has_validation(self) -> bool:
+        return self.dataset in ("urban", "narma5", "narma10") or bool(
+            dict(self.data_options).get("val_fraction"))
+
     def train_config(self, model: str, seed: int, device: str = "auto", **overrides) -> TrainConfig:
         """The :class:`TrainConfig` of ``model`` under this protocol, with optional overrides."""
         settings = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr_for(model),
@@ -77,10 +95,11 @@ class Protocol:
     def experiments(self, models: Iterable[str] = MODELS, base_seed: int = 0,
                     seeds: Iterable[int] | None = None, seq_lens: Iterable[int] | None = None,
                     device: str = "auto", milan_dir: PathLike | None = None,
-                    **train_overrides) -> list[Experiment]:
+                    model_options: dict | None = None, **train_overrides) -> list[Experiment]:
         """Every experiment of the protocol: models x seq_lens x seeds.
 
-        ``seeds`` overrides ``self.seeds(base_seed)``. For Urban, the data source is resolved now
+        ``seeds`` overrides ``self.seeds(base_seed)``; ``model_options`` go to ``build_model``
+        (ablations, e.g. ``{"reps": 2}``). For Urban, the data source is resolved now
         (``milan_dir``, else $QKAN_MILAN_DIR, else the stand-in) and recorded in the experiment,
         so real and stand-in results never mix.
         """
@@ -93,13 +112,14 @@ class Protocol:
         chosen_seeds = tuple(self.seeds(base_seed) if seeds is None else seeds)
         out = []
         for model in models:
-            if model not in MODELS:
-                raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
+            if model not in ALL_MODELS:
+                raise ValueError(f"unknown model {model!r}; choose from {ALL_MODELS}")
             for seq_len in seq_lens or self.seq_lens:
                 for seed in chosen_seeds:
                     out.append(Experiment(model, self.dataset, seq_len,
                                           self.train_config(model, seed, device, **train_overrides),
-                                          tuple(sorted(data_options.items()))))
+                                          tuple(sorted(data_options.items())),
+                                          tuple(sorted((model_options or {}).items()))))
         return out
 
 
@@ -115,7 +135,15 @@ def protocol(dataset: str, full: bool = False) -> Protocol:
                         data_options=(("cells", 3 if full else 1),
                                       ("stand_in_days", 62 if full else 14)),
                         lr_overrides=(("hqkan_lstm", 0.02),))
-    raise ValueError(f"unknown dataset {dataset!r}; choose from {DATASETS}")
+    if dataset in ("narma5", "narma10"):  # seq_len = the order: the window holds what y depends on
+        return Protocol(dataset, n_seeds=10 if full else 5, seq_lens=(int(dataset[5:]),), epochs=30,
+                        batch_size=10, lr=0.01, optimizer="rmsprop", dtype="float64",
+                        data_options=(("val_fraction", 0.2),))
+    if dataset == "damped_shm_noisy":
+        return Protocol(dataset, n_seeds=10 if full else 5, seq_lens=(4,), epochs=30, batch_size=10,
+                        lr=0.01, optimizer="rmsprop", dtype="float64",
+                        data_options=(("noise_std", 0.05), ("val_fraction", 0.2)))
+    raise ValueError(f"unknown dataset {dataset!r}; choose from {ALL_DATASETS}")
 
 
 def experiments_for(dataset: str, models: Iterable[str] = MODELS, full: bool = False,
@@ -139,10 +167,10 @@ class Experiment:
     model_options: tuple = ()  # sorted (key, value) pairs passed to build_model
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; choose from {MODELS}")
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose from {DATASETS}")
+        if self.model not in ALL_MODELS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {ALL_MODELS}")
+        if self.dataset not in ALL_DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose from {ALL_DATASETS}")
         check_positive_int(self.seq_len, "seq_len")
 
     def to_dict(self) -> dict:
@@ -347,21 +375,28 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
     return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
 
 
-def learning_rate_sweep(dataset: str, rates: Iterable[float], models: Iterable[str] = MODELS,
-                        seeds: Iterable[int] = (0,), epochs: int | None = None,
-                        results_dir: PathLike | None = None, device: str = "auto",
-                        seq_lens: Iterable[int] | None = None, metric: str = "test_r2",
-                        milan_dir: PathLike | None = None) -> pd.DataFrame:
-    """Final ``metric`` for each learning rate (mean over ``seeds``); a models x rates DataFrame."""
-    from .configs import MODEL_LABELS
+def tune_learning_rate(spec: Protocol, rates: Iterable[float], models: Iterable[str] = MODELS,
+                       seeds: Iterable[int] = (0, 1, 2), results_dir: PathLike | None = None,
+                       device: str = "auto", metric: str = "val_mse",
+                       **train_overrides) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Choose each model's learning rate on the VALIDATION split, never on test.
+
+    Trains every (model, rate, seed), takes ``metric`` (lower is better) at the last epoch, and
+    picks for each model the rate with the lowest MEDIAN over ``seeds``. Returns the table of
+    per-seed scores (long format: model, lr, seed, score) and ``{model: best rate}``. Feed the
+    latter to :meth:`Protocol.with_learning_rates`, then report test metrics on fresh seeds.
+    """
     from .reports import results_frame  # reports imports this module's RunResult
 
-    models = list(models)
-    overrides = {"epochs": epochs} if epochs else {}
-    grid = [e for lr in rates for e in experiments_for(dataset, models, seeds=seeds, seq_lens=seq_lens,
-                                                          device=device, milan_dir=milan_dir, lr=lr,
-                                                          **overrides)]
+    if not spec.has_validation:
+        raise ValueError(f"the {spec.dataset} protocol has no validation split; use "
+                         "spec.with_validation() so tuning never looks at the test part")
+    models, rates = list(models), [float(r) for r in rates]
+    grid = [e for lr in rates for e in spec.experiments(models, seeds=seeds, device=device, lr=lr,
+                                                       **train_overrides)]
     frame = results_frame(run_grid(grid, results_dir))
-    last = frame[frame["epoch"] == frame["epoch"].max()]
-    table = last.pivot_table(index="model", columns="lr", values=metric, aggfunc="mean")
-    return table.reindex([m for m in MODELS if m in table.index]).rename(index=MODEL_LABELS)
+    last = frame[frame["epoch"] == frame.groupby(["model", "lr", "seed"])["epoch"].transform("max")]
+    scores = last[["model", "lr", "seed", metric]].rename(columns={metric: "score"})
+    medians = scores.groupby(["model", "lr"])["score"].median()
+    best = {model: float(medians.loc[model].idxmin()) for model in models}
+    return scores.reset_index(drop=True), best

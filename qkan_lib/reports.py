@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
-from .configs import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS, build_model
+from .configs import ALL_MODELS, DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS, build_model
 from .paper import R2_EPOCHS, SEQ_LENS, TABLE_I, TABLE_IV
 from .params import count_parameters
 
@@ -30,6 +30,11 @@ def training_time(frame: pd.DataFrame) -> float:
     return float(frame.groupby(keys)["wall_time_s"].first().sum())
 
 
+def variant_label(model_options: Iterable[tuple[str, object]]) -> str:
+    """A short label of a model's non-default options (an ablation), "default" without any."""
+    return ", ".join(f"{key}={value}" for key, value in model_options) or "default"
+
+
 def results_frame(results: Iterable) -> pd.DataFrame:
     """Long table: one row per (model, dataset, seq_len, seed, epoch) with every metric, from
     :class:`qkan_lib.experiments.RunResult` objects."""
@@ -39,6 +44,8 @@ def results_frame(results: Iterable) -> pd.DataFrame:
         for entry in result.history:
             rows.append({"model": exp.model, "dataset": exp.dataset, "seq_len": exp.seq_len,
                          "seed": exp.train.seed, "lr": exp.train.lr, "stand_in": result.stand_in,
+                         "variant": variant_label(exp.model_options),
+                         "batch_size": exp.train.batch_size,
                          "wall_time_s": result.wall_time_s, **entry})
     return pd.DataFrame(rows)
 
@@ -194,3 +201,20 @@ def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
     index = pd.MultiIndex.from_arrays([table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
                                       names=["dataset", "model"])
     return pd.DataFrame(out, index=index)
+
+
+def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) -> pd.DataFrame:
+    """Learning-rate tuning (:func:`qkan_lib.experiments.tune_learning_rate`) for display: per
+    model and rate the median validation score over seeds with its range, the chosen rate
+    marked with ``*``."""
+    out = {}
+    for (model, lr), group in scores.groupby(["model", "lr"]):
+        values = group["score"]
+        mark = " *" if best.get(model) == lr else ""
+        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = (
+            f"{values.median():.{digits}f} [{values.min():.{digits}f}, {values.max():.{digits}f}]{mark}")
+    order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
+    table = pd.DataFrame(out).T.reindex(order)
+    table.columns = [f"lr {lr:g}" for lr in table.columns]
+    table.index.name = f"median [min, max] over {scores.groupby(['model', 'lr']).size().max()} seeds"
+    return table

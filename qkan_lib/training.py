@@ -117,13 +117,15 @@ def evaluate(forward: Forward, x: torch.Tensor, chunk: int = 4096) -> torch.Tens
 
 
 def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, config: TrainConfig, n_models: int,
-        progress: bool | None = None, description: str = "training") -> list[TrainOutcome]:
+        progress: bool | None = None, description: str = "training",
+        on_epoch_end: Callable[[int], None] | None = None) -> list[TrainOutcome]:
     """Train ``n_models`` models at once and evaluate every split after each epoch.
 
     ``forward(x)`` returns (n_models, batch, outputs); ``parameters`` are all trainable tensors
     (stacked on a leading model axis when n_models > 1). Optimisers act elementwise, so one
-    optimiser over stacked tensors equals one per model. Raises RuntimeError if any model's
-    loss becomes NaN or infinite.
+    optimiser over stacked tensors equals one per model. ``on_epoch_end(epoch)`` is called after
+    each epoch's evaluation (e.g. to snapshot spectra). Raises RuntimeError if any model's loss
+    becomes NaN or infinite.
     """
     generator = seed_everything(config.seed) if config.shuffle else None
     optimizer = make_optimizer(parameters, config)
@@ -155,6 +157,8 @@ def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, co
                     recorded[name] = y_hat[k].squeeze(-1).cpu().tolist()
         for history, entry in zip(histories, entries):
             history.append(entry)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
         bar.set_postfix(loss=f"{float(mean_losses.mean()):.4g}")
         bar.update()
     bar.close()
@@ -163,11 +167,13 @@ def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, co
             for h, p in zip(histories, predictions)]
 
 
-def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progress: bool | None = None) -> TrainOutcome:
+def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progress: bool | None = None,
+          on_epoch_end: Callable[[int, torch.nn.Module], None] | None = None) -> TrainOutcome:
     """Train one model (the loop of :func:`fit` with S = 1) on ``config``'s device and dtype.
 
     Returns its :class:`TrainOutcome`: per-epoch history (mean batch loss and MSE / MAE / R^2
     per split), predictions at ``config.record_epochs`` and the wall time.
+    ``on_epoch_end(epoch, model)`` is called after each epoch.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -175,8 +181,9 @@ def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progr
     model = model.to(device=device, dtype=dtype)
     data = data.to(dtype=dtype, device=device)
     parameters = [p for p in model.parameters() if p.requires_grad]
+    callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, model))
     return fit(lambda x: model(x).unsqueeze(0), parameters, data, config, 1, progress,
-               type(model).__name__)[0]
+               type(model).__name__, callback)[0]
 
 
 def predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

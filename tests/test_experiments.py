@@ -115,3 +115,21 @@ def test_experiment_refuses_bad_names():
         ql.Experiment("gru", "bessel")
     with pytest.raises(ValueError, match="seq_len"):
         ql.Experiment("lstm", "bessel", 0)
+
+
+def test_tuning_uses_validation_only_and_picks_the_lowest_median(tmp_path):
+    spec = ql.protocol("bessel")
+    with pytest.raises(ValueError, match="no validation split"):
+        ql.tune_learning_rate(spec, (0.01,), results_dir=tmp_path)
+    tuned = spec.with_validation(0.2)
+    assert tuned.has_validation and tuned.with_validation(0.5) is tuned
+    scores, best = ql.tune_learning_rate(tuned, (0.001, 0.05), models=("lstm",), seeds=(0, 1),
+                                         results_dir=tmp_path, epochs=2)
+    assert len(scores) == 4 and set(scores["lr"]) == {0.001, 0.05}
+    medians = scores.groupby("lr")["score"].median()
+    assert best == {"lstm": float(medians.idxmin())}
+    assert tuned.with_learning_rates(best).lr_for("lstm") == best["lstm"]
+    data = ql.load_dataset("bessel", **dict(tuned.data_options))
+    plain = ql.load_dataset("bessel")
+    assert len(data.x_val) and len(data.x_train) + len(data.x_val) == len(plain.x_train)
+    assert (data.x_test == plain.x_test).all()

@@ -25,7 +25,9 @@ def frame():
 
 def test_results_frame_has_one_row_per_epoch(frame):
     assert len(frame) == 18 and set(frame["model"]) == {"lstm", "qkan_lstm"}
-    assert set(frame.columns) >= {"seed", "epoch", "test_r2", "wall_time_s", "lr", "stand_in"}
+    assert set(frame.columns) >= {"seed", "epoch", "test_r2", "wall_time_s", "lr", "stand_in", "variant"}
+    assert set(frame["variant"]) == {"default"}
+    assert reports.variant_label((("reps", 2), ("readout", "amplitude"))) == "reps=2, readout=amplitude"
 
 
 def test_mean_std_formats_and_handles_one_seed():
@@ -97,3 +99,13 @@ def test_table_one_reproducible_cells_match_exactly():
     assert shown.loc[("Bessel Function", "QKAN-LSTM"), ("total", "this book")] == "58 ✓"
     assert shown.loc[("Damped SHM", "LSTM"), ("quantum", "paper")] == "-"
     assert not math.isnan(table["total"].sum())
+
+
+def test_tuning_table_marks_the_chosen_rate():
+    scores = pd.DataFrame({"model": ["lstm"] * 4 + ["qkan_lstm"] * 2, "lr": [0.01, 0.01, 0.1, 0.1, 0.01, 0.01],
+                           "seed": [0, 1, 0, 1, 0, 1], "score": [0.2, 0.4, 0.1, 0.5, 0.3, 0.3]})
+    table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
+    assert list(table.index) == ["LSTM", "QKAN-LSTM"] and list(table.columns) == ["lr 0.01", "lr 0.1"]
+    assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
+    assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
+    assert "2 seeds" in table.index.name
