@@ -17,6 +17,7 @@ import copy
 import torch
 
 from .models import AffineGates, HQKANGates, LSTMCell, LSTMRegressor, QKANGates, QLSTMGates, RecurrentRegressor
+from .utils import check_positive_int
 
 MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
 DATASETS = ("damped_shm", "bessel", "urban")
@@ -62,8 +63,14 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
     ``dtype=None`` uses torch's default dtype; extra keyword arguments override config keys.
     """
     config = model_config(model, dataset, **overrides)
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating-point torch.dtype (or None), got {dtype!r}")
+    input_size = check_positive_int(input_size, "input_size")
+    hidden = check_positive_int(config.pop("hidden_size"), "hidden_size")
+    for key, value in config.items():  # a string such as "no" would silently mean True
+        if key.endswith("_trainable") and not isinstance(value, bool):
+            raise ValueError(f"{key} must be True or False, got {value!r}")
     factory = {"dtype": dtype, "device": device}
-    hidden = config.pop("hidden_size")
     if model == "lstm":
         return LSTMRegressor(input_size, hidden, config["num_layers"], **factory)
     if model == "qlstm":

@@ -109,6 +109,9 @@ def daruan(
         bias = torch.zeros_like(weight)
     if readout not in READOUTS:
         raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"DARUAN input x must be a floating-point tensor, got {got}")
     if not torch.isfinite(x).all():
         raise ValueError("DARUAN input contains NaN or infinite values")
     _check_params(theta, weight, bias, readout)

@@ -95,7 +95,7 @@ class QKANLayer(nn.Module):
         return step
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_features, "QKANLayer input")
+        check_input(x, self.in_features, "QKANLayer input", self.theta.dtype)
         return self.step_function()(x)
 
     def extra_repr(self) -> str:
@@ -123,8 +123,8 @@ class HQKAN(nn.Module):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        m = check_positive_int(latent_in or latent_width(in_features), "latent_in")
-        n = check_positive_int(latent_out or latent_width(out_features), "latent_out")
+        m = check_positive_int(latent_width(in_features) if latent_in is None else latent_in, "latent_in")
+        n = check_positive_int(latent_width(out_features) if latent_out is None else latent_out, "latent_out")
         factory = {"dtype": dtype, "device": device}
         self.encoder = nn.Linear(in_features, m, **factory)
         self.latent = QKANLayer(m, n, reps, **factory, **qkan_options)
@@ -135,5 +135,5 @@ class HQKAN(nn.Module):
         return lambda x: self.decoder(latent(self.encoder(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_features, "HQKAN input")
+        check_input(x, self.in_features, "HQKAN input", self.encoder.weight.dtype)
         return self.step_function()(x)

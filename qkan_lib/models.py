@@ -19,11 +19,18 @@ from .circuits import expectations, variational_unitaries
 from .layers import HQKAN, QKANLayer
 from .utils import check_positive_int
 
+
+def _check_sizes(input_size, hidden_size) -> tuple[int, int]:
+    """Check both sizes before a gate map adds them, so an error names the one the user gave."""
+    return check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
+
+
 class AffineGates(nn.Module):
     """The classical gate map of Eq. (1): W v + b for all four gates in one Linear."""
 
     def __init__(self, input_size: int, hidden_size: int, **factory):
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
         self.linear = nn.Linear(input_size + hidden_size, 4 * hidden_size, **factory)
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
@@ -49,6 +56,7 @@ class QKANGates(_LayerGates):
 
     def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **qkan_options):
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
         self.qkan = QKANLayer(input_size + hidden_size, 4 * hidden_size, reps, **qkan_options)
 
 
@@ -59,6 +67,7 @@ class HQKANGates(_LayerGates):
 
     def __init__(self, input_size: int, hidden_size: int, reps: int = 1, **hqkan_options):
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
         self.hqkan = HQKAN(input_size + hidden_size, 4 * hidden_size, reps, **hqkan_options)
 
 
@@ -72,8 +81,8 @@ class QLSTMGates(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, depth: int = 3, *, dtype=None, device=None):
         super().__init__()
-        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
-        self.n_qubits = input_size + hidden_size
+        input_size, self.hidden_size = _check_sizes(input_size, hidden_size)
+        self.n_qubits = input_size + self.hidden_size
         self.depth = check_positive_int(depth, "depth")
         self.theta = nn.Parameter(0.01 * torch.randn(4, depth, self.n_qubits, dtype=dtype, device=device))
 
@@ -123,6 +132,8 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
         raise ValueError(f"sequence input must have shape (batch, seq_len, {input_size}), got {shape}")
     if x.shape[1] < 1:
         raise ValueError("sequence input must have at least one time step")
+    if not x.is_floating_point():
+        raise ValueError(f"sequence input has dtype {x.dtype}; convert it to {dtype} (x.to({dtype}))")
     if x.dtype != dtype:
         raise ValueError(f"sequence input has dtype {x.dtype} but the model has {dtype}; convert one of them")
     if not torch.isfinite(x).all():
@@ -155,7 +166,8 @@ class LSTMRegressor(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, output_size: int = 1,
                  dtype=None, device=None):
         super().__init__()
-        self.input_size = check_positive_int(input_size, "input_size")
+        self.input_size, hidden_size = _check_sizes(input_size, hidden_size)
+        num_layers = check_positive_int(num_layers, "num_layers")
         factory = {"dtype": dtype, "device": device}
         self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, **factory)
         self.head = nn.Linear(hidden_size, output_size, **factory)

@@ -42,14 +42,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
-def check_input(x: torch.Tensor, features: int, name: str = "input") -> None:
-    """Raise a ValueError naming the problem if ``x`` is not a finite (batch, features) tensor."""
+def check_input(x: torch.Tensor, features: int, name: str = "input",
+                dtype: torch.dtype | None = None) -> None:
+    """Raise a ValueError naming the problem if ``x`` is not a finite (batch, features) tensor
+    of a floating-point dtype (``dtype``, the layer's, when given)."""
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 2 or x.shape[1] != features:
         raise ValueError(
             f"{name} must have shape (batch, {features}), got {tuple(x.shape)}"
         )
+    if not x.is_floating_point() or (dtype is not None and x.dtype != dtype):
+        raise ValueError(f"{name} has dtype {x.dtype}; convert it to {dtype or 'a floating-point dtype'}")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
 
