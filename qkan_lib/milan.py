@@ -192,10 +192,10 @@ def _parse_number(column: np.ndarray, path, lines: np.ndarray, name: str, allow_
             try:
                 float(column[k])
             except ValueError:
-                _fail(path, lines[k], f"{name} is not a number: {column[k]!r}")
+                _fail(path, lines[k], f"{name} is not a number: {str(column[k])!r}")
     if not np.isfinite(values[~empty]).all():
         k = int(np.flatnonzero(~empty & ~np.isfinite(values))[0])
-        _fail(path, lines[k], f"{name} is not finite: {column[k]!r}")
+        _fail(path, lines[k], f"{name} is not finite: {str(column[k])!r}")
     return values
 
 
@@ -220,7 +220,7 @@ def _csv_time_to_ms(column: np.ndarray, path, lines: np.ndarray) -> np.ndarray:
         try:
             ms[k] = _stamp_to_ms(text)
         except (ValueError, OverflowError):
-            _fail(path, lines[first_row[k]], f"datetime is not a date and time: {text!r}")
+            _fail(path, lines[first_row[k]], f"datetime is not a date and time: {str(text)!r}")
     return ms[codes]
 
 
@@ -382,7 +382,7 @@ def _looks_like_data(path: Path) -> bool:
             head = handle.read(1 << 16)
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             return True  # reading it explains the encoding
-        if head[:2] in (b"\x1f\x8b", b"BZh") or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") \
+        if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") \
                 or head[:6] == b"\xfd7zXZ\x00":
             head = _decompress(path, path.read_bytes(), 1 << 16, head_only=True)
     except (OSError, MilanFormatError):
