@@ -700,6 +700,8 @@ def list_dataverse_files(base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI, ti
     try:
         with _open(url, timeout) as response:
             body = response.read(LISTING_MAX_BYTES + 1)
+            if len(body) <= LISTING_MAX_BYTES and getattr(response, "length", None):  # closed early
+                raise http.client.IncompleteRead(body, response.length)
     except (OSError, http.client.HTTPException) as exc:
         raise IOError(f"{url}: reading the dataset listing failed: {exc!r}") from exc
     if len(body) > LISTING_MAX_BYTES:
@@ -799,6 +801,8 @@ def download_file(url: str, destination, size: int | None = None, md5: str | Non
                         if size is not None and got > size:
                             raise _TooLong
                         out.write(block)
+                    if getattr(response, "length", None):  # Content-Length not reached
+                        raise http.client.IncompleteRead(b"", response.length)
             except _TooLong:
                 partial.unlink()
                 raise IOError(f"{url}: the response is longer than the listing's {size} bytes; "
