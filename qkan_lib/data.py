@@ -108,8 +108,8 @@ def make_windows(series, seq_len: int):
         raise ValueError(f"series must be one-dimensional, got shape {series.shape}")
     count = len(series) - seq_len - 1
     if count < 1:
-        raise ValueError(f"seq_len={seq_len}: a series of length {len(series)} has no windows of that "
-                         "length (a window needs seq_len + 2 points)")
+        raise ValueError(f"seq_len={seq_len}: a series of length {len(series)} has no windows "
+                         "of that length (a window needs seq_len + 2 points)")
     index = np.arange(count)[:, None] + np.arange(seq_len)[None, :]
     return series[index][..., None], series[seq_len:seq_len + count, None]
 
@@ -176,8 +176,8 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
     n_train = int(train_fraction * len(x))
     if not 1 <= n_train < len(x):  # a split without windows fails much later, deep inside training
         empty = "train" if n_train < 1 else "test"
-        raise ValueError(f"train_fraction={train_fraction} with seq_len={seq_len} leaves the {empty} split "
-                         f"empty ({len(x)} windows in all)")
+        raise ValueError(f"train_fraction={train_fraction} with seq_len={seq_len} leaves the "
+                         f"{empty} split empty ({len(x)} windows in all)")
     return SequenceData(name, seq_len, _tensor(x[:n_train], dtype), _tensor(y[:n_train], dtype),
                         _tensor(x[n_train:], dtype), _tensor(y[n_train:], dtype), scaler=scaler,
                         info={"series": scaler.transform(series).tolist(), "n_train": n_train})
@@ -190,17 +190,17 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib).
     """
     import os
+    import warnings
     from pathlib import Path
 
     from . import milan
-
-    import warnings
 
     chosen = milan_dir or os.environ.get(milan.ENV_VAR)
     if chosen:
         given = "milan_dir" if milan_dir else f"${milan.ENV_VAR}"
         if isinstance(chosen, bytes) or not isinstance(chosen, (str, os.PathLike)):
-            raise ValueError(f"{given} must be a folder path (str or Path), got {type(chosen).__name__}")
+            raise ValueError(f"{given} must be a folder path (str or Path), "
+                             f"got {type(chosen).__name__}")
         directory = Path(chosen)
         if directory.is_file():  # a single day file
             return directory, (directory.parent / milan.STAND_IN_MARKER).exists()
@@ -237,14 +237,16 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
     try:
         fractions = tuple(fractions)
     except TypeError:
-        raise ValueError(f"fractions must be three numbers (train, val, test), got {fractions!r}") from None
+        raise ValueError(f"fractions must be three numbers (train, val, test), "
+                         f"got {fractions!r}") from None
     if len(fractions) != 3:
         raise ValueError(f"fractions must be three numbers (train, val, test), got {fractions!r}")
     for label, value in zip(("train", "val", "test"), fractions):
         _check_fraction(value, f"fractions ({label})")
     if abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}")
-    if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) or not 0 <= min_coverage <= 1:
+    if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) \
+            or not 0 <= min_coverage <= 1:
         raise ValueError(f"min_coverage must be a number from 0 to 1, got {min_coverage!r}")
     if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
         raise ValueError(f"max_gap must be a non-negative integer (slots), got {max_gap!r}")
@@ -252,8 +254,9 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
     cut1, cut2 = int(fractions[0] * n), int((fractions[0] + fractions[1]) * n)
     for label, length in (("train", cut1), ("val", cut2 - cut1), ("test", n - cut2)):
         if length - seq_len - 1 < 1:  # refused now, not deep inside training
-            raise ValueError(f"seq_len={seq_len} with fractions={fractions} leaves the {label} split without "
-                             f"windows: it gets {length} of the {n} slots and a window needs seq_len + 2")
+            raise ValueError(f"seq_len={seq_len} with fractions={fractions} leaves the {label} "
+                             f"split without windows: it gets {length} of the {n} slots and a "
+                             "window needs seq_len + 2")
     columns = select_cells(series, cells, min_coverage, max_gap)
     filled = np.stack([fill_gaps(series.values[:, c]) for c in columns], 1)
     parts = {"train": filled[:cut1], "val": filled[cut1:cut2], "test": filled[cut2:]}

@@ -123,8 +123,9 @@ class HQKAN(nn.Module):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        m = check_positive_int(latent_width(in_features) if latent_in is None else latent_in, "latent_in")
-        n = check_positive_int(latent_width(out_features) if latent_out is None else latent_out, "latent_out")
+        m = latent_width(in_features) if latent_in is None else latent_in  # 0 is refused
+        n = latent_width(out_features) if latent_out is None else latent_out
+        m, n = check_positive_int(m, "latent_in"), check_positive_int(n, "latent_out")
         factory = {"dtype": dtype, "device": device}
         self.encoder = nn.Linear(in_features, m, **factory)
         self.latent = QKANLayer(m, n, reps, **factory, **qkan_options)

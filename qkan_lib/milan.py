@@ -20,6 +20,7 @@ ends, contain blank lines, or be compressed (``.gz``, ``.bz2``, ``.xz``, a ``.zi
 one file): all load. A folder's notes, READMEs and incomplete downloads are skipped
 with a warning naming each.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -50,7 +51,16 @@ PERIOD_MARGIN_MS = 86_400_000  # times this far outside [FIRST_SLOT_MS, END_MS) 
 MILAN_UTC_OFFSET = dt.timedelta(hours=1)  # Nov 2013 - Jan 2014 has no daylight saving time
 GRID_SQUARES = 10_000  # the 100 x 100 grid; square ids run from 1 to 10000
 RAW_COLUMNS = ("square", "time", "country", "smsin", "smsout", "callin", "callout", "internet")
-CSV_HEADER = ("datetime", "CellID", "countrycode", "smsin", "smsout", "callin", "callout", "internet")
+CSV_HEADER = (
+    "datetime",
+    "CellID",
+    "countrycode",
+    "smsin",
+    "smsout",
+    "callin",
+    "callout",
+    "internet",
+)
 ACTIVITY_NAMES = ("sms-in", "sms-out", "call-in", "call-out", "internet")
 DATA_SUFFIXES = (".txt", ".csv", ".tsv")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
@@ -81,9 +91,12 @@ def _fail(path, line, problem):
 
 # ----------------------------------------------------------------------------- bytes and lines
 
+
 def _archive_kind(name: str) -> str | None:
     lower = name.lower()
-    if lower.endswith(ARCHIVE_SUFFIXES) or any(lower.endswith(f".tar{s}") for s in (".gz", ".bz2", ".xz")):
+    if lower.endswith(ARCHIVE_SUFFIXES) or any(
+        lower.endswith(f".tar{s}") for s in (".gz", ".bz2", ".xz")
+    ):
         return "archive"
     return None
 
@@ -95,12 +108,15 @@ def _decompress(path: Path, data: bytes, limit: int, head_only: bool = False) ->
     hold several files (tar, 7z, rar, a zip of several) are refused: they must be extracted.
     ``head_only`` returns the first ``limit`` bytes instead of refusing a longer content.
     """
+
     def read_limited(stream) -> bytes:
         out = stream.read(limit + 1)
         if head_only:
             return out[:limit]
         if len(out) > limit:
-            raise MilanFormatError(f"{path}: decompresses to more than {limit} bytes; not a Milan day file")
+            raise MilanFormatError(
+                f"{path}: decompresses to more than {limit} bytes; not a Milan day file"
+            )
         return out
 
     try:
@@ -112,22 +128,31 @@ def _decompress(path: Path, data: bytes, limit: int, head_only: bool = False) ->
             kind, content = "xz", read_limited(lzma.LZMAFile(io.BytesIO(data)))
         elif data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                members = [m for m in archive.infolist() if not m.is_dir()
-                           and not m.filename.startswith("__MACOSX/")
-                           and not Path(m.filename).name.startswith(".")]
+                members = [
+                    m
+                    for m in archive.infolist()
+                    if not m.is_dir()
+                    and not m.filename.startswith("__MACOSX/")
+                    and not Path(m.filename).name.startswith(".")
+                ]
                 if len(members) != 1:
                     raise MilanFormatError(
                         f"{path}: a zip archive holding {len(members)} files "
-                        f"({', '.join(m.filename for m in members[:5])}); extract its day files")
+                        f"({', '.join(m.filename for m in members[:5])}); extract its day files"
+                    )
                 kind, content = "zip", read_limited(archive.open(members[0]))
         elif data[:6] == b"7z\xbc\xaf\x27\x1c" or data[:6] == b"Rar!\x1a\x07":
-            raise MilanFormatError(f"{path}: a compressed 7z/rar archive; extract its day files first")
+            raise MilanFormatError(
+                f"{path}: a compressed 7z/rar archive; extract its day files first"
+            )
         else:
             return data
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise MilanFormatError(f"{path}: compressed, but cannot be decompressed: {exc}") from exc
     if len(content) > 262 and content[257:262] == b"ustar":
-        raise MilanFormatError(f"{path}: a compressed tar archive ({kind}); extract its day files first")
+        raise MilanFormatError(
+            f"{path}: a compressed tar archive ({kind}); extract its day files first"
+        )
     return content
 
 
@@ -140,7 +165,9 @@ def _text_rows(path: Path, data: bytes) -> tuple[bytes, np.ndarray]:
     by line, instead of as a bare ``UnicodeDecodeError`` later.
     """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise MilanFormatError(f"{path}: UTF-16 encoded (byte order mark {data[:2]!r}); save it as UTF-8")
+        raise MilanFormatError(
+            f"{path}: UTF-16 encoded (byte order mark {data[:2]!r}); save it as UTF-8"
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     raw = np.frombuffer(data, dtype=np.uint8)
@@ -149,13 +176,19 @@ def _text_rows(path: Path, data: bytes) -> tuple[bytes, np.ndarray]:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            _fail(path, line, f"byte 0x{data[exc.start]:02x} is not UTF-8 text (a binary or differently "
-                              "encoded file?); save it as UTF-8")
+            _fail(
+                path,
+                line,
+                f"byte 0x{data[exc.start]:02x} is not UTF-8 text (a binary or differently "
+                "encoded file?); save it as UTF-8",
+            )
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         raw = np.frombuffer(data, dtype=np.uint8)
     newline = raw == ord("\n")
-    line_of_byte = np.concatenate([[0], np.cumsum(newline)[:-1]]) if raw.size else np.zeros(0, np.int64)
+    line_of_byte = (
+        np.concatenate([[0], np.cumsum(newline)[:-1]]) if raw.size else np.zeros(0, np.int64)
+    )
     ink = ~newline & (raw != ord(" "))  # a line with nothing but spaces is blank
     lines_total = int(newline.sum()) + (0 if data.endswith(b"\n") or not data else 1)
     has_ink = np.zeros(lines_total, dtype=bool)
@@ -178,7 +211,10 @@ def _field_counts(data: bytes, sep: bytes) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- fields
 
-def _parse_number(column: np.ndarray, path, lines: np.ndarray, name: str, allow_empty: bool) -> np.ndarray:
+
+def _parse_number(
+    column: np.ndarray, path, lines: np.ndarray, name: str, allow_empty: bool
+) -> np.ndarray:
     """Strings -> float64, empty -> NaN (if allowed); the first bad value is reported by line."""
     column = np.char.strip(column.astype(str))
     empty = column == ""
@@ -229,8 +265,12 @@ def _check_ranges(path, lines, square, time, country, activity) -> None:
     bad = (square != np.round(square)) | (square < 1) | (square > GRID_SQUARES)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        _fail(path, lines[k], f"square id {square[k]:g} is not on the 100 x 100 grid "
-                              f"(an integer from 1 to {GRID_SQUARES})")
+        _fail(
+            path,
+            lines[k],
+            f"square id {square[k]:g} is not on the 100 x 100 grid "
+            f"(an integer from 1 to {GRID_SQUARES})",
+        )
     bad = (country != np.round(country)) | (country < 0)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
@@ -240,8 +280,12 @@ def _check_ranges(path, lines, square, time, country, activity) -> None:
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         when = np.datetime64(int(time[k]), "ms") if abs(time[k]) < 1 << 55 else "?"
-        _fail(path, lines[k], f"time {time[k]} ({when} UTC) is far outside the data's period "
-                              "2013-11-01 .. 2014-01-01 (Milan time)")
+        _fail(
+            path,
+            lines[k],
+            f"time {time[k]} ({when} UTC) is far outside the data's period "
+            "2013-11-01 .. 2014-01-01 (Milan time)",
+        )
     for name, values in zip(ACTIVITY_NAMES, activity):
         negative = values < 0  # NaN (empty) compares False
         if negative.any():
@@ -249,20 +293,29 @@ def _check_ranges(path, lines, square, time, country, activity) -> None:
             _fail(path, lines[k], f"{name} is negative ({values[k]:g}); activity counts cannot be")
     off_grid = (time - FIRST_SLOT_MS) % SLOT_MS != 0
     if off_grid.any():
-        _fail(path, lines[int(np.flatnonzero(off_grid)[0])], "time is not on the 10-minute slot grid")
+        _fail(
+            path, lines[int(np.flatnonzero(off_grid)[0])], "time is not on the 10-minute slot grid"
+        )
 
 
 def _as_path(value, what: str) -> Path:
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
-        raise ValueError(f"{what} must be a path (str or pathlib.Path), got {type(value).__name__} {value!r}")
+        raise ValueError(
+            f"{what} must be a path (str or pathlib.Path), got {type(value).__name__} {value!r}"
+        )
     return Path(value)
 
 
 def read_milan_file(path) -> dict[str, np.ndarray]:
-    """Read one raw or CSV Milan file; returns arrays square, time (ms), country, smsin (NaN = empty)."""
+    """Read one raw or CSV Milan file (possibly compressed).
+
+    Returns arrays square, time (epoch ms), country and smsin (NaN where empty).
+    """
     path = _as_path(path, "a Milan data file")
     if path.is_dir():
-        raise MilanPathError(f"{path} is a folder, not a Milan data file; pass folders to load_milan_sms")
+        raise MilanPathError(
+            f"{path} is a folder, not a Milan data file; pass folders to load_milan_sms"
+        )
     if not path.is_file():
         raise MilanPathError(f"Milan data file not found: {path}")
     if _archive_kind(path.name):
@@ -278,36 +331,58 @@ def read_milan_file(path) -> dict[str, np.ndarray]:
     if is_csv and tuple(h.strip() for h in first.split(",")) != CSV_HEADER:
         _fail(path, lines[0], f"unexpected CSV header {first!r}; expected {','.join(CSV_HEADER)}")
     if not is_csv and "\t" not in first and first.count(",") == len(RAW_COLUMNS) - 1:
-        _fail(path, lines[0], "comma-separated but without the CSV header line; the first line must be "
-                              f"{','.join(CSV_HEADER)}")
+        _fail(
+            path,
+            lines[0],
+            "comma-separated but without the CSV header line; the first line must be "
+            f"{','.join(CSV_HEADER)}",
+        )
     counts = _field_counts(data, sep)
     body_start = 1 if is_csv else 0
     bad = np.flatnonzero(counts[body_start:] != len(RAW_COLUMNS) - 1)
     if bad.size:
         k = body_start + int(bad[0])
-        _fail(path, lines[k], f"expected {len(RAW_COLUMNS)} fields separated by {sep.decode()!r}, "
-                              f"found {counts[k] + 1} (truncated or malformed line)")
+        _fail(
+            path,
+            lines[k],
+            f"expected {len(RAW_COLUMNS)} fields separated by {sep.decode()!r}, "
+            f"found {counts[k] + 1} (truncated or malformed line)",
+        )
     if len(counts) <= body_start:
         raise MilanFormatError(f"{path}: no data rows")
     import pandas as pd  # the C parser; every line already has the right number of fields
 
-    frame = pd.read_csv(io.BytesIO(data), sep=sep.decode(), header=None, skiprows=body_start,
-                        names=RAW_COLUMNS, dtype=str, keep_default_na=False, na_filter=False,
-                        skip_blank_lines=False)
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        sep=sep.decode(),
+        header=None,
+        skiprows=body_start,
+        names=RAW_COLUMNS,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=False,
+    )
     table = frame.to_numpy(dtype=str)
     lines = lines[body_start:]
     if len(table) != len(lines):  # e.g. a quote character that made the parser join lines
-        raise MilanFormatError(f"{path}: {len(lines)} data lines but {len(table)} rows parsed "
-                               "(a stray quote character?)")
+        raise MilanFormatError(
+            f"{path}: {len(lines)} data lines but {len(table)} rows parsed "
+            "(a stray quote character?)"
+        )
     if is_csv:
         time = _csv_time_to_ms(table[:, 0], path, lines)
     else:
         time = _parse_number(table[:, 1], path, lines, "time interval", False)
-        time = np.clip(time, -(2.0**62), 2.0**62).astype(np.int64)  # absurd values fail the range check
+        time = np.clip(time, -(2.0**62), 2.0**62).astype(
+            np.int64
+        )  # absurd values fail the range check
     square = _parse_number(table[:, 1 if is_csv else 0], path, lines, "square id", False)
     country = _parse_number(table[:, 2], path, lines, "country code", False)
-    activity = [_parse_number(table[:, k], path, lines, name, True)  # all numeric, though one is used
-                for k, name in zip(range(3, 8), ACTIVITY_NAMES)]
+    activity = [
+        _parse_number(table[:, k], path, lines, name, True)  # all numeric, though one is used
+        for k, name in zip(range(3, 8), ACTIVITY_NAMES)
+    ]
     _check_ranges(path, lines, square, time, country, activity)
     square = square.astype(np.int64)
     _check_order(path, lines, square, time, country)
@@ -316,6 +391,7 @@ def read_milan_file(path) -> dict[str, np.ndarray]:
 
 def _check_order(path, lines, square, time, country) -> None:
     """Rows must be sorted by (square, slot) or by (slot, square), without duplicated keys."""
+
     def sorted_by(a, b):
         step_a, step_b = np.diff(a), np.diff(b)
         return (step_a > 0) | ((step_a == 0) & (step_b >= 0))
@@ -349,16 +425,17 @@ class MilanSeries:
 
 # ----------------------------------------------------------------------------- folders
 
+
 def _day_key(name: str) -> str:
     """A file's name without its compression and data suffixes: ``day.txt.gz`` -> ``day``."""
     lower = name.lower()
     for suffix in COMPRESSED_SUFFIXES:
         if lower.endswith(suffix):
-            name, lower = name[:-len(suffix)], lower[:-len(suffix)]
+            name, lower = name[: -len(suffix)], lower[: -len(suffix)]
             break
     for suffix in DATA_SUFFIXES:
         if lower.endswith(suffix):
-            return name[:-len(suffix)]
+            return name[: -len(suffix)]
     return name
 
 
@@ -366,7 +443,7 @@ def _is_data_name(name: str) -> bool:
     lower = name.lower()
     for suffix in COMPRESSED_SUFFIXES:
         if lower.endswith(suffix):
-            lower = lower[:-len(suffix)]
+            lower = lower[: -len(suffix)]
             return suffix == ".zip" or lower.endswith(DATA_SUFFIXES)
     return lower.endswith(DATA_SUFFIXES)
 
@@ -382,8 +459,12 @@ def _looks_like_data(path: Path) -> bool:
             head = handle.read(1 << 16)
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             return True  # reading it explains the encoding
-        if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:4] in (b"PK\x03\x04", b"PK\x05\x06") \
-                or head[:6] == b"\xfd7zXZ\x00":
+        if (
+            head[:2] == b"\x1f\x8b"
+            or head[:3] == b"BZh"
+            or head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+            or head[:6] == b"\xfd7zXZ\x00"
+        ):
             head = _decompress(path, path.read_bytes(), 1 << 16, head_only=True)
     except (OSError, MilanFormatError):
         return True  # reading it explains the problem
@@ -426,7 +507,10 @@ def milan_files(directory) -> list[Path]:
         elif _archive_kind(name):
             skip(path, "a compressed archive; extract its day files into this folder")
         elif not _is_data_name(name):
-            skip(path, "not a Milan data file name (*.txt, *.csv, *.tsv, optionally .gz/.bz2/.xz/.zip)")
+            skip(
+                path,
+                "not a Milan data file name (*.txt, *.csv, *.tsv, optionally .gz/.bz2/.xz/.zip)",
+            )
         elif not _looks_like_data(path):
             skip(path, "a text file that is not Milan data (notes or a README?)")
         else:
@@ -436,7 +520,9 @@ def milan_files(directory) -> list[Path]:
         plain = [p for p in paths if not p.name.lower().endswith(COMPRESSED_SUFFIXES)]
         keep = plain[0] if len(plain) == 1 else None
         if keep is None:
-            chosen.extend(paths)  # several plain copies or only compressed ones: the overlap check decides
+            chosen.extend(
+                paths
+            )  # several plain copies or only compressed ones: the overlap check decides
             continue
         chosen.append(keep)
         for other in paths:
@@ -444,8 +530,9 @@ def milan_files(directory) -> list[Path]:
                 skip(other, f"a compressed copy of {keep.name}, which is read instead")
     if not chosen:
         note = f"; skipped: {', '.join(skipped)}" if skipped else ""
-        raise MilanPathError(f"no Milan data files (*.txt, *.csv, *.tsv, optionally compressed) in "
-                             f"{directory}{note}")
+        raise MilanPathError(
+            f"no Milan data files (*.txt, *.csv, *.tsv, optionally compressed) in {directory}{note}"
+        )
     return sorted(chosen)
 
 
@@ -457,11 +544,15 @@ def _resolve_inputs(paths) -> tuple[list[Path], Path]:
             return milan_files(path), path
         if path.is_file():
             return [path], path.parent
-        raise MilanPathError(f"Milan data path not found: {str(paths)!r} (give a folder of day files, "
-                             "a day file, or a list of day files)")
+        raise MilanPathError(
+            f"Milan data path not found: {str(paths)!r} (give a folder of day files, "
+            "a day file, or a list of day files)"
+        )
     if isinstance(paths, bytes) or not hasattr(paths, "__iter__"):
-        raise ValueError(f"paths must be a folder, a day file or a list of day files, got "
-                         f"{type(paths).__name__} {paths!r}")
+        raise ValueError(
+            f"paths must be a folder, a day file or a list of day files, got "
+            f"{type(paths).__name__} {paths!r}"
+        )
     files = [_as_path(p, "each entry of paths") for p in paths]
     if not files:
         raise MilanPathError("no Milan data files given (an empty list)")
@@ -478,13 +569,19 @@ def _check_squares(squares) -> np.ndarray:
     try:
         values = np.unique(np.asarray(list(np.atleast_1d(squares)), dtype=float))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"squares must be square ids (integers 1..{GRID_SQUARES}), got {squares!r}") from exc
+        raise ValueError(
+            f"squares must be square ids (integers 1..{GRID_SQUARES}), got {squares!r}"
+        ) from exc
     if values.size == 0:
         raise ValueError("squares is empty; give at least one square id, or None for all")
-    bad = values[~np.isfinite(values) | (values != np.round(values)) | (values < 1) | (values > GRID_SQUARES)]
+    bad = values[
+        ~np.isfinite(values) | (values != np.round(values)) | (values < 1) | (values > GRID_SQUARES)
+    ]
     if bad.size:
-        raise ValueError(f"squares must be integers from 1 to {GRID_SQUARES} (the 100 x 100 grid); "
-                         f"got {bad[0]:g}")
+        raise ValueError(
+            f"squares must be integers from 1 to {GRID_SQUARES} (the 100 x 100 grid); "
+            f"got {bad[0]:g}"
+        )
     return values.astype(np.int64)
 
 
@@ -506,14 +603,18 @@ def load_milan_sms(paths, squares=None) -> MilanSeries:
         slot = (rows["time"] - FIRST_SLOT_MS) // SLOT_MS
         for s in np.unique(slot):
             if s in seen:
-                raise MilanFormatError(f"{path}: time slot {s} also appears in {seen[s]} (overlapping files)")
+                raise MilanFormatError(
+                    f"{path}: time slot {s} also appears in {seen[s]} (overlapping files)"
+                )
         seen.update({s: path.name for s in np.unique(slot)})
         parts.append((slot, rows["square"], rows["smsin"]))
     slot = np.concatenate([p[0] for p in parts])
     square = np.concatenate([p[1] for p in parts])
     smsin = np.concatenate([p[2] for p in parts])
     if not slot.size:
-        raise ValueError(f"none of squares {wanted.tolist()} appears in {len(paths)} file(s) from {directory}")
+        raise ValueError(
+            f"none of squares {wanted.tolist()} appears in {len(paths)} file(s) from {directory}"
+        )
     slots = np.arange(slot.min(), slot.max() + 1)
     kept = np.unique(square) if wanted is None else wanted
     column = np.searchsorted(kept, square)
@@ -525,8 +626,13 @@ def load_milan_sms(paths, squares=None) -> MilanSeries:
     np.add.at(total, (row[finite], column[finite]), smsin[finite])
     present[row[finite], column[finite]] = True
     values = np.where(present, total, np.nan)
-    return MilanSeries(values, FIRST_SLOT_MS + slots * SLOT_MS, kept,
-                       stand_in=(directory / STAND_IN_MARKER).exists(), source=str(directory))
+    return MilanSeries(
+        values,
+        FIRST_SLOT_MS + slots * SLOT_MS,
+        kept,
+        stand_in=(directory / STAND_IN_MARKER).exists(),
+        source=str(directory),
+    )
 
 
 def longest_gap(values: np.ndarray) -> np.ndarray:
@@ -551,8 +657,10 @@ def select_cells(series: MilanSeries, count: int = 1, min_coverage: float = 0.98
     coverage, gaps = series.coverage(), longest_gap(series.values)
     ok = np.flatnonzero((coverage >= min_coverage) & (gaps <= max_gap))
     if ok.size < count:
-        raise ValueError(f"only {ok.size} squares have coverage >= {min_coverage} and gaps <= {max_gap} slots; "
-                         f"{count} requested. Relax min_coverage / max_gap or ask for fewer cells.")
+        raise ValueError(
+            f"only {ok.size} squares have coverage >= {min_coverage} and gaps <= {max_gap} slots; "
+            f"{count} requested. Relax min_coverage / max_gap or ask for fewer cells."
+        )
     mean = np.nanmean(series.values[:, ok], axis=0)
     return ok[np.argsort(-mean, kind="stable")[:count]]
 
@@ -565,7 +673,6 @@ def fill_gaps(column: np.ndarray) -> np.ndarray:
         raise ValueError("cannot fill a series with no data")
     index = np.arange(len(column))
     return np.interp(index, index[known], column[known])
-
 
 
 # ----------------------------------------------------------------------------- downloader
@@ -597,11 +704,16 @@ def check_download_url(url: str) -> str:
     a network attacker rewrite the data in transit.
     """
     parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
-    if parts and parts.hostname and (parts.scheme == "https"
-                                     or (parts.scheme == "http" and _is_loopback(parts.hostname))):
+    if (
+        parts
+        and parts.hostname
+        and (parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)))
+    ):
         return url
-    raise ValueError(f"refusing to download from {url!r}: use https (plain http only for a loopback "
-                     "test server such as http://127.0.0.1)")
+    raise ValueError(
+        f"refusing to download from {url!r}: use https (plain http only for a loopback "
+        "test server such as http://127.0.0.1)"
+    )
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
@@ -676,19 +788,32 @@ def _listing_entry(entry, where: str) -> dict:
             raise ValueError(f"{where}: unknown checksum type {record.get('type')!r}")
         value = record.get("value")
     else:
-        algorithm, value = ("md5", data_file["md5"]) if data_file.get("md5") is not None else (None, None)
+        algorithm, value = (
+            ("md5", data_file["md5"]) if data_file.get("md5") is not None else (None, None)
+        )
     if algorithm is not None:
         length = 2 * hashlib.new(algorithm).digest_size
-        if not (isinstance(value, str) and len(value) == length
-                and all(c in "0123456789abcdefABCDEF" for c in value)):
-            raise ValueError(f"{where}: {algorithm} checksum must be {length} hex digits, got {value!r}")
+        if not (
+            isinstance(value, str)
+            and len(value) == length
+            and all(c in "0123456789abcdefABCDEF" for c in value)
+        ):
+            raise ValueError(
+                f"{where}: {algorithm} checksum must be {length} hex digits, got {value!r}"
+            )
         value = value.lower()
-    return {"id": file_id, "filename": name, "size": size,
-            "md5": value if algorithm == "md5" else None,
-            "checksum": (algorithm, value) if algorithm else None}
+    return {
+        "id": file_id,
+        "filename": name,
+        "size": size,
+        "md5": value if algorithm == "md5" else None,
+        "checksum": (algorithm, value) if algorithm else None,
+    }
 
 
-def list_dataverse_files(base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI, timeout: float = 60) -> list[dict]:
+def list_dataverse_files(
+    base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI, timeout: float = 60
+) -> list[dict]:
     """Files of a Dataverse dataset: id, filename, size and checksum (the native API's listing).
 
     The listing is untrusted: it must be JSON of the native API's shape, at most
@@ -713,7 +838,9 @@ def list_dataverse_files(base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI, ti
     try:
         files = payload["data"]["latestVersion"]["files"]
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"unexpected Dataverse listing from {url}: no data.latestVersion.files") from exc
+        raise ValueError(
+            f"unexpected Dataverse listing from {url}: no data.latestVersion.files"
+        ) from exc
     if not isinstance(files, list):
         raise ValueError(f"unexpected Dataverse listing from {url}: files is not a list")
     out, seen = [], {}
@@ -721,8 +848,10 @@ def list_dataverse_files(base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI, ti
         item = _listing_entry(entry, f"{url}: listing entry {k}")
         key = unicodedata.normalize("NFC", item["filename"]).casefold()
         if key in seen:
-            raise ValueError(f"{url}: listing entries {seen[key]} and {k} both name the file "
-                             f"{item['filename']!r} (names must be unique, ignoring case)")
+            raise ValueError(
+                f"{url}: listing entries {seen[key]} and {k} both name the file "
+                f"{item['filename']!r} (names must be unique, ignoring case)"
+            )
         seen[key] = k
         out.append(item)
     return out
@@ -748,9 +877,15 @@ def _file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def download_file(url: str, destination, size: int | None = None, md5: str | None = None,
-                  timeout: float = 60, chunk: int = 1 << 20,
-                  checksum: tuple[str, str] | None = None) -> Path:
+def download_file(
+    url: str,
+    destination,
+    size: int | None = None,
+    md5: str | None = None,
+    timeout: float = 60,
+    chunk: int = 1 << 20,
+    checksum: tuple[str, str] | None = None,
+) -> Path:
     """Download with resume (HTTP Range on ``<name>.part``), then check size and checksum.
 
     The body is written to ``<name>.part`` and renamed only after every check passed, so
@@ -768,8 +903,10 @@ def download_file(url: str, destination, size: int | None = None, md5: str | Non
     if destination.exists():
         have = destination.stat().st_size
         if size is not None and have != size:
-            raise IOError(f"{destination} already exists with {have} bytes but the listing says {size}; "
-                          "move it away to download it again")
+            raise IOError(
+                f"{destination} already exists with {have} bytes but the listing says {size}; "
+                "move it away to download it again"
+            )
         return destination
     partial = destination.with_name(destination.name + ".part")
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -784,15 +921,19 @@ def download_file(url: str, destination, size: int | None = None, md5: str | Non
             start = _content_range_start(response) if response.status == 206 else 0
             if have and response.status == 206 and start not in (None, have):
                 partial.unlink()
-                raise IOError(f"{url}: asked for bytes from {have}, the server sent from {start}; "
-                              "the partial file was removed, rerun to start again")
+                raise IOError(
+                    f"{url}: asked for bytes from {have}, the server sent from {start}; "
+                    "the partial file was removed, rerun to start again"
+                )
             resumed = bool(have) and response.status == 206  # a 200 means the server ignored Range
             have = have if resumed else 0
             announced = response.headers.get("Content-Length", "")
             if size is not None and announced.isdigit() and have + int(announced) > size:
                 partial.unlink(missing_ok=True)
-                raise IOError(f"{url}: the server announces {have + int(announced)} bytes but the listing "
-                              f"says {size}; nothing was kept")
+                raise IOError(
+                    f"{url}: the server announces {have + int(announced)} bytes but the listing "
+                    f"says {size}; nothing was kept"
+                )
             got = have
             try:
                 with open(partial, "ab" if resumed else "wb") as out:
@@ -805,11 +946,15 @@ def download_file(url: str, destination, size: int | None = None, md5: str | Non
                         raise http.client.IncompleteRead(b"", response.length)
             except _TooLong:
                 partial.unlink()
-                raise IOError(f"{url}: the response is longer than the listing's {size} bytes; "
-                              "download aborted and nothing was kept") from None
+                raise IOError(
+                    f"{url}: the response is longer than the listing's {size} bytes; "
+                    "download aborted and nothing was kept"
+                ) from None
             except (OSError, http.client.HTTPException) as exc:
-                raise IOError(f"{url}: download interrupted after {got} of {size} bytes ({exc!r}); "
-                              f"rerun to resume ({partial})") from exc
+                raise IOError(
+                    f"{url}: download interrupted after {got} of {size} bytes ({exc!r}); "
+                    f"rerun to resume ({partial})"
+                ) from exc
     got = partial.stat().st_size
     if size is not None and got != size:
         raise IOError(f"{url}: expected {size} bytes, got {got}; rerun to resume ({partial})")
@@ -818,14 +963,17 @@ def download_file(url: str, destination, size: int | None = None, md5: str | Non
         digest = _file_digest(partial, algorithm)
         if digest != expected.lower():
             partial.unlink()
-            raise IOError(f"{url}: {algorithm} {digest} does not match the listing's {expected}; "
-                          "the partial file was removed")
+            raise IOError(
+                f"{url}: {algorithm} {digest} does not match the listing's {expected}; "
+                "the partial file was removed"
+            )
     os.replace(partial, destination)
     return destination
 
 
-def download_milan(directory, names=None, base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI,
-                   timeout: float = 60) -> list[Path]:
+def download_milan(
+    directory, names=None, base_url: str = DATAVERSE_URL, doi: str = MILAN_DOI, timeout: float = 60
+) -> list[Path]:
     """Download the Milan day files (all, or those whose name contains one of ``names``).
 
     Uses the Dataverse access API (``/api/access/datafile/{id}?format=original``), resumes
@@ -842,7 +990,9 @@ def download_milan(directory, names=None, base_url: str = DATAVERSE_URL, doi: st
     if names is not None:
         names = list(names)
         if not names or not all(isinstance(n, str) and n for n in names):
-            raise ValueError(f"names must be non-empty strings (parts of file names), got {names!r}")
+            raise ValueError(
+                f"names must be non-empty strings (parts of file names), got {names!r}"
+            )
     listing = list_dataverse_files(base_url, doi, timeout)
     chosen = [f for f in listing if names is None or any(n in f["filename"] for n in names)]
     if not chosen:
@@ -858,14 +1008,20 @@ def download_milan(directory, names=None, base_url: str = DATAVERSE_URL, doi: st
     paths = []
     for entry, destination in zip(chosen, destinations):
         url = f"{base_url.rstrip('/')}/api/access/datafile/{entry['id']}?format=original"
-        paths.append(download_file(url, destination, entry["size"], timeout=timeout,
-                                   checksum=entry.get("checksum")))
+        paths.append(
+            download_file(
+                url, destination, entry["size"], timeout=timeout, checksum=entry.get("checksum")
+            )
+        )
     return paths
 
 
 # ----------------------------------------------------------------------------- stand-in
 
-def write_stand_in(directory, days: int = 14, squares=(4159, 4556, 5060, 5061, 5161), seed: int = 0) -> Path:
+
+def write_stand_in(
+    directory, days: int = 14, squares=(4159, 4556, 5060, 5061, 5161), seed: int = 0
+) -> Path:
     """Write a synthetic stand-in for the Milan data, in the raw Dataverse format.
 
     Daily and weekly cycles, random bursts, multiplicative noise, rows split over several
@@ -878,17 +1034,21 @@ def write_stand_in(directory, days: int = 14, squares=(4159, 4556, 5060, 5061, 5
     slots_per_day = 86_400_000 // SLOT_MS
     n = days * slots_per_day
     t = np.arange(n) / slots_per_day  # in days; day 0 is Friday 2013-11-01
-    daily = 0.55 + 0.45 * np.sin(2 * np.pi * (t - 0.35)) ** 2 * (np.sin(2 * np.pi * (t - 0.3)) > -0.2)
+    daily = 0.55 + 0.45 * np.sin(2 * np.pi * (t - 0.35)) ** 2 * (
+        np.sin(2 * np.pi * (t - 0.3)) > -0.2
+    )
     weekday = (np.floor(t).astype(int) + 4) % 7  # 0 = Monday
     weekly = np.where(weekday >= 5, 0.7, 1.0)
     (directory / STAND_IN_MARKER).write_text(
-        "SYNTHETIC STAND-IN for the Milan SMS-in data (qkan_lib.milan.write_stand_in). Not real data.\n")
+        "SYNTHETIC STAND-IN for the Milan SMS-in data (qkan_lib.milan.write_stand_in). "
+        "Not real data.\n"
+    )
     level = {sq: rng.uniform(20, 60) for sq in squares}
     series = {}
     for sq in squares:
         bursts = np.zeros(n)
         for start in rng.choice(n, size=days, replace=False):
-            bursts[start:start + rng.integers(2, 8)] += rng.uniform(0.5, 1.5)
+            bursts[start : start + rng.integers(2, 8)] += rng.uniform(0.5, 1.5)
         noise = rng.lognormal(0.0, 0.12, n)
         series[sq] = level[sq] * (daily * weekly + bursts) * noise
     for day in range(days):
@@ -903,5 +1063,7 @@ def write_stand_in(directory, days: int = 14, squares=(4159, 4556, 5060, 5061, 5
                 for country, share in zip((39, 0, 33), shares):
                     sms = "" if rng.random() < 0.02 else f"{series[sq][k] * share:.6f}"
                     lines.append(f"{sq}\t{time}\t{country}\t{sms}\t\t\t\t{rng.uniform(0, 200):.4f}")
-        (directory / f"sms-call-internet-mi-{date.isoformat()}.txt").write_text("\n".join(lines) + "\n")
+        (directory / f"sms-call-internet-mi-{date.isoformat()}.txt").write_text(
+            "\n".join(lines) + "\n"
+        )
     return directory

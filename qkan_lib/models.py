@@ -22,7 +22,8 @@ from .utils import check_positive_int
 
 def _check_sizes(input_size, hidden_size) -> tuple[int, int]:
     """Check both sizes before a gate map adds them, so an error names the one the user gave."""
-    return check_positive_int(input_size, "input_size"), check_positive_int(hidden_size, "hidden_size")
+    input_size = check_positive_int(input_size, "input_size")
+    return input_size, check_positive_int(hidden_size, "hidden_size")
 
 
 class AffineGates(nn.Module):
@@ -133,7 +134,8 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
     if x.shape[1] < 1:
         raise ValueError("sequence input must have at least one time step")
     if not x.is_floating_point():
-        raise ValueError(f"sequence input has dtype {x.dtype}; convert it to {dtype} (x.to({dtype}))")
+        raise ValueError(f"sequence input has dtype {x.dtype}; convert it to {dtype} "
+                         f"(x.to({dtype}))")
     if x.dtype != dtype:
         raise ValueError(f"sequence input has dtype {x.dtype} but the model has {dtype}; convert one of them")
     if not torch.isfinite(x).all():

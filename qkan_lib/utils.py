@@ -53,7 +53,8 @@ def check_input(x: torch.Tensor, features: int, name: str = "input",
             f"{name} must have shape (batch, {features}), got {tuple(x.shape)}"
         )
     if not x.is_floating_point() or (dtype is not None and x.dtype != dtype):
-        raise ValueError(f"{name} has dtype {x.dtype}; convert it to {dtype or 'a floating-point dtype'}")
+        wanted = dtype or "a floating-point dtype"
+        raise ValueError(f"{name} has dtype {x.dtype}; convert it to {wanted}")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
 

@@ -5,6 +5,7 @@ interface. The server is bounded: it shuts itself down after ``LIFETIME`` second
 a test hangs, and each test stops it in a ``with`` block. "Nothing written outside" is
 checked on the whole sandbox folder that holds the target folder.
 """
+
 import hashlib
 import http.server
 import json
@@ -26,8 +27,13 @@ def day_bytes(day: int) -> bytes:
 
 
 def record(file_id, name, body, **changes):
-    data_file = {"id": file_id, "filename": name, "originalFileName": name, "originalFileSize": len(body),
-                 "checksum": {"type": "MD5", "value": hashlib.md5(body).hexdigest()}}
+    data_file = {
+        "id": file_id,
+        "filename": name,
+        "originalFileName": name,
+        "originalFileSize": len(body),
+        "checksum": {"type": "MD5", "value": hashlib.md5(body).hexdigest()},
+    }
     data_file.update(changes)
     return {"dataFile": data_file}
 
@@ -46,7 +52,9 @@ class Hostile:
     "wrong_range" (answers a Range request from byte 0 with a 206).
     """
 
-    def __init__(self, listing: bytes, bodies=None, behaviour=None, listing_status=200, listing_length=None):
+    def __init__(
+        self, listing: bytes, bodies=None, behaviour=None, listing_status=200, listing_length=None
+    ):
         self.listing, self.bodies, self.behaviour = listing, bodies or {}, behaviour or {}
         self.requests = []
         outer = self
@@ -99,7 +107,11 @@ class Hostile:
                     self.end_headers()
                     self.wfile.write(body)
                 else:
-                    start = int(self.headers["Range"].split("=")[1].split("-")[0]) if "Range" in self.headers else 0
+                    start = (
+                        int(self.headers["Range"].split("=")[1].split("-")[0])
+                        if "Range" in self.headers
+                        else 0
+                    )
                     self._body(body[start:], partial=bool(start))
 
             def _body(self, body, partial=False):
@@ -114,7 +126,9 @@ class Hostile:
         self.timer = threading.Timer(LIFETIME, self.httpd.shutdown)
 
     def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self.timer.start()
         return self
 
@@ -140,12 +154,24 @@ def everything_under(folder):
 
 
 HOSTILE_NAMES = [
-    ("../escape.txt", "path separator"), ("..", "'..'"), ("a/../../escape.txt", "path separator"),
-    ("/tmp/absolute.txt", "path separator"), ("sub/day.txt", "path separator"),
-    ("..\\escape.txt", "path separator"), ("C:escape.txt", "drive colon"), ("x..y.txt", "'..'"),
-    ("", "empty"), (None, "missing or empty"), (42, "missing or empty"), ("day\n.txt", "control characters"),
-    ("nul\x00.txt", "control characters"), (" day.txt", "white space"), ("day.txt ", "white space"),
-    (".hidden.txt", "hidden"), ("day.txt.part", "reserved"), ("STAND_IN.txt", "reserved"),
+    ("../escape.txt", "path separator"),
+    ("..", "'..'"),
+    ("a/../../escape.txt", "path separator"),
+    ("/tmp/absolute.txt", "path separator"),
+    ("sub/day.txt", "path separator"),
+    ("..\\escape.txt", "path separator"),
+    ("C:escape.txt", "drive colon"),
+    ("x..y.txt", "'..'"),
+    ("", "empty"),
+    (None, "missing or empty"),
+    (42, "missing or empty"),
+    ("day\n.txt", "control characters"),
+    ("nul\x00.txt", "control characters"),
+    (" day.txt", "white space"),
+    ("day.txt ", "white space"),
+    (".hidden.txt", "hidden"),
+    ("day.txt.part", "reserved"),
+    ("STAND_IN.txt", "reserved"),
     ("x" * 252 + ".txt", "longer than 255 bytes"),
 ]
 
@@ -162,27 +188,34 @@ def test_hostile_file_names_are_refused_before_anything_is_written(sandbox, name
     assert everything_under(box) == ["target"]
 
 
-@pytest.mark.parametrize("first, second", [("day.txt", "day.txt"), ("Day.txt", "day.TXT"),
-                                           ("caf\u00e9.txt", "cafe\u0301.txt")])  # NFC vs NFD
+@pytest.mark.parametrize(
+    "first, second",
+    [("day.txt", "day.txt"), ("Day.txt", "day.TXT"), ("caf\u00e9.txt", "cafe\u0301.txt")],
+)  # NFC vs NFD
 def test_duplicate_names_are_refused(sandbox, first, second):
     box, target = sandbox
     body = day_bytes(0)
-    with Hostile(listing_bytes([record(0, first, body), record(1, second, body)]), {0: body, 1: body}) as server:
+    with Hostile(
+        listing_bytes([record(0, first, body), record(1, second, body)]), {0: body, 1: body}
+    ) as server:
         with pytest.raises(ValueError, match="listing entries 0 and 1 both name the file"):
             milan.download_milan(target, base_url=server.url, timeout=5)
     assert server.downloads() == [] and everything_under(box) == ["target"]
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"id": "../../etc/passwd"}, "id must be a non-negative integer"),
-    ({"id": True}, "id must be a non-negative integer"),
-    ({"id": -1}, "id must be a non-negative integer"),
-    ({"originalFileSize": None, "filesize": None}, "size must be a non-negative integer"),
-    ({"originalFileSize": -5}, "size must be a non-negative integer"),
-    ({"originalFileSize": "100"}, "size must be a non-negative integer"),
-    ({"checksum": {"type": "MD5", "value": "zz"}}, "md5 checksum must be 32 hex digits"),
-    ({"checksum": {"type": "CRC32", "value": "00"}}, "unknown checksum type"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"id": "../../etc/passwd"}, "id must be a non-negative integer"),
+        ({"id": True}, "id must be a non-negative integer"),
+        ({"id": -1}, "id must be a non-negative integer"),
+        ({"originalFileSize": None, "filesize": None}, "size must be a non-negative integer"),
+        ({"originalFileSize": -5}, "size must be a non-negative integer"),
+        ({"originalFileSize": "100"}, "size must be a non-negative integer"),
+        ({"checksum": {"type": "MD5", "value": "zz"}}, "md5 checksum must be 32 hex digits"),
+        ({"checksum": {"type": "CRC32", "value": "00"}}, "unknown checksum type"),
+    ],
+)
 def test_hostile_ids_sizes_and_checksums_are_refused(sandbox, changes, problem):
     box, target = sandbox
     body = day_bytes(0)
@@ -192,13 +225,16 @@ def test_hostile_ids_sizes_and_checksums_are_refused(sandbox, changes, problem):
     assert server.downloads() == [] and everything_under(box) == ["target"]
 
 
-@pytest.mark.parametrize("listing, problem", [
-    (b"<html>Service Unavailable</html>", "the dataset listing is not JSON"),
-    (b"\xff\xfe{}", "the dataset listing is not JSON"),
-    (b"[]", "unexpected Dataverse listing"),
-    (b'{"data": {"latestVersion": {"files": {"a": 1}}}}', "files is not a list"),
-    (b'{"data": {"latestVersion": {"files": [17]}}}', "listing entry 0: no dataFile record"),
-])
+@pytest.mark.parametrize(
+    "listing, problem",
+    [
+        (b"<html>Service Unavailable</html>", "the dataset listing is not JSON"),
+        (b"\xff\xfe{}", "the dataset listing is not JSON"),
+        (b"[]", "unexpected Dataverse listing"),
+        (b'{"data": {"latestVersion": {"files": {"a": 1}}}}', "files is not a list"),
+        (b'{"data": {"latestVersion": {"files": [17]}}}', "listing entry 0: no dataFile record"),
+    ],
+)
 def test_broken_listings_are_refused(sandbox, listing, problem):
     box, target = sandbox
     with Hostile(listing) as server:
@@ -225,10 +261,13 @@ def test_oversized_listing_and_listing_cut_short_and_http_error(sandbox, monkeyp
     assert everything_under(box) == ["target"]
 
 
-@pytest.mark.parametrize("how, problem", [
-    ("long", "longer than the listing's"),
-    ("announce_long", "the server announces"),
-])
+@pytest.mark.parametrize(
+    "how, problem",
+    [
+        ("long", "longer than the listing's"),
+        ("announce_long", "the server announces"),
+    ],
+)
 def test_a_body_longer_than_listed_aborts_and_leaves_nothing(sandbox, how, problem):
     box, target = sandbox
     body = day_bytes(0)
@@ -245,7 +284,9 @@ def test_checksum_mismatch_leaves_nothing(sandbox, algorithm):
     wrong = hashlib.new(algorithm.replace("-", "").lower(), b"other").hexdigest()
     entry = record(0, "day.txt", body, checksum={"type": algorithm, "value": wrong})
     with Hostile(listing_bytes([entry]), {0: body}) as server:
-        with pytest.raises(IOError, match=rf"{algorithm.replace('-', '').lower()} .* does not match"):
+        with pytest.raises(
+            IOError, match=rf"{algorithm.replace('-', '').lower()} .* does not match"
+        ):
             milan.download_milan(target, base_url=server.url, timeout=5)
     assert everything_under(box) == ["target"]
 
@@ -253,7 +294,9 @@ def test_checksum_mismatch_leaves_nothing(sandbox, algorithm):
 def test_sha256_listing_downloads(sandbox):
     box, target = sandbox
     body = day_bytes(0)
-    entry = record(0, "day.txt", body, checksum={"type": "SHA-256", "value": hashlib.sha256(body).hexdigest()})
+    entry = record(
+        0, "day.txt", body, checksum={"type": "SHA-256", "value": hashlib.sha256(body).hexdigest()}
+    )
     with Hostile(listing_bytes([entry]), {0: body}) as server:
         assert milan.download_milan(target, base_url=server.url, timeout=5) == [target / "day.txt"]
     assert (target / "day.txt").read_bytes() == body
@@ -267,7 +310,10 @@ def test_a_body_cut_short_keeps_only_a_resumable_part_and_a_rerun_completes(sand
         with pytest.raises(IOError, match="download interrupted .*rerun to resume"):
             milan.download_milan(target, base_url=server.url, timeout=5)
     assert everything_under(box) == ["target", "target/day.txt.part"]  # never the final name
-    with pytest.warns(UserWarning, match="an incomplete download"), pytest.raises(milan.MilanPathError):
+    with (
+        pytest.warns(UserWarning, match="an incomplete download"),
+        pytest.raises(milan.MilanPathError),
+    ):
         milan.load_milan_sms(target)  # the loader names the leftover, it does not read it
     with Hostile(listing, {0: body}) as server:
         milan.download_milan(target, base_url=server.url, timeout=5)
@@ -279,7 +325,9 @@ def test_a_resume_answered_with_the_wrong_range_is_discarded(sandbox):
     box, target = sandbox
     body = day_bytes(0)
     (target / "day.txt.part").write_bytes(body[:100])
-    with Hostile(listing_bytes([record(0, "day.txt", body)]), {0: body}, {0: "wrong_range"}) as server:
+    with Hostile(
+        listing_bytes([record(0, "day.txt", body)]), {0: body}, {0: "wrong_range"}
+    ) as server:
         with pytest.raises(IOError, match="asked for bytes from 100, the server sent from 0"):
             milan.download_milan(target, base_url=server.url, timeout=5)
     assert everything_under(box) == ["target"]
@@ -299,16 +347,29 @@ def test_redirects_only_to_allowed_urls(sandbox):
     body = day_bytes(0)
     listing = listing_bytes([record(0, "day.txt", body)])
     with Hostile(listing, {0: body}, {0: "redirect:http://example.invalid/steal"}) as server:
-        with pytest.raises(ValueError, match="refusing to download from 'http://example.invalid/steal'"):
+        with pytest.raises(
+            ValueError, match="refusing to download from 'http://example.invalid/steal'"
+        ):
             milan.download_milan(target, base_url=server.url, timeout=5)
     assert everything_under(box) == ["target"]
-    with Hostile(listing, {0: body}, {0: "redirect:/moved/0"}) as server:  # storage on the same loopback host
+    with Hostile(
+        listing, {0: body}, {0: "redirect:/moved/0"}
+    ) as server:  # storage on the same loopback host
         milan.download_milan(target, base_url=server.url, timeout=5)
     assert (target / "day.txt").read_bytes() == body
 
 
-@pytest.mark.parametrize("url", ["http://example.com", "http://10.0.0.1:8080", "ftp://127.0.0.1/",
-                                 "file:///etc/passwd", "127.0.0.1:8000", "https://"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com",
+        "http://10.0.0.1:8080",
+        "ftp://127.0.0.1/",
+        "file:///etc/passwd",
+        "127.0.0.1:8000",
+        "https://",
+    ],
+)
 def test_plain_http_only_for_loopback(sandbox, url):
     box, target = sandbox
     with pytest.raises(ValueError, match="refusing to download from"):
@@ -319,8 +380,13 @@ def test_plain_http_only_for_loopback(sandbox, url):
 
 
 def test_allowed_urls():
-    for url in ("https://dataverse.harvard.edu", "http://127.0.0.1:1234/x", "http://localhost:8/",
-                "http://[::1]:8/", "http://127.8.9.10/"):
+    for url in (
+        "https://dataverse.harvard.edu",
+        "http://127.0.0.1:1234/x",
+        "http://localhost:8/",
+        "http://[::1]:8/",
+        "http://127.8.9.10/",
+    ):
         assert milan.check_download_url(url) == url
 
 
@@ -352,7 +418,9 @@ def test_every_file_lands_inside_the_target_and_names_select_by_substring(sandbo
     names = [f"sms-call-internet-mi-2013-11-0{i + 1}.txt" for i in range(3)]
     listing = listing_bytes([record(i, names[i], files[i]) for i in range(3)])
     with Hostile(listing, files) as server:
-        one = milan.download_milan(target, names="2013-11-02", base_url=server.url, timeout=5)  # a str, not chars
+        one = milan.download_milan(
+            target, names="2013-11-02", base_url=server.url, timeout=5
+        )  # a str, not chars
         assert [p.name for p in one] == [names[1]] and len(server.downloads()) == 1
         paths = milan.download_milan(target, base_url=server.url, timeout=5)
         assert len(server.downloads()) == 3  # the day already there is not fetched again

@@ -1,9 +1,10 @@
-"""Bad input to the Milan loader (issue 12): valid variants load, everything else names file and line.
+"""Bad input to the Milan loader (issue 12): valid variants load, the rest names file and line.
 
 Files are written here in the two real formats. The oracle for every "valid variant" is
 the same rows written as a plain raw file, whose epoch-ms times come from the constants
 of the data set, not from the loader's date parsing.
 """
+
 import bz2
 import datetime as dt
 import gzip
@@ -20,7 +21,14 @@ from qkan_lib import milan
 T0 = milan.FIRST_SLOT_MS
 SLOT = milan.SLOT_MS
 HEADER = ",".join(milan.CSV_HEADER)
-ROWS = [(1, 0, 39, "1.5"), (1, 0, 0, "0.5"), (1, 1, 39, ""), (1, 2, 39, "2.0"), (2, 0, 39, "4.0"), (2, 2, 39, "")]
+ROWS = [
+    (1, 0, 39, "1.5"),
+    (1, 0, 0, "0.5"),
+    (1, 1, 39, ""),
+    (1, 2, 39, "2.0"),
+    (2, 0, 39, "4.0"),
+    (2, 2, 39, ""),
+]
 
 
 def raw_line(square, slot, country, sms, internet="3.5"):
@@ -62,6 +70,7 @@ def same_series(a, b):
 
 # ---------------------------------------------------------------------------- valid variants load
 
+
 @pytest.mark.parametrize("fmt", ["raw", "csv"])
 def test_utf8_byte_order_mark_loads(tmp_path, reference, fmt):
     text = raw_text() if fmt == "raw" else csv_text()
@@ -70,8 +79,18 @@ def test_utf8_byte_order_mark_loads(tmp_path, reference, fmt):
     same_series(milan.load_milan_sms(path), reference)
 
 
-@pytest.mark.parametrize("variant", ["trailing_blank", "blank_inside", "spaces_only", "crlf", "cr", "no_final_newline",
-                                     "leading_blank"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "trailing_blank",
+        "blank_inside",
+        "spaces_only",
+        "crlf",
+        "cr",
+        "no_final_newline",
+        "leading_blank",
+    ],
+)
 @pytest.mark.parametrize("fmt", ["raw", "csv"])
 def test_line_end_and_blank_line_variants_load(tmp_path, reference, fmt, variant):
     lines = (raw_text() if fmt == "raw" else csv_text()).rstrip("\n").split("\n")
@@ -102,13 +121,16 @@ def test_errors_after_blank_lines_still_name_the_file_line(tmp_path):
         milan.read_milan_file(path)
 
 
-@pytest.mark.parametrize("name, text", [
-    ("README.txt", "Milan telecom data\nDownloaded from Harvard Dataverse.\n"),
-    ("notes.txt", "todo: check square 4159\tand 5060\n"),
-    ("NOTES.csv", "what,why\nsquare 1,busy\n"),
-    ("README.md", "# The data\n"),
-    ("description.pdf", "%PDF-1.4 ..."),
-])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("README.txt", "Milan telecom data\nDownloaded from Harvard Dataverse.\n"),
+        ("notes.txt", "todo: check square 4159\tand 5060\n"),
+        ("NOTES.csv", "what,why\nsquare 1,busy\n"),
+        ("README.md", "# The data\n"),
+        ("description.pdf", "%PDF-1.4 ..."),
+    ],
+)
 def test_stray_notes_in_the_folder_are_skipped_with_a_warning(tmp_path, reference, name, text):
     folder = tmp_path / "data"
     folder.mkdir()
@@ -123,8 +145,12 @@ def test_folder_with_only_notes_names_what_it_skipped(tmp_path):
     folder = tmp_path / "notes_only"
     folder.mkdir()
     (folder / "README.txt").write_text("nothing here\n")
-    with pytest.warns(UserWarning, match="README.txt"), \
-            pytest.raises(milan.MilanPathError, match=r"no Milan data files .*notes_only; skipped: README.txt"):
+    with (
+        pytest.warns(UserWarning, match="README.txt"),
+        pytest.raises(
+            milan.MilanPathError, match=r"no Milan data files .*notes_only; skipped: README.txt"
+        ),
+    ):
         milan.load_milan_sms(folder)
 
 
@@ -133,7 +159,9 @@ def test_empty_folder_and_hidden_files(tmp_path):
     folder.mkdir()
     with pytest.raises(milan.MilanPathError, match="no Milan data files"):
         milan.load_milan_sms(folder)
-    (folder / "._day.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")  # macOS AppleDouble
+    (folder / "._day.txt").write_bytes(
+        b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X"
+    )  # macOS AppleDouble
     (folder / "day.txt").write_text(raw_text())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # hidden files are ignored without a warning
@@ -156,19 +184,27 @@ def test_incomplete_download_and_subfolder_are_skipped_with_warnings(tmp_path, r
 
 # ---------------------------------------------------------------------------- encodings
 
+
 @pytest.mark.parametrize("bad", [b"\xff", b"\xe9", b"\xc3("])
 def test_non_utf8_byte_names_file_and_line(tmp_path, bad):
-    lines = [raw_line(1, 0, 39, "1").encode(), raw_line(1, 1, 39, "1").encode(),
-             raw_line(1, 2, 39, "1").encode().replace(b"\t39\t", b"\t39" + bad + b"\t")]
+    lines = [
+        raw_line(1, 0, 39, "1").encode(),
+        raw_line(1, 1, 39, "1").encode(),
+        raw_line(1, 2, 39, "1").encode().replace(b"\t39\t", b"\t39" + bad + b"\t"),
+    ]
     path = tmp_path / "latin.txt"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    with pytest.raises(milan.MilanFormatError, match=rf"latin.txt: line 3: byte 0x{bad[0]:02x} is not UTF-8"):
+    with pytest.raises(
+        milan.MilanFormatError, match=rf"latin.txt: line 3: byte 0x{bad[0]:02x} is not UTF-8"
+    ):
         milan.read_milan_file(path)
 
 
 def test_valid_utf8_that_is_not_a_number_is_reported_as_such(tmp_path):
     path = tmp_path / "accent.txt"
-    path.write_text(raw_line(1, 0, 39, "1") + "\n" + raw_line(1, 1, 39, "1é") + "\n", encoding="utf-8")
+    path.write_text(
+        raw_line(1, 0, 39, "1") + "\n" + raw_line(1, 1, 39, "1é") + "\n", encoding="utf-8"
+    )
     with pytest.raises(milan.MilanFormatError, match="accent.txt: line 2: sms-in is not a number"):
         milan.read_milan_file(path)
 
@@ -181,6 +217,7 @@ def test_utf16_file_is_refused_by_name(tmp_path):
 
 
 # ---------------------------------------------------------------------------- compression
+
 
 def compressed(path, kind, payload: bytes, member="day.txt"):
     if kind == "gz":
@@ -195,8 +232,16 @@ def compressed(path, kind, payload: bytes, member="day.txt"):
     return path
 
 
-@pytest.mark.parametrize("kind, name", [("gz", "day.txt.gz"), ("bz2", "day.txt.bz2"), ("xz", "day.csv.xz"),
-                                        ("zip", "day.zip"), ("gz", "day.txt")])  # the last: gzip under a .txt name
+@pytest.mark.parametrize(
+    "kind, name",
+    [
+        ("gz", "day.txt.gz"),
+        ("bz2", "day.txt.bz2"),
+        ("xz", "day.csv.xz"),
+        ("zip", "day.zip"),
+        ("gz", "day.txt"),
+    ],
+)  # the last: gzip under a .txt name
 def test_compressed_day_files_load_as_a_file_and_in_a_folder(tmp_path, reference, kind, name):
     payload = (csv_text() if ".csv" in name else raw_text()).encode()
     folder = tmp_path / "data"
@@ -228,11 +273,15 @@ def test_compressed_problems_say_compressed(tmp_path, monkeypatch):
     with zipfile.ZipFile(multi, "w") as archive:
         archive.writestr("a.txt", raw_text())
         archive.writestr("b.txt", raw_text())
-    with pytest.raises(milan.MilanFormatError, match=r"two.zip: a zip archive holding 2 files \(a.txt, b.txt\)"):
+    with pytest.raises(
+        milan.MilanFormatError, match=r"two.zip: a zip archive holding 2 files \(a.txt, b.txt\)"
+    ):
         milan.read_milan_file(multi)
     truncated = tmp_path / "cut.txt.gz"
     truncated.write_bytes(gzip.compress(raw_text().encode())[:-12])
-    with pytest.raises(milan.MilanFormatError, match="cut.txt.gz: compressed, but cannot be decompressed"):
+    with pytest.raises(
+        milan.MilanFormatError, match="cut.txt.gz: compressed, but cannot be decompressed"
+    ):
         milan.read_milan_file(truncated)
     seven = tmp_path / "day.txt"
     seven.write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40)
@@ -263,28 +312,41 @@ def test_archive_in_a_folder_is_skipped_with_a_warning_never_silently(tmp_path, 
     with pytest.warns(UserWarning) as caught:
         same_series(milan.load_milan_sms(folder), reference)
     messages = " | ".join(str(w.message) for w in caught)
-    assert "rest.tar.gz: a compressed archive" in messages and "rest.7z: a compressed archive" in messages
+    assert (
+        "rest.tar.gz: a compressed archive" in messages
+        and "rest.7z: a compressed archive" in messages
+    )
 
 
 # ---------------------------------------------------------------------------- range checks
 
-@pytest.mark.parametrize("line, problem", [
-    (raw_line(1, 2, 39, "-1.0"), r"sms-in is negative \(-1\)"),
-    (raw_line(1, 2, 39, "1.0", internet="-0.5"), r"internet is negative \(-0.5\)"),
-    (raw_line(0, 2, 39, "1.0"), "square id 0 is not on the 100 x 100 grid"),
-    (raw_line(10001, 2, 39, "1.0"), "square id 10001 is not on the 100 x 100 grid"),
-    (raw_line(-3, 2, 39, "1.0"), "square id -3 is not on the 100 x 100 grid"),
-    ("1.5\t%d\t39\t1.0\t\t\t\t" % (T0 + 2 * SLOT), "square id 1.5 is not on the 100 x 100 grid"),
-    (raw_line(1, 2, -1, "1.0"), "country code -1 is not a non-negative integer"),
-    (raw_line(1, 2, 39.5, "1.0"), "country code 39.5 is not a non-negative integer"),
-    ("1\t0\t39\t1.0\t\t\t\t", r"time 0 \(1970-01-01T00:00:00.000 UTC\) is far outside the data's period"),
-    ("1\t%d\t39\t1.0\t\t\t\t" % 1_577_836_800_000, ".*far outside the data's period"),  # 2020
-    ("1\t1e30\t39\t1.0\t\t\t\t", ".*far outside the data's period"),
-    ("1\t-%d\t39\t1.0\t\t\t\t" % T0, ".*far outside the data's period"),
-    (raw_line(1, 2, 39, "nan"), "sms-in is not finite: 'nan'"),
-    (raw_line(1, 2, 39, "inf"), "sms-in is not finite: 'inf'"),
-    (raw_line(1, 2, 39, "1.0", internet="NaN"), "internet is not finite: 'NaN'"),
-])
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        (raw_line(1, 2, 39, "-1.0"), r"sms-in is negative \(-1\)"),
+        (raw_line(1, 2, 39, "1.0", internet="-0.5"), r"internet is negative \(-0.5\)"),
+        (raw_line(0, 2, 39, "1.0"), "square id 0 is not on the 100 x 100 grid"),
+        (raw_line(10001, 2, 39, "1.0"), "square id 10001 is not on the 100 x 100 grid"),
+        (raw_line(-3, 2, 39, "1.0"), "square id -3 is not on the 100 x 100 grid"),
+        (
+            "1.5\t%d\t39\t1.0\t\t\t\t" % (T0 + 2 * SLOT),
+            "square id 1.5 is not on the 100 x 100 grid",
+        ),
+        (raw_line(1, 2, -1, "1.0"), "country code -1 is not a non-negative integer"),
+        (raw_line(1, 2, 39.5, "1.0"), "country code 39.5 is not a non-negative integer"),
+        (
+            "1\t0\t39\t1.0\t\t\t\t",
+            r"time 0 \(1970-01-01T00:00:00.000 UTC\) is far outside the data's period",
+        ),
+        ("1\t%d\t39\t1.0\t\t\t\t" % 1_577_836_800_000, ".*far outside the data's period"),  # 2020
+        ("1\t1e30\t39\t1.0\t\t\t\t", ".*far outside the data's period"),
+        ("1\t-%d\t39\t1.0\t\t\t\t" % T0, ".*far outside the data's period"),
+        (raw_line(1, 2, 39, "nan"), "sms-in is not finite: 'nan'"),
+        (raw_line(1, 2, 39, "inf"), "sms-in is not finite: 'inf'"),
+        (raw_line(1, 2, 39, "1.0", internet="NaN"), "internet is not finite: 'NaN'"),
+    ],
+)
 def test_values_outside_the_data_range_name_file_and_line(tmp_path, line, problem):
     path = tmp_path / "range.txt"
     path.write_text("\n".join([raw_line(1, 0, 39, "1"), raw_line(1, 1, 39, "1"), line]) + "\n")
@@ -296,7 +358,11 @@ def test_range_check_boundaries_are_accepted(tmp_path):
     """Squares 1 and 10000, activity 0 and the edges of the accepted period are valid."""
     margin = milan.PERIOD_MARGIN_MS // SLOT
     last = (milan.END_MS - T0) // SLOT + margin - 1
-    lines = [raw_line(1, -margin, 0, "0"), raw_line(10000, -margin, 39, "0.0"), raw_line(1, last, 39, "2")]
+    lines = [
+        raw_line(1, -margin, 0, "0"),
+        raw_line(10000, -margin, 39, "0.0"),
+        raw_line(1, last, 39, "2"),
+    ]
     path = tmp_path / "edges.txt"
     path.write_text("\n".join(lines) + "\n")
     rows = milan.read_milan_file(path)
@@ -321,9 +387,15 @@ STAMPS = {  # the same instant (Milan midnight + 10 k minutes), written in diffe
     "fraction": lambda k: milan_local(k).strftime("%Y-%m-%d %H:%M:%S.000"),
     "plus_one": lambda k: milan_local(k).strftime("%Y-%m-%d %H:%M:%S") + "+01:00",
     "utc_z": lambda k: (milan_local(k) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "utc_zero": lambda k: (milan_local(k) - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S+00:00"),
-    "plus_two": lambda k: (milan_local(k) + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S+0200"),
-    "minus_five": lambda k: (milan_local(k) - dt.timedelta(hours=6)).strftime("%Y-%m-%d %H:%M:%S-05:00"),
+    "utc_zero": lambda k: (milan_local(k) - dt.timedelta(hours=1)).strftime(
+        "%Y-%m-%d %H:%M:%S+00:00"
+    ),
+    "plus_two": lambda k: (milan_local(k) + dt.timedelta(hours=1)).strftime(
+        "%Y-%m-%d %H:%M:%S+0200"
+    ),
+    "minus_five": lambda k: (milan_local(k) - dt.timedelta(hours=6)).strftime(
+        "%Y-%m-%d %H:%M:%S-05:00"
+    ),
     "epoch_ms": lambda k: str(T0 + k * SLOT),
 }
 
@@ -338,26 +410,35 @@ def test_csv_dates_with_and_without_utc_offsets_land_on_the_right_slot(tmp_path,
 
 def test_mixed_offsets_in_one_file(tmp_path, reference):
     styles = list(STAMPS)
-    rows = [csv_line(sq, k, c, sms, STAMPS[styles[i % len(styles)]](k)) for i, (sq, k, c, sms) in enumerate(ROWS)]
+    rows = [
+        csv_line(sq, k, c, sms, STAMPS[styles[i % len(styles)]](k))
+        for i, (sq, k, c, sms) in enumerate(ROWS)
+    ]
     path = tmp_path / "mixed.csv"
     path.write_text("\n".join([HEADER] + rows) + "\n")
     same_series(milan.load_milan_sms(path), reference)
 
 
-@pytest.mark.parametrize("stamp, problem", [
-    ("2013-11-01 00:00:00+01:05", "time is not on the 10-minute slot grid"),
-    ("2013-13-01 00:00:00", "datetime is not a date and time: '2013-13-01 00:00:00'"),
-    ("yesterday", "datetime is not a date and time"),
-    ("1970-01-01 00:00:00", ".*far outside the data's period"),
-])
+@pytest.mark.parametrize(
+    "stamp, problem",
+    [
+        ("2013-11-01 00:00:00+01:05", "time is not on the 10-minute slot grid"),
+        ("2013-13-01 00:00:00", "datetime is not a date and time: '2013-13-01 00:00:00'"),
+        ("yesterday", "datetime is not a date and time"),
+        ("1970-01-01 00:00:00", ".*far outside the data's period"),
+    ],
+)
 def test_bad_csv_dates_name_file_and_line(tmp_path, stamp, problem):
     path = tmp_path / "dates.csv"
-    path.write_text("\n".join([HEADER, csv_line(1, 0, 39, "1"), csv_line(1, 1, 39, "1", stamp)]) + "\n")
+    path.write_text(
+        "\n".join([HEADER, csv_line(1, 0, 39, "1"), csv_line(1, 1, 39, "1", stamp)]) + "\n"
+    )
     with pytest.raises(milan.MilanFormatError, match=rf"dates.csv: line 3: {problem}"):
         milan.read_milan_file(path)
 
 
 # ---------------------------------------------------------------------------- paths
+
 
 def test_paths_as_str_path_single_file_and_dot_txt_folder(tmp_path, reference):
     folder = tmp_path / "milan.txt"  # a folder whose name ends in .txt
@@ -393,7 +474,9 @@ def test_wrong_kinds_of_paths(tmp_path):
     with pytest.raises(milan.MilanPathError, match="empty list"):
         milan.load_milan_sms([])
     for bad in (None, 42, b"/tmp/day.txt"):
-        with pytest.raises(ValueError, match="paths must be a folder, a day file or a list of day files"):
+        with pytest.raises(
+            ValueError, match="paths must be a folder, a day file or a list of day files"
+        ):
             milan.load_milan_sms(bad)
     with pytest.raises(ValueError, match="each entry of paths must be a path"):
         milan.load_milan_sms([day, 3])
@@ -403,13 +486,23 @@ def test_wrong_kinds_of_paths(tmp_path):
 
 # ---------------------------------------------------------------------------- empty and odd files
 
-@pytest.mark.parametrize("content, problem", [
-    ("", "the file is empty"),
-    ("\n\n   \n", "the file is empty"),
-    (HEADER + "\n", "no data rows"),
-    ("\n".join(csv_line(*r) for r in ROWS) + "\n", "line 1: comma-separated but without the CSV header"),
-    ('1\t%d\t39\t"1.0\t\t\t\t\n1\t%d\t39\t1.0"\t\t\t\t\n' % (T0, T0 + SLOT), "a stray quote character"),
-])
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("", "the file is empty"),
+        ("\n\n   \n", "the file is empty"),
+        (HEADER + "\n", "no data rows"),
+        (
+            "\n".join(csv_line(*r) for r in ROWS) + "\n",
+            "line 1: comma-separated but without the CSV header",
+        ),
+        (
+            '1\t%d\t39\t"1.0\t\t\t\t\n1\t%d\t39\t1.0"\t\t\t\t\n' % (T0, T0 + SLOT),
+            "a stray quote character",
+        ),
+    ],
+)
 def test_empty_and_odd_files(tmp_path, content, problem):
     path = tmp_path / "odd.txt"
     path.write_text(content)
@@ -434,6 +527,7 @@ def test_the_same_day_in_two_formats_is_an_overlap(tmp_path):
 
 
 # ---------------------------------------------------------------------------- squares
+
 
 def test_squares_argument(tmp_path, reference):
     day = tmp_path / "day.txt"

@@ -1,4 +1,5 @@
 """Bad input to models and layers: every error names the parameter the user gave (issue 12)."""
+
 import pytest
 import torch
 
@@ -73,7 +74,11 @@ def test_hqkan_latent_widths_valid_values_and_defaults():
     layer = HQKAN(3, 8, latent_in=1, latent_out=5)
     assert (layer.latent.in_features, layer.latent.out_features) == (1, 5)
     default = HQKAN(3, 8)
-    assert (default.latent.in_features, default.latent.out_features) == (latent_width(3), latent_width(8)) == (2, 3)
+    assert (
+        (default.latent.in_features, default.latent.out_features)
+        == (latent_width(3), latent_width(8))
+        == (2, 3)
+    )
 
 
 INT_CASES = [torch.int64, torch.int32, torch.bool]
@@ -82,7 +87,9 @@ INT_CASES = [torch.int64, torch.int32, torch.bool]
 @pytest.mark.parametrize("dtype", INT_CASES)
 def test_daruan_function_and_module_refuse_integer_tensors(dtype):
     theta = torch.zeros(2, 2, dtype=torch.float64)
-    with pytest.raises(ValueError, match=rf"DARUAN input x must be a floating-point tensor, got {dtype}"):
+    with pytest.raises(
+        ValueError, match=rf"DARUAN input x must be a floating-point tensor, got {dtype}"
+    ):
         daruan(torch.ones(3, dtype=dtype), theta)
     with pytest.raises(ValueError, match="floating-point tensor"):
         DARUAN(dtype=torch.float64)(torch.ones(3, dtype=dtype))
@@ -97,7 +104,9 @@ def test_daruan_refuses_non_tensors():
 @pytest.mark.parametrize("layer", [QKANLayer, HQKAN])
 def test_layers_refuse_integer_tensors(layer, dtype):
     module = layer(2, 3, dtype=torch.float64)
-    with pytest.raises(ValueError, match=rf"{layer.__name__} input has dtype {dtype}; convert it to torch.float64"):
+    with pytest.raises(
+        ValueError, match=rf"{layer.__name__} input has dtype {dtype}; convert it to torch.float64"
+    ):
         module(torch.ones(4, 2, dtype=dtype))
 
 
@@ -112,7 +121,9 @@ def test_layers_refuse_a_float_dtype_other_than_theirs(layer):
 @pytest.mark.parametrize("dtype", INT_CASES)
 def test_recurrent_models_refuse_integer_tensors(model, dtype):
     net = build_model(model, "bessel", dtype=torch.float64)
-    with pytest.raises(ValueError, match=rf"sequence input has dtype {dtype}; convert it to torch.float64"):
+    with pytest.raises(
+        ValueError, match=rf"sequence input has dtype {dtype}; convert it to torch.float64"
+    ):
         net(torch.ones(2, 3, 1, dtype=dtype))
 
 
