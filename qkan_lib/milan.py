@@ -470,6 +470,8 @@ def _looks_like_data(path: Path) -> bool:
         return True  # reading it explains the problem
     text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").replace("\r", "\n")
     first = next((line.strip(" ") for line in text.split("\n") if line.strip(" ")), "")
+    if not first:
+        return True  # an empty day file: reading it says so, instead of a silent gap
     if "\t" in first:
         return first.split("\t")[0].strip().isdigit()
     head_field = first.split(",")[0].strip()

@@ -141,6 +141,15 @@ def test_stray_notes_in_the_folder_are_skipped_with_a_warning(tmp_path, referenc
     same_series(series, reference)
 
 
+def test_an_empty_day_file_in_a_folder_is_an_error_not_a_skipped_note(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "day1.txt").write_text(raw_text())
+    (folder / "day2.txt").write_text("\n\n")
+    with pytest.raises(milan.MilanFormatError, match="day2.txt: the file is empty"):
+        milan.load_milan_sms(folder)
+
+
 def test_folder_with_only_notes_names_what_it_skipped(tmp_path):
     folder = tmp_path / "notes_only"
     folder.mkdir()
