@@ -25,6 +25,7 @@ from .models import (
     QLSTMGates,
     RecurrentRegressor,
 )
+from .utils import check_positive_int
 
 MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
 BASELINE_MODELS = ("fourier_lstm", "param_matched_lstm")  # the claims' baselines, not in Table I
@@ -84,9 +85,15 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
     ``dtype=None`` uses torch's default dtype; extra keyword arguments override config keys.
     """
     config = model_config(model, dataset, **overrides)
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be a floating-point torch.dtype (or None), got {dtype!r}")
+    input_size = check_positive_int(input_size, "input_size")
+    for key, value in config.items():  # a string such as "no" would silently mean True
+        if key.endswith("_trainable") and not isinstance(value, bool):
+            raise ValueError(f"{key} must be True or False, got {value!r}")
     factory = {"dtype": dtype, "device": device}
     if model == "param_matched_lstm":
-        from .baselines import build_parameter_matched_lstm
+        from .baselines import build_parameter_matched_lstm  # baselines imports this module
 
         return build_parameter_matched_lstm(dataset, input_size=input_size, **config, **factory)
     if model == "fourier_lstm":  # same random draws as build_model("qkan_lstm"): same initial function
@@ -94,7 +101,7 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
 
         return fourier_lstm_from_qkan(build_model("qkan_lstm", dataset, input_size=input_size, **config,
                                                   **factory))
-    hidden = config.pop("hidden_size")
+    hidden = check_positive_int(config.pop("hidden_size"), "hidden_size")
     if model == "lstm":
         return LSTMRegressor(input_size, hidden, config["num_layers"], **factory)
     if model == "qlstm":

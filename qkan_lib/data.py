@@ -109,7 +109,8 @@ def make_windows(series, seq_len: int):
         raise ValueError(f"series must be one-dimensional, got shape {series.shape}")
     count = len(series) - seq_len - 1
     if count < 1:
-        raise ValueError(f"a series of length {len(series)} has no windows of length {seq_len}")
+        raise ValueError(f"seq_len={seq_len}: a series of length {len(series)} has no windows "
+                         "of that length (a window needs seq_len + 2 points)")
     index = np.arange(count)[:, None] + np.arange(seq_len)[None, :]
     return series[index][..., None], series[seq_len:seq_len + count, None]
 
@@ -147,6 +148,14 @@ class SequenceData:
         return sum(len(x) for _, x, _ in self.splits())
 
 
+def _check_fraction(value, name: str) -> float:
+    """A split fraction: a real number strictly between 0 and 1 (NaN and bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0 < value < 1:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+    return float(value)
+
+
 def _tensor(a, dtype):
     return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype)
 
@@ -161,8 +170,11 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
     from the END of the training period (for tuning without looking at the test part); the test
     windows stay the paper protocol's.
     """
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    train_fraction = _check_fraction(train_fraction, "train_fraction")
+    seq_len = check_positive_int(seq_len, "seq_len")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) \
+            or not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
     if name == "damped_shm":
         _, _, series = damped_pendulum(**series_options)
     elif name == "bessel":
@@ -172,6 +184,10 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
     scaler = MinMaxScaler.fit(series)
     x, y = make_windows(scaler.transform(series), seq_len)
     n_train = int(train_fraction * len(x))
+    if not 1 <= n_train < len(x):  # a split without windows fails much later, deep inside training
+        empty = "train" if n_train < 1 else "test"
+        raise ValueError(f"train_fraction={train_fraction} with seq_len={seq_len} leaves the "
+                         f"{empty} split empty ({len(x)} windows in all)")
     n_fit = n_train - round(val_fraction * n_train)
     if val_fraction and not 0 < n_fit < n_train:
         raise ValueError(f"val_fraction={val_fraction} leaves an empty training or validation split "
@@ -191,14 +207,26 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib).
     """
     import os
+    import warnings
     from pathlib import Path
 
     from . import milan
 
     chosen = milan_dir or os.environ.get(milan.ENV_VAR)
     if chosen:
+        given = "milan_dir" if milan_dir else f"${milan.ENV_VAR}"
+        if isinstance(chosen, bytes) or not isinstance(chosen, (str, os.PathLike)):
+            raise ValueError(f"{given} must be a folder path (str or Path), "
+                             f"got {type(chosen).__name__}")
         directory = Path(chosen)
-        milan.milan_files(directory)  # a clear error if the directory holds no data files
+        if directory.is_file():  # a single day file
+            return directory, (directory.parent / milan.STAND_IN_MARKER).exists()
+        try:
+            with warnings.catch_warnings():  # the loader warns about skipped files once, later
+                warnings.simplefilter("ignore")
+                milan.milan_files(directory)  # a clear error if the directory holds no data files
+        except milan.MilanPathError as exc:
+            raise milan.MilanPathError(f"{given}={str(chosen)!r}: {exc}") from exc
         return directory, (directory / milan.STAND_IN_MARKER).exists()
     cache = Path(os.environ.get("QKAN_CACHE", Path.home() / ".cache" / "qkan_lib"))
     directory = cache / f"milan_stand_in_{stand_in_days}d_seed{seed}"
@@ -216,14 +244,38 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
     the min-max scaler is fitted on the training parts only (validation and test values
     may fall outside [-1, 1]); windows never cross a split or a square.
     """
-    from .milan import fill_gaps, select_cells
+    from .milan import MilanSeries, fill_gaps, select_cells
 
-    if abs(sum(fractions) - 1) > 1e-9 or len(fractions) != 3 or min(fractions) <= 0:
+    if not isinstance(series, MilanSeries):
+        raise ValueError(f"series must be a MilanSeries (from qkan_lib.milan.load_milan_sms), "
+                         f"got {type(series).__name__}")
+    seq_len = check_positive_int(seq_len, "seq_len")
+    cells = check_positive_int(cells, "cells")
+    try:
+        fractions = tuple(fractions)
+    except TypeError:
+        raise ValueError(f"fractions must be three numbers (train, val, test), "
+                         f"got {fractions!r}") from None
+    if len(fractions) != 3:
+        raise ValueError(f"fractions must be three numbers (train, val, test), got {fractions!r}")
+    for label, value in zip(("train", "val", "test"), fractions):
+        _check_fraction(value, f"fractions ({label})")
+    if abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}")
+    if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) \
+            or not 0 <= min_coverage <= 1:
+        raise ValueError(f"min_coverage must be a number from 0 to 1, got {min_coverage!r}")
+    if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
+        raise ValueError(f"max_gap must be a non-negative integer (slots), got {max_gap!r}")
+    n = len(series.values)
+    cut1, cut2 = int(fractions[0] * n), int((fractions[0] + fractions[1]) * n)
+    for label, length in (("train", cut1), ("val", cut2 - cut1), ("test", n - cut2)):
+        if length - seq_len - 1 < 1:  # refused now, not deep inside training
+            raise ValueError(f"seq_len={seq_len} with fractions={fractions} leaves the {label} "
+                             f"split without windows: it gets {length} of the {n} slots and a "
+                             "window needs seq_len + 2")
     columns = select_cells(series, cells, min_coverage, max_gap)
     filled = np.stack([fill_gaps(series.values[:, c]) for c in columns], 1)
-    n = len(filled)
-    cut1, cut2 = int(fractions[0] * n), int((fractions[0] + fractions[1]) * n)
     parts = {"train": filled[:cut1], "val": filled[cut1:cut2], "test": filled[cut2:]}
     scaler = MinMaxScaler.fit(parts["train"])
     tensors = {}
@@ -252,6 +304,8 @@ def load_dataset(name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64
 
         return noisy_damped_shm(seq_len, dtype=dtype, **options)
     if name in ("damped_shm", "bessel"):
+        if milan_dir is not None:
+            raise ValueError(f"milan_dir applies only to the 'urban' dataset, not {name!r}")
         return synthetic_dataset(name, seq_len, dtype=dtype, **options)
     if name == "urban":
         from .milan import load_milan_sms

@@ -111,7 +111,7 @@ class QKANLayer(nn.Module):
         return step
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_features, "QKANLayer input")
+        check_input(x, self.in_features, "QKANLayer input", self.theta.dtype)
         return self.step_function()(x)
 
     def extra_repr(self) -> str:
@@ -153,5 +153,5 @@ class HQKAN(nn.Module):
         return lambda x: self.decoder(latent(self.encoder(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.in_features, "HQKAN input")
+        check_input(x, self.in_features, "HQKAN input", self.encoder.weight.dtype)
         return self.step_function()(x)

@@ -161,8 +161,8 @@ class LSTMCell(nn.Module):
 def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> None:
     check_float_tensor(x, "sequence input")
     if x.dim() != 3 or x.shape[-1] != input_size:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"sequence input must have shape (batch, seq_len, {input_size}), got {shape}")
+        raise ValueError(f"sequence input must have shape (batch, seq_len, {input_size}), "
+                         f"got {tuple(x.shape)}")
     if x.shape[1] < 1:
         raise ValueError("sequence input must have at least one time step")
     if x.dtype != dtype:

@@ -51,14 +51,15 @@ def check_float_tensor(x, name: str = "input") -> None:
                          "convert it, e.g. x.to(torch.float64)")
 
 
-def check_input(x: torch.Tensor, features: int, name: str = "input") -> None:
-    """Raise a ValueError naming the problem if ``x`` is not a finite floating-point
-    (batch, features) tensor."""
+def check_input(x: torch.Tensor, features: int, name: str = "input",
+                dtype: torch.dtype | None = None) -> None:
+    """Raise a ValueError naming the problem if ``x`` is not a finite (batch, features) tensor
+    of a floating-point dtype (``dtype``, the layer's, when given)."""
     check_float_tensor(x, name)
     if x.dim() != 2 or x.shape[1] != features:
-        raise ValueError(
-            f"{name} must have shape (batch, {features}), got {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must have shape (batch, {features}), got {tuple(x.shape)}")
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(f"{name} has dtype {x.dtype}; convert it to {dtype}")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
 
