@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .data import SequenceData
 from .metrics import regression_metrics
-from .utils import check_positive_int, resolve_device, seed_everything
+from .utils import check_positive_int, intra_op_threads, resolve_device, seed_everything
 
 OPTIMIZERS = ("rmsprop", "adam")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -118,15 +118,22 @@ def evaluate(forward: Forward, x: torch.Tensor, chunk: int = 4096) -> torch.Tens
 
 def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, config: TrainConfig, n_models: int,
         progress: bool | None = None, description: str = "training",
-        on_epoch_end: Callable[[int], None] | None = None) -> list[TrainOutcome]:
+        on_epoch_end: Callable[[int], None] | None = None,
+        threads: int | None = 1) -> list[TrainOutcome]:
     """Train ``n_models`` models at once and evaluate every split after each epoch.
 
     ``forward(x)`` returns (n_models, batch, outputs); ``parameters`` are all trainable tensors
     (stacked on a leading model axis when n_models > 1). Optimisers act elementwise, so one
     optimiser over stacked tensors equals one per model. ``on_epoch_end(epoch)`` is called after
-    each epoch's evaluation (e.g. to snapshot spectra). Raises RuntimeError if any model's loss
-    becomes NaN or infinite.
+    each epoch's evaluation (e.g. to snapshot spectra). ``threads`` PyTorch intra-op threads
+    run the loop (default one: see :func:`qkan_lib.utils.intra_op_threads`; ``None`` leaves the
+    setting alone). Raises RuntimeError if any model's loss becomes NaN or infinite.
     """
+    with intra_op_threads(threads):
+        return _fit(forward, parameters, data, config, n_models, progress, description, on_epoch_end)
+
+
+def _fit(forward, parameters, data, config, n_models, progress, description, on_epoch_end):
     generator = seed_everything(config.seed) if config.shuffle else None
     optimizer = make_optimizer(parameters, config)
     histories: list[list[dict]] = [[] for _ in range(n_models)]

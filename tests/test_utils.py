@@ -40,3 +40,14 @@ def test_device_choice():
 def test_environment_is_recorded():
     info = ql.environment_info("cpu")
     assert info["device"] == "cpu" and info["torch"] == torch.__version__ and info["qkan_lib"]
+
+
+def test_intra_op_threads_are_restored():
+    from qkan_lib.utils import intra_op_threads
+
+    before = torch.get_num_threads()
+    with intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with intra_op_threads(None):
+        assert torch.get_num_threads() == before
