@@ -4,9 +4,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-from collections.abc import Iterator
 import random
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import torch
