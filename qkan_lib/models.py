@@ -130,7 +130,12 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
 
 
 class RecurrentRegressor(nn.Module):
-    """Run a cell over a sequence and predict the next value from the last hidden state."""
+    """Run a cell over a sequence and predict the next value from the last hidden state.
+
+    QKAN-LSTM and HQKAN-LSTM on the CPU run the whole sequence as one compiled call
+    (:mod:`qkan_lib.recurrent_kernel`); the loop below is the reference path, taken for
+    other devices and gate maps and inside ``recurrent_kernel.reference_path()``.
+    """
 
     def __init__(self, cell: LSTMCell, output_size: int = 1):
         super().__init__()
@@ -140,6 +145,10 @@ class RecurrentRegressor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+        from .recurrent_kernel import can_fuse, fused_final_hidden
+
+        if type(self.cell) is LSTMCell and can_fuse(self.cell.gates, x):  # one compiled call (CPU)
+            return self.head(fused_final_hidden(self.cell.gates, x, self.cell.hidden_size))
         batch = x.shape[0]
         h = x.new_zeros(batch, self.cell.hidden_size)
         c = x.new_zeros(batch, self.cell.hidden_size)

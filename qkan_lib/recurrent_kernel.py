@@ -1,0 +1,452 @@
+r"""QKAN-LSTM and HQKAN-LSTM over a whole sequence in one compiled call (forward and backward).
+
+Why: a QKAN-LSTM at the Urban shape (batch 64, 64 steps) is a few hundred thousand flops per
+step, yet autograd replays about 190 small PyTorch operators per time step (64 forward,
+125 backward), ~1 us each. The arithmetic is cheaper than that bookkeeping. Here the whole
+time loop, forward and backpropagation through time, runs as two Numba-compiled loops
+(compiled on first use, machine code cached on disk), wrapped in ONE
+:class:`torch.autograd.Function` whose output is the final hidden state ``h_T``; the Linear
+head of :class:`~qkan_lib.models.RecurrentRegressor` stays in PyTorch.
+
+What is computed is exactly the reference path of :mod:`qkan_lib.models` (which stays, for
+other devices, ``torch.func`` transforms and as the oracle in the tests):
+
+* the LSTM cell of Eq. (1), gates in torch.nn.LSTM's order (i, f, g, o), ``h_0 = c_0 = 0``;
+* the gate map on ``v_t = [x_t, h_{t-1}]``: a QKAN layer (QKAN-LSTM) or
+  Linear -> QKAN -> Linear (HQKAN-LSTM), with
+  ``y_j = sum_k (phi_jk(u_k) + c_jk) a_jk + base_jk silu(u_k)``;
+* each DARUAN ``phi`` as the merged rotation chain of :mod:`qkan_lib.fast`: a start Bloch
+  vector from ``theta[0]``, then per layer l a z-rotation by ``w_l u + b_l + theta[l+1, 0]``
+  and a y-rotation by ``theta[l+1, 1]``; readout <Z> or ``|alpha| - |beta|``.
+
+Memory: the loops run row by row (every batch row is an independent recurrence) and keep,
+per row and step, the cosines and sines of the data angles (the only transcendental work in
+a DARUAN), the gate activations and the cell state. The backward pass recomputes the Bloch
+vectors from the stored cosines and sines (a few multiplications per layer) instead of storing
+them. All arithmetic is in float64, also for float32 models (results and gradients are
+returned in the model's dtype), so one compiled specialisation serves both.
+
+``NUMBA_DISABLE_JIT=1`` runs the same loops as plain Python, to step through them.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import math
+
+import numpy as np
+import torch
+
+FUSED_DTYPES = (torch.float32, torch.float64)
+_REFERENCE_ONLY = contextvars.ContextVar("qkan_recurrent_reference_only", default=False)
+
+
+@contextlib.contextmanager
+def reference_path():
+    """Within this block :func:`can_fuse` answers False, so recurrent models use the autograd
+    loop of :mod:`qkan_lib.models` (the reference the fused kernel is tested against)."""
+    token = _REFERENCE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _REFERENCE_ONLY.reset(token)
+
+
+# ----------------------------------------------------------------------------------------
+# The loops. Plain Python functions, compiled by _kernels() on first use (so that importing
+# qkan_lib does not import Numba). They call no other compiled function: Numba caches a
+# function that calls another one defined at run time as a closure, and recompiles it in
+# every process, so the few shared lines (the rotation chain) are written out twice.
+# ----------------------------------------------------------------------------------------
+
+def _edge_constants(theta, pw, pb):
+    """Start Bloch vectors (out, in, 3), merged biases beta (out, in, L) and the RY angles'
+    cos / sin (out, in, L), from theta (out, in, L + 1, 2) and the preact bias pb."""
+    n_out, n_in, layers = pw.shape
+    start = np.empty((n_out, n_in, 3))
+    beta = np.empty((n_out, n_in, layers))
+    cos_y = np.empty((n_out, n_in, layers))
+    sin_y = np.empty((n_out, n_in, layers))
+    for j in range(n_out):
+        for k in range(n_in):
+            c0, s0 = np.cos(theta[j, k, 0, 0]), np.sin(theta[j, k, 0, 0])
+            c1, s1 = np.cos(theta[j, k, 0, 1]), np.sin(theta[j, k, 0, 1])
+            start[j, k, 0] = c0 * c1  # RY(t01) RZ(t00) |+>, |+> = (1, 0, 0)
+            start[j, k, 1] = s0
+            start[j, k, 2] = -c0 * s1
+            for layer in range(layers):
+                beta[j, k, layer] = pb[j, k, layer] + theta[j, k, layer + 1, 0]
+                cos_y[j, k, layer] = np.cos(theta[j, k, layer + 1, 1])
+                sin_y[j, k, layer] = np.sin(theta[j, k, layer + 1, 1])
+    return start, beta, cos_y, sin_y
+
+
+def _forward_loops(x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b, dec_w, dec_b,
+                   affine, amplitude, tiny, hidden, store):
+    """h_T (batch, m) and, if ``store``, what :func:`_backward_loops` needs, per row and step:
+    h and c (batch, T + 1, m), the latent input u (batch, T, n_in), the data angles' cos / sin
+    (batch, T, n_out, n_in, L, 2), the QKAN output y (batch, T, n_out) and the activations
+    i, f, g, o, tanh(c) (batch, T, 5m). Without ``store`` one row of scratch is reused."""
+    batch, steps, d = x.shape
+    n_out, n_in, layers = pw.shape
+    m = hidden
+    start, beta, cos_y, sin_y = _edge_constants(theta, pw, pb)
+    rows = batch if store else 1
+    hs = np.zeros((rows, steps + 1, m))
+    cs = np.zeros((rows, steps + 1, m))
+    us = np.empty((rows, steps, n_in))
+    trig = np.empty((rows, steps, n_out, n_in, layers, 2))
+    ys = np.empty((rows, steps, n_out))
+    acts = np.empty((rows, steps, 5 * m))
+    h_last = np.empty((batch, m))
+    v = np.empty(d + m)
+    z = np.empty(4 * m)
+    silu = np.empty(n_in)
+    for b in range(batch):
+        r = b if store else 0
+        hs[r, 0, :] = 0.0
+        cs[r, 0, :] = 0.0
+        for t in range(steps):
+            v[:d] = x[b, t]
+            v[d:] = hs[r, t]
+            u = us[r, t]
+            if affine:
+                for p in range(n_in):
+                    total = enc_b[p]
+                    for q in range(d + m):
+                        total += enc_w[p, q] * v[q]
+                    u[p] = total
+            else:
+                u[:] = v
+            for k in range(n_in):
+                silu[k] = u[k] / (1.0 + np.exp(-u[k]))
+            y = ys[r, t]
+            for j in range(n_out):
+                total = 0.0
+                for k in range(n_in):
+                    bx, by, bz = start[j, k, 0], start[j, k, 1], start[j, k, 2]
+                    for layer in range(layers):
+                        angle = pw[j, k, layer] * u[k] + beta[j, k, layer]
+                        ca, sa = np.cos(angle), np.sin(angle)
+                        trig[r, t, j, k, layer, 0] = ca
+                        trig[r, t, j, k, layer, 1] = sa
+                        p_, q_ = bx * ca - by * sa, bx * sa + by * ca  # RZ(angle)
+                        cy, sy = cos_y[j, k, layer], sin_y[j, k, layer]
+                        bz, bx = bz * cy - p_ * sy, p_ * cy + bz * sy  # RY(theta_y)
+                        by = q_
+                    if amplitude:
+                        phi = (math.sqrt(max((1.0 + bz) / 2.0, tiny))
+                               - math.sqrt(max((1.0 - bz) / 2.0, tiny)))
+                    else:
+                        phi = bz
+                    total += (phi + post_b[j, k]) * post_w[j, k] + base[j, k] * silu[k]
+                y[j] = total
+            if affine:
+                for p in range(4 * m):
+                    total = dec_b[p]
+                    for q in range(n_out):
+                        total += dec_w[p, q] * y[q]
+                    z[p] = total
+            else:
+                z[:] = y
+            act = acts[r, t]
+            for q in range(m):
+                gi = 1.0 / (1.0 + np.exp(-z[q]))
+                gf = 1.0 / (1.0 + np.exp(-z[m + q]))
+                gg = np.tanh(z[2 * m + q])
+                go = 1.0 / (1.0 + np.exp(-z[3 * m + q]))
+                c_new = gf * cs[r, t, q] + gi * gg
+                tc = np.tanh(c_new)
+                cs[r, t + 1, q] = c_new
+                hs[r, t + 1, q] = go * tc
+                act[q], act[m + q], act[2 * m + q], act[3 * m + q], act[4 * m + q] = gi, gf, gg, go, tc
+        h_last[b] = hs[r, steps]
+    return h_last, hs, cs, us, trig, ys, acts
+
+
+def _backward_loops(grad_h, x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b, dec_w, dec_b,
+                    affine, amplitude, tiny, hidden, need_x, hs, cs, us, trig, ys, acts):
+    """Backpropagation through time from dLoss/dh_T (batch, m): the gradients of x and of
+    every parameter tensor (zeros for those that do not train; the caller drops them)."""
+    batch, steps, d = x.shape
+    n_out, n_in, layers = pw.shape
+    m = hidden
+    start, beta, cos_y, sin_y = _edge_constants(theta, pw, pb)
+    g_x = np.zeros((batch, steps, d))
+    g_start = np.zeros((n_out, n_in, 3))
+    g_beta = np.zeros((n_out, n_in, layers))
+    g_ty = np.zeros((n_out, n_in, layers))
+    g_pw = np.zeros((n_out, n_in, layers))
+    g_base = np.zeros((n_out, n_in))
+    g_post_w = np.zeros((n_out, n_in))
+    g_post_b = np.zeros((n_out, n_in))
+    g_enc_w = np.zeros(enc_w.shape)
+    g_enc_b = np.zeros(enc_b.shape)
+    g_dec_w = np.zeros(dec_w.shape)
+    g_dec_b = np.zeros(dec_b.shape)
+    chain = np.empty((layers, 4))  # per layer: P, Q (after RZ) and Z, X (after RY)
+    g_h = np.empty(m)
+    g_c = np.empty(m)
+    g_z = np.empty(4 * m)
+    g_y = np.empty(n_out)
+    g_u = np.empty(n_in)
+    g_v = np.empty(d + m)
+    v = np.empty(d + m)
+    for b in range(batch):
+        g_h[:] = grad_h[b]
+        g_c[:] = 0.0
+        for t in range(steps - 1, -1, -1):
+            act = acts[b, t]
+            for q in range(m):  # the cell: c = f c_prev + i g, h = o tanh(c)
+                gi, gf, gg, go, tc = act[q], act[m + q], act[2 * m + q], act[3 * m + q], act[4 * m + q]
+                gc_total = g_c[q] + g_h[q] * go * (1.0 - tc * tc)
+                g_z[q] = gc_total * gg * gi * (1.0 - gi)
+                g_z[m + q] = gc_total * cs[b, t, q] * gf * (1.0 - gf)
+                g_z[2 * m + q] = gc_total * gi * (1.0 - gg * gg)
+                g_z[3 * m + q] = g_h[q] * tc * go * (1.0 - go)
+                g_c[q] = gc_total * gf
+            y = ys[b, t]
+            if affine:  # decoder z = dec_w y + dec_b
+                for q in range(n_out):
+                    g_y[q] = 0.0
+                for p in range(4 * m):
+                    g_dec_b[p] += g_z[p]
+                    for q in range(n_out):
+                        g_dec_w[p, q] += g_z[p] * y[q]
+                        g_y[q] += dec_w[p, q] * g_z[p]
+            else:
+                g_y[:] = g_z
+            u = us[b, t]
+            for k in range(n_in):
+                g_u[k] = 0.0
+                sig = 1.0 / (1.0 + np.exp(-u[k]))
+                silu = u[k] * sig
+                d_silu = sig * (1.0 + u[k] * (1.0 - sig))
+                for j in range(n_out):
+                    gyj = g_y[j]
+                    g_base[j, k] += gyj * silu
+                    g_u[k] += gyj * base[j, k] * d_silu
+                    bx, by, bz = start[j, k, 0], start[j, k, 1], start[j, k, 2]
+                    for layer in range(layers):  # recompute the chain from the stored cos / sin
+                        ca, sa = trig[b, t, j, k, layer, 0], trig[b, t, j, k, layer, 1]
+                        p_, q_ = bx * ca - by * sa, bx * sa + by * ca
+                        cy, sy = cos_y[j, k, layer], sin_y[j, k, layer]
+                        bz, bx = bz * cy - p_ * sy, p_ * cy + bz * sy
+                        by = q_
+                        chain[layer, 0], chain[layer, 1], chain[layer, 2], chain[layer, 3] = p_, q_, bz, bx
+                    if amplitude:
+                        plus, minus = (1.0 + bz) / 2.0, (1.0 - bz) / 2.0
+                        phi = math.sqrt(max(plus, tiny)) - math.sqrt(max(minus, tiny))
+                        d_phi = 0.0
+                        if plus >= tiny:  # clamp_min passes the gradient where the input >= min
+                            d_phi += 0.25 / math.sqrt(plus)
+                        if minus >= tiny:
+                            d_phi += 0.25 / math.sqrt(minus)
+                    else:
+                        phi, d_phi = bz, 1.0
+                    g_post_w[j, k] += gyj * (phi + post_b[j, k])
+                    g_post_b[j, k] += gyj * post_w[j, k]
+                    gz_, gx_, gy_ = gyj * post_w[j, k] * d_phi, 0.0, 0.0
+                    for layer in range(layers - 1, -1, -1):
+                        p_, q_, z_out, x_out = chain[layer, 0], chain[layer, 1], chain[layer, 2], chain[layer, 3]
+                        cy, sy = cos_y[j, k, layer], sin_y[j, k, layer]
+                        # RY: (Z, P) -> (Z cy - P sy, P cy + Z sy); d/dtheta = (-X_out, Z_out)
+                        g_ty[j, k, layer] += gx_ * z_out - gz_ * x_out
+                        g_p = gx_ * cy - gz_ * sy
+                        gz_ = gz_ * cy + gx_ * sy
+                        # RZ: (X, Y) -> (P, Q); d/dangle (P, Q) = (-Q, P)
+                        ca, sa = trig[b, t, j, k, layer, 0], trig[b, t, j, k, layer, 1]
+                        g_angle = gy_ * p_ - g_p * q_
+                        gx_ = g_p * ca + gy_ * sa
+                        gy_ = gy_ * ca - g_p * sa
+                        g_beta[j, k, layer] += g_angle
+                        g_pw[j, k, layer] += g_angle * u[k]
+                        g_u[k] += g_angle * pw[j, k, layer]
+                    g_start[j, k, 0] += gx_
+                    g_start[j, k, 1] += gy_
+                    g_start[j, k, 2] += gz_
+            v[:d] = x[b, t]
+            v[d:] = hs[b, t]
+            if affine:  # encoder u = enc_w v + enc_b
+                for q in range(d + m):
+                    g_v[q] = 0.0
+                for p in range(n_in):
+                    g_enc_b[p] += g_u[p]
+                    for q in range(d + m):
+                        g_enc_w[p, q] += g_u[p] * v[q]
+                        g_v[q] += enc_w[p, q] * g_u[p]
+            else:
+                g_v[:] = g_u
+            if need_x:
+                g_x[b, t] = g_v[:d]
+            g_h[:] = g_v[d:]
+    g_theta = np.zeros(theta.shape)
+    for j in range(n_out):
+        for k in range(n_in):
+            c0, s0 = np.cos(theta[j, k, 0, 0]), np.sin(theta[j, k, 0, 0])
+            c1, s1 = np.cos(theta[j, k, 0, 1]), np.sin(theta[j, k, 0, 1])
+            gsx, gsy, gsz = g_start[j, k, 0], g_start[j, k, 1], g_start[j, k, 2]
+            g_theta[j, k, 0, 0] = -gsx * s0 * c1 + gsy * c0 + gsz * s0 * s1
+            g_theta[j, k, 0, 1] = -gsx * c0 * s1 - gsz * c0 * c1
+            for layer in range(layers):
+                g_theta[j, k, layer + 1, 0] = g_beta[j, k, layer]
+                g_theta[j, k, layer + 1, 1] = g_ty[j, k, layer]
+    return (g_x, g_theta, g_pw, g_beta, g_base, g_post_w, g_post_b, g_enc_w, g_enc_b, g_dec_w, g_dec_b)
+
+
+@functools.cache
+def _kernels():
+    """Compile the loops (first call in a process; later processes load the disk cache)."""
+    import numba
+
+    def jit(fn):
+        return numba.njit(cache=True)(fn)
+
+    global _edge_constants  # the loops call it by its global name, so it must be compiled too
+    _edge_constants = jit(_edge_constants)
+    return jit(_forward_loops), jit(_backward_loops)
+
+
+# ----------------------------------------------------------------------------------------
+# PyTorch side
+# ----------------------------------------------------------------------------------------
+
+def _gate_tensors(gates: torch.nn.Module) -> tuple[list[torch.Tensor], bool, object]:
+    """The tensors the kernel reads, in its argument order, whether there is a Linear encoder
+    and decoder (HQKAN) around the QKAN layer, and that layer."""
+    if hasattr(gates, "hqkan"):
+        hqkan = gates.hqkan
+        layer = hqkan.latent
+        affine = [hqkan.encoder.weight, hqkan.encoder.bias, hqkan.decoder.weight, hqkan.decoder.bias]
+    else:
+        layer = gates.qkan
+        affine = []
+    tensors = [layer.theta, layer.preact_weight, layer.preact_bias, layer.base_weight,
+               layer.postact_weight, layer.postact_bias, *affine]
+    return tensors, bool(affine), layer
+
+
+def _as_float64(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to(torch.float64).contiguous().numpy()
+
+
+_NO_AFFINE = (np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
+
+
+class FusedRecurrence(torch.autograd.Function):
+    """h_T of a QKAN-LSTM / HQKAN-LSTM over the sequence x (batch, T, d) as one autograd node.
+
+    ``apply(settings, x, theta, preact_weight, preact_bias, base_weight, postact_weight,
+    postact_bias[, encoder.weight, encoder.bias, decoder.weight, decoder.bias])`` with
+    ``settings = (hidden_size, amplitude_readout)``. Frozen tensors (buffers) get no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, settings, x, *tensors):
+        hidden, amplitude = settings
+        affine = len(tensors) == 10
+        arrays = [_as_float64(t) for t in tensors]
+        if not affine:
+            arrays += _NO_AFFINE
+        tiny = torch.finfo(x.dtype).tiny ** 0.5  # the clamp of qkan_lib.daruan.amplitude_readout
+        forward_loops, _ = _kernels()
+        store = any(ctx.needs_input_grad)
+        h_last, *saved = forward_loops(_as_float64(x), *arrays, affine, amplitude, tiny, hidden, store)
+        if store:
+            ctx.save_for_backward(x, *tensors)  # version counters catch in-place edits before backward
+            ctx.saved_loops = saved
+            ctx.settings = (affine, amplitude, tiny, hidden)
+        return torch.from_numpy(h_last).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_h):
+        if torch.is_grad_enabled():  # the compiled backward records no graph: refuse, never be wrong
+            raise RuntimeError("the fused QKAN-LSTM kernel supports first-order gradients only; run the model "
+                               "inside qkan_lib.recurrent_kernel.reference_path() for create_graph=True")
+        x, *tensors = ctx.saved_tensors
+        affine, amplitude, tiny, hidden = ctx.settings
+        arrays = [_as_float64(t) for t in tensors]
+        if not affine:
+            arrays += _NO_AFFINE
+        _, backward_loops = _kernels()
+        need_x = ctx.needs_input_grad[1]
+        g_x, *grads = backward_loops(_as_float64(grad_h), _as_float64(x), *arrays, affine, amplitude, tiny,
+                                     hidden, need_x, *ctx.saved_loops)
+        del ctx.saved_loops
+        out = [torch.from_numpy(g_x).to(x.dtype) if need_x else None]
+        for needed, tensor, grad in zip(ctx.needs_input_grad[2:], tensors, grads):
+            out.append(torch.from_numpy(grad).to(tensor.dtype) if needed else None)
+        return (None, *out)
+
+
+def _functorch_active(tensors) -> bool:
+    functorch = getattr(torch._C, "_functorch", None)
+    if functorch is None or not hasattr(functorch, "peek_interpreter_stack"):
+        return True  # cannot tell: take the reference path, which works under any transform
+    if functorch.peek_interpreter_stack() is not None:
+        return True
+    return any(functorch.is_batchedtensor(t) for t in tensors)
+
+
+def can_fuse(gates_module: torch.nn.Module, x: torch.Tensor) -> bool:
+    """Whether :func:`fused_final_hidden` computes this model's h_T for input ``x``.
+
+    True for a :class:`~qkan_lib.models.QKANGates` or :class:`~qkan_lib.models.HQKANGates`
+    (exact classes, stock layers) whose tensors and ``x`` are CPU tensors of one dtype,
+    float32 or float64, outside ``torch.func`` transforms (vmap, grad, jvp), tracing,
+    ``torch.compile`` and :func:`reference_path`. Everything else takes the autograd path.
+    """
+    from .layers import HQKAN, QKANLayer
+    from .models import HQKANGates, QKANGates
+
+    if _REFERENCE_ONLY.get() or not isinstance(x, torch.Tensor) or type(x) is not torch.Tensor:
+        return False
+    kind = type(gates_module)
+    if kind is QKANGates:
+        layer = gates_module.qkan
+        if type(layer) is not QKANLayer:
+            return False
+    elif kind is HQKANGates:
+        hqkan = gates_module.hqkan
+        if (type(hqkan) is not HQKAN or type(hqkan.latent) is not QKANLayer
+                or type(hqkan.encoder) is not torch.nn.Linear or type(hqkan.decoder) is not torch.nn.Linear
+                or hqkan.encoder.bias is None or hqkan.decoder.bias is None):
+            return False
+        layer = hqkan.latent
+    else:
+        return False
+    if layer.readout not in ("expectation", "amplitude"):
+        return False
+    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
+        return False
+    tensors, _, _ = _gate_tensors(gates_module)
+    if x.device.type != "cpu" or x.dtype not in FUSED_DTYPES:
+        return False
+    if any(type(t) not in (torch.Tensor, torch.nn.Parameter) or t.device.type != "cpu" or t.dtype != x.dtype
+           for t in tensors):
+        return False
+    return not _functorch_active([x, *tensors])
+
+
+def fused_final_hidden(gates_module: torch.nn.Module, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+    """Final hidden state h_T (batch, hidden_size) of the LSTM cell of Eq. (1) with this gate
+    map, run over ``x`` (batch, seq_len, input_size) from h_0 = c_0 = 0, as one autograd node
+    with gradients for ``x`` and every trainable tensor of the gate map.
+
+    Call only where :func:`can_fuse` is True (a ValueError says why otherwise).
+    """
+    if not can_fuse(gates_module, x):
+        raise ValueError("fused_final_hidden: this gate map / input cannot take the fused path "
+                         "(check can_fuse: CPU, float32/float64, QKANGates or HQKANGates, no torch.func)")
+    if x.dim() != 3 or x.shape[1] < 1:
+        raise ValueError(f"fused_final_hidden: x must have shape (batch, seq_len >= 1, input_size), "
+                         f"got {tuple(x.shape)}")
+    tensors, affine, layer = _gate_tensors(gates_module)
+    inputs = x.shape[-1] + hidden_size
+    first = gates_module.hqkan.encoder.in_features if affine else layer.in_features
+    last = gates_module.hqkan.decoder.out_features if affine else layer.out_features
+    if first != inputs or last != 4 * hidden_size:
+        raise ValueError(f"fused_final_hidden: the gate map maps {first} -> {last} features, but input_size "
+                         f"{x.shape[-1]} and hidden_size {hidden_size} need {inputs} -> {4 * hidden_size}")
+    return FusedRecurrence.apply((int(hidden_size), layer.readout == "amplitude"), x, *tensors)
