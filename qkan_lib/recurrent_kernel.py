@@ -28,6 +28,7 @@ returned in the model's dtype), so one compiled specialisation serves both.
 
 ``NUMBA_DISABLE_JIT=1`` runs the same loops as plain Python, to step through them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,6 +61,7 @@ def reference_path():
 # every process, so the few shared lines (the rotation chain) are written out twice.
 # ----------------------------------------------------------------------------------------
 
+
 def _edge_constants(theta, pw, pb):
     """Start Bloch vectors (out, in, 3), merged biases beta (out, in, L) and the RY angles'
     cos / sin (out, in, L), from theta (out, in, L + 1, 2) and the preact bias pb."""
@@ -82,8 +84,24 @@ def _edge_constants(theta, pw, pb):
     return start, beta, cos_y, sin_y
 
 
-def _forward_loops(x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b, dec_w, dec_b,
-                   affine, amplitude, tiny, hidden, store):
+def _forward_loops(
+    x,
+    theta,
+    pw,
+    pb,
+    base,
+    post_w,
+    post_b,
+    enc_w,
+    enc_b,
+    dec_w,
+    dec_b,
+    affine,
+    amplitude,
+    tiny,
+    hidden,
+    store,
+):
     """h_T (batch, m) and, if ``store``, what :func:`_backward_loops` needs, per row and step:
     h and c (batch, T + 1, m), the latent input u (batch, T, n_in), the data angles' cos / sin
     (batch, T, n_out, n_in, L, 2), the QKAN output y (batch, T, n_out) and the activations
@@ -136,8 +154,8 @@ def _forward_loops(x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b, dec_w, 
                         bz, bx = bz * cy - p_ * sy, p_ * cy + bz * sy  # RY(theta_y)
                         by = q_
                     if amplitude:
-                        phi = (math.sqrt(max((1.0 + bz) / 2.0, tiny))
-                               - math.sqrt(max((1.0 - bz) / 2.0, tiny)))
+                        plus, minus = max((1.0 + bz) / 2.0, tiny), max((1.0 - bz) / 2.0, tiny)
+                        phi = math.sqrt(plus) - math.sqrt(minus)
                     else:
                         phi = bz
                     total += (phi + post_b[j, k]) * post_w[j, k] + base[j, k] * silu[k]
@@ -160,13 +178,37 @@ def _forward_loops(x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b, dec_w, 
                 tc = np.tanh(c_new)
                 cs[r, t + 1, q] = c_new
                 hs[r, t + 1, q] = go * tc
-                act[q], act[m + q], act[2 * m + q], act[3 * m + q], act[4 * m + q] = gi, gf, gg, go, tc
+                act[q], act[m + q], act[2 * m + q] = gi, gf, gg
+                act[3 * m + q], act[4 * m + q] = go, tc
         h_last[b] = hs[r, steps]
     return h_last, hs, cs, us, trig, ys, acts
 
 
-def _backward_loops(grad_h, x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b, dec_w, dec_b,
-                    affine, amplitude, tiny, hidden, need_x, hs, cs, us, trig, ys, acts):
+def _backward_loops(
+    grad_h,
+    x,
+    theta,
+    pw,
+    pb,
+    base,
+    post_w,
+    post_b,
+    enc_w,
+    enc_b,
+    dec_w,
+    dec_b,
+    affine,
+    amplitude,
+    tiny,
+    hidden,
+    need_x,
+    hs,
+    cs,
+    us,
+    trig,
+    ys,
+    acts,
+):
     """Backpropagation through time from dLoss/dh_T (batch, m): the gradients of x and of
     every parameter tensor (zeros for those that do not train; the caller drops them)."""
     batch, steps, d = x.shape
@@ -199,7 +241,8 @@ def _backward_loops(grad_h, x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b
         for t in range(steps - 1, -1, -1):
             act = acts[b, t]
             for q in range(m):  # the cell: c = f c_prev + i g, h = o tanh(c)
-                gi, gf, gg, go, tc = act[q], act[m + q], act[2 * m + q], act[3 * m + q], act[4 * m + q]
+                gi, gf, gg = act[q], act[m + q], act[2 * m + q]
+                go, tc = act[3 * m + q], act[4 * m + q]
                 gc_total = g_c[q] + g_h[q] * go * (1.0 - tc * tc)
                 g_z[q] = gc_total * gg * gi * (1.0 - gi)
                 g_z[m + q] = gc_total * cs[b, t, q] * gf * (1.0 - gf)
@@ -234,7 +277,8 @@ def _backward_loops(grad_h, x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b
                         cy, sy = cos_y[j, k, layer], sin_y[j, k, layer]
                         bz, bx = bz * cy - p_ * sy, p_ * cy + bz * sy
                         by = q_
-                        chain[layer, 0], chain[layer, 1], chain[layer, 2], chain[layer, 3] = p_, q_, bz, bx
+                        chain[layer, 0], chain[layer, 1] = p_, q_
+                        chain[layer, 2], chain[layer, 3] = bz, bx
                     if amplitude:
                         plus, minus = (1.0 + bz) / 2.0, (1.0 - bz) / 2.0
                         phi = math.sqrt(max(plus, tiny)) - math.sqrt(max(minus, tiny))
@@ -249,7 +293,8 @@ def _backward_loops(grad_h, x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b
                     g_post_b[j, k] += gyj * post_w[j, k]
                     gz_, gx_, gy_ = gyj * post_w[j, k] * d_phi, 0.0, 0.0
                     for layer in range(layers - 1, -1, -1):
-                        p_, q_, z_out, x_out = chain[layer, 0], chain[layer, 1], chain[layer, 2], chain[layer, 3]
+                        p_, q_ = chain[layer, 0], chain[layer, 1]
+                        z_out, x_out = chain[layer, 2], chain[layer, 3]
                         cy, sy = cos_y[j, k, layer], sin_y[j, k, layer]
                         # RY: (Z, P) -> (Z cy - P sy, P cy + Z sy); d/dtheta = (-X_out, Z_out)
                         g_ty[j, k, layer] += gx_ * z_out - gz_ * x_out
@@ -292,7 +337,19 @@ def _backward_loops(grad_h, x, theta, pw, pb, base, post_w, post_b, enc_w, enc_b
             for layer in range(layers):
                 g_theta[j, k, layer + 1, 0] = g_beta[j, k, layer]
                 g_theta[j, k, layer + 1, 1] = g_ty[j, k, layer]
-    return (g_x, g_theta, g_pw, g_beta, g_base, g_post_w, g_post_b, g_enc_w, g_enc_b, g_dec_w, g_dec_b)
+    return (
+        g_x,
+        g_theta,
+        g_pw,
+        g_beta,
+        g_base,
+        g_post_w,
+        g_post_b,
+        g_enc_w,
+        g_enc_b,
+        g_dec_w,
+        g_dec_b,
+    )
 
 
 @functools.cache
@@ -312,18 +369,31 @@ def _kernels():
 # PyTorch side
 # ----------------------------------------------------------------------------------------
 
+
 def _gate_tensors(gates: torch.nn.Module) -> tuple[list[torch.Tensor], bool, object]:
     """The tensors the kernel reads, in its argument order, whether there is a Linear encoder
     and decoder (HQKAN) around the QKAN layer, and that layer."""
     if hasattr(gates, "hqkan"):
         hqkan = gates.hqkan
         layer = hqkan.latent
-        affine = [hqkan.encoder.weight, hqkan.encoder.bias, hqkan.decoder.weight, hqkan.decoder.bias]
+        affine = [
+            hqkan.encoder.weight,
+            hqkan.encoder.bias,
+            hqkan.decoder.weight,
+            hqkan.decoder.bias,
+        ]
     else:
         layer = gates.qkan
         affine = []
-    tensors = [layer.theta, layer.preact_weight, layer.preact_bias, layer.base_weight,
-               layer.postact_weight, layer.postact_bias, *affine]
+    tensors = [
+        layer.theta,
+        layer.preact_weight,
+        layer.preact_bias,
+        layer.base_weight,
+        layer.postact_weight,
+        layer.postact_bias,
+        *affine,
+    ]
     return tensors, bool(affine), layer
 
 
@@ -332,6 +402,18 @@ def _as_float64(t: torch.Tensor) -> np.ndarray:
 
 
 _NO_AFFINE = (np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
+
+
+def _run_forward(settings, x, tensors, store: bool):
+    hidden, amplitude = settings
+    affine = len(tensors) == 10
+    arrays = [_as_float64(t) for t in tensors]
+    if not affine:
+        arrays += _NO_AFFINE
+    tiny = torch.finfo(x.dtype).tiny ** 0.5  # the clamp of qkan_lib.daruan.amplitude_readout
+    forward_loops, _ = _kernels()
+    h_last, *saved = forward_loops(_as_float64(x), *arrays, affine, amplitude, tiny, hidden, store)
+    return torch.from_numpy(h_last).to(x.dtype), saved
 
 
 class FusedRecurrence(torch.autograd.Function):
@@ -344,26 +426,20 @@ class FusedRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, settings, x, *tensors):
+        h_last, saved = _run_forward(settings, x, tensors, store=True)
+        ctx.save_for_backward(x, *tensors)  # version counters catch in-place edits before backward
+        ctx.saved_loops = saved
         hidden, amplitude = settings
-        affine = len(tensors) == 10
-        arrays = [_as_float64(t) for t in tensors]
-        if not affine:
-            arrays += _NO_AFFINE
-        tiny = torch.finfo(x.dtype).tiny ** 0.5  # the clamp of qkan_lib.daruan.amplitude_readout
-        forward_loops, _ = _kernels()
-        store = any(ctx.needs_input_grad)
-        h_last, *saved = forward_loops(_as_float64(x), *arrays, affine, amplitude, tiny, hidden, store)
-        if store:
-            ctx.save_for_backward(x, *tensors)  # version counters catch in-place edits before backward
-            ctx.saved_loops = saved
-            ctx.settings = (affine, amplitude, tiny, hidden)
-        return torch.from_numpy(h_last).to(x.dtype)
+        ctx.settings = (len(tensors) == 10, amplitude, torch.finfo(x.dtype).tiny ** 0.5, hidden)
+        return h_last
 
     @staticmethod
     def backward(ctx, grad_h):
         if torch.is_grad_enabled():  # the compiled backward records no graph: refuse, never be wrong
-            raise RuntimeError("the fused QKAN-LSTM kernel supports first-order gradients only; run the model "
-                               "inside qkan_lib.recurrent_kernel.reference_path() for create_graph=True")
+            raise RuntimeError(
+                "the fused QKAN-LSTM kernel supports first-order gradients only; run the model "
+                "inside qkan_lib.recurrent_kernel.reference_path() for create_graph=True"
+            )
         x, *tensors = ctx.saved_tensors
         affine, amplitude, tiny, hidden = ctx.settings
         arrays = [_as_float64(t) for t in tensors]
@@ -371,9 +447,17 @@ class FusedRecurrence(torch.autograd.Function):
             arrays += _NO_AFFINE
         _, backward_loops = _kernels()
         need_x = ctx.needs_input_grad[1]
-        g_x, *grads = backward_loops(_as_float64(grad_h), _as_float64(x), *arrays, affine, amplitude, tiny,
-                                     hidden, need_x, *ctx.saved_loops)
-        del ctx.saved_loops
+        g_x, *grads = backward_loops(
+            _as_float64(grad_h),
+            _as_float64(x),
+            *arrays,
+            affine,
+            amplitude,
+            tiny,
+            hidden,
+            need_x,
+            *ctx.saved_loops,
+        )
         out = [torch.from_numpy(g_x).to(x.dtype) if need_x else None]
         for needed, tensor, grad in zip(ctx.needs_input_grad[2:], tensors, grads):
             out.append(torch.from_numpy(grad).to(tensor.dtype) if needed else None)
@@ -409,9 +493,14 @@ def can_fuse(gates_module: torch.nn.Module, x: torch.Tensor) -> bool:
             return False
     elif kind is HQKANGates:
         hqkan = gates_module.hqkan
-        if (type(hqkan) is not HQKAN or type(hqkan.latent) is not QKANLayer
-                or type(hqkan.encoder) is not torch.nn.Linear or type(hqkan.decoder) is not torch.nn.Linear
-                or hqkan.encoder.bias is None or hqkan.decoder.bias is None):
+        if (
+            type(hqkan) is not HQKAN
+            or type(hqkan.latent) is not QKANLayer
+            or type(hqkan.encoder) is not torch.nn.Linear
+            or type(hqkan.decoder) is not torch.nn.Linear
+            or hqkan.encoder.bias is None
+            or hqkan.decoder.bias is None
+        ):
             return False
         layer = hqkan.latent
     else:
@@ -423,13 +512,19 @@ def can_fuse(gates_module: torch.nn.Module, x: torch.Tensor) -> bool:
     tensors, _, _ = _gate_tensors(gates_module)
     if x.device.type != "cpu" or x.dtype not in FUSED_DTYPES:
         return False
-    if any(type(t) not in (torch.Tensor, torch.nn.Parameter) or t.device.type != "cpu" or t.dtype != x.dtype
-           for t in tensors):
+    if any(
+        type(t) not in (torch.Tensor, torch.nn.Parameter)
+        or t.device.type != "cpu"
+        or t.dtype != x.dtype
+        for t in tensors
+    ):
         return False
     return not _functorch_active([x, *tensors])
 
 
-def fused_final_hidden(gates_module: torch.nn.Module, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+def fused_final_hidden(
+    gates_module: torch.nn.Module, x: torch.Tensor, hidden_size: int
+) -> torch.Tensor:
     """Final hidden state h_T (batch, hidden_size) of the LSTM cell of Eq. (1) with this gate
     map, run over ``x`` (batch, seq_len, input_size) from h_0 = c_0 = 0, as one autograd node
     with gradients for ``x`` and every trainable tensor of the gate map.
@@ -437,16 +532,25 @@ def fused_final_hidden(gates_module: torch.nn.Module, x: torch.Tensor, hidden_si
     Call only where :func:`can_fuse` is True (a ValueError says why otherwise).
     """
     if not can_fuse(gates_module, x):
-        raise ValueError("fused_final_hidden: this gate map / input cannot take the fused path "
-                         "(check can_fuse: CPU, float32/float64, QKANGates or HQKANGates, no torch.func)")
+        raise ValueError(
+            "fused_final_hidden: this gate map / input cannot take the fused path "
+            "(check can_fuse: CPU, float32/float64, QKANGates or HQKANGates, no torch.func)"
+        )
     if x.dim() != 3 or x.shape[1] < 1:
-        raise ValueError(f"fused_final_hidden: x must have shape (batch, seq_len >= 1, input_size), "
-                         f"got {tuple(x.shape)}")
+        raise ValueError(
+            f"fused_final_hidden: x must have shape (batch, seq_len >= 1, input_size), "
+            f"got {tuple(x.shape)}"
+        )
     tensors, affine, layer = _gate_tensors(gates_module)
     inputs = x.shape[-1] + hidden_size
     first = gates_module.hqkan.encoder.in_features if affine else layer.in_features
     last = gates_module.hqkan.decoder.out_features if affine else layer.out_features
     if first != inputs or last != 4 * hidden_size:
-        raise ValueError(f"fused_final_hidden: the gate map maps {first} -> {last} features, but input_size "
-                         f"{x.shape[-1]} and hidden_size {hidden_size} need {inputs} -> {4 * hidden_size}")
-    return FusedRecurrence.apply((int(hidden_size), layer.readout == "amplitude"), x, *tensors)
+        raise ValueError(
+            f"fused_final_hidden: the gate map maps {first} -> {last} features, but input_size "
+            f"{x.shape[-1]} and hidden_size {hidden_size} need {inputs} -> {4 * hidden_size}"
+        )
+    settings = (int(hidden_size), layer.readout == "amplitude")
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (x, *tensors)):
+        return FusedRecurrence.apply(settings, x, *tensors)
+    return _run_forward(settings, x, tensors, store=False)[0]  # no graph wanted: keep nothing
