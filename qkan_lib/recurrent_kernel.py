@@ -435,7 +435,7 @@ class FusedRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_h):
-        if torch.is_grad_enabled():  # the compiled backward records no graph: refuse, never be wrong
+        if torch.is_grad_enabled():  # the compiled backward records no graph: refuse, not mislead
             raise RuntimeError(
                 "the fused QKAN-LSTM kernel supports first-order gradients only; run the model "
                 "inside qkan_lib.recurrent_kernel.reference_path() for create_graph=True"
