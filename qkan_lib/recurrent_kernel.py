@@ -117,7 +117,7 @@ def _forward_loops(
     trig = np.empty((rows, steps, n_out, n_in, layers, 2))
     ys = np.empty((rows, steps, n_out))
     acts = np.empty((rows, steps, 5 * m))
-    h_last = np.empty((batch, m))
+    h_last = np.empty((batch, m), x.dtype)
     v = np.empty(d + m)
     z = np.empty(4 * m)
     silu = np.empty(n_in)
@@ -337,18 +337,19 @@ def _backward_loops(
             for layer in range(layers):
                 g_theta[j, k, layer + 1, 0] = g_beta[j, k, layer]
                 g_theta[j, k, layer + 1, 1] = g_ty[j, k, layer]
+    out = x.dtype  # accumulated in float64, returned in the model's dtype
     return (
-        g_x,
-        g_theta,
-        g_pw,
-        g_beta,
-        g_base,
-        g_post_w,
-        g_post_b,
-        g_enc_w,
-        g_enc_b,
-        g_dec_w,
-        g_dec_b,
+        g_x.astype(out),
+        g_theta.astype(out),
+        g_pw.astype(out),
+        g_beta.astype(out),
+        g_base.astype(out),
+        g_post_w.astype(out),
+        g_post_b.astype(out),
+        g_enc_w.astype(out),
+        g_enc_b.astype(out),
+        g_dec_w.astype(out),
+        g_dec_b.astype(out),
     )
 
 
@@ -370,22 +371,32 @@ def _kernels():
 # ----------------------------------------------------------------------------------------
 
 
-def _gate_tensors(gates: torch.nn.Module) -> tuple[list[torch.Tensor], bool, object]:
-    """The tensors the kernel reads, in its argument order, whether there is a Linear encoder
-    and decoder (HQKAN) around the QKAN layer, and that layer."""
-    if hasattr(gates, "hqkan"):
+def _layout(gates: torch.nn.Module, x: torch.Tensor):
+    """(tensors in the kernel's argument order, HQKAN?, QKAN layer) if the fused kernel covers
+    this gate map and input (see :func:`can_fuse`), else None."""
+    from .layers import HQKAN, QKANLayer
+    from .models import HQKANGates, QKANGates
+
+    if _REFERENCE_ONLY.get() or type(x) is not torch.Tensor:
+        return None
+    if x.device.type != "cpu" or x.dtype not in FUSED_DTYPES:
+        return None
+    kind = type(gates)
+    if kind is QKANGates:
+        layer, affine = gates.qkan, ()
+    elif kind is HQKANGates:
         hqkan = gates.hqkan
-        layer = hqkan.latent
-        affine = [
-            hqkan.encoder.weight,
-            hqkan.encoder.bias,
-            hqkan.decoder.weight,
-            hqkan.decoder.bias,
-        ]
+        if type(hqkan) is not HQKAN:
+            return None
+        layer, encoder, decoder = hqkan.latent, hqkan.encoder, hqkan.decoder
+        if type(encoder) is not torch.nn.Linear or type(decoder) is not torch.nn.Linear:
+            return None
+        affine = (encoder.weight, encoder.bias, decoder.weight, decoder.bias)
     else:
-        layer = gates.qkan
-        affine = []
-    tensors = [
+        return None
+    if type(layer) is not QKANLayer or layer.readout not in ("expectation", "amplitude"):
+        return None
+    tensors = (
         layer.theta,
         layer.preact_weight,
         layer.preact_bias,
@@ -393,27 +404,44 @@ def _gate_tensors(gates: torch.nn.Module) -> tuple[list[torch.Tensor], bool, obj
         layer.postact_weight,
         layer.postact_bias,
         *affine,
-    ]
+    )
+    for t in tensors:
+        if t is None or t.dtype != x.dtype or t.device.type != "cpu":
+            return None
+        if type(t) is not torch.nn.Parameter and type(t) is not torch.Tensor:
+            return None
+    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
+        return None
+    if _functorch_active():
+        return None
     return tensors, bool(affine), layer
 
 
-def _as_float64(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to(torch.float64).contiguous().numpy()
+def _functorch_active() -> bool:
+    """Whether a torch.func transform (vmap, grad, jvp, ...) is running: its tensors are
+    wrappers that the kernel cannot read, so those calls take the reference path."""
+    functorch = getattr(torch._C, "_functorch", None)
+    if functorch is None or not hasattr(functorch, "peek_interpreter_stack"):
+        return True  # cannot tell: take the reference path, which works under any transform
+    return functorch.peek_interpreter_stack() is not None
 
 
-_NO_AFFINE = (np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0)), np.zeros(0))
+def _arrays(tensors) -> list[np.ndarray]:
+    """NumPy views of the tensors (no copies: the kernel reads float32 and float64 alike)."""
+    arrays = [t.detach().contiguous().numpy() for t in tensors]
+    if len(arrays) == 6:  # QKAN-LSTM: empty encoder / decoder
+        matrix, vector = np.zeros((0, 0), arrays[0].dtype), np.zeros(0, arrays[0].dtype)
+        arrays += [matrix, vector, matrix, vector]
+    return arrays
 
 
-def _run_forward(settings, x, tensors, store: bool):
-    hidden, amplitude = settings
-    affine = len(tensors) == 10
-    arrays = [_as_float64(t) for t in tensors]
-    if not affine:
-        arrays += _NO_AFFINE
+def _run_forward(settings, x, arrays, store: bool):
+    hidden, amplitude, affine = settings
     tiny = torch.finfo(x.dtype).tiny ** 0.5  # the clamp of qkan_lib.daruan.amplitude_readout
     forward_loops, _ = _kernels()
-    h_last, *saved = forward_loops(_as_float64(x), *arrays, affine, amplitude, tiny, hidden, store)
-    return torch.from_numpy(h_last).to(x.dtype), saved
+    x_array = x.detach().contiguous().numpy()
+    h_last, *saved = forward_loops(x_array, *arrays, affine, amplitude, tiny, hidden, store)
+    return torch.from_numpy(h_last), (x_array, saved)
 
 
 class FusedRecurrence(torch.autograd.Function):
@@ -421,16 +449,17 @@ class FusedRecurrence(torch.autograd.Function):
 
     ``apply(settings, x, theta, preact_weight, preact_bias, base_weight, postact_weight,
     postact_bias[, encoder.weight, encoder.bias, decoder.weight, decoder.bias])`` with
-    ``settings = (hidden_size, amplitude_readout)``. Frozen tensors (buffers) get no gradient.
+    ``settings = (hidden_size, amplitude_readout, hqkan)``. Frozen tensors (buffers) get no
+    gradient.
     """
 
     @staticmethod
     def forward(ctx, settings, x, *tensors):
-        h_last, saved = _run_forward(settings, x, tensors, store=True)
+        arrays = _arrays(tensors)
+        h_last, (x_array, saved) = _run_forward(settings, x, arrays, store=True)
         ctx.save_for_backward(x, *tensors)  # version counters catch in-place edits before backward
-        ctx.saved_loops = saved
-        hidden, amplitude = settings
-        ctx.settings = (len(tensors) == 10, amplitude, torch.finfo(x.dtype).tiny ** 0.5, hidden)
+        ctx.kernel_inputs = (x_array, arrays, saved, torch.finfo(x.dtype).tiny ** 0.5)
+        ctx.settings = settings
         return h_last
 
     @staticmethod
@@ -440,37 +469,19 @@ class FusedRecurrence(torch.autograd.Function):
                 "the fused QKAN-LSTM kernel supports first-order gradients only; run the model "
                 "inside qkan_lib.recurrent_kernel.reference_path() for create_graph=True"
             )
-        x, *tensors = ctx.saved_tensors
-        affine, amplitude, tiny, hidden = ctx.settings
-        arrays = [_as_float64(t) for t in tensors]
-        if not affine:
-            arrays += _NO_AFFINE
+        ctx.saved_tensors  # noqa: B018  (raises if a saved tensor was modified in place)
+        x_array, arrays, saved, tiny = ctx.kernel_inputs
+        hidden, amplitude, affine = ctx.settings
         _, backward_loops = _kernels()
         need_x = ctx.needs_input_grad[1]
+        grad = grad_h.detach().contiguous().numpy()  # autograd gives it the dtype of h_T
         g_x, *grads = backward_loops(
-            _as_float64(grad_h),
-            _as_float64(x),
-            *arrays,
-            affine,
-            amplitude,
-            tiny,
-            hidden,
-            need_x,
-            *ctx.saved_loops,
+            grad, x_array, *arrays, affine, amplitude, tiny, hidden, need_x, *saved
         )
-        out = [torch.from_numpy(g_x).to(x.dtype) if need_x else None]
-        for needed, tensor, grad in zip(ctx.needs_input_grad[2:], tensors, grads):
-            out.append(torch.from_numpy(grad).to(tensor.dtype) if needed else None)
+        out = [torch.from_numpy(g_x) if need_x else None]
+        for needed, grad in zip(ctx.needs_input_grad[2:], grads):
+            out.append(torch.from_numpy(grad) if needed else None)
         return (None, *out)
-
-
-def _functorch_active(tensors) -> bool:
-    functorch = getattr(torch._C, "_functorch", None)
-    if functorch is None or not hasattr(functorch, "peek_interpreter_stack"):
-        return True  # cannot tell: take the reference path, which works under any transform
-    if functorch.peek_interpreter_stack() is not None:
-        return True
-    return any(functorch.is_batchedtensor(t) for t in tensors)
 
 
 def can_fuse(gates_module: torch.nn.Module, x: torch.Tensor) -> bool:
@@ -481,45 +492,7 @@ def can_fuse(gates_module: torch.nn.Module, x: torch.Tensor) -> bool:
     float32 or float64, outside ``torch.func`` transforms (vmap, grad, jvp), tracing,
     ``torch.compile`` and :func:`reference_path`. Everything else takes the autograd path.
     """
-    from .layers import HQKAN, QKANLayer
-    from .models import HQKANGates, QKANGates
-
-    if _REFERENCE_ONLY.get() or not isinstance(x, torch.Tensor) or type(x) is not torch.Tensor:
-        return False
-    kind = type(gates_module)
-    if kind is QKANGates:
-        layer = gates_module.qkan
-        if type(layer) is not QKANLayer:
-            return False
-    elif kind is HQKANGates:
-        hqkan = gates_module.hqkan
-        if (
-            type(hqkan) is not HQKAN
-            or type(hqkan.latent) is not QKANLayer
-            or type(hqkan.encoder) is not torch.nn.Linear
-            or type(hqkan.decoder) is not torch.nn.Linear
-            or hqkan.encoder.bias is None
-            or hqkan.decoder.bias is None
-        ):
-            return False
-        layer = hqkan.latent
-    else:
-        return False
-    if layer.readout not in ("expectation", "amplitude"):
-        return False
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-        return False
-    tensors, _, _ = _gate_tensors(gates_module)
-    if x.device.type != "cpu" or x.dtype not in FUSED_DTYPES:
-        return False
-    if any(
-        type(t) not in (torch.Tensor, torch.nn.Parameter)
-        or t.device.type != "cpu"
-        or t.dtype != x.dtype
-        for t in tensors
-    ):
-        return False
-    return not _functorch_active([x, *tensors])
+    return _layout(gates_module, x) is not None
 
 
 def fused_final_hidden(
@@ -531,7 +504,8 @@ def fused_final_hidden(
 
     Call only where :func:`can_fuse` is True (a ValueError says why otherwise).
     """
-    if not can_fuse(gates_module, x):
+    layout = _layout(gates_module, x)
+    if layout is None:
         raise ValueError(
             "fused_final_hidden: this gate map / input cannot take the fused path "
             "(check can_fuse: CPU, float32/float64, QKANGates or HQKANGates, no torch.func)"
@@ -541,7 +515,7 @@ def fused_final_hidden(
             f"fused_final_hidden: x must have shape (batch, seq_len >= 1, input_size), "
             f"got {tuple(x.shape)}"
         )
-    tensors, affine, layer = _gate_tensors(gates_module)
+    tensors, affine, layer = layout
     inputs = x.shape[-1] + hidden_size
     first = gates_module.hqkan.encoder.in_features if affine else layer.in_features
     last = gates_module.hqkan.decoder.out_features if affine else layer.out_features
@@ -550,7 +524,9 @@ def fused_final_hidden(
             f"fused_final_hidden: the gate map maps {first} -> {last} features, but input_size "
             f"{x.shape[-1]} and hidden_size {hidden_size} need {inputs} -> {4 * hidden_size}"
         )
-    settings = (int(hidden_size), layer.readout == "amplitude")
+    settings = (int(hidden_size), layer.readout == "amplitude", affine)
     if torch.is_grad_enabled() and any(t.requires_grad for t in (x, *tensors)):
         return FusedRecurrence.apply(settings, x, *tensors)
-    return _run_forward(settings, x, tensors, store=False)[0]  # no graph wanted: keep nothing
+    return _run_forward(settings, x, _arrays(tensors), store=False)[
+        0
+    ]  # no graph wanted: keep nothing
