@@ -359,7 +359,7 @@ def _kernels():
     import numba
 
     def jit(fn):
-        return numba.njit(cache=True)(fn)
+        return numba.njit(cache=True, error_model="numpy")(fn)
 
     global _edge_constants  # the loops call it by its global name, so it must be compiled too
     _edge_constants = jit(_edge_constants)
