@@ -202,6 +202,30 @@ def test_hqkan_lstm_matches_autograd(dtype, reps, hidden, inputs, latent_in, lat
     assert_fused_equals_reference(model, torch.randn(3, 5, inputs, dtype=dtype))
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("readout", ["expectation", "amplitude"])
+@pytest.mark.parametrize(
+    "preact, base, post_w, post_b",
+    [(False, True, False, False), (True, False, True, True), (False, False, False, True)],
+)
+def test_hqkan_trainable_and_frozen_tensors(dtype, readout, preact, base, post_w, post_b):
+    model = make_model(
+        "hqkan",
+        2,
+        3,
+        2,
+        dtype,
+        readout=readout,
+        preact=preact,
+        base=base,
+        post_w=post_w,
+        post_b=post_b,
+        latent_in=2,
+        latent_out=3,
+    )
+    assert_fused_equals_reference(model, torch.randn(3, 5, 2, dtype=dtype))
+
+
 @pytest.mark.parametrize("name", ["qkan_lstm", "hqkan_lstm"])
 @pytest.mark.parametrize("dataset", ["damped_shm", "urban"])
 def test_book_configurations(name, dataset):
