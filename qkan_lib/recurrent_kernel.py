@@ -23,8 +23,9 @@ Memory: the loops run row by row (every batch row is an independent recurrence) 
 per row and step, the cosines and sines of the data angles (the only transcendental work in
 a DARUAN), the gate activations and the cell state. The backward pass recomputes the Bloch
 vectors from the stored cosines and sines (a few multiplications per layer) instead of storing
-them. All arithmetic is in float64, also for float32 models (results and gradients are
-returned in the model's dtype), so one compiled specialisation serves both.
+them. The loops read the model's float32 or float64 tensors in place (no copies; Numba
+compiles one specialisation per dtype on first use) and do all arithmetic and sums in
+float64, returning h_T and the gradients in the model's dtype.
 
 ``NUMBA_DISABLE_JIT=1`` runs the same loops as plain Python, to step through them.
 """
