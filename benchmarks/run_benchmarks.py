@@ -3,6 +3,7 @@
     python benchmarks/run_benchmarks.py            # every comparison, medians of 7 runs
     python benchmarks/run_benchmarks.py --quick    # smaller shapes (what the book chapter runs)
     python benchmarks/run_benchmarks.py --json out.json
+    python benchmarks/run_benchmarks.py --only urban_step   # one section
 
 Installs nothing. The reference library ``qkan`` (PyPI, version 0.2.3, "exact" solver) and
 PennyLane are optional: a comparison whose reference is missing is skipped with a message.
@@ -11,9 +12,12 @@ Correctness of the fast paths is the unit tests' job; this script only times the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -28,9 +32,12 @@ from qkan_lib import (
     load_dataset,
     median_time,
 )
+from qkan_lib.configs import MODEL_LABELS
 from qkan_lib.pennylane_circuits import pennylane_qlstm_circuit
+from qkan_lib.recurrent_kernel import reference_path
 
-TARGETS = {"daruan_layer": 15.0, "gate_sequence": 4.0, "qlstm_circuit": 50.0}
+TARGETS = {"daruan_layer": 15.0, "gate_sequence": 4.0, "qlstm_circuit": 50.0,
+           "urban_step": 1 / 1.5}  # QKAN-LSTM / HQKAN-LSTM Adam step at most 1.5x torch.nn.LSTM's
 
 
 def optional(name: str):
@@ -161,19 +168,113 @@ def bench_training_epoch(runs, quick, device):
     return rows
 
 
+def interleaved_times(cases: dict, rounds: int, warmup: int = 3) -> dict[str, list[float]]:
+    """Wall times of every case, run round-robin (so a busy spell on the machine hits all of
+    them alike); the starting case rotates from round to round."""
+    for _ in range(warmup):
+        for fn in cases.values():
+            fn()
+    names = list(cases)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def adam_step(model, x, y, reference: bool = False):
+    """One full training step: zero_grad, forward, MSE, backward, Adam update."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    context = reference_path if reference else contextlib.nullcontext
+
+    def step():
+        with context():
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+    return step
+
+
+def bench_urban_step(runs, quick):
+    """Training step at the Urban shape (batch 64, seq_len 64, input 1), float32 and float64.
+
+    The models are ``build_model(name, "urban")``; QKAN-LSTM and HQKAN-LSTM also run on their
+    autograd reference path (``reference_path()``), the speed-up of the fused kernel. Timed
+    with ONE intra-op thread: the tensors of a tiny recurrent model are too small to split, so
+    extra threads only add synchronisation, and on a busy machine a parallel region in the
+    backward pass waits for a thread that is not scheduled (a QKAN-LSTM step was measured at
+    328 ms with 2 threads against 61 ms with 1). Independent runs use the other cores.
+    """
+    rounds = 7 if quick else max(15, 3 * runs)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rows = []
+    try:
+        for dtype in (torch.float32, torch.float64):
+            generator = torch.Generator().manual_seed(0)
+            x = torch.rand(64, 64, 1, generator=generator, dtype=dtype) * 2 - 1
+            y = torch.rand(64, 1, generator=generator, dtype=dtype) * 2 - 1
+            cases = {}
+            for name in ("lstm", "qkan_lstm", "hqkan_lstm", "qlstm"):
+                for reference in ((False, True) if name in ("qkan_lstm", "hqkan_lstm") else (False,)):
+                    torch.manual_seed(1)
+                    model = ql.build_model(name, "urban", dtype=dtype)
+                    cases[name, reference] = adam_step(model, x, y, reference)
+            times = interleaved_times(cases, rounds)
+            medians = {key: statistics.median(t) for key, t in times.items()}
+            dt = str(dtype).removeprefix("torch.")
+            print(f"training step at the Urban shape ({dt}, batch 64, seq_len 64, 1 thread, "
+                  f"{rounds} interleaved rounds): median [25%-75%] ms")
+            for (name, reference), t in times.items():
+                q1, _, q3 = statistics.quantiles(t, n=4)
+                path = "autograd reference" if reference else "default path"
+                print(f"  {MODEL_LABELS[name]:<11} {path:<19}{medians[name, reference] * 1e3:>9.3f}"
+                      f"  [{q1 * 1e3:.3f}-{q3 * 1e3:.3f}]")
+            lstm = medians["lstm", False]
+            for name in ("qkan_lstm", "hqkan_lstm"):
+                label = f"{MODEL_LABELS[name]} Adam step, Urban 64x64, {dt}"
+                rows.append(("urban_step", label, medians[name, False], "torch.nn.LSTM step (same run)", lstm,
+                             TARGETS["urban_step"]))
+                rows.append(("urban_step", label, medians[name, False], "its autograd reference path",
+                             medians[name, True], None))
+            rows.append(("urban_step", f"QLSTM Adam step, Urban 64x64, {dt}", medians["qlstm", False],
+                         "torch.nn.LSTM step (same run)", lstm, None))
+    finally:
+        torch.set_num_threads(threads)
+    return rows
+
+
+SECTIONS = ("daruan_layer", "gate_sequence", "qlstm_circuit", "qlstm_sequence", "training_epoch", "urban_step")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    qkan, qml = optional("qkan"), optional("pennylane")
-    rows = bench_daruan_layer(qkan, args.runs, args.quick) + bench_gate_sequence(qkan, args.runs, args.quick)
-    rows += bench_qlstm_circuit(qml, args.runs, args.quick) + bench_qlstm_sequence(qml, args.runs, args.quick)
-    rows += bench_training_epoch(args.runs, args.quick, "cpu")
-    if torch.cuda.is_available():
-        rows += bench_training_epoch(args.runs, args.quick, "cuda")
+    wanted = set(args.only or SECTIONS)
+    qkan = optional("qkan") if wanted & {"daruan_layer", "gate_sequence"} else None
+    qml = optional("pennylane") if wanted & {"qlstm_circuit", "qlstm_sequence"} else None
+    rows = []
+    if "daruan_layer" in wanted:
+        rows += bench_daruan_layer(qkan, args.runs, args.quick)
+    if "gate_sequence" in wanted:
+        rows += bench_gate_sequence(qkan, args.runs, args.quick)
+    if "qlstm_circuit" in wanted:
+        rows += bench_qlstm_circuit(qml, args.runs, args.quick)
+    if "qlstm_sequence" in wanted:
+        rows += bench_qlstm_sequence(qml, args.runs, args.quick)
+    if "training_epoch" in wanted:
+        rows += bench_training_epoch(args.runs, args.quick, "cpu")
+        if torch.cuda.is_available():
+            rows += bench_training_epoch(args.runs, args.quick, "cuda")
+    if "urban_step" in wanted:
+        rows += bench_urban_step(args.runs, args.quick)
     print(f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads; "
           f"torch {torch.__version__}; GPU: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
     print(f"{'case':<72}{'ours ms':>9}  {'reference':<42}{'ref ms':>9}{'speed-up':>10}{'target':>9}")

@@ -210,7 +210,7 @@ _BATCHED_MODELS = contextvars.ContextVar("qkan_batched_models", default=False)
 
 @contextlib.contextmanager
 def vmap_compatible() -> Iterator[None]:
-    """Within this block DARUANs use :class:`DaruanCoreVmap` (see qkan_lib.ensemble)."""
+    """Within this block DARUANs use :class:`DaruanCoreVmap` (see qkan_lib.seed_batching)."""
     token = _BATCHED_MODELS.set(True)
     try:
         yield

@@ -19,6 +19,7 @@ from torch import nn
 
 from .circuits import expectations, variational_unitaries
 from .layers import HQKAN, QKANLayer
+from .recurrent_kernel import can_fuse, fused_final_hidden
 from .utils import check_float_tensor, check_positive_int
 
 
@@ -172,7 +173,12 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
 
 
 class RecurrentRegressor(nn.Module):
-    """Run a cell over a sequence and predict the next value from the last hidden state."""
+    """Run a cell over a sequence and predict the next value from the last hidden state.
+
+    QKAN-LSTM and HQKAN-LSTM on the CPU run the whole sequence as one compiled call
+    (:mod:`qkan_lib.recurrent_kernel`); the loop below is the reference path, taken for
+    other devices and gate maps and inside ``recurrent_kernel.reference_path()``.
+    """
 
     def __init__(self, cell: LSTMCell, output_size: int = 1, *, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None):
@@ -183,7 +189,15 @@ class RecurrentRegressor(nn.Module):
                               dtype=dtype or ref.dtype, device=device or ref.device)
 
     def final_hidden(self, x: torch.Tensor) -> torch.Tensor:
-        """h_T after running the cell over ``x`` (batch, seq_len, input_size) from zero state."""
+        """h_T after running the cell over ``x`` (batch, seq_len, input_size) from zero state:
+        one compiled call where :func:`qkan_lib.recurrent_kernel.can_fuse` allows it, else
+        :meth:`reference_final_hidden`."""
+        if type(self.cell) is LSTMCell and can_fuse(self.cell.gates, x):
+            return fused_final_hidden(self.cell.gates, x, self.cell.hidden_size)
+        return self.reference_final_hidden(x)
+
+    def reference_final_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The straightforward path: the cell's step function, one autograd step per time step."""
         batch = x.shape[0]
         h = x.new_zeros(batch, self.cell.hidden_size)
         c = x.new_zeros(batch, self.cell.hidden_size)
