@@ -29,15 +29,24 @@ def daruan_parameters(reps: int, weights=None, theta_seed: int = 0, theta_shift:
     return theta, w, b
 
 
+# Encoding weights of the spectrum explorers: every prefix w_1..w_L has 3^L distinct sums
+# s . w (no two sign patterns collide, the closest two frequencies are 0.05 apart), so the
+# "3^L frequencies" of chapter 1 is true for each L = 1..4 (tests/test_spectrum_counting.py).
+SPECTRUM_WEIGHTS = (1.0, 1.7, 0.4, 2.15)
+
+
 def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
                          x_range: tuple = (-2 * math.pi, 2 * math.pi), n_points: int = 2001,
-                         figsize=(10, 3.6)):
+                         figsize=(10, 3.6), omega_limit: float | None = None,
+                         coeff_limit: float | None = None):
     """Draw a DARUAN phi(x) (left) and |c_omega| on its predicted frequencies Omega (right).
 
     The coefficients are a least-squares fit on Omega over ``x_range``; the title of
-    the right panel reports the fit's largest residual, which is at rounding level
-    exactly when phi lies in the span of Omega (true for <Z>, false for the
-    amplitude readout). Returns the matplotlib Figure.
+    the right panel counts the distinct non-negative frequencies (merged with a tolerance,
+    see :func:`qkan_lib.spectrum.distinct_frequencies`) and reports the fit's largest
+    residual, which is at rounding level exactly when phi lies in the span of Omega (true
+    for <Z>, false for the amplitude readout). ``omega_limit`` and ``coeff_limit`` fix the
+    spectrum's axes, so that panels for several L can be compared. Returns the Figure.
     """
     x = torch.linspace(*x_range, n_points, dtype=torch.float64)
     with torch.no_grad():
@@ -53,6 +62,10 @@ def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
     ax_s.stem(freqs, np.abs(coeffs), basefmt=" ")
     ax_s.set(xlabel=r"frequency $\omega$", ylabel=r"$|c_\omega|$",
              title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {residual:.1e}")
+    if omega_limit is not None:
+        ax_s.set_xlim(-omega_limit, omega_limit)
+    if coeff_limit is not None:
+        ax_s.set_ylim(0, coeff_limit)
     return fig
 
 
@@ -216,15 +229,27 @@ def figure_png(fig, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
-def spectrum_stack_widget(weights=(1.0, 1.7, 0.4, 1.0), theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4):
+def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4):
     """A slider over L that needs no Python kernel: precomputed spectra in a Stack widget whose
-    selected child is jslink-ed to the slider, so it also works in the published HTML page."""
+    selected child is jslink-ed to the slider, so it also works in the published HTML page.
+
+    Every panel has the same axes (the widest frequency range and the tallest coefficient
+    over all L), so moving the slider shows stems appear, not axes rescale.
+    """
     from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
 
+    from .spectrum import exact_fourier_series
+
+    if len(weights) < max_reps:
+        raise ValueError(f"weights needs max_reps = {max_reps} values, got {len(weights)}")
+    params = [daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
+              for reps in range(1, max_reps + 1)]
+    omega_limit = 1.05 * float(np.sum(np.abs(weights[:max_reps]))) + 0.2
+    coeff_limit = 1.1 * max(float(np.max(np.abs(exact_fourier_series(*p)[1]))) for p in params)
     images = []
-    for reps in range(1, max_reps + 1):
-        theta, w, b = daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
-        images.append(Image(value=figure_png(plot_daruan_spectrum(theta, w, b)), format="png", width="100%"))
+    for theta, w, b in params:
+        fig = plot_daruan_spectrum(theta, w, b, omega_limit=omega_limit, coeff_limit=coeff_limit)
+        images.append(Image(value=figure_png(fig), format="png", width="100%"))
     slider = SelectionSlider(options=[f"L = {r}" for r in range(1, max_reps + 1)], value="L = 3",
                              description="re-uploads", continuous_update=True)
     stack = Stack(images, selected_index=slider.index)
