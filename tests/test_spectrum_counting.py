@@ -13,8 +13,12 @@ import torch
 
 from qkan_lib import daruan
 from qkan_lib.plots import SPECTRUM_WEIGHTS, daruan_parameters, plot_daruan_spectrum
-from qkan_lib.spectrum import (distinct_frequencies, exact_fourier_series, fit_coefficients,
-                               predicted_frequencies)
+from qkan_lib.spectrum import (
+    distinct_frequencies,
+    exact_fourier_series,
+    fit_coefficients,
+    predicted_frequencies,
+)
 
 
 def exact_omega(decimal_weights: list[str]) -> list[Fraction]:
