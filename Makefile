@@ -7,6 +7,6 @@ book-full:
 test:
 	bash scripts/run_tests.sh
 strip:
-	.venv/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill" notebooks/*.ipynb
+	.venv/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill cell.metadata.user_expressions" notebooks/*.ipynb
 benchmark:
 	.venv/bin/python benchmarks/run_benchmarks.py
