@@ -12,8 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "book" / "_ext")]
 
-from executed_notebooks import (add_expression_cells, collect_expression_results,  # noqa: E402
-                                expressions, fold_injected_parameters)
+from executed_notebooks import (  # noqa: E402
+    add_expression_cells,
+    collect_expression_results,
+    expressions,
+    fold_injected_parameters,
+)
 from inline_expressions import plain_text, substitute  # noqa: E402
 
 
