@@ -11,6 +11,7 @@ errors, so a failing cell or a broken reference fails the build.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ def execute_chapters(names: list[str], full: bool, device: str) -> None:
     import papermill as pm
 
     (SRC / "notebooks").mkdir(parents=True, exist_ok=True)
+    os.environ["QKAN_PROGRESS"] = "0"  # no progress bars in the published pages (qkan_lib.progress)
     for name in names:
         start = time.perf_counter()
         source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
