@@ -200,6 +200,40 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
                               "n_fit": n_fit})
 
 
+def cache_dir():
+    """Where the library caches generated data: $QKAN_CACHE, default ~/.cache/qkan_lib."""
+    import os
+    from pathlib import Path
+
+    return Path(os.environ.get("QKAN_CACHE", Path.home() / ".cache" / "qkan_lib"))
+
+
+def display_path(path) -> str:
+    """``path`` as a page may print it, without the absolute path of the machine that ran it.
+
+    Relative to the first root that contains it: the Milan folder ("$QKAN_MILAN_DIR/..."),
+    the library cache ("$QKAN_CACHE/..."), the working directory ("./..."), the home
+    directory ("~/..."); otherwise only its last component ("<...>/name").
+    """
+    import os
+    from pathlib import Path
+
+    from .milan import ENV_VAR
+
+    target = Path(path).expanduser().resolve()
+    roots = [(f"${ENV_VAR}", os.environ.get(ENV_VAR)), ("$QKAN_CACHE", cache_dir()),
+             (".", Path.cwd()), ("~", Path.home())]
+    for name, root in roots:
+        if not root:
+            continue
+        try:
+            relative = target.relative_to(Path(root).expanduser().resolve())
+        except ValueError:
+            continue
+        return name if relative == Path(".") else f"{name}/{relative.as_posix()}"
+    return f"<...>/{target.name}"
+
+
 def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     """Where the Urban data comes from: ``milan_dir``, else $QKAN_MILAN_DIR, else a stand-in.
 
@@ -228,8 +262,7 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
         except milan.MilanPathError as exc:
             raise milan.MilanPathError(f"{given}={str(chosen)!r}: {exc}") from exc
         return directory, (directory / milan.STAND_IN_MARKER).exists()
-    cache = Path(os.environ.get("QKAN_CACHE", Path.home() / ".cache" / "qkan_lib"))
-    directory = cache / f"milan_stand_in_{stand_in_days}d_seed{seed}"
+    directory = cache_dir() / f"milan_stand_in_{stand_in_days}d_seed{seed}"
     if not (directory / milan.STAND_IN_MARKER).exists():
         milan.write_stand_in(directory, days=stand_in_days, seed=seed)
     return directory, True

@@ -30,15 +30,24 @@ def daruan_parameters(reps: int, weights=None, theta_seed: int = 0, theta_shift:
     return theta, w, b
 
 
+# Encoding weights of the spectrum explorers: every prefix w_1..w_L has 3^L distinct sums
+# s . w (no two sign patterns collide, the closest two frequencies are 0.05 apart), so the
+# "3^L frequencies" of chapter 1 is true for each L = 1..4 (tests/test_spectrum_counting.py).
+SPECTRUM_WEIGHTS = (1.0, 1.7, 0.4, 2.15)
+
+
 def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
                          x_range: tuple = (-2 * math.pi, 2 * math.pi), n_points: int = 2001,
-                         figsize=(10, 3.6)):
+                         figsize=(10, 3.6), omega_limit: float | None = None,
+                         coeff_limit: float | None = None):
     """Draw a DARUAN phi(x) (left) and |c_omega| on its predicted frequencies Omega (right).
 
     The coefficients are a least-squares fit on Omega over ``x_range``; the title of
-    the right panel reports the fit's largest residual, which is at rounding level
-    exactly when phi lies in the span of Omega (true for <Z>, false for the
-    amplitude readout). Returns the matplotlib Figure.
+    the right panel counts the distinct non-negative frequencies (merged with a tolerance,
+    see :func:`qkan_lib.spectrum.distinct_frequencies`) and reports the fit's largest
+    residual, which is at rounding level exactly when phi lies in the span of Omega (true
+    for <Z>, false for the amplitude readout). ``omega_limit`` and ``coeff_limit`` fix the
+    spectrum's axes, so that panels for several L can be compared. Returns the Figure.
     """
     x = torch.linspace(*x_range, n_points, dtype=torch.float64)
     with torch.no_grad():
@@ -54,6 +63,10 @@ def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
     ax_s.stem(freqs, np.abs(coeffs), basefmt=" ")
     ax_s.set(xlabel=r"frequency $\omega$", ylabel=r"$|c_\omega|$",
              title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {residual:.1e}")
+    if omega_limit is not None:
+        ax_s.set_xlim(-omega_limit, omega_limit)
+    if coeff_limit is not None:
+        ax_s.set_ylim(0, coeff_limit)
     return fig
 
 
@@ -217,15 +230,27 @@ def figure_png(fig, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
-def spectrum_stack_widget(weights=(1.0, 1.7, 0.4, 1.0), theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4):
+def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4):
     """A slider over L that needs no Python kernel: precomputed spectra in a Stack widget whose
-    selected child is jslink-ed to the slider, so it also works in the published HTML page."""
+    selected child is jslink-ed to the slider, so it also works in the published HTML page.
+
+    Every panel has the same axes (the widest frequency range and the tallest coefficient
+    over all L), so moving the slider shows stems appear, not axes rescale.
+    """
     from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
 
+    from .spectrum import exact_fourier_series
+
+    if len(weights) < max_reps:
+        raise ValueError(f"weights needs max_reps = {max_reps} values, got {len(weights)}")
+    params = [daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
+              for reps in range(1, max_reps + 1)]
+    omega_limit = 1.05 * float(np.sum(np.abs(weights[:max_reps]))) + 0.2
+    coeff_limit = 1.1 * max(float(np.max(np.abs(exact_fourier_series(*p)[1]))) for p in params)
     images = []
-    for reps in range(1, max_reps + 1):
-        theta, w, b = daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
-        images.append(Image(value=figure_png(plot_daruan_spectrum(theta, w, b)), format="png", width="100%"))
+    for theta, w, b in params:
+        fig = plot_daruan_spectrum(theta, w, b, omega_limit=omega_limit, coeff_limit=coeff_limit)
+        images.append(Image(value=figure_png(fig), format="png", width="100%"))
     slider = SelectionSlider(options=[f"L = {r}" for r in range(1, max_reps + 1)], value="L = 3",
                              description="re-uploads", continuous_update=True)
     stack = Stack(images, selected_index=slider.index)
@@ -253,4 +278,99 @@ def plot_parameter_counts(table):
         ax.set_title(DATASET_LABELS[dataset])
     axes[0].set_ylabel("trainable parameters")
     axes[0].legend(fontsize=7)
+    return fig
+
+
+def plot_shift_sinusoid(phi_of_angle, angle0: float, shift: float = math.pi / 2, n_points: int = 201,
+                        label: str = r"$\theta$"):
+    """phi as a function of one gate angle, with the two parameter-shift evaluations marked.
+
+    The curve is drawn over one full period centred on ``angle0`` (angle0 - pi .. angle0 + pi),
+    so both shifted points angle0 +/- shift (|shift| < pi) always lie inside the plotted range,
+    wherever the angle sits. ``phi_of_angle`` maps a float angle to a float. Returns the Figure.
+    """
+    if not 0 < abs(shift) < math.pi:
+        raise ValueError(f"shift must satisfy 0 < |shift| < pi to fall inside one period, got {shift}")
+    angles = np.linspace(angle0 - math.pi, angle0 + math.pi, n_points)
+    values = np.array([float(phi_of_angle(float(a))) for a in angles])
+    fig, ax = plt.subplots(figsize=(7, 3), constrained_layout=True)
+    ax.plot(angles, values, color="C0", label=rf"$\varphi$ as a function of {label}")
+    ax.axvline(angle0, color="0.6", ls=":", label=f"{label} now")
+    shifted = [angle0 + shift, angle0 - shift]
+    ax.plot(shifted, [float(phi_of_angle(a)) for a in shifted], "o", color="C3", ms=7,
+            label=rf"shifted runs, {label} $\pm\,\pi/2$")
+    ax.set(xlabel=label, ylabel=r"$\varphi(x)$", xlim=(angles[0], angles[-1]),
+           title="one angle: a pure sinusoid, one period around the current value")
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: str = ""):
+    """1 - R^2 against the epoch on a log axis: mean over seeds, band min..max, paper points.
+
+    R^2 close to 1 squeezes every good model into one line at the top of a linear axis;
+    1 - R^2 (the unexplained share of the variance) on a log axis shows a 0.99 and a 0.999
+    a decade apart. ``paper`` maps a model to its published R^2 at ``epochs``; they are drawn
+    as crosses. Values of 1 - R^2 below 1e-6 are drawn at 1e-6. Returns the Figure.
+    """
+    from .configs import MODEL_LABELS, MODELS
+
+    if (paper is None) != (epochs is None):
+        raise ValueError("pass both paper and epochs, or neither")
+    floor = 1e-6
+    fig, ax = plt.subplots(figsize=(7.5, 3.8), constrained_layout=True)
+    for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
+        gap = (1 - frame[frame["model"] == model].set_index("epoch")[metric]).clip(lower=floor)
+        stats = gap.groupby(level=0).agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], color=f"C{k}", label=f"{MODEL_LABELS[model]} (this book)")
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2, lw=0)
+        if paper is not None and model in paper:
+            published = [(e, max(1 - v, floor)) for e, v in zip(epochs, paper[model]) if v is not None]
+            ax.plot(*zip(*published), "X", color=f"C{k}", ms=9, mec="black", mew=0.8,
+                    label=f"{MODEL_LABELS[model]} (paper)")
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel=r"$1 - R^2$ (log scale; lower is better)", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_timing_spread(table, title: str = "", unit: str = "ms"):
+    """Timings with their spread: median with a min..max bar, one panel per varied axis.
+
+    ``table`` has columns ``model``, ``axis`` (what was varied), ``value`` and ``min_s``,
+    ``median_s``, ``max_s`` (seconds; :func:`qkan_lib.machine.time_spread_table` writes it).
+    Models are drawn side by side with a small offset on a categorical x axis, so the tick
+    labels are the measured values only and never overlap. Returns the Figure.
+    """
+    from .configs import MODEL_LABELS, MODELS
+
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}.get(unit)
+    if scale is None:
+        raise ValueError(f"unit must be 's', 'ms' or 'us', got {unit!r}")
+    missing = {"model", "axis", "value", "min_s", "median_s", "max_s"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    axes_names = list(dict.fromkeys(table["axis"]))
+    fig, axes = plt.subplots(1, len(axes_names), figsize=(4.2 * len(axes_names), 3.6), constrained_layout=True,
+                             squeeze=False)
+    models = [m for m in MODELS if m in set(table["model"])] + sorted(set(table["model"]) - set(MODELS))
+    for ax, name in zip(axes[0], axes_names):
+        part = table[table["axis"] == name]
+        values = sorted(set(part["value"]))
+        for k, model in enumerate(models):
+            rows = part[part["model"] == model].set_index("value").reindex(values)
+            position = np.arange(len(values)) + (k - (len(models) - 1) / 2) * 0.12
+            median = rows["median_s"].to_numpy(dtype=float) * scale
+            low = median - rows["min_s"].to_numpy(dtype=float) * scale
+            high = rows["max_s"].to_numpy(dtype=float) * scale - median
+            ax.errorbar(position, median, yerr=[low, high], fmt="o-", ms=4, capsize=3, color=f"C{k}",
+                        label=MODEL_LABELS.get(model, model))
+        ax.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values])
+        ax.set(xlabel=name.replace("_", " "), ylabel=f"{unit} per forward + backward (median, min-max)",
+               yscale="log")
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     return fig

@@ -24,14 +24,40 @@ def sign_patterns(reps: int) -> np.ndarray:
     return np.array(list(itertools.product((-1, 0, 1), repeat=reps)), dtype=float).reshape(-1, reps)
 
 
+def distinct_frequencies(values, tol: float = 1e-9) -> np.ndarray:
+    """Sorted values with every cluster of near-equal ones merged into its mean.
+
+    Sums of float weights that are equal on paper differ by rounding (1.7 + 0.4 - 1 is not
+    0.4 + 1.7 - 1 in floating point), so exact uniqueness counts one frequency several
+    times and splits its coefficient between the copies. Two sorted neighbours belong to
+    one cluster when they differ by at most ``tol * max(1, max |value|)``.
+    """
+    if not tol >= 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol}")
+    v = np.sort(_as_numpy(values).reshape(-1))
+    if v.size == 0:
+        return v
+    scale = tol * max(1.0, float(np.max(np.abs(v))))
+    starts = np.concatenate([[True], np.diff(v) > scale])
+    labels = np.cumsum(starts) - 1
+    return np.bincount(labels, weights=v) / np.bincount(labels)
+
+
 def predicted_frequencies(weight, tol: float = 1e-9) -> np.ndarray:
-    """Sorted distinct frequencies Omega = {s . w}; values closer than ``tol`` are merged."""
+    """Sorted distinct frequencies Omega = {s . w}, exactly symmetric about 0.
+
+    Values closer than ``tol`` (relative to the largest |omega|, see
+    :func:`distinct_frequencies`) are one frequency. Omega is symmetric (s -> -s), so the
+    non-negative half is deduplicated once and mirrored: +omega and -omega are exact
+    negatives of each other and the counts of both halves agree.
+    """
     w = _as_numpy(weight).reshape(-1)
     if w.size == 0:
         raise ValueError("weight must hold at least one encoding weight w_l")
-    omegas = np.sort(sign_patterns(w.size) @ w)
-    keep = np.concatenate([[True], np.diff(omegas) > tol])
-    return omegas[keep]
+    magnitudes = distinct_frequencies(np.abs(sign_patterns(w.size) @ w), tol)
+    scale = tol * max(1.0, float(magnitudes[-1]))
+    positive = magnitudes[magnitudes > scale]
+    return np.concatenate([-positive[::-1], [0.0], positive])
 
 
 def exact_fourier_series(theta, weight=None, bias=None, tol: float = 1e-9):
@@ -112,16 +138,18 @@ def fft_coefficients(values) -> tuple[np.ndarray, np.ndarray]:
     return freqs, coeffs
 
 
-def fit_coefficients(x, y, omegas) -> tuple[np.ndarray, np.ndarray, float]:
+def fit_coefficients(x, y, omegas, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, float]:
     """Least-squares fit of y(x) by a real trigonometric sum on the given frequencies.
 
     Returns ``(omegas, coeffs, residual)`` with complex c_omega for the full symmetric
     set and ``residual`` = max |y - fit|. A tiny residual means the function lies in
-    the span of those frequencies.
+    the span of those frequencies. Frequencies within ``tol`` of each other (relative,
+    see :func:`distinct_frequencies`) are one column: two near-identical columns would
+    split one coefficient between them.
     """
     x, y = _as_numpy(x), _as_numpy(y)
-    positive = np.unique(np.abs(_as_numpy(omegas)))
-    positive = positive[positive > 1e-12]
+    positive = distinct_frequencies(np.abs(_as_numpy(omegas)), tol)
+    positive = positive[positive > tol * max(1.0, float(positive[-1]) if positive.size else 1.0)]
     columns = [np.ones_like(x)] + [np.cos(w * x) for w in positive] + [np.sin(w * x) for w in positive]
     design = np.stack(columns, axis=1)
     sol, *_ = np.linalg.lstsq(design, y, rcond=None)

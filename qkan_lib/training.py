@@ -9,7 +9,6 @@ back-propagates the SUM of the per-model losses, so every model gets exactly its
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .data import SequenceData
 from .metrics import regression_metrics
+from .progress import progress_enabled
 from .utils import check_positive_int, intra_op_threads, resolve_device, seed_everything
 
 OPTIMIZERS = ("rmsprop", "adam")
@@ -85,24 +85,9 @@ def batch_indices(n: int, batch_size: int, generator: torch.Generator | None) ->
 
 
 def progress_bar(total: int, enabled: bool | None, description: str) -> tqdm:
-    """A tqdm bar: a widget in Jupyter, text in a terminal; by default shown only where someone
-    watches (a terminal or a live notebook), not in papermill runs, tests or logs."""
-    if enabled is None:
-        enabled = sys.stderr.isatty() or _in_live_notebook()
-    return tqdm(total=total, desc=description, disable=not enabled, leave=False)
-
-
-def _in_live_notebook() -> bool:
-    import os
-
-    if os.environ.get("PAPERMILL_EXECUTION") or "papermill" in sys.modules:
-        return False
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    """A tqdm bar: a widget in Jupyter, text in a terminal (see :mod:`qkan_lib.progress` for
+    when it shows; the book's build hides it)."""
+    return tqdm(total=total, desc=description, disable=not progress_enabled(enabled), leave=False)
 
 
 Forward = Callable[[torch.Tensor], torch.Tensor]

@@ -11,11 +11,18 @@ errors, so a failing cell or a broken reference fails the build.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from executed_notebooks import (
+    add_expression_cells,
+    collect_expression_results,
+    fold_injected_parameters,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -23,17 +30,35 @@ SRC = BUILD / "src"
 
 
 def execute_chapters(names: list[str], full: bool, device: str) -> None:
+    import nbformat
     import papermill as pm
 
     (SRC / "notebooks").mkdir(parents=True, exist_ok=True)
+    os.environ["QKAN_PROGRESS"] = "0"  # no progress bars in the published pages (qkan_lib.progress)
     for name in names:
         start = time.perf_counter()
+        source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        add_expression_cells(source)
+        output = SRC / "notebooks" / f"{name}.ipynb"
         pm.execute_notebook(
-            ROOT / "notebooks" / f"{name}.ipynb", SRC / "notebooks" / f"{name}.ipynb",
-            parameters={"full_protocol": full, "device": device},
+            source, output, parameters={"full_protocol": full, "device": device},
             cwd=ROOT / "notebooks", progress_bar=False, kernel_name="python3", language="python",
         )
+        executed = nbformat.read(output, as_version=4)
+        collect_expression_results(executed, name)
+        nbformat.write(executed, output)
         print(f"executed {name} in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def tidy_executed(chapters: list[str]) -> None:
+    """Fold papermill's injected parameters into each chapter's parameters cell (idempotent)."""
+    import nbformat
+
+    for name in chapters:
+        path = SRC / "notebooks" / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        if fold_injected_parameters(nb, name):
+            nbformat.write(nb, path)
 
 
 def stage_sources() -> None:
@@ -74,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [c for c in chapters if not (SRC / "notebooks" / f"{c}.ipynb").exists()]
     if missing:
         parser.error(f"chapters not executed yet: {missing}")
+    tidy_executed(chapters)
     stage_sources()
     subprocess.run(["jupyter-book", "build", str(SRC), "--path-output", str(ROOT), "-W", "--keep-going", "--all"],
                    check=True)

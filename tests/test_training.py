@@ -93,6 +93,9 @@ def test_batch_indices_cover_every_row_once():
     assert torch.cat(training.batch_indices(7, 3, None)).tolist() == list(range(7))
 
 
-def test_progress_is_off_in_tests_and_papermill():
+def test_progress_bar_follows_the_setting(monkeypatch):
+    monkeypatch.setenv("QKAN_PROGRESS", "0")
     assert training.progress_bar(3, None, "x").disable
     assert not training.progress_bar(3, True, "x").disable
+    monkeypatch.setenv("QKAN_PROGRESS", "1")
+    assert not training.progress_bar(3, None, "x").disable

@@ -19,8 +19,9 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 PAGES = sorted(str(p.relative_to(HTML)) for p in [*HTML.glob("notebooks/*.html"), *HTML.glob("book/*.html")])
 
-pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists(),
-                                reason="no built book: run scripts/build_book.sh first (run_tests.sh does)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not (HTML / "index.html").exists(),
+                                 reason="no built book: run scripts/build_book.sh first (run_tests.sh does)")]
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,46 @@ def test_widget_slider_moves_linked_output(browser, server):
     assert len(after) == 1 and after != before
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS / "widget_after_slider_move.png"))
+
+
+MACHINE_PATHS = sorted({str(ROOT), str(Path.home())} - {"/", ""}, key=len, reverse=True)
+
+LAYOUT = """
+    const article = document.querySelector('.bd-article') || document.body;
+    const tables = [...document.querySelectorAll('figure')].filter(f => f.querySelector('table'));
+    const captions = tables.map(f => {
+        const n = f.querySelector('.caption-number');
+        return [f.id, n ? n.textContent.trim() : ''];
+    });
+    const wideCode = [...document.querySelectorAll('div.cell_input pre, div.highlight pre')]
+        .filter(p => p.scrollWidth > p.clientWidth + 1)
+        .map(p => [p.scrollWidth, p.clientWidth, (p.textContent.split('\\n')
+            .reduce((a, b) => a.length >= b.length ? a : b)).slice(0, 80)]);
+    return {html: document.documentElement.outerHTML, text: document.body.innerText,
+            captions: captions, wideCode: wideCode,
+            articleOverflow: [article.scrollWidth, article.clientWidth]};
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_layout(browser, server, page):
+    """No build-machine path, tables numbered as tables, nothing wider than its box."""
+    browser.get(f"{server}/{page}")
+    found = browser.execute_script(LAYOUT)
+    problems = []
+    for path in MACHINE_PATHS:
+        for source, content in (("HTML", found["html"]), ("text", found["text"])):
+            at = content.find(path + "/")
+            if at >= 0:
+                problems.append(f"machine path {path!r} in the page {source}: ...{content[max(0, at - 60):at + 80]}...")
+                break
+    mislabelled = [(fid, number) for fid, number in found["captions"] if not number.startswith("Table")]
+    if mislabelled:
+        problems.append(f"tables not numbered as tables (id, caption number): {mislabelled}")
+    if found["wideCode"]:
+        problems.append(f"code cells wider than their box (scrollWidth, clientWidth, longest line): "
+                        f"{found['wideCode']}")
+    scroll, client = found["articleOverflow"]
+    if scroll > client + 1:
+        problems.append(f"the article is {scroll}px wide in a {client}px column: something does not fit or scroll")
+    assert not problems, f"{page}:\n" + "\n".join(problems)

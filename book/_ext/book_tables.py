@@ -1,0 +1,60 @@
+"""Glued tables numbered as tables, captions above them, and CSS that keeps them readable.
+
+A chapter shows a pandas table with ``{glue:figure}``, the only myst-nb directive that
+gives glued output a caption and a label. Sphinx numbers every figure node as a figure,
+so Table IV came out as "Fig. 19". Here each glued figure whose label starts with
+``tab-`` (the book's convention, ``:name: tab-...``), or which carries the class
+``table`` (``:figclass: table``), becomes a :class:`numbered_table` node: a figure
+subclass registered under the "table" number type, so it gets "Table N" and its own
+counter, and ``{numref}`` says "Table N". The caption moves above the table, as tables
+have it. ``book_tables.css`` keeps every value on one line with padding and lets a
+table wider than the page scroll inside its own box.
+"""
+from pathlib import Path
+
+from docutils import nodes
+
+TABLE_PREFIX = "tab-"
+STATIC = Path(__file__).parent / "static"
+
+
+class numbered_table(nodes.figure):  # noqa: N801 (docutils node classes are lower case)
+    """A glued figure that holds a table: numbered with the tables."""
+
+
+def _is_table(figure: nodes.figure) -> bool:
+    return (any(name.startswith(TABLE_PREFIX) for name in figure["names"])
+            or "table" in figure.get("classes", []))
+
+
+def _tables_as_tables(app, doctree) -> None:
+    for figure in list(doctree.findall(nodes.figure)):
+        if type(figure) is not nodes.figure or not _is_table(figure):
+            continue
+        table = numbered_table(figure.rawsource, *figure.children, **figure.attributes)
+        table["classes"] = [*table.get("classes", []), "book-table"]
+        captions = [child for child in table.children if isinstance(child, nodes.caption)]
+        for caption in captions:  # caption first: a table's caption is read before the table
+            table.remove(caption)
+            table.insert(0, caption)
+        figure.replace_self(table)
+
+
+def _visit(self, node):
+    self.visit_figure(node)
+
+
+def _depart(self, node):
+    self.depart_figure(node)
+
+
+def _add_static(app) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
+def setup(app):
+    app.add_enumerable_node(numbered_table, "table", html=(_visit, _depart), latex=(_visit, _depart))
+    app.connect("doctree-read", _tables_as_tables)
+    app.connect("builder-inited", _add_static)
+    app.add_css_file("book_tables.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
