@@ -140,6 +140,11 @@ class RecurrentRegressor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+        if type(self.cell) is LSTMCell and isinstance(self.cell.gates, QLSTMGates):
+            from .qlstm_kernel import can_fuse_qlstm, fused_qlstm_final_hidden
+
+            if can_fuse_qlstm(self.cell.gates, x):  # the whole sequence in one compiled call (CPU)
+                return self.head(fused_qlstm_final_hidden(self.cell.gates, x))
         batch = x.shape[0]
         h = x.new_zeros(batch, self.cell.hidden_size)
         c = x.new_zeros(batch, self.cell.hidden_size)

@@ -133,6 +133,12 @@ def _kernels() -> types.SimpleNamespace:
         return 1.0 / (1.0 + np.exp(-z))
 
     @jit
+    def tanh(z):
+        """tanh through one exp (np.tanh costs about four): absolute error ~1 ulp of 1, and
+        +-1 without overflow trouble for large |z|."""
+        return 2.0 / (1.0 + np.exp(-2.0 * z)) - 1.0
+
+    @jit
     def forward(x, layers_t, signs):
         """h_T (batch, m) for x (batch, T, d), layers_t (4, D, dim, dim) = L^T per gate and layer,
         signs (dim, m) = Z eigenvalues; and what :func:`backward` needs."""
@@ -148,34 +154,36 @@ def _kernels() -> types.SimpleNamespace:
                 matmul_into(prefixes[g, layer - 1], layers_t[g, layer], prefixes[g, layer])
             ut[:, g * dim:(g + 1) * dim] = prefixes[g, depth - 1]
         states = np.empty((steps, batch, dim), dtype)
-        phi = np.empty((steps, batch, GATES * dim), dtype)
+        phi = np.empty((batch, GATES * dim), dtype)
         gates = np.empty((steps, batch, GATES, m), dtype)  # after the nonlinearities
         cells = np.zeros((steps + 1, batch, m), dtype)  # cells[0] = c_0 = 0
+        tanh_cells = np.empty((steps, batch, m), dtype)
         h = np.zeros((batch, m), dtype)
-        z = np.empty((GATES, m), dtype)
+        squares = np.empty((batch * GATES, dim), dtype)
+        z = np.empty((batch * GATES, m), dtype)  # row 4 b + g: <Z> of gate g for sample b
         for t in range(steps):
             encode_into(x[:, t], h, states[t])
-            matmul_into(states[t], ut, phi[t])
+            matmul_into(states[t], ut, phi)
+            flat_phi = phi.reshape(batch * GATES, dim)
+            for r in range(batch * GATES):
+                for i in range(dim):
+                    squares[r, i] = flat_phi[r, i] * flat_phi[r, i]
+            matmul_into(squares, signs, z)
             for b in range(batch):
-                z[:] = 0.0
-                for g in range(GATES):
-                    for i in range(dim):
-                        p = phi[t, b, g * dim + i]
-                        p2 = p * p
-                        for k in range(m):
-                            z[g, k] += p2 * signs[i, k]
+                row = GATES * b
                 for k in range(m):
-                    i_gate, f_gate = sigmoid(z[0, k]), sigmoid(z[1, k])
-                    g_gate, o_gate = np.tanh(z[2, k]), sigmoid(z[3, k])
+                    i_gate, f_gate = sigmoid(z[row, k]), sigmoid(z[row + 1, k])
+                    g_gate, o_gate = tanh(z[row + 2, k]), sigmoid(z[row + 3, k])
                     c = f_gate * cells[t, b, k] + i_gate * g_gate
                     cells[t + 1, b, k] = c
-                    h[b, k] = o_gate * np.tanh(c)
+                    tanh_cells[t, b, k] = tanh(c)
+                    h[b, k] = o_gate * tanh_cells[t, b, k]
                     gates[t, b, 0, k], gates[t, b, 1, k] = i_gate, f_gate
                     gates[t, b, 2, k], gates[t, b, 3, k] = g_gate, o_gate
-        return h, prefixes, ut, states, phi, gates, cells
+        return h, prefixes, ut, states, gates, cells, tanh_cells
 
     @jit
-    def backward(grad_h, layers_t, signs, prefixes, ut, states, phi, gates, cells, d, need_x):
+    def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_cells, d, need_x):
         """(dL/dx (batch, T, d), dL/dtheta (4, D, n)) from grad_h = dL/dh_T (batch, m)."""
         steps, batch, dim = states.shape
         depth = layers_t.shape[1]
@@ -185,42 +193,48 @@ def _kernels() -> types.SimpleNamespace:
         g_x = np.zeros((batch, steps, d), dtype)
         g_h = grad_h.copy()
         g_c = np.zeros((batch, m), dtype)
-        lam = np.empty((steps, batch, GATES * dim), dtype)  # dL/dphi_t
+        phi = np.empty((batch, GATES * dim), dtype)  # recomputed: cheaper than storing T of them
+        lam = np.empty((batch, GATES * dim), dtype)  # dL/dphi_t
+        g_ut = np.zeros((dim, GATES * dim), dtype)  # dL/d[U_0^T | .. | U_3^T] = sum_t S_t^T lam_t
+        g_ut_step = np.empty((dim, GATES * dim), dtype)
         g_states = np.empty((batch, dim), dtype)
-        g_z = np.empty((GATES, m), dtype)
+        g_z = np.empty((batch * GATES, m), dtype)  # row 4 b + g, as z in forward
         u = ut.T  # [U_0; ..; U_3] (4 dim, dim)
+        signs_t = signs.T
         for t in range(steps - 1, -1, -1):
             for b in range(batch):
+                row = GATES * b
                 for k in range(m):
                     i_gate, f_gate = gates[t, b, 0, k], gates[t, b, 1, k]
                     g_gate, o_gate = gates[t, b, 2, k], gates[t, b, 3, k]
-                    tanh_c = np.tanh(cells[t + 1, b, k])
+                    tanh_c = tanh_cells[t, b, k]
                     g_cell = g_c[b, k] + g_h[b, k] * o_gate * (1.0 - tanh_c * tanh_c)
-                    g_z[0, k] = g_cell * g_gate * i_gate * (1.0 - i_gate)
-                    g_z[1, k] = g_cell * cells[t, b, k] * f_gate * (1.0 - f_gate)
-                    g_z[2, k] = g_cell * i_gate * (1.0 - g_gate * g_gate)
-                    g_z[3, k] = g_h[b, k] * tanh_c * o_gate * (1.0 - o_gate)
+                    g_z[row, k] = g_cell * g_gate * i_gate * (1.0 - i_gate)
+                    g_z[row + 1, k] = g_cell * cells[t, b, k] * f_gate * (1.0 - f_gate)
+                    g_z[row + 2, k] = g_cell * i_gate * (1.0 - g_gate * g_gate)
+                    g_z[row + 3, k] = g_h[b, k] * tanh_c * o_gate * (1.0 - o_gate)
                     g_c[b, k] = g_cell * f_gate
-                for g in range(GATES):
-                    for i in range(dim):
-                        total = 0.0
-                        for k in range(m):
-                            total += g_z[g, k] * signs[i, k]
-                        lam[t, b, g * dim + i] = 2.0 * phi[t, b, g * dim + i] * total
-            matmul_into(lam[t], u, g_states)
-            for b in range(batch):
-                for q in range(0 if need_x else d, n):  # x's qubits only when dL/dx is wanted
-                    bit = 1 << (n - 1 - q)
+            flat_lam = lam.reshape(batch * GATES, dim)
+            matmul_into(g_z, signs_t, flat_lam)  # dL/d(phi^2)
+            matmul_into(states[t], ut, phi)
+            flat_phi = phi.reshape(batch * GATES, dim)
+            for r in range(batch * GATES):
+                for i in range(dim):
+                    flat_lam[r, i] *= 2.0 * flat_phi[r, i]
+            matmul_into(lam, u, g_states)
+            matmul_tn_into(states[t], lam, g_ut_step)
+            g_ut += g_ut_step
+            for q in range(0 if need_x else d, n):  # x's qubits only when dL/dx is wanted
+                bit = 1 << (n - 1 - q)
+                for b in range(batch):
                     total = 0.0
-                    for i in range(dim):
-                        term = g_states[b, i] * states[t, b, i ^ bit]
-                        total += term if i & bit else -term
+                    for high in range(0, dim, 2 * bit):  # pairs (i, i + bit), bit q of i clear
+                        for i in range(high, high + bit):
+                            total += g_states[b, i + bit] * states[t, b, i] - g_states[b, i] * states[t, b, i + bit]
                     if q < d:
                         g_x[b, t, q] = 0.5 * total
                     else:
                         g_h[b, q - d] = 0.5 * total
-        g_ut = np.empty((dim, GATES * dim), dtype)  # dL/d[U_0^T | .. | U_3^T]
-        matmul_tn_into(states.reshape(steps * batch, dim), lam.reshape(steps * batch, GATES * dim), g_ut)
         g_theta = np.empty((GATES, depth, n), dtype)
         tail = np.empty((dim, dim), dtype)  # (dL/dU)^T L_D .. L_{l+1}
         previous = np.empty((dim, dim), dtype)
