@@ -1,4 +1,4 @@
-"""QLSTM training step: the fused sequence kernel against the PyTorch reference path, in one process.
+"""QLSTM training step: the fused sequence kernel against the PyTorch reference, in one process.
 
     python benchmarks/qlstm_step.py               # Urban and SHM shapes, float32 and float64
     python benchmarks/qlstm_step.py --repeats 41 --seeds 3 10
@@ -29,7 +29,8 @@ SHAPES = {"urban": (64, 64), "damped_shm": (10, 4)}  # dataset: (batch, seq_len)
 TARGET_URBAN_SPEEDUP = 3.0
 
 
-def adam_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
+def adam_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+              y: torch.Tensor):
     def step():
         optimizer.zero_grad(set_to_none=True)
         torch.nn.functional.mse_loss(model(x), y).backward()
@@ -37,7 +38,8 @@ def adam_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch
     return step
 
 
-def batched_seed_step(dataset: str, dtype: torch.dtype, seeds: int, x: torch.Tensor, y: torch.Tensor):
+def batched_seed_step(dataset: str, dtype: torch.dtype, seeds: int, x: torch.Tensor,
+                      y: torch.Tensor):
     """One Adam step of ``seeds`` QLSTMs as one vmap-ed model (the PyTorch simulator path)."""
     from torch.func import functional_call, stack_module_state, vmap
 
@@ -57,7 +59,8 @@ def batched_seed_step(dataset: str, dtype: torch.dtype, seeds: int, x: torch.Ten
     return step
 
 
-def sequential_seed_step(dataset: str, dtype: torch.dtype, seeds: int, x: torch.Tensor, y: torch.Tensor):
+def sequential_seed_step(dataset: str, dtype: torch.dtype, seeds: int, x: torch.Tensor,
+                         y: torch.Tensor):
     """One fused Adam step of each of ``seeds`` QLSTMs, one after another."""
     steps = []
     for seed in range(seeds):
@@ -85,6 +88,10 @@ def interleaved(steps: dict, repeats: int, warmup: int, clock=time.perf_counter)
             steps[name]()
             times[name].append(clock() - start)
     return times
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def summary(samples: list[float]) -> str:
@@ -118,11 +125,11 @@ def main() -> int:
                 with reference_qlstm_path():
                     ref_step()
 
-            times = interleaved({"reference": reference_step,
-                                 "fused": adam_step(fused, torch.optim.Adam(fused.parameters(), lr=0.01), x, y)},
+            fused_step = adam_step(fused, torch.optim.Adam(fused.parameters(), lr=0.01), x, y)
+            times = interleaved({"reference": reference_step, "fused": fused_step},
                                 args.repeats, args.warmup, clock)
             ratio = statistics.median(times["reference"]) / statistics.median(times["fused"])
-            label = f"{dataset} (batch {batch}, seq_len {seq_len}), {str(dtype).removeprefix('torch.')}"
+            label = f"{dataset} (batch {batch}, seq_len {seq_len}), {dtype_name(dtype)}"
             verdict = ""
             if dataset == "urban":
                 verdict = "ok" if ratio >= TARGET_URBAN_SPEEDUP else "MISSED"
@@ -136,15 +143,16 @@ def main() -> int:
             x = torch.rand(batch, seq_len, 1, dtype=dtype) * 2 - 1
             y = torch.rand(batch, 1, dtype=dtype)
             times = interleaved({"batched": batched_seed_step("damped_shm", dtype, seeds, x, y),
-                                 "sequential": sequential_seed_step("damped_shm", dtype, seeds, x, y)},
+                                 "sequential": sequential_seed_step("damped_shm", dtype, seeds, x,
+                                                                    y)},
                                 max(5, args.repeats // 2), args.warmup, clock)
             ratio = statistics.median(times["batched"]) / statistics.median(times["sequential"])
+            faster = "batching" if ratio < 1 else "one after another"
             print(f"{seeds} seeds, damped_shm (batch {batch}, seq_len {seq_len}), "
-                  f"{str(dtype).removeprefix('torch.')}: one step of every seed\n"
+                  f"{dtype_name(dtype)}: one step of every seed\n"
                   f"  batched (vmap, PyTorch simulator) {summary(times['batched'])}\n"
                   f"  one after another (fused)         {summary(times['sequential'])}\n"
-                  f"  batched / sequential {ratio:.2f}  ({'batching' if ratio < 1 else 'one after another'} "
-                  f"is faster)")
+                  f"  batched / sequential {ratio:.2f}  ({faster} is faster)")
     return 0 if ok else 1
 
 

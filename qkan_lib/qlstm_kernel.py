@@ -74,7 +74,7 @@ def _kernels() -> types.SimpleNamespace:
     import numba
 
     jit = functools.partial(numba.njit, cache=True)
-    single_thread_gemm = 4 * 65536  # OpenBLAS keeps a GEMM with m*n*k up to this on the calling thread
+    single_thread_gemm = 4 * 65536  # OpenBLAS runs a GEMM with m*n*k up to this on one thread
 
     @jit
     def rows_per_call(inner, cols):
@@ -112,7 +112,7 @@ def _kernels() -> types.SimpleNamespace:
                 angle = x_t[b, q] if q < d else h[b, q - d]
                 half = 0.5 * angle + 0.25 * np.pi
                 c, s = np.cos(half), np.sin(half)
-                for r in range(size - 1, -1, -1):  # in place from the end: entry r becomes 2r, 2r + 1
+                for r in range(size - 1, -1, -1):  # in place from the end: r -> 2r, 2r + 1
                     amplitude = out[b, r]
                     out[b, 2 * r] = amplitude * c
                     out[b, 2 * r + 1] = amplitude * s
@@ -183,7 +183,8 @@ def _kernels() -> types.SimpleNamespace:
         return h, prefixes, ut, states, gates, cells, tanh_cells
 
     @jit
-    def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_cells, d, need_x):
+    def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_cells, d,
+                 need_x):
         """(dL/dx (batch, T, d), dL/dtheta (4, D, n)) from grad_h = dL/dh_T (batch, m)."""
         steps, batch, dim = states.shape
         depth = layers_t.shape[1]
@@ -230,7 +231,8 @@ def _kernels() -> types.SimpleNamespace:
                     total = 0.0
                     for high in range(0, dim, 2 * bit):  # pairs (i, i + bit), bit q of i clear
                         for i in range(high, high + bit):
-                            total += g_states[b, i + bit] * states[t, b, i] - g_states[b, i] * states[t, b, i + bit]
+                            total += (g_states[b, i + bit] * states[t, b, i]
+                                      - g_states[b, i] * states[t, b, i + bit])
                     if q < d:
                         g_x[b, t, q] = 0.5 * total
                     else:
@@ -283,14 +285,17 @@ class FusedQLSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_h):
-        if torch.is_grad_enabled():  # the kernel's gradients carry no graph: refuse, never return wrong ones
-            raise RuntimeError("the fused QLSTM path supports first-order gradients only; run the model "
-                               "inside qkan_lib.qlstm_kernel.reference_qlstm_path() for create_graph=True")
+        if torch.is_grad_enabled():  # the kernel's gradients carry no graph: refuse, never be wrong
+            raise RuntimeError("the fused QLSTM path supports first-order gradients only; run the "
+                               "model inside qkan_lib.qlstm_kernel.reference_qlstm_path() for "
+                               "create_graph=True")
         theta_shape, x_shape = ctx.shapes
         need_x = ctx.needs_input_grad[1]
         if ctx.saved is None:  # empty batch: nothing depends on theta or x
-            return grad_h.new_zeros(theta_shape), grad_h.new_zeros(x_shape) if need_x else None, None
-        g_x, g_theta = _kernels().backward(np.ascontiguousarray(grad_h.numpy()), *ctx.saved, x_shape[-1], need_x)
+            g_x = grad_h.new_zeros(x_shape) if need_x else None
+            return grad_h.new_zeros(theta_shape), g_x, None
+        g_x, g_theta = _kernels().backward(np.ascontiguousarray(grad_h.numpy()), *ctx.saved,
+                                           x_shape[-1], need_x)
         return torch.from_numpy(g_theta), torch.from_numpy(g_x) if need_x else None, None
 
 
@@ -322,8 +327,9 @@ def fused_qlstm_final_hidden(gates: torch.nn.Module, x: torch.Tensor) -> torch.T
     x (batch, seq_len, input_size) from zero states, in one compiled forward and one compiled
     backward pass; equal to the PyTorch path to float tolerance."""
     if not can_fuse_qlstm(gates, x):
-        raise ValueError("fused_qlstm_final_hidden needs QLSTMGates and x on the CPU, both float32 or both "
-                         "float64, outside torch.func transforms; use the PyTorch path otherwise")
+        raise ValueError("fused_qlstm_final_hidden needs QLSTMGates and x on the CPU, both float32 "
+                         "or both float64, outside torch.func transforms; use the PyTorch path "
+                         "otherwise")
     d = gates.n_qubits - gates.hidden_size
     if x.dim() != 3 or x.shape[-1] != d or x.shape[1] < 1:
         raise ValueError(f"x must have shape (batch, seq_len >= 1, {d}), got {tuple(x.shape)}")
