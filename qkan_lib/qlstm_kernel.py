@@ -139,9 +139,10 @@ def _kernels() -> types.SimpleNamespace:
         return 2.0 / (1.0 + np.exp(-2.0 * z)) - 1.0
 
     @jit
-    def forward(x, layers_t, signs):
+    def forward(x, layers_t, signs, keep):
         """h_T (batch, m) for x (batch, T, d), layers_t (4, D, dim, dim) = L^T per gate and layer,
-        signs (dim, m) = Z eigenvalues; and what :func:`backward` needs."""
+        signs (dim, m) = Z eigenvalues; and what :func:`backward` needs (``keep``: every step's
+        states, else only the current one, for inference on large batches)."""
         batch, steps, d = x.shape
         depth, dim = layers_t.shape[1], layers_t.shape[2]
         m = signs.shape[1]
@@ -153,16 +154,20 @@ def _kernels() -> types.SimpleNamespace:
             for layer in range(1, depth):
                 matmul_into(prefixes[g, layer - 1], layers_t[g, layer], prefixes[g, layer])
             ut[:, g * dim:(g + 1) * dim] = prefixes[g, depth - 1]
-        states = np.empty((steps, batch, dim), dtype)
+        kept = steps if keep else 1
+        states = np.empty((kept, batch, dim), dtype)
         phi = np.empty((batch, GATES * dim), dtype)
-        gates = np.empty((steps, batch, GATES, m), dtype)  # after the nonlinearities
-        cells = np.zeros((steps + 1, batch, m), dtype)  # cells[0] = c_0 = 0
-        tanh_cells = np.empty((steps, batch, m), dtype)
+        gates = np.empty((kept, batch, GATES, m), dtype)  # after the nonlinearities
+        cells = np.zeros((kept + 1, batch, m), dtype)  # cells[0] = c_0 = 0
+        tanh_cells = np.empty((kept, batch, m), dtype)
         h = np.zeros((batch, m), dtype)
         squares = np.empty((batch * GATES, dim), dtype)
         z = np.empty((batch * GATES, m), dtype)  # row 4 b + g: <Z> of gate g for sample b
-        for t in range(steps):
-            encode_into(x[:, t], h, states[t])
+        for step in range(steps):
+            t = step if keep else 0
+            if not keep:
+                cells[0] = cells[1]
+            encode_into(x[:, step], h, states[t])
             matmul_into(states[t], ut, phi)
             flat_phi = phi.reshape(batch * GATES, dim)
             for r in range(batch * GATES):
@@ -264,10 +269,11 @@ def _constants(n_qubits: int, n_measured: int, dtype: np.dtype) -> tuple[np.ndar
 
 class FusedQLSTMSequence(torch.autograd.Function):
     """h_T (batch, m) of a QLSTM cell run over x (batch, T, d) from h_0 = c_0 = 0, for the gate
-    circuits' angles theta (4, depth, d + m); first-order gradients for theta and x."""
+    circuits' angles theta (4, depth, d + m); first-order gradients for theta and x. ``keep=False``
+    (no gradient wanted) stores one step of state instead of T."""
 
     @staticmethod
-    def forward(ctx, theta, x, hidden_size):
+    def forward(ctx, theta, x, hidden_size, keep=True):
         from .adjoint import transposed_layers
 
         batch, steps, d = x.shape
@@ -279,8 +285,10 @@ class FusedQLSTMSequence(torch.autograd.Function):
         theta_np = theta.detach().numpy()
         perm, signs = _constants(n, hidden_size, theta_np.dtype)
         layers_t = transposed_layers(np.ascontiguousarray(theta_np), perm)
-        h, *saved = _kernels().forward(np.ascontiguousarray(x.detach().numpy()), layers_t, signs)
-        ctx.saved = (layers_t, signs, *saved)
+        keep = keep and any(ctx.needs_input_grad)  # else inference: no per-step storage
+        h, *saved = _kernels().forward(np.ascontiguousarray(x.detach().numpy()), layers_t, signs,
+                                       keep)
+        ctx.saved = (layers_t, signs, *saved) if keep else None
         return torch.from_numpy(h)
 
     @staticmethod
@@ -293,10 +301,10 @@ class FusedQLSTMSequence(torch.autograd.Function):
         need_x = ctx.needs_input_grad[1]
         if ctx.saved is None:  # empty batch: nothing depends on theta or x
             g_x = grad_h.new_zeros(x_shape) if need_x else None
-            return grad_h.new_zeros(theta_shape), g_x, None
+            return grad_h.new_zeros(theta_shape), g_x, None, None
         g_x, g_theta = _kernels().backward(np.ascontiguousarray(grad_h.numpy()), *ctx.saved,
                                            x_shape[-1], need_x)
-        return torch.from_numpy(g_theta), torch.from_numpy(g_x) if need_x else None, None
+        return torch.from_numpy(g_theta), torch.from_numpy(g_x) if need_x else None, None, None
 
 
 def _transforms_active(*tensors: torch.Tensor) -> bool:
@@ -333,4 +341,5 @@ def fused_qlstm_final_hidden(gates: torch.nn.Module, x: torch.Tensor) -> torch.T
     d = gates.n_qubits - gates.hidden_size
     if x.dim() != 3 or x.shape[-1] != d or x.shape[1] < 1:
         raise ValueError(f"x must have shape (batch, seq_len >= 1, {d}), got {tuple(x.shape)}")
-    return FusedQLSTMSequence.apply(gates.theta, x, gates.hidden_size)
+    keep = torch.is_grad_enabled() and (gates.theta.requires_grad or x.requires_grad)
+    return FusedQLSTMSequence.apply(gates.theta, x, gates.hidden_size, keep)

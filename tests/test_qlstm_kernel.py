@@ -211,3 +211,26 @@ def test_kernel_module_imports_without_numba():
     assert qlstm_kernel._kernels.__wrapped__.__code__.co_names.count("numba") >= 1
     source = open(qlstm_kernel.__file__).read()
     assert "\nimport numba" not in source and "\nfrom numba" not in source
+
+
+def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
+    """Without gradients the kernel keeps one step of state, not T; frozen parameters still work."""
+    kernels, kept = qlstm_kernel._kernels(), []
+    compiled_forward = kernels.forward
+    monkeypatch.setattr(kernels, "forward",
+                        lambda *args: kept.append(args[-1]) or compiled_forward(*args))
+    model = qlstm(2, 3, 2)
+    x = sequence(5, 6, 2).detach()
+    with reference_qlstm_path():
+        want = model(x)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), want, atol=1e-12, rtol=0)
+    model.requires_grad_(False)
+    torch.testing.assert_close(model(x), want, atol=1e-12, rtol=0)  # nothing needs a gradient
+    assert kept == [False, False]
+    x.requires_grad_()
+    (g_x,) = torch.autograd.grad(model(x).sum(), x)
+    with reference_qlstm_path():
+        (want_x,) = torch.autograd.grad(model(x).sum(), x)
+    torch.testing.assert_close(g_x, want_x, atol=1e-12, rtol=0)
+    assert kept == [False, False, True]
