@@ -278,9 +278,8 @@ class FusedQLSTMSequence(torch.autograd.Function):
 
         batch, steps, d = x.shape
         depth, n = theta.shape[-2:]
-        ctx.shapes = theta.shape, x.shape
+        ctx.shapes, ctx.saved = (theta.shape, x.shape), None
         if batch == 0:
-            ctx.saved = None
             return x.new_zeros(0, hidden_size)
         theta_np = theta.detach().numpy()
         perm, signs = _constants(n, hidden_size, theta_np.dtype)
@@ -299,8 +298,11 @@ class FusedQLSTMSequence(torch.autograd.Function):
                                "create_graph=True")
         theta_shape, x_shape = ctx.shapes
         need_x = ctx.needs_input_grad[1]
-        if ctx.saved is None:  # empty batch: nothing depends on theta or x
-            g_x = grad_h.new_zeros(x_shape) if need_x else None
+        if ctx.saved is None:
+            if x_shape[0] != 0:
+                raise RuntimeError("this forward pass ran with keep=False and kept nothing to "
+                                   "differentiate")
+            g_x = grad_h.new_zeros(x_shape) if need_x else None  # empty batch: zero gradients
             return grad_h.new_zeros(theta_shape), g_x, None, None
         g_x, g_theta = _kernels().backward(np.ascontiguousarray(grad_h.numpy()), *ctx.saved,
                                            x_shape[-1], need_x)

@@ -234,3 +234,7 @@ def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
         (want_x,) = torch.autograd.grad(model(x).sum(), x)
     torch.testing.assert_close(g_x, want_x, atol=1e-12, rtol=0)
     assert kept == [False, False, True]
+    theta = model.cell.gates.theta.detach().requires_grad_()
+    h = FusedQLSTMSequence.apply(theta, x, 3, False)  # asked to keep nothing: no wrong gradients
+    with pytest.raises(RuntimeError, match="keep=False"):
+        h.sum().backward()
