@@ -1,12 +1,14 @@
 """The fused QLSTM sequence kernel against the PyTorch reference path, finite differences, Adam."""
 import copy
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib import qlstm_kernel
+from qkan_lib import qlstm_kernel, qlstm_kernel_loops
 from qkan_lib.models import LSTMCell, QLSTMGates, RecurrentRegressor
 from qkan_lib.qlstm_kernel import (
     FusedQLSTMSequence,
@@ -206,11 +208,17 @@ def test_bad_input_is_a_clear_error():
         fused_qlstm_final_hidden(gates, torch.zeros(2, 3, 2, dtype=torch.float32))
 
 
-def test_kernel_module_imports_without_numba():
-    """Numba is loaded on the first fused call, not on import (``import qkan_lib`` stays light)."""
-    assert qlstm_kernel._kernels.__wrapped__.__code__.co_names.count("numba") >= 1
-    source = open(qlstm_kernel.__file__).read()
-    assert "\nimport numba" not in source and "\nfrom numba" not in source
+def test_loops_load_lazily_and_are_cachable():
+    """The loops module is imported on the first fused call, not with qkan_lib; its kernels are
+    module-level functions without closures, which Numba's disk cache can reuse across
+    processes (a closure would be recompiled, ~20 s, in every process)."""
+    code = ("import sys, qkan_lib, qkan_lib.qlstm_kernel; "
+            "sys.exit('qkan_lib.qlstm_kernel_loops' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    for kernel in (qlstm_kernel_loops.forward, qlstm_kernel_loops.backward):
+        assert kernel.py_func.__closure__ is None
+        assert type(kernel._cache).__name__ == "FunctionCache"  # cache=True
+
 
 
 def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
