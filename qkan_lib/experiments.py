@@ -340,12 +340,12 @@ def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list
 
 
 def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = None, force: bool = False,
-             progress: bool | None = None, batch_seeds: bool = True) -> list[RunResult]:
+             progress: bool | None = None, batch_seeds: bool = False) -> list[RunResult]:
     """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes.
 
     With ``batch_seeds`` the missing seeds of one configuration train together as one batched
     model (:func:`run_seed_group`); each seed still gets its own result file, equal to a
-    separate run up to rounding. Returns the results in the order of ``experiments``.
+    separate run up to rounding. Off by default: slower on the CPU (:mod:`qkan_lib.seed_batching`). Returns the results in the order of ``experiments``.
     """
     from .training import progress_bar
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from .circuits import expectations, variational_unitaries
 from .layers import HQKAN, QKANLayer
+from .qlstm_kernel import can_fuse_qlstm, fused_qlstm_final_hidden
 from .recurrent_kernel import can_fuse, fused_final_hidden
 from .utils import check_float_tensor, check_positive_int
 
@@ -175,9 +176,10 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
 class RecurrentRegressor(nn.Module):
     """Run a cell over a sequence and predict the next value from the last hidden state.
 
-    QKAN-LSTM and HQKAN-LSTM on the CPU run the whole sequence as one compiled call
-    (:mod:`qkan_lib.recurrent_kernel`); the loop below is the reference path, taken for
-    other devices and gate maps and inside ``recurrent_kernel.reference_path()``.
+    QKAN-LSTM, HQKAN-LSTM and QLSTM on the CPU run the whole sequence as one compiled call
+    (:mod:`qkan_lib.recurrent_kernel`, :mod:`qkan_lib.qlstm_kernel`); the loop of
+    :meth:`reference_final_hidden` is the reference path, taken for other devices and gate maps
+    and inside ``reference_path()`` / ``reference_qlstm_path()``.
     """
 
     def __init__(self, cell: LSTMCell, output_size: int = 1, *, dtype: torch.dtype | None = None,
@@ -190,10 +192,15 @@ class RecurrentRegressor(nn.Module):
 
     def final_hidden(self, x: torch.Tensor) -> torch.Tensor:
         """h_T after running the cell over ``x`` (batch, seq_len, input_size) from zero state:
-        one compiled call where :func:`qkan_lib.recurrent_kernel.can_fuse` allows it, else
-        :meth:`reference_final_hidden`."""
-        if type(self.cell) is LSTMCell and can_fuse(self.cell.gates, x):
-            return fused_final_hidden(self.cell.gates, x, self.cell.hidden_size)
+        one compiled call where a fused CPU path applies (:func:`qkan_lib.recurrent_kernel.can_fuse`
+        for QKAN-LSTM and HQKAN-LSTM, :func:`qkan_lib.qlstm_kernel.can_fuse_qlstm` for QLSTM),
+        else :meth:`reference_final_hidden`."""
+        if type(self.cell) is LSTMCell:
+            gates = self.cell.gates
+            if can_fuse(gates, x):
+                return fused_final_hidden(gates, x, self.cell.hidden_size)
+            if isinstance(gates, QLSTMGates) and can_fuse_qlstm(gates, x):
+                return fused_qlstm_final_hidden(gates, x)
         return self.reference_final_hidden(x)
 
     def reference_final_hidden(self, x: torch.Tensor) -> torch.Tensor:

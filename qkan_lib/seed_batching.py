@@ -4,9 +4,14 @@ The S models are built exactly as separate runs would build them (``seed_everyth
 then ``build_model``), their parameters are stacked on a leading seed axis
 (``torch.func.stack_module_state``) and one ``torch.func.vmap``-ed forward pass evaluates all
 of them; :func:`qkan_lib.training.fit` then trains them as it trains one model. The results
-equal S separate runs up to floating-point reduction order. Whether that is faster depends on
-the model and the sizes (small models are latency-bound): :data:`BATCHABLE` lists the models
-for which it was measured faster (see chapter 8 and the benchmark).
+equal S separate runs up to floating-point reduction order.
+
+It is not the default (``run_grid(batch_seeds=False)``): on the CPU the compiled whole-sequence
+kernels of QKAN-LSTM, HQKAN-LSTM and QLSTM cannot run under vmap, and seeds one after another
+on those kernels were measured faster than S seeds batched on the autograd path, for every model
+and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x). On a GPU, where the kernels
+do not apply and each operator costs a launch, batching may pay; it is opt-in there, unmeasured
+here. :data:`BATCHABLE` lists the models that CAN be batched.
 """
 from __future__ import annotations
 

@@ -34,10 +34,11 @@ def test_results_are_written_once_then_loaded_never_retrained(tmp_path, monkeypa
 
 def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch):
     grid = ql.experiments_for("bessel", models=("qkan_lstm", "lstm"), seeds=(0, 1), epochs=1)
-    results = ql.run_grid(grid, tmp_path)
+    results = ql.run_grid(grid, tmp_path, batch_seeds=True)
     assert len(list(tmp_path.glob("*.json"))) == 4
     assert [r.experiment for r in results] == grid
     assert [r.seed_batched for r in results] == [2, 2, 1, 1]
+    assert all(r.seed_batched == 1 for r in ql.run_grid(grid, tmp_path / "serial"))
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished grid must be loaded, not retrained")
