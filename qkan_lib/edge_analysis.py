@@ -750,7 +750,7 @@ def spectrum_verdict(summary: pd.DataFrame, single_threshold: float = 0.01,
         if all(singles):
             answer = "effectively one frequency per edge"
         elif not any(singles):
-            answer = "several frequencies per edge (more than one frequency carries energy)"
+            answer = "several frequencies per edge"
         else:
             answer = "one frequency per edge at some L and several at others"
         sentences.append(f"On {name} the trained QKAN-LSTMs use {answer} ("

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .configs import DATASET_LABELS
 from .edge_analysis import (
     DEFAULT_TOL,
     EdgeParameters,
@@ -267,7 +268,7 @@ def plot_spectrum_usage(usage, measures: Sequence[str] = tuple(USAGE_PANELS),
                                edgecolors=color, lw=0.7, alpha=0.7)
                     ax.hlines(np.median(values), reps + offset - width / 2,
                               reps + offset + width / 2, color="k", lw=1.6)
-                label = f"{dataset}, {stage}"
+                label = f"{DATASET_LABELS.get(dataset, dataset)}, {stage}"
                 ax.scatter([], [], s=14, color=color if filled else "none", edgecolors=color,
                            label=label)
                 slot += 1
