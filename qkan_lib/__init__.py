@@ -1,7 +1,8 @@
 """qkan_lib: the library behind the QKAN-LSTM interactive book.
 
 Chapters use this one namespace (``import qkan_lib as ql``): the names below, and the
-submodules ``ql.plots``, ``ql.reports``, ``ql.milan`` and ``ql.paper`` (loaded on first use,
+submodules ``ql.plots``, ``ql.reports``, ``ql.milan``, ``ql.paper``, ``ql.edge_analysis`` and
+``ql.edge_plots`` (loaded on first use,
 so ``import qkan_lib`` does not pay for matplotlib).
 """
 import importlib
@@ -64,7 +65,8 @@ from .utils import environment_info, resolve_device, seed_everything
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits")
+_LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits", "edge_analysis",
+                    "edge_plots")
 
 
 def __getattr__(name: str):

@@ -32,8 +32,12 @@ frequency looks like a slope, which the plots of :mod:`qkan_lib.edge_plots` show
 """
 from __future__ import annotations
 
+import math
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,14 +156,24 @@ class EdgeSpectrum:
     dc: float = field(init=False)
 
     def __post_init__(self):
-        zero = np.abs(self.omegas) <= self.tol
-        self.dc = float(np.real(self.coeffs[zero].sum()))
-        positive = self.omegas > self.tol
-        self.frequencies = self.omegas[positive]
+        # Merging keeps each cluster's smallest member, so with a coarse tol the cluster around
+        # 0 may be represented by a value below -tol, and a cluster's two mirror images by
+        # values that are not exact negatives. Omega is symmetric, so: the zero cluster is the
+        # largest representative <= 0, and the k-th cluster below it mirrors the k-th above.
+        omegas = np.asarray(self.omegas, dtype=float)
+        order = np.argsort(omegas, kind="stable")
+        nonpositive = order[omegas[order] <= 0]
+        zero = int(nonpositive[-1]) if nonpositive.size else None
+        positive = order[omegas[order] > 0]
+        negative = nonpositive[:-1][::-1] if nonpositive.size else nonpositive  # nearest 0 first
+        self.dc = float(np.real(self.coeffs[zero])) if zero is not None else 0.0
+        self.frequencies = omegas[positive]
         self.energies = np.abs(self.coeffs[positive]) ** 2
-        for index, omega in enumerate(self.omegas):
-            if omega < -self.tol:  # fold each negative frequency onto its mirror image
-                mirror = int(np.argmin(np.abs(self.frequencies + omega)))
+        if negative.size == positive.size:
+            self.energies = self.energies + np.abs(self.coeffs[negative]) ** 2
+        else:  # an asymmetric merge (rounding at the tolerance): fold onto the nearest mirror
+            for index in negative:
+                mirror = int(np.argmin(np.abs(self.frequencies + omegas[index])))
                 self.energies[mirror] += abs(self.coeffs[index]) ** 2
 
     @property
@@ -354,3 +368,391 @@ class SpectrumRecorder:
             return pd.DataFrame(columns=["epoch"] + SUMMARY_COLUMNS)
         table = pd.concat(frames, ignore_index=True)
         return table[["epoch"] + SUMMARY_COLUMNS]
+
+
+# --------------------------------------------------------------------------------------------
+# Trained QKAN-LSTMs, cached: does a trained model use the enriched spectrum?
+# --------------------------------------------------------------------------------------------
+
+EDGES_SUFFIX = ".edges.pt"
+EDGES_FORMAT = 1  # bump if the layout of the .edges.pt payload changes
+
+USAGE_COLUMNS = ["dataset", "reps", "seed", "epoch", "out", "in", "gate", "input",
+                 "max_frequencies"] + SUMMARY_COLUMNS[2:] + ["dominant_is_combination", "tol",
+                                                             "test_r2"]
+USAGE_MEASURES = ("share_outside_dominant", "share_outside_lowest", "share_combination",
+                  "active_frequencies")
+
+
+def max_positive_frequencies(reps: int) -> int:
+    """(3^L - 1) / 2: the most distinct positive frequencies L re-uploads can give."""
+    return (3 ** int(reps) - 1) // 2
+
+
+@dataclass(eq=False)
+class TrainedEdges:
+    """One trained QKAN-LSTM with the snapshots of its gate layer at every epoch.
+
+    ``experiment`` and ``result`` are the experiment grid's (:mod:`qkan_lib.experiments`),
+    ``model`` the trained model (CPU, the protocol's dtype), ``recorder`` a
+    :class:`SpectrumRecorder` holding the gate layer's theta, w and b at epochs 0 (initial)
+    to the last.
+    """
+
+    experiment: object  # qkan_lib.experiments.Experiment (not imported at module level)
+    result: object  # qkan_lib.experiments.RunResult
+    model: torch.nn.Module
+    recorder: SpectrumRecorder
+
+    @property
+    def reps(self) -> int:
+        return self.recorder.at(0).reps
+
+    @property
+    def last_epoch(self) -> int:
+        return self.recorder.recorded_epochs()[-1]
+
+    @property
+    def trained(self) -> EdgeParameters:
+        """The gate layer after the last epoch."""
+        return self.recorder.at(self.last_epoch)
+
+    @property
+    def initial(self) -> EdgeParameters:
+        """The gate layer before training (epoch 0)."""
+        return self.recorder.at(0)
+
+    def labels(self) -> tuple[list[str], list[str]]:
+        """(input labels x.., h..; output labels i.., f.., g.., o..) of the gate layer."""
+        cell = self.model.cell
+        return gate_labels(cell.input_size, cell.hidden_size)
+
+
+def gate_labels(input_size: int, hidden_size: int) -> tuple[list[str], list[str]]:
+    """(input labels, output labels) of an LSTM gate layer (d + m -> 4m).
+
+    Inputs are x_1..x_d then h_1..h_m (the cell concatenates [x_t, h]); outputs are the
+    gates i, f, g, o, each with m units, in that order (the cell splits the 4m outputs
+    into four consecutive chunks).
+    """
+    inputs = [f"x{k + 1}" if input_size > 1 else "x" for k in range(input_size)]
+    inputs += [f"h{k + 1}" if hidden_size > 1 else "h" for k in range(hidden_size)]
+    outputs = [f"{g}{k + 1}" if hidden_size > 1 else g for g in "ifgo" for k in range(hidden_size)]
+    return inputs, outputs
+
+
+def qkan_lstm_experiment(dataset: str, reps: int = 1, seed: int = 0, full: bool = False,
+                         device: str = "auto", train_overrides: dict | None = None):
+    """The grid's experiment for a QKAN-LSTM with ``reps`` re-uploads under the dataset's
+    protocol (``train_overrides``, e.g. ``{"epochs": 2}``, change its TrainConfig). With the
+    named configuration's own reps (1) and no overrides it is exactly the chapters' QKAN-LSTM
+    experiment (no model options), so its result file is shared with them."""
+    from .configs import model_config
+    from .experiments import protocol
+    from .utils import check_positive_int
+
+    check_positive_int(reps, "reps")
+    default = model_config("qkan_lstm", dataset)["reps"]
+    options = {} if reps == default else {"reps": int(reps)}
+    return protocol(dataset, full).experiments(["qkan_lstm"], seeds=[seed], device=device,
+                                               model_options=options,
+                                               **(train_overrides or {}))[0]
+
+
+def edges_path(experiment, results_dir) -> Path:
+    """Where the trained state and epoch snapshots of ``experiment`` are cached: next to its
+    result JSON, same name with ``.edges.pt``."""
+    return Path(results_dir) / experiment.filename().replace(".json", EDGES_SUFFIX)
+
+
+def _save_edges_atomic(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            torch.save(payload, out)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_edges(path: Path, experiment) -> dict | None:
+    """The cached payload, or None if it is missing, damaged or belongs to another experiment."""
+    if not path.exists():
+        return None
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a damaged cache is recomputed, never trusted
+        return None
+    if (not isinstance(payload, dict) or payload.get("format") != EDGES_FORMAT
+            or payload.get("fingerprint") != experiment.fingerprint()):
+        return None
+    return payload
+
+
+def train_qkan_lstm_edges(dataset: str, reps: int = 1, seed: int = 0, full: bool = False,
+                          device: str = "auto", results_dir=None, force: bool = False,
+                          data=None, progress: bool | None = None,
+                          train_overrides: dict | None = None) -> TrainedEdges:
+    """Train (or load) one QKAN-LSTM of the protocol and snapshot its gate layer every epoch.
+
+    The run is the experiment grid's (:func:`qkan_lstm_experiment`: seed, build, train as
+    :func:`qkan_lib.run_experiment` does), with a :class:`SpectrumRecorder` on the training
+    loop's ``on_epoch_end`` hook. Two files land in ``results_dir`` (default: the grid's):
+    the grid's result JSON (only if the grid has not stored it already) and, beside it,
+    ``<same name>.edges.pt`` with the trained ``state_dict`` and theta / w / b at every epoch,
+    written atomically and keyed by the experiment's fingerprint. A later call loads both
+    without training; ``force=True`` retrains.
+    """
+    from .configs import build_model
+    from .experiments import (
+        default_results_dir,
+        load_experiment_data,
+        load_result,
+        save_result,
+    )
+    from .params import count_parameters
+    from .training import DTYPES, train
+    from .utils import seed_everything
+
+    experiment = qkan_lstm_experiment(dataset, reps, seed, full, device, train_overrides)
+    results_dir = Path(results_dir or default_results_dir())
+    json_path = results_dir / experiment.filename()
+    path = edges_path(experiment, results_dir)
+    dtype = DTYPES[experiment.train.dtype]
+    options = dict(experiment.model_options)
+    payload = None if force else _load_edges(path, experiment)
+    if payload is None or not json_path.exists():
+        seed_everything(seed)  # as run_experiment: seed, then build
+        if data is None:
+            data = load_experiment_data(experiment)
+        model = build_model("qkan_lstm", dataset, dtype=dtype, **options)
+        recorder = SpectrumRecorder()
+        recorder(0, model)
+        outcome = train(model, data, experiment.train, progress, on_epoch_end=recorder)
+        if force or not json_path.exists():
+            result = save_result(experiment, results_dir, count_parameters(model), data, outcome)
+        else:  # the grid's own result (perhaps seed-batched: equal up to rounding) stays
+            result = load_result(json_path)
+        model = model.to("cpu")
+        epochs = recorder.recorded_epochs()
+        snaps = [recorder.at(e) for e in epochs]
+        _save_edges_atomic(path, {
+            "format": EDGES_FORMAT, "fingerprint": experiment.fingerprint(),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "epochs": epochs, "readout": snaps[0].readout,
+            **{name: torch.from_numpy(np.stack([getattr(s, name) for s in snaps]))
+               for name in ("theta", "weight", "bias")}})
+        return TrainedEdges(experiment, result, model, recorder)
+    model = build_model("qkan_lstm", dataset, dtype=dtype, **options)
+    model.load_state_dict(payload["state_dict"])
+    recorder = SpectrumRecorder()
+    for index, epoch in enumerate(payload["epochs"]):
+        recorder.snapshots[int(epoch)] = EdgeParameters(
+            payload["theta"][index].numpy(), payload["weight"][index].numpy(),
+            payload["bias"][index].numpy(), payload["readout"])
+    return TrainedEdges(experiment, load_result(json_path), model, recorder)
+
+
+def _usage_rows(trained: TrainedEdges, dataset: str, seed: int, epochs, tol: float,
+                energy_tol: float) -> pd.DataFrame:
+    ins, outs = trained.labels()
+    r2 = {entry["epoch"]: entry.get("test_r2", float("nan")) for entry in trained.result.history}
+    frames = []
+    for epoch in epochs:
+        params = trained.recorder.at(epoch)
+        table = spectral_summary(params, tol, energy_tol)
+        singles = np.abs(params.weight).reshape(len(table), -1)  # row-major edges, as the table
+        table["dominant_is_combination"] = [
+            bool(np.all(np.abs(w - f) > tol)) if not math.isnan(f) else False
+            for w, f in zip(singles, table["dominant_frequency"])]
+        table.insert(0, "dataset", dataset)
+        table.insert(1, "reps", trained.reps)
+        table.insert(2, "seed", seed)
+        table.insert(3, "epoch", epoch)
+        table.insert(6, "gate", [outs[j] for j in table["out"]])
+        table.insert(7, "input", [ins[k] for k in table["in"]])
+        table.insert(8, "max_frequencies", max_positive_frequencies(trained.reps))
+        table["tol"] = tol
+        table["test_r2"] = r2.get(epoch, float("nan"))
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)[USAGE_COLUMNS]
+
+
+def spectrum_usage(dataset: str, reps_values: Iterable[int] = (1, 2, 3),
+                   seeds: Iterable[int] | None = None, full: bool = False, device: str = "auto",
+                   results_dir=None, epochs: Iterable[int] | None = None,
+                   tol: float = DEFAULT_TOL, energy_tol: float = DEFAULT_ENERGY_TOL,
+                   progress: bool | None = None,
+                   train_overrides: dict | None = None) -> pd.DataFrame:
+    """How much of the DARUAN's spectrum trained QKAN-LSTM gate layers use.
+
+    Trains (or loads, see :func:`train_qkan_lstm_edges`) one QKAN-LSTM per (reps, seed) under
+    ``protocol(dataset, full)`` (seeds default to the protocol's: 3 quick, 10 full) and
+    measures every edge of its gate layer exactly (:func:`spectral_summary`). ``epochs`` picks
+    the snapshots measured (default: the last epoch only; 0 is the initialisation). Returns
+    one row per (reps, seed, epoch, edge), columns :data:`USAGE_COLUMNS`:
+
+    * ``dataset``, ``reps`` (L), ``seed``, ``epoch``; ``out``, ``in`` (edge indices) and
+      ``gate`` / ``input`` (their labels, e.g. ``f2`` <- ``h1``);
+    * ``max_frequencies``: (3^L - 1) / 2; ``predicted_frequencies``: positive frequencies of
+      the edge's Omega after merging at ``tol``; ``lowest_frequency``, ``dominant_frequency``,
+      ``dc``, ``oscillating_energy``;
+    * ``share_outside_lowest``, ``share_outside_dominant``, ``share_combination`` (fractions
+      in [0, 1], NaN for a constant edge) and ``active_frequencies`` (frequencies holding at
+      least ``energy_tol`` of the oscillating energy), defined in the module docstring;
+    * ``dominant_is_combination``: True when the dominant frequency is none of the |w_l|, i.e.
+      only a combination of re-uploads makes it;
+    * ``tol`` (the merging tolerance used), ``test_r2`` (the model's test R^2 at that epoch).
+
+    With the default ``tol`` the spectrum is exact; a coarser ``tol`` (e.g. 0.1) reads it at
+    the resolution the inputs' window [-1, 1] allows (frequencies closer than ``tol`` drift
+    apart by at most ``tol`` radians there) at no extra training cost. ``train_overrides``
+    (e.g. ``{"epochs": 2}`` in tests) change the protocol's TrainConfig, and so the cache key.
+    """
+    from .experiments import load_experiment_data
+    from .utils import check_positive_int
+
+    reps_values = [check_positive_int(r, "reps_values") for r in reps_values]
+    if not reps_values:
+        raise ValueError("reps_values is empty")
+    if seeds is None:
+        from .experiments import protocol
+
+        seeds = protocol(dataset, full).seeds()
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty")
+    data = None
+    frames = []
+    for reps in reps_values:
+        for seed in seeds:
+            if data is None:
+                data = load_experiment_data(qkan_lstm_experiment(dataset, reps, seed, full,
+                                                                 device, train_overrides))
+            trained = train_qkan_lstm_edges(dataset, reps, seed, full, device, results_dir,
+                                            data=data, progress=progress,
+                                            train_overrides=train_overrides)
+            chosen = [trained.last_epoch] if epochs is None else [int(e) for e in epochs]
+            missing = [e for e in chosen if e not in trained.recorder.snapshots]
+            if missing:
+                raise ValueError(f"epochs {missing} were not recorded; recorded: 0.."
+                                 f"{trained.last_epoch}")
+            frames.append(_usage_rows(trained, dataset, seed, chosen, tol, energy_tol))
+    return pd.concat(frames, ignore_index=True)
+
+
+def spectrum_usage_summary(usage: pd.DataFrame, single_threshold: float = 0.01) -> pd.DataFrame:
+    """Per (dataset, reps, epoch): medians and ranges of :func:`spectrum_usage`'s measures.
+
+    Pools every edge of every seed. Columns: ``models`` (seeds), ``edges`` (rows pooled),
+    ``max_frequencies``; ``<measure>_median`` / ``_min`` / ``_max`` for each of
+    :data:`USAGE_MEASURES` (NaN shares of constant edges are left out); ``single_frequency``:
+    the fraction of edges with at most ``single_threshold`` of their oscillating energy outside
+    the dominant frequency (effectively one frequency); ``dominant_combination``: the fraction
+    of edges whose dominant frequency is a combination one; ``test_r2_median`` / ``_min`` /
+    ``_max`` over the models.
+    """
+    if not 0 <= float(single_threshold) < 1:
+        raise ValueError(f"single_threshold must lie in [0, 1), got {single_threshold}")
+    missing = [c for c in USAGE_COLUMNS if c not in usage.columns]
+    if missing:
+        raise ValueError(f"usage lacks columns {missing}; pass spectrum_usage's frame")
+    rows = []
+    for (dataset, reps, epoch), group in usage.groupby(["dataset", "reps", "epoch"], sort=True):
+        row = {"dataset": dataset, "reps": int(reps), "epoch": int(epoch),
+               "models": int(group["seed"].nunique()), "edges": len(group),
+               "max_frequencies": int(group["max_frequencies"].iloc[0])}
+        for measure in USAGE_MEASURES:
+            values = group[measure].dropna()
+            row[f"{measure}_median"] = float(values.median()) if len(values) else float("nan")
+            row[f"{measure}_min"] = float(values.min()) if len(values) else float("nan")
+            row[f"{measure}_max"] = float(values.max()) if len(values) else float("nan")
+        shares = group["share_outside_dominant"].dropna()
+        row["single_frequency"] = (float((shares <= single_threshold).mean()) if len(shares)
+                                   else float("nan"))
+        row["dominant_combination"] = float(group["dominant_is_combination"].mean())
+        r2 = group.drop_duplicates("seed")["test_r2"]
+        row.update(test_r2_median=float(r2.median()), test_r2_min=float(r2.min()),
+                   test_r2_max=float(r2.max()))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _range_text(row, measure: str, percent: bool) -> str:
+    values = [row[f"{measure}_{k}"] for k in ("median", "min", "max")]
+    if any(math.isnan(v) for v in values):
+        return "—"
+    if percent:
+        return "{:.1f}% [{:.1f}, {:.1f}]".format(*(100 * v for v in values))
+    return "{:g} [{:g}, {:g}]".format(*values)
+
+
+def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`spectrum_usage_summary` as strings for the book: median [min, max] per cell."""
+    from .configs import DATASET_LABELS
+
+    rows = []
+    for _, row in summary.iterrows():
+        rows.append({
+            "dataset": DATASET_LABELS.get(row["dataset"], row["dataset"]),
+            "L": int(row["reps"]), "epoch": int(row["epoch"]),
+            "models × edges": f"{int(row['models'])} × {int(row['edges']) // int(row['models'])}",
+            "frequencies offered": str(int(row["max_frequencies"])),
+            "active frequencies": _range_text(row, "active_frequencies", False),
+            "energy outside dominant": _range_text(row, "share_outside_dominant", True),
+            "energy outside lowest": _range_text(row, "share_outside_lowest", True),
+            "energy at combinations": _range_text(row, "share_combination", True),
+            "edges ≈ one frequency": f"{100 * row['single_frequency']:.0f}%",
+            "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
+            "test R²": "{:.4f} [{:.4f}, {:.4f}]".format(
+                row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def spectrum_verdict(summary: pd.DataFrame, single_threshold: float = 0.01,
+                     majority: float = 0.5) -> str:
+    """The answer, computed: for each dataset, do trained edges with L >= 2 re-uploads use
+    several frequencies, or effectively one?
+
+    An edge counts as effectively one frequency when at most ``single_threshold`` of its
+    oscillating energy lies outside its dominant frequency (``summary`` must have been made with
+    the same threshold); a setting (dataset, L) "uses one frequency per edge" when more than
+    ``majority`` of its edges do. Only the last epoch of each setting is read. L = 1 edges have
+    one frequency by construction and are reported as such.
+    """
+    if summary.empty:
+        raise ValueError("summary is empty")
+    from .configs import DATASET_LABELS
+
+    last = summary[summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"]
+                   .transform("max")]
+    sentences = []
+    for dataset, group in last.groupby("dataset", sort=False):
+        name = DATASET_LABELS.get(dataset, dataset)
+        multi = group[group["reps"] >= 2]
+        if multi.empty:
+            sentences.append(f"On {name} only L = 1 was trained: one frequency per edge by "
+                             "construction, so the enriched spectrum is not tested.")
+            continue
+        parts, singles = [], []
+        for _, row in multi.iterrows():
+            single = row["single_frequency"] > majority
+            singles.append(single)
+            parts.append(
+                f"L = {int(row['reps'])}: {100 * row['single_frequency']:.0f}% of edges within "
+                f"{100 * single_threshold:g}% of one frequency, median "
+                f"{100 * row['share_outside_dominant_median']:.1f}% of the energy outside the "
+                f"dominant frequency, median {row['active_frequencies_median']:g} of "
+                f"{int(row['max_frequencies'])} frequencies active")
+        if all(singles):
+            answer = "effectively one frequency per edge"
+        elif not any(singles):
+            answer = "several frequencies per edge"
+        else:
+            answer = "one frequency per edge at some L and several at others"
+        sentences.append(f"On {name} the trained QKAN-LSTMs use {answer} ("
+                         + "; ".join(parts) + ").")
+    return " ".join(sentences)

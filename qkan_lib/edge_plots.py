@@ -13,30 +13,21 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .configs import DATASET_LABELS
 from .edge_analysis import (
     DEFAULT_TOL,
     EdgeParameters,
     SpectrumRecorder,
     edge_parameters,
     edge_values,
+    gate_labels,  # noqa: F401  (re-exported: its home is edge_analysis)
     layer_spectra,
 )
 from .layers import QKANLayer
 
-GATES = ("i", "f", "g", "o")
-
-
-def gate_labels(input_size: int, hidden_size: int) -> tuple[list[str], list[str]]:
-    """(input labels, output labels) of an LSTM gate layer (d + m -> 4m).
-
-    Inputs are x_1..x_d then h_1..h_m (the cell concatenates [x_t, h]); outputs are the
-    gates i, f, g, o, each with m units, in that order (the cell splits the 4m outputs
-    into four consecutive chunks).
-    """
-    inputs = [f"x{k + 1}" if input_size > 1 else "x" for k in range(input_size)]
-    inputs += [f"h{k + 1}" if hidden_size > 1 else "h" for k in range(hidden_size)]
-    outputs = [f"{g}{k + 1}" if hidden_size > 1 else g for g in GATES for k in range(hidden_size)]
-    return inputs, outputs
+SHARE_TITLES = {"share_outside_lowest": "energy outside the lowest frequency",
+                "share_outside_dominant": "energy outside the dominant frequency",
+                "share_combination": "energy at combination frequencies"}
 
 
 def _labels(labels: Sequence[str] | None, count: int, prefix: str, name: str) -> list[str]:
@@ -97,12 +88,17 @@ def plot_edge_functions(source: QKANLayer | EdgeParameters, x_range: tuple = (-1
 def plot_edge_spectra(source: QKANLayer | EdgeParameters, tol: float = DEFAULT_TOL,
                       in_labels: Sequence[str] | None = None,
                       out_labels: Sequence[str] | None = None, max_frequency: float | None = None,
-                      title: str | None = None, figsize=None):
+                      title: str | None = None, figsize=None,
+                      share: str = "share_outside_lowest"):
     """Grid of every edge's spectrum: stems of the amplitude 2|c_f| at each f > 0 of Omega
-    (|c_0| at 0 in grey), with the share of oscillating energy outside the lowest frequency.
+    (|c_0| at 0 in grey), with one energy share in the corner (``share``: the share of
+    oscillating energy outside the lowest frequency by default, or ``"share_outside_dominant"``
+    / ``"share_combination"``).
 
     The amplitude 2|c_f| is the height of the cosine at frequency f in phi(x).
     """
+    if share not in SHARE_TITLES:
+        raise ValueError(f"share must be one of {tuple(SHARE_TITLES)}, got {share!r}")
     params = edge_parameters(source)
     ins = _labels(in_labels, params.in_features, "in ", "in_labels")
     outs = _labels(out_labels, params.out_features, "out ", "out_labels")
@@ -116,8 +112,8 @@ def plot_edge_spectra(source: QKANLayer | EdgeParameters, tol: float = DEFAULT_T
         if s.frequencies.size:
             ax.stem(s.frequencies, amplitude, basefmt=" ", linefmt="C0-", markerfmt="C0o")
         ax.stem([0.0], [abs(s.dc)], basefmt=" ", linefmt="0.6", markerfmt="o")
-        share = s.share_outside_lowest
-        ax.text(0.97, 0.92, "—" if math.isnan(share) else f"{100 * share:.1f}%",
+        value = getattr(s, share)
+        ax.text(0.97, 0.92, "—" if math.isnan(value) else f"{100 * value:.1f}%",
                 transform=ax.transAxes, ha="right", va="top", fontsize=7)
         ax.set_xlim(-0.05 * top, top)
         ax.set_ylim(0, 1.1)
@@ -126,8 +122,7 @@ def plot_edge_spectra(source: QKANLayer | EdgeParameters, tol: float = DEFAULT_T
             ax.set_title(ins[s.in_index], fontsize=9)
         if s.in_index == 0:
             ax.set_ylabel(outs[s.out_index], fontsize=9)
-    fig.supxlabel(r"frequency $f$ (stems: $2|c_f|$; corner: energy outside the lowest $f$)",
-                  fontsize=9)
+    fig.supxlabel(rf"frequency $f$ (stems: $2|c_f|$; corner: {SHARE_TITLES[share]})", fontsize=9)
     fig.suptitle(title or f"edge spectra from the trained w, theta, b (L = {params.reps})",
                  fontsize=10)
     return fig
@@ -171,9 +166,121 @@ def plot_weight_trajectories(recorder: SpectrumRecorder, in_labels: Sequence[str
         for (j, k), line in summary.groupby(["out", "in"], sort=True):
             ax.plot(line["epoch"], 100 * line[share], marker="o", ms=3, lw=1,
                     label=f"{outs[j]}←{ins[k]}")
-        titles = {"share_outside_lowest": "energy outside the lowest frequency",
-                  "share_outside_dominant": "energy outside the dominant frequency",
-                  "share_combination": "energy at combination frequencies"}
         ax.set(xlabel="epoch", ylabel="% of oscillating energy", ylim=(-2, 102),
-               title=titles[share])
+               title=SHARE_TITLES[share])
+    return fig
+
+
+def plot_edge_detail(source: QKANLayer | EdgeParameters, out_index: int = 0, in_index: int = 0,
+                     in_labels: Sequence[str] | None = None,
+                     out_labels: Sequence[str] | None = None, x_range: tuple = (-1.0, 1.0),
+                     wide_range: tuple = (-2 * math.pi, 2 * math.pi), tol: float = DEFAULT_TOL,
+                     max_frequency: float | None = None, title: str | None = None, figsize=None):
+    """One edge in detail: phi(x) on the inputs' window (blue) and a wider window (grey), left;
+    its exact spectrum (stems 2|c_f|, dominant in orange), right, with the three energy shares.
+
+    The pure function behind the chapter's explorer of trained edges: the widget only picks
+    the snapshot (dataset, L, epoch) and the edge.
+    """
+    from .edge_analysis import edge_spectrum
+
+    params = edge_parameters(source)
+    ins = _labels(in_labels, params.in_features, "in ", "in_labels")
+    outs = _labels(out_labels, params.out_features, "out ", "out_labels")
+    s = edge_spectrum(params, out_index, in_index, tol)
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize or (9.5, 3.2),
+                                      constrained_layout=True)
+    x_wide = np.linspace(*wide_range, 1201)
+    x = np.linspace(*x_range, 401)
+    left.plot(x_wide, edge_values(params, x_wide)[:, out_index, in_index], color="0.7", lw=1)
+    left.plot(x, edge_values(params, x)[:, out_index, in_index], color="C0", lw=1.8,
+              label="inputs' window")
+    left.axvspan(*x_range, color="C0", alpha=0.06)
+    left.set(xlabel="input x", ylabel=r"$\phi(x)$", ylim=(-1.05, 1.05),
+             title=f"edge {outs[out_index]} ← {ins[in_index]} (L = {params.reps})")
+    left.legend(fontsize=8, loc="lower right")
+    amplitude = np.sqrt(2 * s.energies)
+    if s.frequencies.size:
+        right.stem(s.frequencies, amplitude, basefmt=" ", linefmt="C0-", markerfmt="C0o")
+        top = int(np.argmax(s.energies))
+        right.plot([s.frequencies[top]], [amplitude[top]], "o", color="C1", ms=8,
+                   label="dominant")
+        right.legend(fontsize=8, loc="upper right")
+    right.stem([0.0], [abs(s.dc)], basefmt=" ", linefmt="0.6", markerfmt="o")
+    for w in np.abs(s.weight):
+        right.axvline(w, color="C2", lw=0.8, ls=":")
+    limit = max_frequency or max(float(s.frequencies.max()) if s.frequencies.size else 1.0,
+                                 1.0) * 1.1
+    right.set(xlim=(-0.05 * limit, limit), ylim=(0, 1.1), xlabel=r"frequency $f$ (dotted: $|w_l|$)",
+              ylabel=r"amplitude $2|c_f|$")
+
+    def pct(v):
+        return "—" if math.isnan(v) else f"{100 * v:.1f}%"
+
+    right.set_title(f"outside dominant {pct(s.share_outside_dominant)}, outside lowest "
+                    f"{pct(s.share_outside_lowest)}, combinations {pct(s.share_combination)}",
+                    fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+USAGE_PANELS = {"share_outside_dominant": "energy outside the dominant f (%)",
+                "share_outside_lowest": "energy outside the lowest f (%)",
+                "active_frequencies": "active frequencies"}
+
+
+def plot_spectrum_usage(usage, measures: Sequence[str] = tuple(USAGE_PANELS),
+                        title: str | None = None, figsize=None):
+    """Every edge of every seed, one point each, per dataset and L: the measures of
+    :func:`qkan_lib.edge_analysis.spectrum_usage` (shares in %), trained (filled) and, where
+    ``usage`` holds epoch 0, initial (hollow); bars mark the medians. For active frequencies a
+    dashed tick marks the (3^L - 1) / 2 frequencies the edge offers."""
+    unknown = [m for m in measures if m not in USAGE_PANELS]
+    if unknown or not measures:
+        raise ValueError(f"measures must be among {tuple(USAGE_PANELS)}, got {list(measures)}")
+    if usage.empty:
+        raise ValueError("usage is empty")
+    datasets = list(dict.fromkeys(usage["dataset"]))
+    reps_values = sorted(usage["reps"].unique())
+    last = usage["epoch"] == usage.groupby(["dataset", "reps", "seed"])["epoch"].transform("max")
+    stages = [("trained", usage[last], True)]
+    if (usage["epoch"] == 0).any() and not last[usage["epoch"] == 0].all():
+        stages.append(("initial", usage[usage["epoch"] == 0], False))
+    rng = np.random.default_rng(0)  # jitter only: a fixed draw keeps the figure reproducible
+    fig, axes = plt.subplots(1, len(measures), figsize=figsize or (4.2 * len(measures), 3.4),
+                             squeeze=False, constrained_layout=True)
+    width = 0.8 / (len(datasets) * len(stages))
+    for ax, measure in zip(axes[0], measures):
+        scale = 100.0 if measure.startswith("share") else 1.0
+        slot = 0
+        for d_index, dataset in enumerate(datasets):
+            for stage, frame, filled in stages:
+                offset = -0.4 + width * (slot + 0.5)
+                color = f"C{d_index}"
+                for reps in reps_values:
+                    values = frame[(frame["dataset"] == dataset) & (frame["reps"] == reps)]
+                    values = scale * values[measure].dropna().to_numpy(dtype=float)
+                    if not values.size:
+                        continue
+                    x = reps + offset + rng.uniform(-0.35, 0.35, values.size) * width
+                    ax.scatter(x, values, s=10, color=color if filled else "none",
+                               edgecolors=color, lw=0.7, alpha=0.7)
+                    ax.hlines(np.median(values), reps + offset - width / 2,
+                              reps + offset + width / 2, color="k", lw=1.6)
+                label = f"{DATASET_LABELS.get(dataset, dataset)}, {stage}"
+                ax.scatter([], [], s=14, color=color if filled else "none", edgecolors=color,
+                           label=label)
+                slot += 1
+        if measure == "active_frequencies":
+            for reps in reps_values:
+                ax.hlines((3 ** int(reps) - 1) / 2, reps - 0.45, reps + 0.45, color="0.4",
+                          ls="--", lw=0.9)
+        ax.set_xticks(reps_values, [f"L = {r}" for r in reps_values])
+        ax.set(ylabel=USAGE_PANELS[measure])
+        if measure.startswith("share"):
+            ax.set_ylim(-3, 103)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.suptitle(title or "spectrum use of trained QKAN-LSTM gate edges (one point per edge)",
+                 fontsize=10)
     return fig
