@@ -262,3 +262,71 @@ def kernel_bracketing_spread(batches=(4, 16, 64, 256), runs: int = 5, warmup: in
                                    <= spread.loc["unitary", "median_s"] else "unitary")
         rows.append(row)
     return pd.DataFrame(rows).set_index("batch")
+
+
+def step_time_by_threads(model: str = "qkan_lstm", dataset: str = "urban", batch: int = 64,
+                         seq_len: int = 64, thread_counts=(1, 2), reference: bool = True,
+                         runs: int = 7, warmup: int = 2, dtype=torch.float32):
+    """min / median / max seconds of one training step of ``model`` with each number of
+    PyTorch intra-op threads, interleaved. ``reference=True`` runs the autograd path
+    (:func:`qkan_lib.recurrent_kernel.reference_path` and
+    :func:`qkan_lib.qlstm_kernel.reference_qlstm_path`), the one whose thousands of small
+    operators each open a parallel region. Returns a DataFrame indexed by thread count."""
+    import contextlib
+
+    from .configs import build_model
+    from .qlstm_kernel import reference_qlstm_path
+    from .recurrent_kernel import reference_path
+    from .utils import check_positive_int, intra_op_threads
+
+    counts = [check_positive_int(c, "thread_counts") for c in thread_counts]
+    step = _training_step(build_model(model, dataset), batch, seq_len, "cpu", dtype)
+
+    def with_threads(count):
+        def run():
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(intra_op_threads(count))
+                if reference:
+                    stack.enter_context(reference_path())
+                    stack.enter_context(reference_qlstm_path())
+                step()
+        return run
+
+    table = interleaved_spread({count: with_threads(count) for count in counts}, runs=runs,
+                               warmup=warmup)
+    table.index.name = "threads"
+    return table
+
+
+def benchmark_table(records):
+    """The rows of ``benchmarks/run_benchmarks.py --json`` as a readable table.
+
+    Rows whose reference was not measured (an optional library not installed) are left out.
+    ``comparison`` says in words which side is faster and by how much (the ratio is the
+    reference's time over qkan_lib's); ``target`` gives the benchmark's target and whether
+    it was met, where it has one.
+    """
+    import math
+
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        reference_s = r.get("reference_s")
+        if reference_s is None or not math.isfinite(reference_s) or r["reference"] == "-":
+            continue
+        ratio = reference_s / r["ours_s"]
+        comparison = (f"qkan_lib {ratio:.2f}x faster" if ratio >= 1
+                      else f"qkan_lib {1 / ratio:.2f}x slower")
+        target = r.get("target")
+        if target is None:
+            goal = ""
+        elif target >= 1:
+            goal = f">= {target:g}x faster: {'met' if ratio >= target else 'MISSED'}"
+        else:
+            goal = f"<= {1 / target:g}x slower: {'met' if ratio >= target else 'MISSED'}"
+        rows.append({"case": r["case"], "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
+                     "reference": r["reference"], "reference (ms)": f"{reference_s * 1e3:.3f}",
+                     "comparison": comparison, "target": goal})
+    return pd.DataFrame(rows, columns=["case", "qkan_lib (ms)", "reference", "reference (ms)",
+                                       "comparison", "target"])

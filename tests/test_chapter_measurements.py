@@ -80,3 +80,32 @@ def test_interleaved_spread_and_bracketing_table():
     low, mid, high = (float(v) for v in
                       table.loc[2, "through the states: min / median / max (ms)"].split(" / "))
     assert low <= mid <= high
+
+
+def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
+    records = [
+        {"case": "a", "ours_s": 0.001, "reference": "r", "reference_s": 0.004, "target": 2.0},
+        {"case": "b", "ours_s": 0.004, "reference": "r", "reference_s": 0.002, "target": 1 / 1.5},
+        {"case": "c", "ours_s": 0.001, "reference": "-", "reference_s": float("nan"),
+         "target": None},
+        {"case": "d", "ours_s": 0.003, "reference": "r", "reference_s": 0.0036, "target": 1 / 1.5},
+    ]
+    table = machine.benchmark_table(records).set_index("case")
+    assert list(table.index) == ["a", "b", "d"]
+    assert table.loc["a", "comparison"] == "qkan_lib 4.00x faster"
+    assert table.loc["a", "target"] == ">= 2x faster: met"
+    assert table.loc["b", "comparison"] == "qkan_lib 2.00x slower"
+    assert table.loc["b", "target"] == "<= 1.5x slower: MISSED"
+    assert table.loc["d", "target"] == "<= 1.5x slower: met"
+
+
+def test_step_time_by_threads_restores_the_thread_count():
+    import torch
+
+    threads = torch.get_num_threads()
+    table = machine.step_time_by_threads("qkan_lstm", "bessel", batch=2, seq_len=3,
+                                         thread_counts=(1, 2), runs=2, warmup=1)
+    assert list(table.index) == [1, 2] and torch.get_num_threads() == threads
+    assert (table["min_s"] <= table["max_s"]).all()
+    with pytest.raises(ValueError, match="thread_counts"):
+        machine.step_time_by_threads(thread_counts=(0,))
