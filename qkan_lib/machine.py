@@ -316,8 +316,7 @@ def benchmark_table(records):
         if reference_s is None or not math.isfinite(reference_s) or r["reference"] == "-":
             continue
         ratio = reference_s / r["ours_s"]
-        comparison = (f"qkan_lib {ratio:.2f}x faster" if ratio >= 1
-                      else f"qkan_lib {1 / ratio:.2f}x slower")
+        comparison = f"qkan_lib {speed_words(ratio, short=True)}"
         target = r.get("target")
         if target is None:
             goal = ""
@@ -325,8 +324,25 @@ def benchmark_table(records):
             goal = f">= {target:g}x faster: {'met' if ratio >= target else 'MISSED'}"
         else:
             goal = f"<= {1 / target:g}x slower: {'met' if ratio >= target else 'MISSED'}"
-        rows.append({"case": r["case"], "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
-                     "reference": r["reference"], "reference (ms)": f"{reference_s * 1e3:.3f}",
+        rows.append({"case": r["case"], "reference": r["reference"],
+                     "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
+                     "reference (ms)": f"{reference_s * 1e3:.3f}",
                      "comparison": comparison, "target": goal})
-    return pd.DataFrame(rows, columns=["case", "qkan_lib (ms)", "reference", "reference (ms)",
-                                       "comparison", "target"])
+    columns = ["case", "reference", "qkan_lib (ms)", "reference (ms)", "comparison", "target"]
+    return pd.DataFrame(rows, columns=columns).set_index(["case", "reference"])
+
+
+def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> str:
+    """A speed ratio (reference time / our time) in words: "2.3 times faster than",
+    "1.5 times slower than", or "about as fast as" within ``tolerance``; ``short`` drops the
+    "than" and writes "2.30x faster"."""
+    import math
+
+    if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
+        raise ValueError(f"ratio must be a positive finite number, got {ratio!r}")
+    if abs(ratio - 1) <= tolerance:
+        return "about as fast" if short else "about as fast as"
+    faster = ratio > 1
+    factor = ratio if faster else 1 / ratio
+    word = "faster" if faster else "slower"
+    return f"{factor:.2f}x {word}" if short else f"{factor:.1f} times {word} than"

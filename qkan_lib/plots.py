@@ -335,14 +335,15 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     return fig
 
 
-def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "forward + backward"):
+def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "forward + backward",
+                       ncols: int | None = None):
     """Timings with their spread: median with a min..max bar, one panel per varied axis.
 
     ``table`` has columns ``model``, ``axis`` (what was varied), ``value`` and ``min_s``,
     ``median_s``, ``max_s`` (seconds; :func:`qkan_lib.machine.time_spread_table` writes it).
     Models are drawn side by side with a small offset on a categorical x axis, so the tick
     labels are the measured values only and never overlap. ``what`` names the timed unit
-    in the y label. Returns the Figure.
+    in the y label; ``ncols`` panels per row (default: all in one row). Returns the Figure.
     """
     from .configs import MODEL_LABELS, MODELS
 
@@ -353,8 +354,13 @@ def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "fo
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
     axes_names = list(dict.fromkeys(table["axis"]))
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(4.2 * len(axes_names), 3.6), constrained_layout=True,
-                             squeeze=False)
+    ncols = len(axes_names) if ncols is None else max(1, min(int(ncols), len(axes_names)))
+    nrows = -(-len(axes_names) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols if ncols > 1 else 7.5, 3.6 * nrows),
+                             constrained_layout=True, squeeze=False)
+    for extra in grid.flat[len(axes_names):]:
+        extra.remove()
+    axes = grid.reshape(1, -1)
     models = [m for m in MODELS if m in set(table["model"])] + sorted(set(table["model"]) - set(MODELS))
     for ax, name in zip(axes[0], axes_names):
         part = table[table["axis"] == name]

@@ -94,32 +94,27 @@ def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:
 
 def synthetic_table(frame: pd.DataFrame, paper_r2: dict,
                     epochs: Sequence[int] = R2_EPOCHS) -> pd.DataFrame:
-    """Tables II / III: train loss, test loss (mean ± std over seeds) and test R^2 (mean ± std
-    and median [min, max]) at ``epochs``, beside the paper's R^2 (its text as available gives
+    """Tables II / III, one row per (model, epoch): train loss, test loss (mean ± std over
+    seeds) and test R^2 (mean ± std and median [min, max]) at ``epochs``, beside the paper's R^2 (its text as available gives
     no losses) marked ∈ when it lies inside our seed range [min, max] and ∉ when outside,
     with the number of seeds n of that range (a range of n seeds covers a new draw of the
     same distribution with probability (n - 1) / (n + 1) only, so the mark can fail)."""
     stats = summary(frame, ["train_loss", "test_mse"], by=("model",), epochs=epochs)
     agreement = r2_agreement(frame, paper_r2, epochs).set_index(["model", "epoch"])
-    rows = []
+    rows, index = [], []
     for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
-        row = {}
         for epoch in epochs:
             s, r2 = stats.loc[(model, epoch)], agreement.loc[(model, epoch)]
-            row[(f"epoch {epoch}", "train loss")] = mean_std(s[("train_loss", "mean")],
-                                                             s[("train_loss", "std")])
-            row[(f"epoch {epoch}", "test loss")] = mean_std(s[("test_mse", "mean")],
-                                                            s[("test_mse", "std")])
-            row[(f"epoch {epoch}", "R² mean ± std")] = mean_std(r2["mean"], r2["std"])
-            row[(f"epoch {epoch}", "R² median [min, max]")] = median_range(
-                r2["median"], r2["low"], r2["high"])
-            row[(f"epoch {epoch}", "R² (paper)")] = (
-                range_mark(r2["paper"], bool(r2["inside"]), int(r2["n"]))
-                if not math.isnan(r2["paper"]) else "no value")
-        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
-    table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns)
-    return table
+            paper = (range_mark(r2["paper"], bool(r2["inside"]), int(r2["n"]))
+                     if not math.isnan(r2["paper"]) else "no value")
+            rows.append({
+                "train loss": mean_std(s[("train_loss", "mean")], s[("train_loss", "std")]),
+                "test loss": mean_std(s[("test_mse", "mean")], s[("test_mse", "std")]),
+                "R² mean ± std": mean_std(r2["mean"], r2["std"]),
+                "R² median [min, max]": median_range(r2["median"], r2["low"], r2["high"]),
+                "R² (paper)": paper})
+            index.append((MODEL_LABELS[model], int(epoch)))
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["model", "epoch"]))
 
 
 def r2_agreement(frame: pd.DataFrame, paper_r2: dict,

@@ -90,13 +90,23 @@ def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
          "target": None},
         {"case": "d", "ours_s": 0.003, "reference": "r", "reference_s": 0.0036, "target": 1 / 1.5},
     ]
-    table = machine.benchmark_table(records).set_index("case")
+    table = machine.benchmark_table(records).reset_index().set_index("case")
     assert list(table.index) == ["a", "b", "d"]
     assert table.loc["a", "comparison"] == "qkan_lib 4.00x faster"
     assert table.loc["a", "target"] == ">= 2x faster: met"
     assert table.loc["b", "comparison"] == "qkan_lib 2.00x slower"
     assert table.loc["b", "target"] == "<= 1.5x slower: MISSED"
     assert table.loc["d", "target"] == "<= 1.5x slower: met"
+    assert table.loc["d", "comparison"] == "qkan_lib 1.20x faster"
+
+
+def test_speed_words_has_a_band_for_equal_speed():
+    assert machine.speed_words(2.345) == "2.3 times faster than"
+    assert machine.speed_words(0.5) == "2.0 times slower than"
+    assert machine.speed_words(0.99) == "about as fast as"
+    assert machine.speed_words(0.5, short=True) == "2.00x slower"
+    with pytest.raises(ValueError, match="ratio"):
+        machine.speed_words(float("nan"))
 
 
 def test_step_time_by_threads_restores_the_thread_count():
@@ -109,3 +119,13 @@ def test_step_time_by_threads_restores_the_thread_count():
     assert (table["min_s"] <= table["max_s"]).all()
     with pytest.raises(ValueError, match="thread_counts"):
         machine.step_time_by_threads(thread_counts=(0,))
+
+
+def test_timing_figure_can_stack_its_panels():
+    from qkan_lib.plots import plot_timing_spread
+
+    table = _table()
+    fig = plot_timing_spread(table, ncols=1, what="training step")
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_position().y0 > fig.axes[1].get_position().y1 - 1e-9
+    assert "training step" in fig.axes[0].get_ylabel()

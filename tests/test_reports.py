@@ -54,11 +54,12 @@ def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame)
     # our seeds: LSTM epoch 3 R^2 = 0.80, 0.81, 0.82; QKAN-LSTM epoch 2 = 0.7 three times
     paper = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.0, 0.5)}
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert list(table.index) == ["LSTM", "QKAN-LSTM"]
-    assert table.loc["LSTM", ("epoch 3", "R² mean ± std")] == "0.8100 ± 0.0100"
-    assert table.loc["LSTM", ("epoch 3", "R² median [min, max]")] == "0.8100 [0.8000, 0.8200]"
-    assert table.loc["LSTM", ("epoch 3", "R² (paper)")] == "0.8100 ∈ (n=3)"
-    assert table.loc["QKAN-LSTM", ("epoch 3", "R² (paper)")] == "0.5000 ∉ (n=3)"
+    assert list(table.index) == [(m, e) for m in ("LSTM", "QKAN-LSTM") for e in (1, 2, 3)]
+    assert table.loc[("LSTM", 3), "R² mean ± std"] == "0.8100 ± 0.0100"
+    assert table.loc[("LSTM", 3), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
+    assert table.loc[("LSTM", 3), "R² (paper)"] == "0.8100 ∈ (n=3)"
+    assert table.loc[("QKAN-LSTM", 3), "R² (paper)"] == "0.5000 ∉ (n=3)"
+    assert table.loc[("QKAN-LSTM", 1), "train loss"] == "1.0000 ± 0.0000"
 
 
 def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
@@ -83,7 +84,7 @@ def test_agreement_counts_a_missing_paper_value_as_not_inside(frame):
     assert math.isnan(agreement.loc[("lstm", 2), "paper"])
     assert not agreement.loc[("lstm", 2), "inside"]
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert table.loc["LSTM", ("epoch 2", "R² (paper)")] == "no value"
+    assert table.loc[("LSTM", 2), "R² (paper)"] == "no value"
 
 
 def test_urban_table_and_ranking_against_the_paper():
