@@ -328,8 +328,11 @@ def benchmark_table(records):
                      "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
                      "reference (ms)": f"{reference_s * 1e3:.3f}",
                      "comparison": comparison, "target": goal})
-    columns = ["case", "reference", "qkan_lib (ms)", "reference (ms)", "comparison", "target"]
-    return pd.DataFrame(rows, columns=columns).set_index(["case", "reference"])
+    # the verdict first: the labels are long and a wide table scrolls sideways
+    columns = ["comparison", "target", "case", "reference", "qkan_lib (ms)", "reference (ms)"]
+    table = pd.DataFrame(rows, columns=columns)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="row")
+    return table
 
 
 def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> str:

@@ -107,12 +107,12 @@ def synthetic_table(frame: pd.DataFrame, paper_r2: dict,
             s, r2 = stats.loc[(model, epoch)], agreement.loc[(model, epoch)]
             paper = (range_mark(r2["paper"], bool(r2["inside"]), int(r2["n"]))
                      if not math.isnan(r2["paper"]) else "no value")
-            rows.append({
-                "train loss": mean_std(s[("train_loss", "mean")], s[("train_loss", "std")]),
-                "test loss": mean_std(s[("test_mse", "mean")], s[("test_mse", "std")]),
-                "R² mean ± std": mean_std(r2["mean"], r2["std"]),
+            rows.append({  # the comparison with the paper first: wide tables scroll
+                "R² (paper)": paper,
                 "R² median [min, max]": median_range(r2["median"], r2["low"], r2["high"]),
-                "R² (paper)": paper})
+                "R² mean ± std": mean_std(r2["mean"], r2["std"]),
+                "test loss": mean_std(s[("test_mse", "mean")], s[("test_mse", "std")]),
+                "train loss": mean_std(s[("train_loss", "mean")], s[("train_loss", "std")])})
             index.append((MODEL_LABELS[model], int(epoch)))
     return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["model", "epoch"]))
 
