@@ -83,50 +83,269 @@ def time_samples(fn, runs: int = 7, warmup: int = 2, device="cpu") -> list[float
 
 
 def _training_step(model: torch.nn.Module, batch: int, seq_len: int, device, dtype):
+    """One full training step: zero_grad, forward, MSE, backward, Adam update."""
     model = model.to(device=device, dtype=dtype)
-    x = torch.rand(batch, seq_len, 1, device=device, dtype=dtype) * 2 - 1
+    generator = torch.Generator().manual_seed(0)
+    x = (torch.rand(batch, seq_len, 1, generator=generator, dtype=dtype) * 2 - 1).to(device)
+    y = (torch.rand(batch, 1, generator=generator, dtype=dtype) * 2 - 1).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step():
-        model.zero_grad(set_to_none=True)
-        model(x).square().mean().backward()
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
 
     return step
 
 
+REPS_MODELS = ("qkan_lstm", "hqkan_lstm")
+
+
 def time_spread_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), dataset: str = "bessel",
                       batches=(8, 64, 512), seq_lens=(4, 16, 64), reps=(1, 2, 3), runs: int = 5,
-                      warmup: int = 2, device="cpu", dtype=torch.float32):
-    """Forward + backward time of each model as batch size, window length and DARUAN reps grow.
+                      warmup: int = 2, device="cpu", dtype=torch.float32, threads: int | None = 1):
+    """Time of one training step (forward, MSE, backward, Adam) of each model as the batch size,
+    the window length and the DARUAN reps grow.
 
+    The batch axis uses ``seq_lens[0]``; the seq_len and reps axes use ``batches[1]`` (or the
+    only batch). On the reps axis the QKAN models get ``reps``; ``lstm`` (torch.nn.LSTM) is
+    timed there too as the reference it is compared with (it has no reps: a flat line).
     For each configuration all models are warmed up, then timed in turn ``runs`` times
-    (round robin). Returns ``(table, warning)``: a long DataFrame with columns ``model, axis,
-    value, min_s, median_s, max_s, runs`` (reps only for the QKAN models) and the
-    :func:`busy_warning` sentence for the whole measurement ("" on a quiet machine).
+    (round robin), with ``threads`` PyTorch intra-op threads (default one, as training uses:
+    :func:`qkan_lib.utils.intra_op_threads`; None leaves the setting). Returns
+    ``(table, warning)``: a long DataFrame with columns ``model, axis, value, batch, seq_len,
+    min_s, median_s, max_s, runs`` and the :func:`busy_warning` sentence for the whole
+    measurement ("" on a quiet machine).
     """
     import pandas as pd
 
     from .configs import build_model
+    from .utils import intra_op_threads
 
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
+    middle = batches[min(1, len(batches) - 1)]
     configurations = ([("batch", b, b, seq_lens[0], None) for b in batches]
-                      + [("seq_len", s, batches[min(1, len(batches) - 1)], s, None) for s in seq_lens]
-                      + [("reps", r, batches[min(1, len(batches) - 1)], seq_lens[0], r) for r in reps])
+                      + [("seq_len", s, middle, s, None) for s in seq_lens]
+                      + [("reps", r, middle, seq_lens[0], r) for r in reps])
     before = load_snapshot()
     rows = []
-    for axis, value, batch, seq_len, n_reps in configurations:
-        chosen = [m for m in models if n_reps is None or m in ("qkan_lstm", "hqkan_lstm")]
-        steps = {}
-        for model in chosen:
-            options = {} if n_reps is None else {"reps": n_reps}
-            steps[model] = _training_step(build_model(model, dataset, **options), batch, seq_len, device, dtype)
-            time_samples(steps[model], runs=1, warmup=warmup, device=device)
-        samples = {model: [] for model in chosen}
-        for _ in range(runs):
+    with intra_op_threads(threads):
+        for axis, value, batch, seq_len, n_reps in configurations:
+            chosen = [m for m in models if n_reps is None or m in REPS_MODELS or m == "lstm"]
+            steps = {}
             for model in chosen:
-                samples[model] += time_samples(steps[model], runs=1, warmup=0, device=device)
-        for model in chosen:
-            times = samples[model]
-            rows.append({"model": model, "axis": axis, "value": value, "min_s": min(times),
-                         "median_s": statistics.median(times), "max_s": max(times), "runs": runs})
-    return pd.DataFrame(rows), busy_warning(before, load_snapshot())
+                options = {} if n_reps is None or model not in REPS_MODELS else {"reps": n_reps}
+                steps[model] = _training_step(build_model(model, dataset, **options), batch,
+                                              seq_len, device, dtype)
+                time_samples(steps[model], runs=1, warmup=warmup, device=device)
+            samples = {model: [] for model in chosen}
+            for r in range(runs):
+                order = chosen[r % len(chosen):] + chosen[:r % len(chosen)]
+                for model in order:
+                    samples[model] += time_samples(steps[model], runs=1, warmup=0, device=device)
+            for model in chosen:
+                times = samples[model]
+                rows.append({"model": model, "axis": axis, "value": value, "batch": batch,
+                             "seq_len": seq_len, "min_s": min(times),
+                             "median_s": statistics.median(times), "max_s": max(times),
+                             "runs": runs})
+    own = 1 if threads is None else threads
+    return pd.DataFrame(rows), busy_warning(before, load_snapshot(), own_threads=own)
+
+
+def relative_times(table, reference: str = "lstm"):
+    """Each model's step time divided by ``reference``'s in the same configuration.
+
+    ``table`` is :func:`time_spread_table`'s. Returns one row per (axis, value, model other
+    than the reference) with ``median_ratio`` (ratio of medians) and ``min_ratio`` (ratio
+    of minima: the fastest run is the least disturbed by other work on a busy machine).
+    Above 1 the model is slower than the reference.
+    """
+    import pandas as pd
+
+    missing = {"model", "axis", "value", "min_s", "median_s"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    if reference not in set(table["model"]):
+        raise ValueError(f"reference model {reference!r} is not in the table")
+    ref = table[table["model"] == reference].set_index(["axis", "value"])
+    rows = []
+    for _, row in table[table["model"] != reference].iterrows():
+        key = (row["axis"], row["value"])
+        if key not in ref.index:
+            continue
+        rows.append({"axis": row["axis"], "value": row["value"], "model": row["model"],
+                     "median_ratio": row["median_s"] / ref.loc[key, "median_s"],
+                     "min_ratio": row["min_s"] / ref.loc[key, "min_s"]})
+    return pd.DataFrame(rows, columns=["axis", "value", "model", "median_ratio", "min_ratio"])
+
+
+def growth_exponents(table, statistic: str = "median_s"):
+    """How the step time grows along each axis: the exponent p of time ~ value^p.
+
+    Per (model, axis) with at least two values: the least-squares slope of log(time)
+    against log(value) over all of them (``exponent``; 1 = proportional to the work,
+    0 = the same time whatever the size), and the time ratio between the largest and
+    the smallest value (``time_ratio``) beside the value ratio (``value_ratio``).
+    """
+    import numpy as np
+    import pandas as pd
+
+    missing = {"model", "axis", "value", statistic} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    rows = []
+    for (model, axis), part in table.groupby(["model", "axis"], sort=False):
+        part = part.sort_values("value")
+        if len(part) < 2:
+            continue
+        values = part["value"].to_numpy(dtype=float)
+        times = part[statistic].to_numpy(dtype=float)
+        slope = float(np.polyfit(np.log(values), np.log(times), 1)[0])
+        rows.append({"model": model, "axis": axis, "exponent": slope,
+                     "value_ratio": values[-1] / values[0], "time_ratio": times[-1] / times[0]})
+    return pd.DataFrame(rows, columns=["model", "axis", "exponent", "value_ratio", "time_ratio"])
+
+
+def interleaved_spread(cases: dict, runs: int = 7, warmup: int = 2, device="cpu"):
+    """min / median / max seconds of each callable in ``cases`` ({name: fn}), timed round
+    robin (the starting case rotates) after ``warmup`` untimed calls of each. Returns a
+    DataFrame indexed by name."""
+    import pandas as pd
+
+    if runs < 1 or warmup < 0:
+        raise ValueError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+    if not cases:
+        raise ValueError("cases is empty")
+    names = list(cases)
+    for name in names:
+        time_samples(cases[name], runs=1, warmup=warmup, device=device)
+    samples = {name: [] for name in names}
+    for r in range(runs):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            samples[name] += time_samples(cases[name], runs=1, warmup=0, device=device)
+    return pd.DataFrame({"min_s": {n: min(t) for n, t in samples.items()},
+                         "median_s": {n: statistics.median(t) for n, t in samples.items()},
+                         "max_s": {n: max(t) for n, t in samples.items()}}).loc[names]
+
+
+def kernel_bracketing_spread(batches=(4, 16, 64, 256), runs: int = 5, warmup: int = 2,
+                             seed: int = 0, n_qubits: int = 6, depth: int = 3,
+                             n_measured: int = 5):
+    """Forward + backward time of the compiled QLSTM circuit kernel with each bracketing of
+    the adjoint matrix chain (through the states, through the unitary), min / median / max
+    in ms over ``runs`` interleaved calls, and the bracketing the kernel picks."""
+    import numpy as np
+    import pandas as pd
+
+    from .circuit_kernel import through_states_is_cheaper, value_and_grad
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for batch in batches:
+        v = rng.uniform(-np.pi, np.pi, (batch, n_qubits))
+        theta = rng.normal(size=(depth, n_qubits))
+        spread = interleaved_spread(
+            {way: (lambda through=through: value_and_grad(v, theta, n_measured,
+                                                          through_states=through))
+             for way, through in (("states", True), ("unitary", False))},
+            runs=runs, warmup=warmup) * 1e3
+        row = {"batch": batch}
+        for way in ("states", "unitary"):
+            low, mid, high = spread.loc[way, ["min_s", "median_s", "max_s"]]
+            row[f"through the {way}: min / median / max (ms)"] = (
+                f"{low:.3f} / {mid:.3f} / {high:.3f}")
+        cheaper = through_states_is_cheaper(batch, depth, 2 ** n_qubits)
+        row["kernel picks"] = "states" if cheaper else "unitary"
+        row["faster by median"] = ("states" if spread.loc["states", "median_s"]
+                                   <= spread.loc["unitary", "median_s"] else "unitary")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("batch")
+
+
+def step_time_by_threads(model: str = "qkan_lstm", dataset: str = "urban", batch: int = 64,
+                         seq_len: int = 64, thread_counts=(1, 2), reference: bool = True,
+                         runs: int = 7, warmup: int = 2, dtype=torch.float32):
+    """min / median / max seconds of one training step of ``model`` with each number of
+    PyTorch intra-op threads, interleaved. ``reference=True`` runs the autograd path
+    (:func:`qkan_lib.recurrent_kernel.reference_path` and
+    :func:`qkan_lib.qlstm_kernel.reference_qlstm_path`), the one whose thousands of small
+    operators each open a parallel region. Returns a DataFrame indexed by thread count."""
+    import contextlib
+
+    from .configs import build_model
+    from .qlstm_kernel import reference_qlstm_path
+    from .recurrent_kernel import reference_path
+    from .utils import check_positive_int, intra_op_threads
+
+    counts = [check_positive_int(c, "thread_counts") for c in thread_counts]
+    step = _training_step(build_model(model, dataset), batch, seq_len, "cpu", dtype)
+
+    def with_threads(count):
+        def run():
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(intra_op_threads(count))
+                if reference:
+                    stack.enter_context(reference_path())
+                    stack.enter_context(reference_qlstm_path())
+                step()
+        return run
+
+    table = interleaved_spread({count: with_threads(count) for count in counts}, runs=runs,
+                               warmup=warmup)
+    table.index.name = "threads"
+    return table
+
+
+def benchmark_table(records):
+    """The rows of ``benchmarks/run_benchmarks.py --json`` as a readable table.
+
+    Rows whose reference was not measured (an optional library not installed) are left out.
+    ``comparison`` says in words which side is faster and by how much (the ratio is the
+    reference's time over qkan_lib's); ``target`` gives the benchmark's target and whether
+    it was met, where it has one.
+    """
+    import math
+
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        reference_s = r.get("reference_s")
+        if reference_s is None or not math.isfinite(reference_s) or r["reference"] == "-":
+            continue
+        ratio = reference_s / r["ours_s"]
+        comparison = f"qkan_lib {speed_words(ratio, short=True)}"
+        target = r.get("target")
+        if target is None:
+            goal = ""
+        elif target >= 1:
+            goal = f">= {target:g}x faster: {'met' if ratio >= target else 'MISSED'}"
+        else:
+            goal = f"<= {1 / target:g}x slower: {'met' if ratio >= target else 'MISSED'}"
+        rows.append({"case": r["case"], "reference": r["reference"],
+                     "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
+                     "reference (ms)": f"{reference_s * 1e3:.3f}",
+                     "comparison": comparison, "target": goal})
+    # the verdict first: the labels are long and a wide table scrolls sideways
+    columns = ["comparison", "target", "case", "reference", "qkan_lib (ms)", "reference (ms)"]
+    table = pd.DataFrame(rows, columns=columns)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="row")
+    return table
+
+
+def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> str:
+    """A speed ratio (reference time / our time) in words: "2.3 times faster than",
+    "1.5 times slower than", or "about as fast as" within ``tolerance``; ``short`` drops the
+    "than" and writes "2.30x faster"."""
+    import math
+
+    if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
+        raise ValueError(f"ratio must be a positive finite number, got {ratio!r}")
+    if abs(ratio - 1) <= tolerance:
+        return "about as fast" if short else "about as fast as"
+    faster = ratio > 1
+    factor = ratio if faster else 1 / ratio
+    word = "faster" if faster else "slower"
+    return f"{factor:.2f}x {word}" if short else f"{factor:.1f} times {word} than"

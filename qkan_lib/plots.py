@@ -335,13 +335,15 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     return fig
 
 
-def plot_timing_spread(table, title: str = "", unit: str = "ms"):
+def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "forward + backward",
+                       ncols: int | None = None):
     """Timings with their spread: median with a min..max bar, one panel per varied axis.
 
     ``table`` has columns ``model``, ``axis`` (what was varied), ``value`` and ``min_s``,
     ``median_s``, ``max_s`` (seconds; :func:`qkan_lib.machine.time_spread_table` writes it).
     Models are drawn side by side with a small offset on a categorical x axis, so the tick
-    labels are the measured values only and never overlap. Returns the Figure.
+    labels are the measured values only and never overlap. ``what`` names the timed unit
+    in the y label; ``ncols`` panels per row (default: all in one row). Returns the Figure.
     """
     from .configs import MODEL_LABELS, MODELS
 
@@ -352,8 +354,13 @@ def plot_timing_spread(table, title: str = "", unit: str = "ms"):
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
     axes_names = list(dict.fromkeys(table["axis"]))
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(4.2 * len(axes_names), 3.6), constrained_layout=True,
-                             squeeze=False)
+    ncols = len(axes_names) if ncols is None else max(1, min(int(ncols), len(axes_names)))
+    nrows = -(-len(axes_names) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols if ncols > 1 else 7.5, 3.6 * nrows),
+                             constrained_layout=True, squeeze=False)
+    for extra in grid.flat[len(axes_names):]:
+        extra.remove()
+    axes = grid.reshape(1, -1)
     models = [m for m in MODELS if m in set(table["model"])] + sorted(set(table["model"]) - set(MODELS))
     for ax, name in zip(axes[0], axes_names):
         part = table[table["axis"] == name]
@@ -367,10 +374,48 @@ def plot_timing_spread(table, title: str = "", unit: str = "ms"):
             ax.errorbar(position, median, yerr=[low, high], fmt="o-", ms=4, capsize=3, color=f"C{k}",
                         label=MODEL_LABELS.get(model, model))
         ax.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values])
-        ax.set(xlabel=name.replace("_", " "), ylabel=f"{unit} per forward + backward (median, min-max)",
+        ax.set(xlabel=name.replace("_", " "), ylabel=f"{unit} per {what} (median, min-max)",
                yscale="log")
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_pendulum_data(t, angle, velocity, series, n_train: int):
+    """The Damped SHM data: the pendulum's angle and angular velocity against time (left) and
+    the scaled series that is modelled, with the chronological test part shaded (right).
+
+    ``n_train`` is the index of the first sample whose window is a test window's target.
+    Returns the Figure.
+    """
+    series = np.asarray(series, dtype=float)
+    if not 0 <= n_train <= len(series):
+        raise ValueError(f"n_train must lie in [0, {len(series)}], got {n_train}")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
+    axes[0].plot(t, angle, label=r"$\theta$")
+    axes[0].plot(t, velocity, label=r"$\dot\theta$ (modelled)")
+    axes[0].set(xlabel="t", title="damped pendulum")
+    axes[0].legend()
+    axes[1].plot(series, color="0.3")
+    axes[1].axvspan(n_train, len(series), color="C1", alpha=0.15, label="test windows' targets")
+    axes[1].set(xlabel="sample", title="scaled to [-1, 1]")
+    axes[1].legend()
+    return fig
+
+
+def plot_bessel_data(x, series, n_train: int):
+    """The Bessel data: scaled J_2 against x with the chronological test part shaded from
+    sample ``n_train`` on. Returns the Figure."""
+    x, series = np.asarray(x, dtype=float), np.asarray(series, dtype=float)
+    if x.shape != series.shape:
+        raise ValueError(f"x and series must have the same shape, got {x.shape} and {series.shape}")
+    if not 0 <= n_train < len(series):
+        raise ValueError(f"n_train must lie in [0, {len(series) - 1}], got {n_train}")
+    fig, ax = plt.subplots(figsize=(8, 3), constrained_layout=True)
+    ax.plot(x, series, color="0.3")
+    ax.axvspan(x[n_train], x[-1], color="C1", alpha=0.15, label="test part")
+    ax.set(xlabel="x", ylabel=r"scaled $J_2(x)$")
+    ax.legend()
     return fig

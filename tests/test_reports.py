@@ -50,16 +50,41 @@ def test_training_time_counts_each_run_once(frame):
     assert reports.training_time(frame) == pytest.approx(6 * 2.0)
 
 
-def test_synthetic_table_marks_agreement_with_the_paper(frame):
+def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame):
+    # our seeds: LSTM epoch 3 R^2 = 0.80, 0.81, 0.82; QKAN-LSTM epoch 2 = 0.7 three times
     paper = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.0, 0.5)}
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert list(table.index) == ["LSTM", "QKAN-LSTM"]
-    assert table.loc["LSTM", ("epoch 3", "R² (this book)")] == "0.8100 ± 0.0100"
-    assert table.loc["LSTM", ("epoch 3", "R² (paper)")].endswith("≈")
-    assert table.loc["QKAN-LSTM", ("epoch 3", "R² (paper)")].endswith("≠")
+    assert list(table.index) == [(m, e) for m in ("LSTM", "QKAN-LSTM") for e in (1, 2, 3)]
+    assert table.loc[("LSTM", 3), "R² mean ± std"] == "0.8100 ± 0.0100"
+    assert table.loc[("LSTM", 3), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
+    assert table.loc[("LSTM", 3), "R² (paper)"] == "0.8100 ∈ (n=3)"
+    assert table.loc[("QKAN-LSTM", 3), "R² (paper)"] == "0.5000 ∉ (n=3)"
+    assert table.loc[("QKAN-LSTM", 1), "train loss"] == "1.0000 ± 0.0000"
+
+
+def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
+    # 0.825 is outside 0.80..0.82 but within mean 0.81 +- 2 std (0.79..0.83): the range test
+    # can fail where the old "within 2 std" test could not.
+    paper = {"lstm": (0.5, 0.9, 0.825), "qkan_lstm": (0.1, 0.7, 0.94)}
     agreement = reports.r2_agreement(frame, paper, epochs=(1, 2, 3))
-    assert len(agreement) == 6
-    assert agreement.set_index(["model", "epoch"]).loc[("qkan_lstm", 2), "within_2_std"] == bool(False)
+    assert reports.within_spread(0.81, 0.01, 0.825)
+    cell = agreement.set_index(["model", "epoch"]).loc[("lstm", 3)]
+    assert not cell["inside"] and cell["n"] == 3
+    assert (cell["low"], cell["median"], cell["high"]) == pytest.approx((0.80, 0.81, 0.82))
+    assert list(agreement.columns) == ["model", "epoch", "n", "mean", "std", "median", "low",
+                                       "high", "paper", "inside"]
+    # the boundary counts as inside (the paper's value equals our best seed)
+    assert agreement.set_index(["model", "epoch"]).loc[("qkan_lstm", 3), "inside"]
+    assert ql.statistics.count_inside(agreement) == (5, 6)
+
+
+def test_agreement_counts_a_missing_paper_value_as_not_inside(frame):
+    paper = {"lstm": (0.5, None, 0.81), "qkan_lstm": (0.1, 0.7, 0.5)}
+    agreement = reports.r2_agreement(frame, paper, epochs=(1, 2, 3)).set_index(["model", "epoch"])
+    assert math.isnan(agreement.loc[("lstm", 2), "paper"])
+    assert not agreement.loc[("lstm", 2), "inside"]
+    table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
+    assert table.loc[("LSTM", 2), "R² (paper)"] == "no value"
 
 
 def test_urban_table_and_ranking_against_the_paper():
