@@ -64,7 +64,8 @@ from .utils import environment_info, resolve_device, seed_everything
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits")
+_LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits", "evidence",
+                    "statistics", "stats_plots", "baselines", "fourier_twin", "forecasting")
 
 
 def __getattr__(name: str):
