@@ -112,3 +112,41 @@ def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
     expected = horizon_metrics(model, data.x_test, data.y_test, 3)
     got = closed[(closed["arm"] == "lstm") & (closed["seed"] == lstm.seed)]
     np.testing.assert_allclose(got["r2"], [m["r2"] for m in expected])
+
+
+def test_agreement_sentence_names_the_protocol_with_the_larger_share():
+    counts = pd.DataFrame([
+        {"protocol": "batch10", "inside": 2, "cells": 9, "n_seeds": 5, "models": "lstm"},
+        {"protocol": "batch1", "inside": 5, "cells": 9, "n_seeds": 5, "models": "lstm"}])
+    text = evidence.agreement_sentence(counts)
+    assert "The batch 1 protocol reproduces the paper's values better" in text
+    assert "2 of 9 cells inside our range of 5 seeds" in text
+    tied = counts.assign(inside=3)
+    assert "Neither protocol" in evidence.agreement_sentence(tied)
+
+
+def test_trivial_verdict_follows_the_numbers():
+    paper = {"toy": {"m1": (0.1, 0.5, 0.90), "m2": (0.2, 0.6, 0.95)}}
+    good = pd.DataFrame([{"dataset": "toy", "forecaster": "ar", "split": "test", "r2": 0.97,
+                          "mse": 0.0, "mae": 0.0}])
+    assert "cannot measure the expressivity" in evidence.trivial_verdict(good, paper)
+    assert "at or above 2 of the paper's 2" in evidence.trivial_verdict(good, paper)
+    poor = good.assign(r2=0.92)
+    text = evidence.trivial_verdict(poor, paper)
+    assert "do not reach every value" in text and "at or above 1 of the paper's 2" in text
+    table = evidence.format_trivial(poor, paper)
+    assert table.loc[("toy", "AR(p)"), "reaches every paper value"] == "no"
+    assert evidence.fixed_lines(poor) == {"toy": {"AR(p)": 0.92}}
+
+
+def test_count_verdicts_and_display_tables():
+    final = _final(np.random.default_rng(1))
+    table = evidence.compare_family(final, [("qkan_lstm", "lstm", "independent"),
+                                            ("qkan_lstm", "ar", "fixed")],
+                                    fixed={"ar": 0.5}, n_boot=200)
+    tally = evidence.count_verdicts(table, "qkan_lstm")
+    assert tally == {"better": 1, "worse": 1, "no difference": 0, "comparisons": 2}
+    shown = evidence.format_comparisons(table)
+    assert list(shown.index) == ["QKAN-LSTM vs LSTM", "QKAN-LSTM vs AR(p)"]
+    assert shown.loc["QKAN-LSTM vs AR(p)", "n"] == "8 vs 1 value"
+    assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
