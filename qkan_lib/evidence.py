@@ -654,3 +654,46 @@ def fixed_lines(trivial: pd.DataFrame, dataset_labels: Mapping[str, str] | None 
     name = (lambda d: d) if dataset_labels is None else (lambda d: dataset_labels.get(d, d))
     return {name(d): {arm_label(f): float(r) for f, r in zip(g["forecaster"], g["r2"])}
             for d, g in test.groupby("dataset", sort=False)}
+
+
+def smallest_p(kind: str, n_a: int, n_b: int | None = None) -> float:
+    """The smallest two-sided p-value the family's exact rank tests can reach with these seeds.
+
+    Signed-rank ("paired", "fixed"): all n differences of one sign, p = 2 / 2^n. Mann-Whitney
+    ("independent"): complete separation, p = 2 / C(n_a + n_b, n_a). With few seeds this bound
+    can exceed alpha: then no correction is even needed for the test to be unable to reject.
+    """
+    from math import comb
+
+    n_a = check_positive_int(n_a, "n_a")
+    if kind in ("paired", "fixed"):
+        return min(1.0, 2.0 / 2**n_a)
+    if kind != "independent":
+        raise ValueError(f"kind must be 'independent', 'paired' or 'fixed', got {kind!r}")
+    n_b = check_positive_int(n_b, "n_b")
+    return min(1.0, 2.0 / comb(n_a + n_b, n_a))
+
+
+def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
+    """A computed sentence: can this family of tests reject anything with its seed counts?
+
+    Holm rejects nothing unless the smallest p of the family is below alpha / m (m tests), so
+    if no test can reach that with its seed count, no verdict but "no significant difference"
+    is possible, whatever the scores.
+    """
+    m = len(table)
+    threshold = alpha / m
+    bounds = {}
+    for r in table.itertuples():
+        bounds.setdefault((r.test, r.n_a, r.n_b if r.kind == "independent" else None),
+                          smallest_p(r.kind, r.n_a, r.n_b))
+    listed = ", ".join(f"{p:.3g} ({test}, n = {na}{f'/{nb}' if nb else ''})"
+                       for (test, na, nb), p in bounds.items())
+    if min(bounds.values()) >= threshold:
+        verdict = ("so NO comparison of this family can be declared significant, whatever the "
+                   "scores: more seeds are needed before any verdict of 'better' or 'worse'")
+    else:
+        verdict = "so a clear enough difference can be declared significant"
+    return (f"With these seed counts the smallest p-value each test can reach is {listed}; "
+            f"Holm's correction over the {m} comparisons rejects nothing unless some p is below "
+            f"α/{m} = {threshold:.3g}, {verdict}.")

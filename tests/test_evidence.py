@@ -150,3 +150,22 @@ def test_count_verdicts_and_display_tables():
     assert list(shown.index) == ["QKAN-LSTM vs LSTM", "QKAN-LSTM vs AR(p)"]
     assert shown.loc["QKAN-LSTM vs AR(p)", "n"] == "8 vs 1 value"
     assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
+
+
+def test_smallest_p_is_what_the_exact_tests_reach_under_complete_separation():
+    assert evidence.smallest_p("paired", 5) == pytest.approx(
+        sps.wilcoxon(np.arange(1.0, 6.0)).pvalue)
+    a, b = np.arange(5.0), np.arange(10.0, 15.0)
+    assert evidence.smallest_p("independent", 5, 5) == pytest.approx(
+        sps.mannwhitneyu(a, b, method="exact").pvalue)
+    with pytest.raises(ValueError, match="kind"):
+        evidence.smallest_p("welch", 5, 5)
+    table = pd.DataFrame([{"kind": "fixed", "test": "signed-rank vs fixed value", "n_a": 5,
+                           "n_b": 5}, {"kind": "independent", "test": "mannwhitney", "n_a": 5,
+                                       "n_b": 5}])
+    # 5/5 Mann-Whitney reaches 0.0079: enough for a family of 2 (alpha/2 = 0.025), not of 7
+    assert "can be declared significant" in evidence.power_sentence(table)
+    three = pd.concat([table] + [table.iloc[[1]]] * 5)  # 7 comparisons: alpha/7 = 0.0071
+    assert "NO comparison of this family" in evidence.power_sentence(three)
+    assert "NO comparison" in evidence.power_sentence(table.iloc[[0]])  # 0.0625 > 0.05
+    assert "can be declared" in evidence.power_sentence(three.assign(n_a=10, n_b=10))
