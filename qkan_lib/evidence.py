@@ -88,8 +88,7 @@ class Arm:
 
     @property
     def label(self) -> str:
-        base = MODEL_LABELS.get(self.model, self.model)
-        return base if not self.options else f"{base} ({variant_label(self.options)})"
+        return arm_label(self.name)
 
 
 def arm(model: str, **options) -> Arm:
@@ -300,7 +299,7 @@ def baselines_evidence(results_dir: PathLike, full: bool = False, base_seed: int
       one protocol), ``verdict``;
     * ``"trivial"``: dataset, forecaster, split, mse, mae, r2 of persistence and AR(p);
     * ``"agreement"``: protocol, dataset, model, epoch, n, low, high, paper, inside;
-    * ``"agreement_counts"``: protocol, inside, cells, n_seeds, models;
+    * ``"agreement_counts"``: protocol, dataset, inside, cells, n_seeds, models;
     * ``"rates"``: protocol, dataset, arm, lr (the tuned learning rates);
     * ``"tuning"``: protocol, dataset, arm, model, lr, seed, score (validation MSE);
     * ``"parameters"``: dataset, arm, label, classical, quantum, total;
@@ -356,10 +355,11 @@ def baselines_evidence(results_dir: PathLike, full: bool = False, base_seed: int
         family = _reholm(family)
         comparisons.append(family.assign(protocol=name))
         summaries.append(arm_summary(chosen, by=("dataset", "arm")).assign(protocol=name))
-        agreement = pd.concat([a for a in agreements if a["protocol"].iloc[0] == name])
-        inside, cells = count_inside(agreement)
-        counts.append({"protocol": name, "inside": inside, "cells": cells, "n_seeds": len(seeds),
-                       "models": ", ".join(sorted(set(agreement["model"])))})
+        for agreement in [a for a in agreements if a["protocol"].iloc[0] == name]:
+            inside, cells = count_inside(agreement)
+            counts.append({"protocol": name, "dataset": agreement["dataset"].iloc[0],
+                           "inside": inside, "cells": cells, "n_seeds": len(seeds),
+                           "models": ", ".join(sorted(set(agreement["model"])))})
     return {"frame": frame, "summary": pd.concat(summaries, ignore_index=True),
             "comparisons": pd.concat(comparisons, ignore_index=True), "trivial": trivial_table,
             "agreement": pd.concat(agreements, ignore_index=True),
@@ -524,6 +524,8 @@ def arm_label(name: str) -> str:
         return FORECASTERS[name]
     model, _, rest = name.partition(" (")
     base = MODEL_LABELS.get(model, model)
+    if rest.startswith("match=") and rest[6:-1] in MODEL_LABELS:
+        return f"{base} (to {MODEL_LABELS[rest[6:-1]]})"
     return f"{base} ({rest}" if rest else base
 
 
@@ -560,7 +562,10 @@ def _verdict_text(verdict: str) -> str:
 
 def comparison_labels(table: pd.DataFrame, by: Sequence[str] = ()) -> list[str]:
     """Row labels for a forest plot of a compare_family table."""
-    prefix = [" · ".join(str(getattr(r, k)) for k in by) for r in table.itertuples()]
+    from .configs import DATASET_LABELS
+
+    prefix = [" · ".join(DATASET_LABELS.get(str(getattr(r, k)), str(getattr(r, k))) for k in by)
+              for r in table.itertuples()]
     return [f"{p + ': ' if p else ''}{arm_label(r.a)} − {arm_label(r.b)}"
             for p, r in zip(prefix, table.itertuples())]
 
@@ -612,20 +617,31 @@ def trivial_verdict(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None =
 
 
 def agreement_sentence(counts: pd.DataFrame) -> str:
-    """Which protocol puts more of the paper's R^2 cells inside our seed range (computed)."""
-    rows = {r.protocol: r for r in counts.itertuples()}
-    parts = [f"{PROTOCOL_LABELS[p]}: {r.inside} of {r.cells} cells inside our range of "
-             f"{r.n_seeds} seeds ({r.models})" for p, r in rows.items()]
-    share = {p: r.inside / r.cells for p, r in rows.items() if r.cells}
-    if len(share) < 2:
-        return "; ".join(parts) + "."
-    best = max(share, key=share.get)
-    if len(set(share.values())) == 1:
-        verdict = "Neither protocol reproduces the paper's values better than the other."
-    else:
-        verdict = (f"The {PROTOCOL_LABELS[best]} protocol reproduces the paper's values better "
-                   f"(a larger share of its cells lies inside our seed range).")
-    return "; ".join(parts) + ". " + verdict
+    """Which protocol puts more of the paper's R^2 cells inside our seed range (computed).
+
+    ``counts`` has one row per (protocol, dataset); the protocols are compared on the
+    datasets that every protocol ran, so both counts cover the same paper cells.
+    """
+    from .configs import DATASET_LABELS
+
+    protocols = list(dict.fromkeys(counts["protocol"]))
+    common = [d for d in dict.fromkeys(counts["dataset"])
+              if all(((counts["protocol"] == p) & (counts["dataset"] == d)).any()
+                     for p in protocols)]
+    shared = counts[counts["dataset"].isin(common)].groupby("protocol", sort=False).agg(
+        inside=("inside", "sum"), cells=("cells", "sum"), n_seeds=("n_seeds", "min"))
+    where = " and ".join(DATASET_LABELS.get(d, d) for d in common)
+    parts = [f"{PROTOCOL_LABELS.get(p, p)}: {r.inside} of {r.cells} cells inside our range of "
+             f"{r.n_seeds} seeds" for p, r in shared.iterrows()]
+    text = f"On {where}, " + "; ".join(parts) + "."
+    if len(shared) < 2:
+        return text
+    share = shared["inside"] / shared["cells"]
+    if share.nunique() == 1:
+        return text + " Neither protocol reproduces the paper's values better than the other."
+    best = share.idxmax()
+    return text + (f" The {PROTOCOL_LABELS.get(best, best)} protocol reproduces the paper's "
+                   "values better (more of its cells lie inside our seed range).")
 
 
 def comparison_sentence(table: pd.DataFrame) -> str:
@@ -648,9 +664,11 @@ def count_verdicts(table: pd.DataFrame, model: str) -> dict[str, int]:
             "comparisons": len(rows)}
 
 
-def fixed_lines(trivial: pd.DataFrame, dataset_labels: Mapping[str, str] | None = None) -> dict:
-    """``{dataset: {forecaster label: test R^2}}`` for :func:`qkan_lib.stats_plots.plot_seed_scores`."""
-    test = trivial[trivial["split"] == "test"]
+def fixed_lines(trivial: pd.DataFrame, dataset_labels: Mapping[str, str] | None = None,
+                forecasters: Iterable[str] = tuple(FORECASTERS)) -> dict:
+    """``{dataset: {forecaster label: test R^2}}`` for :func:`qkan_lib.stats_plots.plot_seed_scores`
+    (only the named ``forecasters``)."""
+    test = trivial[(trivial["split"] == "test") & trivial["forecaster"].isin(list(forecasters))]
     name = (lambda d: d) if dataset_labels is None else (lambda d: dataset_labels.get(d, d))
     return {name(d): {arm_label(f): float(r) for f, r in zip(g["forecaster"], g["r2"])}
             for d, g in test.groupby("dataset", sort=False)}

@@ -116,9 +116,12 @@ def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
 
 def test_agreement_sentence_names_the_protocol_with_the_larger_share():
     counts = pd.DataFrame([
-        {"protocol": "batch10", "inside": 2, "cells": 9, "n_seeds": 5, "models": "lstm"},
-        {"protocol": "batch1", "inside": 5, "cells": 9, "n_seeds": 5, "models": "lstm"}])
+        {"protocol": "batch10", "dataset": "damped_shm", "inside": 2, "cells": 9, "n_seeds": 5},
+        {"protocol": "batch10", "dataset": "bessel", "inside": 9, "cells": 9, "n_seeds": 5},
+        {"protocol": "batch1", "dataset": "damped_shm", "inside": 5, "cells": 9, "n_seeds": 5}])
     text = evidence.agreement_sentence(counts)
+    # compared on Damped SHM only (the one dataset both ran): 2/9 against 5/9
+    assert text.startswith("On Damped SHM, ")
     assert "The batch 1 protocol reproduces the paper's values better" in text
     assert "2 of 9 cells inside our range of 5 seeds" in text
     tied = counts.assign(inside=3)
@@ -137,6 +140,7 @@ def test_trivial_verdict_follows_the_numbers():
     table = evidence.format_trivial(poor, paper)
     assert table.loc[("toy", "AR(p)"), "reaches every paper value"] == "no"
     assert evidence.fixed_lines(poor) == {"toy": {"AR(p)": 0.92}}
+    assert evidence.fixed_lines(poor, forecasters=["persistence"]) == {}
 
 
 def test_count_verdicts_and_display_tables():
