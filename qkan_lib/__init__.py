@@ -67,7 +67,8 @@ __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits", "edge_analysis",
                     "edge_plots", "statistics", "claims", "diagrams", "machine", "stats_plots",
-                    "series_accuracy")
+                    "series_accuracy", "evidence", "baselines", "fourier_twin", "forecasting",
+                    "verdict")
 
 
 def __getattr__(name: str):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from .configs import ALL_DATASETS, ALL_MODELS, MODELS, build_model
 from .data import SequenceData
@@ -213,6 +214,7 @@ class RunResult:
     predictions: dict  # {epoch: {split: predictions}} at the recorded epochs
     wall_time_s: float
     seed_batched: int = 1  # how many seeds trained side by side in the run that made it
+    final_state: dict | None = None  # trained weights (state_dict as lists); None in old files
 
     @property
     def seed(self) -> int:
@@ -301,6 +303,28 @@ def run_experiment(experiment: Experiment, results_dir: PathLike, force: bool = 
                         **dict(experiment.model_options))
     outcome = train(model, data, experiment.train, progress)
     return save_result(experiment, results_dir, count_parameters(model), data, outcome)
+
+
+def trained_model(experiment: Experiment, results_dir: PathLike,
+                  progress: bool | None = None) -> tuple[torch.nn.Module, RunResult]:
+    """The trained model of ``experiment`` and its result: rebuilt from the stored weights, or
+    trained now (and stored) when the result is missing or predates stored weights.
+
+    For closed-loop forecasts and other analyses that need the model, not just its scores.
+    The model is in eval mode, in the run's dtype, on the CPU.
+    """
+    path = Path(results_dir) / experiment.filename()
+    result = load_result(path) if path.exists() else None
+    if result is None or result.final_state is None:
+        result = run_experiment(experiment, results_dir, force=True, progress=progress)
+    dtype = DTYPES[experiment.train.dtype]
+    with torch.random.fork_rng(devices=[]):  # the weights are overwritten: leave the stream alone
+        model = build_model(experiment.model, experiment.dataset, dtype=dtype,
+                            **dict(experiment.model_options))
+    state = {name: torch.as_tensor(result.final_state[name], dtype=tensor.dtype)
+             for name, tensor in model.state_dict().items()}
+    model.load_state_dict(state)
+    return model.eval(), result
 
 
 def run_seed_group(experiments: Sequence[Experiment], results_dir: PathLike,

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from .configs import build_model
 from .daruan import vmap_compatible
 from .data import SequenceData
-from .training import DTYPES, TrainConfig, TrainOutcome, fit
+from .training import DTYPES, TrainConfig, TrainOutcome, fit, state_to_lists
 from .utils import resolve_device, seed_everything
 
 BATCHABLE = ("qlstm", "qkan_lstm", "hqkan_lstm")  # torch.nn.LSTM's fused kernel has no vmap rule
@@ -32,7 +32,8 @@ def train_seeds(model_name: str, dataset_name: str, data: SequenceData, config: 
     """Like :func:`qkan_lib.training.train` for ``config`` with each seed in ``seeds``, in one pass.
 
     Returns one :class:`~qkan_lib.training.TrainOutcome` per seed; ``wall_time_s`` is the
-    batched run's time divided by the number of seeds.
+    batched run's time divided by the number of seeds, ``final_state`` is that seed's slice
+    of the trained stack.
     """
     if model_name not in BATCHABLE:
         raise ValueError(f"seed batching supports {BATCHABLE}; train {model_name!r} seed by seed")
@@ -55,5 +56,10 @@ def train_seeds(model_name: str, dataset_name: str, data: SequenceData, config: 
     batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), in_dims=(0, None))
     data = data.to(dtype=dtype, device=device)
     with vmap_compatible():
-        return fit(lambda x: batched(params, x), list(params.values()), data, config, len(seeds),
-                   progress, f"{model_name} x {len(seeds)} seeds")
+        outcomes = fit(lambda x: batched(params, x), list(params.values()), data, config,
+                       len(seeds), progress, f"{model_name} x {len(seeds)} seeds")
+    for k, (model, outcome) in enumerate(zip(models, outcomes)):  # seed k's slice of the stack
+        state = {name: params[name][k] if name in params else value
+                 for name, value in model.state_dict().items()}
+        outcome["final_state"] = state_to_lists(state)
+    return outcomes

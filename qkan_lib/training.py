@@ -12,7 +12,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import torch
 from tqdm.auto import tqdm
@@ -70,6 +70,12 @@ class TrainOutcome(TypedDict):
     predictions: dict[str, dict[str, list[float]]]  # {epoch: {split: predictions}}
     wall_time_s: float
     seed_batched: int  # how many models trained side by side (1: alone)
+    final_state: NotRequired[dict[str, list]]  # the model's state_dict after training, as lists
+
+
+def state_to_lists(state: dict[str, torch.Tensor]) -> dict[str, list | float]:
+    """A state_dict as nested lists (JSON-ready; float64 values round-trip exactly)."""
+    return {name: tensor.detach().cpu().tolist() for name, tensor in state.items()}
 
 
 def make_optimizer(parameters: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
@@ -164,7 +170,8 @@ def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progr
     """Train one model (the loop of :func:`fit` with S = 1) on ``config``'s device and dtype.
 
     Returns its :class:`TrainOutcome`: per-epoch history (mean batch loss and MSE / MAE / R^2
-    per split), predictions at ``config.record_epochs`` and the wall time.
+    per split), predictions at ``config.record_epochs``, the wall time and the final weights
+    (``final_state``, so a stored run can be rebuilt: :func:`qkan_lib.experiments.trained_model`).
     ``on_epoch_end(epoch, model)`` is called after each epoch.
     """
     if not isinstance(config, TrainConfig):
@@ -174,8 +181,10 @@ def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progr
     data = data.to(dtype=dtype, device=device)
     parameters = [p for p in model.parameters() if p.requires_grad]
     callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, model))
-    return fit(lambda x: model(x).unsqueeze(0), parameters, data, config, 1, progress,
-               type(model).__name__, callback)[0]
+    outcome = fit(lambda x: model(x).unsqueeze(0), parameters, data, config, 1, progress,
+                  type(model).__name__, callback)[0]
+    outcome["final_state"] = state_to_lists(model.state_dict())
+    return outcome
 
 
 def predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -134,3 +134,40 @@ def test_tuning_uses_validation_only_and_picks_the_lowest_median(tmp_path):
     plain = ql.load_dataset("bessel")
     assert len(data.x_val) and len(data.x_train) + len(data.x_val) == len(plain.x_train)
     assert (data.x_test == plain.x_test).all()
+
+
+def test_trained_model_reproduces_the_stored_scores(tmp_path):
+    """The rebuilt model's test metrics equal the run's last recorded ones: alone exactly,
+    seed-batched to rounding (both paths store their final weights)."""
+    from qkan_lib.experiments import load_result, trained_model
+    from qkan_lib.metrics import regression_metrics
+
+    spec = ql.protocol("damped_shm")
+    data = ql.load_dataset("damped_shm", 4)
+    for model, seeds in (("lstm", (0,)), ("qkan_lstm", (0, 1))):
+        grid = spec.experiments([model], seeds=seeds, epochs=2)
+        ql.run_grid(grid, tmp_path)
+        for experiment in grid:
+            stored = load_result(tmp_path / experiment.filename())
+            assert stored.final_state is not None
+            rebuilt, result = trained_model(experiment, tmp_path)
+            assert result.history == stored.history  # loaded, not retrained
+            score = regression_metrics(ql.predict(rebuilt, data.x_test), data.y_test)
+            for metric in ("mse", "r2"):
+                assert score[metric] == pytest.approx(result.history[-1][f"test_{metric}"],
+                                                      rel=1e-9, abs=1e-12)
+
+
+def test_trained_model_retrains_a_result_without_weights(tmp_path):
+    from qkan_lib.experiments import load_result, trained_model, write_json_atomic
+
+    experiment = ql.protocol("damped_shm").experiments(["lstm"], seeds=(3,), epochs=1)[0]
+    ql.run_grid([experiment], tmp_path)
+    path = tmp_path / experiment.filename()
+    payload = load_result(path).to_json()
+    payload.pop("final_state")  # a result file written before weights were stored
+    write_json_atomic(path, payload)
+    assert load_result(path).final_state is None
+    model, result = trained_model(experiment, tmp_path)
+    assert result.final_state is not None and load_result(path).final_state is not None
+    assert not model.training

@@ -343,3 +343,32 @@ def test_forest_plot():
         plot_forest(table, effect="p_raw")
     with pytest.raises(ValueError, match="lacks"):
         plot_forest(table.drop(columns="verdict"))
+
+
+def test_plot_seed_scores_and_horizon_scores():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qkan_lib.stats_plots import plot_horizon_scores, plot_seed_scores
+
+    final = pd.DataFrame({"arm": ["a", "a", "b", "b"], "test_r2": [0.9, 0.8, 0.7, 0.75],
+                          "dataset": ["x", "y", "x", "y"]})
+    fig = plot_seed_scores(final, ["a", "b"], ["A", "B"], fixed={"x": {"AR": 0.5}}, by="dataset")
+    assert len(fig.axes) == 2
+    medians = [line.get_ydata()[0] for line in fig.axes[0].lines if len(line.get_xdata()) == 2
+               and line.get_color() == "k"]
+    assert medians == [0.9, 0.7]  # one seed per arm in panel x: the median is that seed
+    plt.close(fig)
+    with pytest.raises(ValueError, match="labels needs 2"):
+        plot_seed_scores(final, ["a", "b"], ["A"])
+    closed = pd.DataFrame({"arm": ["a"] * 4 + ["ar"] * 2, "seed": [0, 0, 1, 1, -1, -1],
+                           "horizon": [1, 2, 1, 2, 1, 2], "r2": [0.9, 0.5, 0.8, 0.3, 0.95, 0.9]})
+    fig = plot_horizon_scores(closed, ["a", "ar"])
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    np.testing.assert_allclose(lines["a"].get_ydata(), [0.85, 0.4])
+    assert lines["ar"].get_linestyle() == "--"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="closed needs columns"):
+        plot_horizon_scores(closed.drop(columns="seed"), ["a"])

@@ -1,0 +1,175 @@
+"""The evidence functions of the "Testing the claims" part (qkan_lib.evidence)."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+import qkan_lib as ql
+from qkan_lib import evidence
+from qkan_lib.statistics import holm
+
+
+def test_arm_names_and_labels():
+    assert evidence.arm("qkan_lstm").name == "qkan_lstm"
+    variant = evidence.arm("qkan_lstm", reps=2, base_trainable=False)
+    assert variant.name == "qkan_lstm (base_trainable=False, reps=2)"
+    assert variant.options == (("base_trainable", False), ("reps", 2))
+    assert variant.label.startswith("QKAN-LSTM (")
+    names = [a.name for a in evidence.baseline_arms(False)]
+    assert "qlstm" in names and names == [a.name for a in evidence.baseline_arms(True)]
+    assert len(set(names)) == len(names)
+
+
+def test_evaluation_seeds_never_overlap_the_tuning_seeds():
+    for full in (False, True):
+        seeds = evidence.evaluation_seeds(full, base_seed=0)
+        assert len(seeds) == (20 if full else 10)
+        assert not set(seeds) & set(ql.protocol("damped_shm", full).seeds(0))
+
+
+def test_claim_pairs_keep_only_present_arms():
+    pairs = evidence.claim_pairs({"qkan_lstm", "lstm"})
+    assert pairs == [("qkan_lstm", "lstm", "independent"), ("qkan_lstm", "ar", "fixed")]
+    kinds = dict(((a, b), k) for a, b, k in evidence.claim_pairs(
+        [a.name for a in evidence.baseline_arms(False)]))
+    assert kinds[("qkan_lstm", "fourier_lstm")] == "paired"
+
+
+def _final(rng):
+    seeds = range(100, 108)
+    rows = [{"arm": arm, "seed": s, "test_r2": value}
+            for arm, shift in (("qkan_lstm", 0.0), ("lstm", 0.05), ("fourier_lstm", 0.01))
+            for s, value in zip(seeds, 0.9 + shift + 0.02 * rng.standard_normal(8))]
+    return pd.DataFrame(rows)
+
+
+def test_compare_family_holm_over_all_rows_and_fixed_value_test():
+    final = _final(np.random.default_rng(1))
+    pairs = [("qkan_lstm", "lstm", "independent"), ("qkan_lstm", "fourier_lstm", "paired"),
+             ("qkan_lstm", "ar", "fixed")]
+    table = evidence.compare_family(final, pairs, fixed={"ar": 0.95}, n_boot=200)
+    np.testing.assert_allclose(table["p_holm"], holm(table["p_raw"]))
+    q = final[final["arm"] == "qkan_lstm"].sort_values("seed")["test_r2"].to_numpy()
+    lstm = final[final["arm"] == "lstm"]["test_r2"].to_numpy()
+    twin = final[final["arm"] == "fourier_lstm"].sort_values("seed")["test_r2"].to_numpy()
+    assert table.loc[0, "p_raw"] == pytest.approx(sps.mannwhitneyu(q, lstm).pvalue)
+    assert table.loc[1, "p_raw"] == pytest.approx(sps.wilcoxon(q, twin).pvalue)
+    assert table.loc[2, "p_raw"] == pytest.approx(sps.wilcoxon(q - 0.95).pvalue)  # one-sample
+    assert table.loc[2, "effect"] == pytest.approx(np.median(q - 0.95))
+    assert table.loc[0, "verdict"] == "lstm better"  # lstm is 0.05 higher, 8 seeds each
+    with pytest.raises(ValueError, match="no fixed value"):
+        evidence.compare_family(final, [("qkan_lstm", "ar", "fixed")])
+
+
+def test_trivial_forecasts_ar_is_least_squares_on_the_training_windows():
+    spec = ql.protocol("damped_shm")
+    table = evidence.trivial_forecasts(spec).set_index(["forecaster", "split"])
+    data = ql.load_dataset("damped_shm", 4)
+    design = np.c_[np.ones(len(data.x_train)), data.x_train.squeeze(-1).numpy()]
+    coef = np.linalg.lstsq(design, data.y_train.numpy(), rcond=None)[0]
+    test = np.c_[np.ones(len(data.x_test)), data.x_test.squeeze(-1).numpy()] @ coef
+    y = data.y_test.numpy()
+    r2 = 1 - ((test - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    assert table.loc[("ar", "test"), "r2"] == pytest.approx(r2, rel=1e-9)
+    last = data.x_test[:, -1].numpy()
+    assert table.loc[("persistence", "test"), "mse"] == pytest.approx(((last - y) ** 2).mean())
+
+
+def test_parameter_counts_match_build_model():
+    table = evidence.parameter_counts([evidence.arm("qkan_lstm"), evidence.MATCHED_TO_HQKAN],
+                                      ["bessel"]).set_index("arm")
+    assert table.loc["qkan_lstm", "total"] == ql.count_parameters(
+        ql.build_model("qkan_lstm", "bessel"))["total"]
+    matched = ql.build_model("param_matched_lstm", "bessel", match="hqkan_lstm")
+    assert table.loc[evidence.MATCHED_TO_HQKAN.name, "quantum"] == 0
+    assert table.loc[evidence.MATCHED_TO_HQKAN.name, "total"] == ql.count_parameters(matched)["total"]
+
+
+@pytest.mark.slow
+def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
+    """Arms (an ablation included) train through the grid; closed-loop horizon 1 equals the
+    one-step test score of the same run; persistence and AR(p) get seed -1."""
+    spec = ql.protocol("damped_shm")
+    arms = [evidence.arm("lstm"), evidence.arm("qkan_lstm", readout="amplitude")]
+    frame = evidence.run_arms(spec, arms, (5, 6), tmp_path, {"lstm": 0.02}, epochs=2)
+    assert set(frame["arm"]) == {a.name for a in arms}
+    assert set(frame[frame["arm"] == "lstm"]["lr"]) == {0.02}
+    final = evidence.final_scores(frame)
+    assert len(final) == 4 and set(final["epoch"]) == {2}
+    closed = evidence.closed_loop_scores(frame, spec, arms, tmp_path, horizon=3)
+    one = closed[(closed["horizon"] == 1) & (closed["seed"] >= 0)].set_index(["arm", "seed"])
+    for r in final.itertuples():
+        # horizon 1 scores windows that have a full horizon ahead: all but the last 2
+        assert np.isfinite(one.loc[(r.arm, r.seed), "r2"])
+    fixed = closed[closed["seed"] < 0]
+    assert set(fixed["arm"]) == {"persistence", "ar"} and len(fixed) == 6
+    lstm = final[final["arm"] == "lstm"].iloc[0]
+    model, _ = ql.experiments.trained_model(
+        spec.experiments(["lstm"], seeds=[int(lstm.seed)], lr=0.02, epochs=2)[0], tmp_path)
+    data = ql.load_dataset("damped_shm", 4)
+    from qkan_lib.forecasting import horizon_metrics
+
+    expected = horizon_metrics(model, data.x_test, data.y_test, 3)
+    got = closed[(closed["arm"] == "lstm") & (closed["seed"] == lstm.seed)]
+    np.testing.assert_allclose(got["r2"], [m["r2"] for m in expected])
+
+
+def test_agreement_sentence_names_the_protocol_with_the_larger_share():
+    counts = pd.DataFrame([
+        {"protocol": "batch10", "dataset": "damped_shm", "inside": 2, "cells": 9, "n_seeds": 5},
+        {"protocol": "batch10", "dataset": "bessel", "inside": 9, "cells": 9, "n_seeds": 5},
+        {"protocol": "batch1", "dataset": "damped_shm", "inside": 5, "cells": 9, "n_seeds": 5}])
+    text = evidence.agreement_sentence(counts)
+    # compared on Damped SHM only (the one dataset both ran): 2/9 against 5/9
+    assert text.startswith("On Damped SHM, ")
+    assert "The batch 1 protocol reproduces the paper's values better" in text
+    assert "2 of 9 cells inside our range of 5 seeds" in text
+    tied = counts.assign(inside=3)
+    assert "Neither protocol" in evidence.agreement_sentence(tied)
+
+
+def test_trivial_verdict_follows_the_numbers():
+    paper = {"toy": {"m1": (0.1, 0.5, 0.90), "m2": (0.2, 0.6, 0.95)}}
+    good = pd.DataFrame([{"dataset": "toy", "forecaster": "ar", "split": "test", "r2": 0.97,
+                          "mse": 0.0, "mae": 0.0}])
+    assert "cannot measure the expressivity" in evidence.trivial_verdict(good, paper)
+    assert "at or above 2 of the paper's 2" in evidence.trivial_verdict(good, paper)
+    poor = good.assign(r2=0.92)
+    text = evidence.trivial_verdict(poor, paper)
+    assert "do not reach every value" in text and "at or above 1 of the paper's 2" in text
+    table = evidence.format_trivial(poor, paper)
+    assert table.loc[("toy", "AR(p)"), "reaches every paper value"] == "no"
+    assert evidence.fixed_lines(poor) == {"toy": {"AR(p)": 0.92}}
+    assert evidence.fixed_lines(poor, forecasters=["persistence"]) == {}
+
+
+def test_count_verdicts_and_display_tables():
+    final = _final(np.random.default_rng(1))
+    table = evidence.compare_family(final, [("qkan_lstm", "lstm", "independent"),
+                                            ("qkan_lstm", "ar", "fixed")],
+                                    fixed={"ar": 0.5}, n_boot=200)
+    tally = evidence.count_verdicts(table, "qkan_lstm")
+    assert tally == {"better": 1, "worse": 1, "no difference": 0, "comparisons": 2}
+    shown = evidence.format_comparisons(table)
+    assert list(shown.index) == ["QKAN-LSTM vs LSTM", "QKAN-LSTM vs AR(p)"]
+    assert shown.loc["QKAN-LSTM vs AR(p)", "n"] == "8 vs 1 value"
+    assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
+
+
+def test_smallest_p_is_what_the_exact_tests_reach_under_complete_separation():
+    assert evidence.smallest_p("paired", 5) == pytest.approx(
+        sps.wilcoxon(np.arange(1.0, 6.0)).pvalue)
+    a, b = np.arange(5.0), np.arange(10.0, 15.0)
+    assert evidence.smallest_p("independent", 5, 5) == pytest.approx(
+        sps.mannwhitneyu(a, b, method="exact").pvalue)
+    with pytest.raises(ValueError, match="kind"):
+        evidence.smallest_p("welch", 5, 5)
+    table = pd.DataFrame([{"kind": "fixed", "test": "signed-rank vs fixed value", "n_a": 5,
+                           "n_b": 5}, {"kind": "independent", "test": "mannwhitney", "n_a": 5,
+                                       "n_b": 5}])
+    # 5/5 Mann-Whitney reaches 0.0079: enough for a family of 2 (alpha/2 = 0.025), not of 7
+    assert "can be declared significant" in evidence.power_sentence(table)
+    three = pd.concat([table] + [table.iloc[[1]]] * 5)  # 7 comparisons: alpha/7 = 0.0071
+    assert "NO comparison of this family" in evidence.power_sentence(three)
+    assert "NO comparison" in evidence.power_sentence(table.iloc[[0]])  # 0.0625 > 0.05
+    assert "can be declared" in evidence.power_sentence(three.assign(n_a=10, n_b=10))
