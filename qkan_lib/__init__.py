@@ -66,7 +66,7 @@ from .utils import environment_info, resolve_device, seed_everything
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits", "edge_analysis",
-                    "edge_plots")
+                    "edge_plots", "claims", "diagrams", "statistics", "stats_plots", "machine")
 
 
 def __getattr__(name: str):

@@ -266,3 +266,103 @@ def larger_than_baseline(table: Mapping = TABLE_I) -> pd.DataFrame:
     """Where a quantum-inspired model has MORE parameters than LSTM or QLSTM, part by part."""
     frame = reductions(table)
     return frame[frame["reduction"] < 0].reset_index(drop=True)
+
+
+# --- for the page: chapter 3, "The claims, reconciled" ------------------------------------
+
+def _labels() -> tuple[dict, dict]:
+    from .configs import DATASET_LABELS, MODEL_LABELS
+
+    return MODEL_LABELS, DATASET_LABELS
+
+
+def describe_reduction(row) -> str:
+    """One comparison of a :func:`reductions` table in words, with its arithmetic.
+
+    E.g. "QKAN-LSTM against LSTM, total parameters, Urban Telecommunication (58 / 277:
+    a 79.1% reduction)"; a negative reduction is said as "x% larger".
+    """
+    models, datasets = _labels()
+    where = datasets.get(row.dataset_ours, row.dataset_ours)
+    if row.dataset_theirs != row.dataset_ours:
+        where += f" against {datasets.get(row.dataset_theirs, row.dataset_theirs)}"
+    parts = (f"{row.part_ours} parameters" if row.part_ours == row.part_theirs
+             else f"{row.part_ours} against {row.part_theirs} parameters")
+    change = (f"a {row.reduction:.1%} reduction" if row.reduction >= 0
+              else f"{-row.reduction:.1%} larger")
+    return (f"{models.get(row.model_ours, row.model_ours)} against "
+            f"{models.get(row.model_theirs, row.model_theirs)}, {parts}, {where} "
+            f"({row.count_ours} / {row.count_theirs}: {change})")
+
+
+def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The like-for-like reductions of :func:`reductions` as a page table.
+
+    Rows (dataset, quantum-inspired model), columns (baseline, part); each cell
+    "reduction (ours / theirs)", with "larger" where the quantum-inspired model has more
+    parameters than the baseline. A part without a count (the LSTM has no quantum
+    parameters) is left out.
+    """
+    frame = reductions() if frame is None else frame
+    models, datasets = _labels()
+    frame = frame[frame["like_for_like"]]
+    cells: dict[tuple, dict[tuple, str]] = {}
+    for row in frame.itertuples(index=False):
+        mark = "" if row.reduction >= 0 else ", larger"
+        text = f"{100 * row.reduction:.1f}% ({row.count_ours} / {row.count_theirs}{mark})"
+        column = (f"against {models.get(row.model_theirs, row.model_theirs)}", row.part_ours)
+        index = (datasets.get(row.dataset_ours, row.dataset_ours),
+                 models.get(row.model_ours, row.model_ours))
+        cells.setdefault(column, {})[index] = text
+    order = [(f"against {models.get(m, m)}", p) for m in BASELINES for p in PARTS
+             if (f"against {models.get(m, m)}", p) in cells]
+    table = pd.DataFrame({c: cells[c] for c in order})
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["dataset", "model"])
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table.fillna("")
+
+
+def claim_table(report: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`claim_report` as a page table: one row per printed claim."""
+    report = claim_report() if report is None else report
+    rows = []
+    for r in report.itertuples(index=False):
+        rows.append({
+            "claim": r.printed,
+            "where": r.location,
+            "comparisons the sentence names": r.named_comparisons,
+            "of them reproduce it": f"{r.named_consistent}" + (
+                f" ({r.consistent_with})" if r.consistent_with else ""),
+            "like-for-like pairs reproducing it": r.like_for_like_matches,
+            "any two entries reproducing it": r.any_matches,
+            "reachable from Table I": "yes" if r.reachable else
+            f"no (at most {100 * r.largest_possible:.1f}%)",
+        })
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def explain_claim(c: ReductionClaim, table: Mapping = TABLE_I) -> str:
+    """Where a printed reduction comes from, as a sentence computed from ``table``.
+
+    The comparisons the claim's sentence names that reproduce it (and those that do
+    not), or, when none does, whether any comparison of two entries of the table can
+    reach it at all, and the nearest one.
+    """
+    scoped = scoped_reductions(c, table)
+    hits, misses = scoped[scoped["consistent"]], scoped[~scoped["consistent"]]
+    if len(hits):
+        text = (f"{c.printed} is " + "; and ".join(describe_reduction(r)
+                                                   for r in hits.itertuples()) + ".")
+        if len(misses):
+            text += (" The other comparisons the sentence names give "
+                     + "; ".join(describe_reduction(r) for r in misses.itertuples()) + ".")
+        return text
+    ceiling = largest_possible_reduction(table)
+    low, _ = printed_interval(c.printed)
+    closest = nearest(every_reduction(table), c.printed, k=1).iloc[0]
+    if low > ceiling:
+        return (f"{c.printed} cannot come from Table I: no comparison of two of its entries, "
+                f"whatever the models, parts or datasets, exceeds {ceiling:.1%}; the largest "
+                f"is {describe_reduction(closest)}.")
+    return (f"None of the comparisons the sentence names gives {c.printed}; the nearest of "
+            f"all comparisons of two entries is {describe_reduction(closest)}.")

@@ -142,3 +142,23 @@ def test_diagrams_are_figures():
         draw_daruan_circuit(0)
     with pytest.raises(ValueError, match="n_measured"):
         draw_qlstm_circuit(2, 1, 3)
+
+
+def test_readout_spectra_draws_both_readouts_and_the_band():
+    from qkan_lib import fft_coefficients
+    from qkan_lib.plots import plot_readout_spectra
+
+    theta, w, b = daruan_parameters(2, theta_seed=0, bias=0.1)
+    x = torch.arange(256, dtype=torch.float64) * (2 * math.pi / 256)
+    freqs, z = fft_coefficients(daruan(x, theta, w, b, readout="expectation"))
+    _, amp = fft_coefficients(daruan(x, theta, w, b, readout="amplitude"))
+    fig = plot_readout_spectra(freqs, z, amp, reps=2, max_frequency=5)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    z_line, amp_line = ax.lines[:2]
+    assert sorted(z_line.get_xdata()) == list(range(-5, 6))
+    # <Z> above L is at the floor; the amplitude readout is not
+    above = np.abs(z_line.get_xdata()) > 2
+    assert (z_line.get_ydata()[above] < 1e-12).all() and (amp_line.get_ydata()[above] > 1e-8).all()
+    with pytest.raises(ValueError, match="one shape"):
+        plot_readout_spectra(freqs[:-1], z, amp, reps=2)

@@ -12,13 +12,17 @@ from qkan_lib.claims import (
     baseline_size_needed,
     claim,
     claim_report,
+    claim_table,
+    describe_reduction,
     every_reduction,
+    explain_claim,
     larger_than_baseline,
     largest_possible_reduction,
     matches,
     nearest,
     parameter_counts,
     printed_interval,
+    reduction_table,
     reductions,
     scoped_reductions,
 )
@@ -142,3 +146,41 @@ def test_bad_tables_and_models_are_named():
         claim("conclusion")
     with pytest.raises(ValueError, match="count"):
         baseline_size_needed(0, "79%")
+
+
+def test_describe_reduction_says_the_arithmetic():
+    row = reductions().query("dataset_ours == 'urban' and model_ours == 'qkan_lstm' and "
+                             "model_theirs == 'lstm' and part_ours == 'total'").iloc[0]
+    assert describe_reduction(row) == ("QKAN-LSTM against LSTM, total parameters, Urban "
+                                       "Telecommunication (58 / 277: a 79.1% reduction)")
+    larger = larger_than_baseline().iloc[0]
+    assert describe_reduction(larger).endswith("larger)")
+
+
+def test_reduction_table_holds_every_like_for_like_reduction():
+    frame = reductions()
+    table = reduction_table(frame)
+    filled = (table != "").to_numpy().sum()
+    assert filled == int(frame["like_for_like"].sum())
+    # the LSTM has no quantum parameters: no such column
+    assert ("against LSTM", "quantum") not in table.columns
+    cell = table.loc[("Damped SHM", "QKAN-LSTM"), ("against QLSTM", "total")]
+    assert cell == "-50.0% (117 / 78, larger)"
+    assert "larger" not in " ".join(table[("against LSTM", "total")])
+
+
+def test_claim_table_and_sentences_follow_the_report():
+    table = claim_table()
+    assert list(table.index) == [c.printed for c in CLAIMS]
+    assert table.loc["99.5%", "reachable from Table I"].startswith("no (at most 98.2%")
+    assert "urban" in table.loc["79%", "of them reproduce it"]
+    abstract = explain_claim(claim("abstract"))
+    assert abstract.startswith("79% is QKAN-LSTM against LSTM, total parameters, Urban")
+    assert "Damped SHM (117 / 166: a 29.5% reduction)" in abstract
+    contribution = explain_claim(claim("contribution"))
+    assert contribution.startswith("99.5% cannot come from Table I")
+    assert "98.2%" in contribution
+    # a claim inside reach that no named comparison gives: the nearest pair is named
+    made_up = ReductionClaim("x", "40%", "nowhere", ours=("qkan_lstm",), theirs=("lstm",),
+                             parts=("total",))
+    assert explain_claim(made_up).startswith("None of the comparisons the sentence names")
