@@ -366,3 +366,42 @@ def explain_claim(c: ReductionClaim, table: Mapping = TABLE_I) -> str:
                 f"is {describe_reduction(closest)}.")
     return (f"None of the comparisons the sentence names gives {c.printed}; the nearest of "
             f"all comparisons of two entries is {describe_reduction(closest)}.")
+
+
+def describe_larger(table: Mapping = TABLE_I) -> str:
+    """Where a quantum-inspired model of ``table`` is larger than LSTM or QLSTM, in words.
+
+    Per baseline: none, or how many of the like-for-like comparisons, with every one that is
+    not a classical count spelled out (classical counts are summarised: QLSTM's only
+    classical parameters are its linear head, so any per-edge classical parameter beats it).
+    """
+    models, _ = _labels()
+    present = {m for _, m in table}
+    frame = reductions(table, ours=[m for m in QUANTUM_INSPIRED if m in present],
+                       theirs=[m for m in BASELINES if m in present])
+    sentences = []
+    for baseline in BASELINES:
+        mine = frame[frame["model_theirs"] == baseline]
+        if mine.empty:
+            continue
+        larger = mine[mine["reduction"] < 0]
+        name = models.get(baseline, baseline)
+        if larger.empty:
+            sentences.append(f"No quantum-inspired model is larger than the {name} of its "
+                             f"dataset, in any of the {len(mine)} comparisons.")
+            continue
+        classical = mine[mine["part_ours"] == "classical"]
+        classical_larger = larger[larger["part_ours"] == "classical"]
+        other = larger[larger["part_ours"] != "classical"]
+        text = (f"Against {name}, a quantum-inspired model is larger in {len(larger)} of the "
+                f"{len(mine)} comparisons")
+        if len(classical_larger):
+            share = ("every" if len(classical_larger) == len(classical)
+                     else f"{len(classical_larger)} of the {len(classical)}")
+            text += f": {share} classical count"
+            if len(other):
+                text += ", and " + "; ".join(describe_reduction(r) for r in other.itertuples())
+        else:
+            text += ": " + "; ".join(describe_reduction(r) for r in other.itertuples())
+        sentences.append(text + ".")
+    return " ".join(sentences)

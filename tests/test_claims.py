@@ -13,6 +13,7 @@ from qkan_lib.claims import (
     claim,
     claim_report,
     claim_table,
+    describe_larger,
     describe_reduction,
     every_reduction,
     explain_claim,
@@ -184,3 +185,17 @@ def test_claim_table_and_sentences_follow_the_report():
     made_up = ReductionClaim("x", "40%", "nowhere", ours=("qkan_lstm",), theirs=("lstm",),
                              parts=("total",))
     assert explain_claim(made_up).startswith("None of the comparisons the sentence names")
+
+
+def test_describe_larger_names_every_larger_comparison():
+    text = describe_larger()
+    assert text.startswith("No quantum-inspired model is larger than the LSTM of its dataset")
+    larger = larger_than_baseline()
+    assert f"larger in {len(larger)} of the " in text
+    assert "every classical count" in text
+    for row in larger[larger["part_ours"] != "classical"].itertuples():
+        assert describe_reduction(row) in text
+    # a made-up table where a model is larger than the LSTM says so
+    made_up = {("a", "lstm"): (10, None, 10), ("a", "qkan_lstm"): (20, 4, 24)}
+    assert describe_larger(made_up).startswith("Against LSTM, a quantum-inspired model is larger "
+                                               "in 2 of the 2 comparisons")
