@@ -225,12 +225,16 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
     for (model, lr), group in scores.groupby(["model", "lr"]):
         values = group["score"]
         mark = " *" if best.get(model) == lr else ""
+        spread = (f" [{values.min():.{digits}f}, {values.max():.{digits}f}]"
+                  if len(values) > 1 else "")  # one seed: the value alone, no range
         out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = (
-            f"{values.median():.{digits}f} [{values.min():.{digits}f}, {values.max():.{digits}f}]{mark}")
+            f"{values.median():.{digits}f}{spread}{mark}")
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order)
     table.columns = [f"lr {lr:g}" for lr in table.columns]
-    table.index.name = f"median [min, max] over {scores.groupby(['model', 'lr']).size().max()} seeds"
+    n_seeds = scores.groupby(["model", "lr"]).size().max()
+    table.index.name = ("median [min, max] over {} seeds".format(n_seeds) if n_seeds > 1
+                        else "validation score, 1 seed")
     return table
 
 

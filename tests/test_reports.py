@@ -139,3 +139,5 @@ def test_tuning_table_marks_the_chosen_rate():
     assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
     assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
     assert "2 seeds" in table.index.name
+    one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
+    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.index.name
