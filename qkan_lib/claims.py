@@ -298,47 +298,52 @@ def describe_reduction(row) -> str:
 def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The like-for-like reductions of :func:`reductions` as a page table.
 
-    Rows (dataset, quantum-inspired model), columns (baseline, part); each cell
-    "reduction (ours / theirs)", with "larger" where the quantum-inspired model has more
-    parameters than the baseline. A part without a count (the LSTM has no quantum
-    parameters) is left out.
+    One row per (dataset, quantum-inspired model, part), one column per baseline; each
+    cell "reduction (ours / theirs)", or "k× larger (ours / theirs)" where the
+    quantum-inspired model has more parameters than the baseline. A part without a count
+    (the LSTM has no quantum parameters) is left empty.
     """
     frame = reductions() if frame is None else frame
     models, datasets = _labels()
     frame = frame[frame["like_for_like"]]
-    cells: dict[tuple, dict[tuple, str]] = {}
+    cells: dict[str, dict[tuple, str]] = {}
     for row in frame.itertuples(index=False):
-        mark = "" if row.reduction >= 0 else ", larger"
-        text = f"{100 * row.reduction:.1f}% ({row.count_ours} / {row.count_theirs}{mark})"
-        column = (f"against {models.get(row.model_theirs, row.model_theirs)}", row.part_ours)
+        counts = f"({row.count_ours} / {row.count_theirs})"
+        text = (f"{100 * row.reduction:.1f}% {counts}" if row.reduction >= 0
+                else f"{row.count_ours / row.count_theirs:.1f}× larger {counts}")
+        column = f"against {models.get(row.model_theirs, row.model_theirs)}"
         index = (datasets.get(row.dataset_ours, row.dataset_ours),
-                 models.get(row.model_ours, row.model_ours))
+                 models.get(row.model_ours, row.model_ours), row.part_ours)
         cells.setdefault(column, {})[index] = text
-    order = [(f"against {models.get(m, m)}", p) for m in BASELINES for p in PARTS
-             if (f"against {models.get(m, m)}", p) in cells]
-    table = pd.DataFrame({c: cells[c] for c in order})
-    table.index = pd.MultiIndex.from_tuples(table.index, names=["dataset", "model"])
-    table.columns = pd.MultiIndex.from_tuples(table.columns)
-    return table.fillna("")
+    order = [f"against {models.get(m, m)}" for m in BASELINES
+             if f"against {models.get(m, m)}" in cells]
+    index = list(dict.fromkeys(i for c in order for i in cells[c]))
+    part_rank = {p: k for k, p in enumerate(PARTS)}
+    first_seen = {}
+    for d, m, _ in index:
+        first_seen.setdefault((d, m), len(first_seen))
+    index.sort(key=lambda i: (first_seen[i[:2]], part_rank[i[2]]))
+    table = pd.DataFrame({c: [cells[c].get(i, "") for i in index] for c in order},
+                         index=pd.MultiIndex.from_tuples(index))
+    return table
 
 
 def claim_table(report: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`claim_report` as a page table: one row per printed claim."""
+    """:func:`claim_report` as a compact page table: one row per printed claim."""
     report = claim_report() if report is None else report
     rows = []
     for r in report.itertuples(index=False):
         rows.append({
             "claim": r.printed,
-            "where": r.location,
-            "comparisons the sentence names": r.named_comparisons,
-            "of them reproduce it": f"{r.named_consistent}" + (
-                f" ({r.consistent_with})" if r.consistent_with else ""),
-            "like-for-like pairs reproducing it": r.like_for_like_matches,
-            "any two entries reproducing it": r.any_matches,
-            "reachable from Table I": "yes" if r.reachable else
+            "named comparisons": f"{r.named_consistent} of {r.named_comparisons}",
+            "like-for-like pairs": r.like_for_like_matches,
+            "any two entries": r.any_matches,
+            "reachable": "yes" if r.reachable else
             f"no (at most {100 * r.largest_possible:.1f}%)",
         })
-    return pd.DataFrame(rows).set_index("claim")
+    table = pd.DataFrame(rows).set_index("claim")
+    table.index.name = None
+    return table
 
 
 def explain_claim(c: ReductionClaim, table: Mapping = TABLE_I) -> str:
