@@ -242,7 +242,8 @@ def shift_cost_table(models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"
                      datasets: Sequence[str] = ("bessel", "urban")) -> pd.DataFrame:
     """Circuit runs for one gradient of each model's quantum parameters: the parameter-shift
     rule (1 + 2 per angle) against backpropagation's forward and backward sweep, with the
-    angles counted on the models :func:`qkan_lib.configs.build_model` builds."""
+    angles counted on the models :func:`qkan_lib.configs.build_model` builds. Rows are
+    indexed by (model, dataset)."""
     from .shift import circuit_evaluations
 
     rows = []
@@ -253,4 +254,4 @@ def shift_cost_table(models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"
                          "angles": angles,
                          "shift-rule runs": circuit_evaluations(angles, "parameter_shift"),
                          "backprop sweeps": circuit_evaluations(angles, "backprop")})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index(["model", "dataset"])
