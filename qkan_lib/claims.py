@@ -302,8 +302,8 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The like-for-like reductions of :func:`reductions` as a page table.
 
     One row per (dataset, quantum-inspired model, part), one column per baseline; each
-    cell "reduction (ours / theirs)", or "k× larger (ours / theirs)" where the
-    quantum-inspired model has more parameters than the baseline. A part without a count
+    cell "reduction (ours/theirs)", or "k× (ours/theirs)" where the quantum-inspired model
+    has k times the baseline's parameters (is larger). A part without a count
     (the LSTM has no quantum parameters) is left empty.
     """
     frame = reductions() if frame is None else frame
@@ -312,9 +312,9 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     frame = frame[frame["like_for_like"]]
     cells: dict[str, dict[tuple, str]] = {}
     for row in frame.itertuples(index=False):
-        counts = f"({row.count_ours} / {row.count_theirs})"
+        counts = f"({row.count_ours}/{row.count_theirs})"  # compact: the table fits a page
         text = (f"{100 * row.reduction:.1f}% {counts}" if row.reduction >= 0
-                else f"{row.count_ours / row.count_theirs:.1f}× larger {counts}")
+                else f"{row.count_ours / row.count_theirs:.1f}× {counts}")
         column = f"against {models.get(row.model_theirs, row.model_theirs)}"
         index = (datasets.get(row.dataset_ours, row.dataset_ours),
                  models.get(row.model_ours, row.model_ours), row.part_ours)
