@@ -301,7 +301,7 @@ SHORT_DATASET_LABELS = {"damped_shm": "Damped SHM", "bessel": "Bessel", "urban":
 def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The like-for-like reductions of :func:`reductions` as a page table.
 
-    One row per (dataset, quantum-inspired model, part), one column per baseline; each
+    One row per ("dataset, quantum-inspired model", part), one column per baseline; each
     cell "reduction (ours/theirs)", or "k× (ours/theirs)" where the quantum-inspired model
     has k times the baseline's parameters (is larger). A part without a count
     (the LSTM has no quantum parameters) is left empty.
@@ -327,9 +327,8 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     for d, m, _ in index:
         first_seen.setdefault((d, m), len(first_seen))
     index.sort(key=lambda i: (first_seen[i[:2]], part_rank[i[2]]))
-    table = pd.DataFrame({c: [cells[c].get(i, "") for i in index] for c in order},
-                         index=pd.MultiIndex.from_tuples(index))
-    return table
+    rows = pd.MultiIndex.from_tuples([(f"{d}, {m}", p) for d, m, p in index])  # narrow
+    return pd.DataFrame({c: [cells[c].get(i, "") for i in index] for c in order}, index=rows)
 
 
 def claim_table(report: pd.DataFrame | None = None) -> pd.DataFrame:
