@@ -315,12 +315,11 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
         counts = f"({row.count_ours}/{row.count_theirs})"  # compact: the table fits a page
         text = (f"{100 * row.reduction:.1f}% {counts}" if row.reduction >= 0
                 else f"{row.count_ours / row.count_theirs:.1f}× {counts}")
-        column = f"against {models.get(row.model_theirs, row.model_theirs)}"
+        column = f"vs {models.get(row.model_theirs, row.model_theirs)}"
         index = (datasets.get(row.dataset_ours, row.dataset_ours),
                  models.get(row.model_ours, row.model_ours), row.part_ours)
         cells.setdefault(column, {})[index] = text
-    order = [f"against {models.get(m, m)}" for m in BASELINES
-             if f"against {models.get(m, m)}" in cells]
+    order = [f"vs {models.get(m, m)}" for m in BASELINES if f"vs {models.get(m, m)}" in cells]
     index = list(dict.fromkeys(i for c in order for i in cells[c]))
     part_rank = {p: k for k, p in enumerate(PARTS)}
     first_seen = {}

@@ -163,12 +163,12 @@ def test_reduction_table_holds_every_like_for_like_reduction():
     table = reduction_table(frame)
     filled = (table != "").to_numpy().sum()
     assert filled == int(frame["like_for_like"].sum())
-    assert list(table.columns) == ["against LSTM", "against QLSTM"]
+    assert list(table.columns) == ["vs LSTM", "vs QLSTM"]
     # the LSTM has no quantum parameters: those cells stay empty
-    assert table.loc[("Damped SHM, QKAN-LSTM", "quantum"), "against LSTM"] == ""
-    assert table.loc[("Damped SHM, QKAN-LSTM", "total"), "against QLSTM"] == "1.5× (117/78)"
-    assert table.loc[("Urban, QKAN-LSTM", "total"), "against LSTM"] == "79.1% (58/277)"
-    assert "×" not in " ".join(table["against LSTM"])
+    assert table.loc[("Damped SHM, QKAN-LSTM", "quantum"), "vs LSTM"] == ""
+    assert table.loc[("Damped SHM, QKAN-LSTM", "total"), "vs QLSTM"] == "1.5× (117/78)"
+    assert table.loc[("Urban, QKAN-LSTM", "total"), "vs LSTM"] == "79.1% (58/277)"
+    assert "×" not in " ".join(table["vs LSTM"])
     # parts in their natural order within each model
     assert [i[1] for i in table.index[:3]] == ["classical", "quantum", "total"]
 
