@@ -266,3 +266,149 @@ def larger_than_baseline(table: Mapping = TABLE_I) -> pd.DataFrame:
     """Where a quantum-inspired model has MORE parameters than LSTM or QLSTM, part by part."""
     frame = reductions(table)
     return frame[frame["reduction"] < 0].reset_index(drop=True)
+
+
+# --- for the page: chapter 3, "The claims, reconciled" ------------------------------------
+
+def _labels() -> tuple[dict, dict]:
+    from .configs import DATASET_LABELS, MODEL_LABELS
+
+    return MODEL_LABELS, DATASET_LABELS
+
+
+def describe_reduction(row) -> str:
+    """One comparison of a :func:`reductions` table in words, with its arithmetic.
+
+    E.g. "QKAN-LSTM against LSTM, total parameters, Urban Telecommunication (58 / 277:
+    a 79.1% reduction)"; a negative reduction is said as "x% larger".
+    """
+    models, datasets = _labels()
+    where = datasets.get(row.dataset_ours, row.dataset_ours)
+    if row.dataset_theirs != row.dataset_ours:
+        where += f" against {datasets.get(row.dataset_theirs, row.dataset_theirs)}"
+    parts = (f"{row.part_ours} parameters" if row.part_ours == row.part_theirs
+             else f"{row.part_ours} against {row.part_theirs} parameters")
+    change = (f"a {row.reduction:.1%} reduction" if row.reduction >= 0
+              else f"{-row.reduction:.1%} larger")
+    return (f"{models.get(row.model_ours, row.model_ours)} against "
+            f"{models.get(row.model_theirs, row.model_theirs)}, {parts}, {where} "
+            f"({row.count_ours} / {row.count_theirs}: {change})")
+
+
+SHORT_DATASET_LABELS = {"damped_shm": "Damped SHM", "bessel": "Bessel", "urban": "Urban"}
+
+
+def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The like-for-like reductions of :func:`reductions` as a page table.
+
+    One row per ("dataset, quantum-inspired model", part), one column per baseline; each
+    cell "reduction (ours/theirs)", or "k× (ours/theirs)" where the quantum-inspired model
+    has k times the baseline's parameters (is larger). A part without a count
+    (the LSTM has no quantum parameters) is left empty.
+    """
+    frame = reductions() if frame is None else frame
+    models, datasets = _labels()
+    datasets = {**datasets, **SHORT_DATASET_LABELS}  # a narrow first column: the table fits
+    frame = frame[frame["like_for_like"]]
+    cells: dict[str, dict[tuple, str]] = {}
+    for row in frame.itertuples(index=False):
+        counts = f"({row.count_ours}/{row.count_theirs})"  # compact: the table fits a page
+        text = (f"{100 * row.reduction:.1f}% {counts}" if row.reduction >= 0
+                else f"{row.count_ours / row.count_theirs:.1f}× {counts}")
+        column = f"vs {models.get(row.model_theirs, row.model_theirs)}"
+        index = (datasets.get(row.dataset_ours, row.dataset_ours),
+                 models.get(row.model_ours, row.model_ours), row.part_ours)
+        cells.setdefault(column, {})[index] = text
+    order = [f"vs {models.get(m, m)}" for m in BASELINES if f"vs {models.get(m, m)}" in cells]
+    index = list(dict.fromkeys(i for c in order for i in cells[c]))
+    part_rank = {p: k for k, p in enumerate(PARTS)}
+    first_seen = {}
+    for d, m, _ in index:
+        first_seen.setdefault((d, m), len(first_seen))
+    index.sort(key=lambda i: (first_seen[i[:2]], part_rank[i[2]]))
+    rows = pd.MultiIndex.from_tuples([(f"{d}, {m}", p) for d, m, p in index])  # narrow
+    return pd.DataFrame({c: [cells[c].get(i, "") for i in index] for c in order}, index=rows)
+
+
+def claim_table(report: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`claim_report` as a compact page table: one row per printed claim."""
+    report = claim_report() if report is None else report
+    rows = []
+    for r in report.itertuples(index=False):
+        rows.append({
+            "claim": r.printed,
+            "named comparisons": f"{r.named_consistent} of {r.named_comparisons}",
+            "like-for-like pairs": r.like_for_like_matches,
+            "any two entries": r.any_matches,
+            "reachable": "yes" if r.reachable else
+            f"no (at most {100 * r.largest_possible:.1f}%)",
+        })
+    table = pd.DataFrame(rows).set_index("claim")
+    table.index.name = None
+    return table
+
+
+def explain_claim(c: ReductionClaim, table: Mapping = TABLE_I) -> str:
+    """Where a printed reduction comes from, as a sentence computed from ``table``.
+
+    The comparisons the claim's sentence names that reproduce it (and those that do
+    not), or, when none does, whether any comparison of two entries of the table can
+    reach it at all, and the nearest one.
+    """
+    scoped = scoped_reductions(c, table)
+    hits, misses = scoped[scoped["consistent"]], scoped[~scoped["consistent"]]
+    if len(hits):
+        text = (f"{c.printed} is " + "; and ".join(describe_reduction(r)
+                                                   for r in hits.itertuples()) + ".")
+        if len(misses):
+            text += (" The other comparisons the sentence names give "
+                     + "; ".join(describe_reduction(r) for r in misses.itertuples()) + ".")
+        return text
+    ceiling = largest_possible_reduction(table)
+    low, _ = printed_interval(c.printed)
+    closest = nearest(every_reduction(table), c.printed, k=1).iloc[0]
+    if low > ceiling:
+        return (f"{c.printed} cannot come from Table I: no comparison of two of its entries, "
+                f"whatever the models, parts or datasets, exceeds {ceiling:.1%}; the largest "
+                f"is {describe_reduction(closest)}.")
+    return (f"None of the comparisons the sentence names gives {c.printed}; the nearest of "
+            f"all comparisons of two entries is {describe_reduction(closest)}.")
+
+
+def describe_larger(table: Mapping = TABLE_I) -> str:
+    """Where a quantum-inspired model of ``table`` is larger than LSTM or QLSTM, in words.
+
+    Per baseline: none, or how many of the like-for-like comparisons, with every one that is
+    not a classical count spelled out (classical counts are summarised: QLSTM's only
+    classical parameters are its linear head, so any per-edge classical parameter beats it).
+    """
+    models, _ = _labels()
+    present = {m for _, m in table}
+    frame = reductions(table, ours=[m for m in QUANTUM_INSPIRED if m in present],
+                       theirs=[m for m in BASELINES if m in present])
+    sentences = []
+    for baseline in BASELINES:
+        mine = frame[frame["model_theirs"] == baseline]
+        if mine.empty:
+            continue
+        larger = mine[mine["reduction"] < 0]
+        name = models.get(baseline, baseline)
+        if larger.empty:
+            sentences.append(f"No quantum-inspired model is larger than the {name} of its "
+                             f"dataset, in any of the {len(mine)} comparisons.")
+            continue
+        classical = mine[mine["part_ours"] == "classical"]
+        classical_larger = larger[larger["part_ours"] == "classical"]
+        other = larger[larger["part_ours"] != "classical"]
+        text = (f"Against {name}, a quantum-inspired model is larger in {len(larger)} of the "
+                f"{len(mine)} comparisons")
+        if len(classical_larger):
+            share = ("every" if len(classical_larger) == len(classical)
+                     else f"{len(classical_larger)} of the {len(classical)}")
+            text += f": {share} classical count"
+            if len(other):
+                text += ", and " + "; ".join(describe_reduction(r) for r in other.itertuples())
+        else:
+            text += ": " + "; ".join(describe_reduction(r) for r in other.itertuples())
+        sentences.append(text + ".")
+    return " ".join(sentences)

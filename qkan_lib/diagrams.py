@@ -7,6 +7,8 @@ PennyLane is imported inside the functions: ``import qkan_lib`` does not pay for
 """
 from __future__ import annotations
 
+import functools
+
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
@@ -22,32 +24,55 @@ def _subscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
+@functools.cache
+def _box_class():
+    """A one-qubit operation that PennyLane's drawer shows with a given label, as written.
+
+    ``qml.drawer.label`` prints ``RZ("θ")`` with quotes; a box that only carries a label
+    prints it plain, at the drawer's font size. Built on first use (PennyLane is heavy).
+    """
+    import pennylane as qml
+
+    class LabelledBox(qml.operation.Operation):
+        num_wires = 1
+        num_params = 0
+
+        def __init__(self, text: str, wires):
+            self.text = text
+            super().__init__(wires=wires)
+
+        def label(self, decimals=None, base_label=None, cache=None):
+            return self.text
+
+    return LabelledBox
+
+
 def draw_daruan_circuit(reps: int = 2):
     """The DARUAN of Eq. (3) for ``reps`` re-uploads, drawn by ``qml.draw_mpl``.
 
-    H, then per layer l the trainable RZ(θ_l,0) RY(θ_l,1) and the data rotation
-    RZ(w_l x + b_l), then a final trainable pair and the <Z> readout. Returns the Figure.
+    H, then per layer l the trainable block W(θ_l) = RY(θ_l,1) RZ(θ_l,0) and the data
+    rotation RZ(a_l) with a_l = w_l x + b_l, then a final trainable block and the <Z>
+    readout. Each block is one labelled box, so the labels stay legible on a page.
+    Returns the Figure.
     """
     import pennylane as qml
 
     if not isinstance(reps, int) or reps < 1:
         raise ValueError(f"reps must be a positive integer, got {reps!r}")
+    box = _box_class()
 
     def circuit():
         qml.Hadamard(0)
         for layer in range(reps + 1):
-            sub = _subscript(layer)
-            qml.drawer.label(qml.RZ(0.0, 0), f"θ{sub},₀")
-            qml.drawer.label(qml.RY(0.0, 0), f"θ{sub},₁")
+            box(f"W(θ{_subscript(layer)})", 0)
             if layer < reps:
-                sub = _subscript(layer + 1)
-                qml.drawer.label(qml.RZ(0.0, 0), f"w{sub}x+b{sub}")
+                box(f"RZ(a{_subscript(layer + 1)})", 0)
         return qml.expval(qml.PauliZ(0))
 
     node = qml.QNode(circuit, qml.device("default.qubit", wires=1))
-    fig, ax = qml.draw_mpl(node, decimals=None, style="pennylane", fontsize="small")()
-    fig.suptitle(f"DARUAN with L = {reps}: trainable RZ RY pairs around each data rotation "
-                 r"RZ($w_l x + b_l$); readout $\langle Z\rangle$", fontsize=11)
+    fig, ax = qml.draw_mpl(node, decimals=None, style="pennylane", fontsize="x-large")()
+    fig.suptitle(f"DARUAN, L = {reps}: " + r"$W(\theta_l) = R_Y(\theta_{l,1})\,R_Z(\theta_{l,0})$,"
+                 r"  $a_l = w_l x + b_l$,  readout $\langle Z\rangle$", fontsize=13)
     return fig
 
 
@@ -65,21 +90,22 @@ def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if n_measured > n_qubits:
         raise ValueError(f"n_measured ({n_measured}) cannot exceed n_qubits ({n_qubits})")
+    box = _box_class()
 
     def circuit():
         for q in range(n_qubits):
             qml.Hadamard(q)
-            qml.drawer.label(qml.RY(0.0, q), f"v{_subscript(q)}")
+            box(f"RY(v{_subscript(q)})", q)
         for layer in range(depth):
             for start in (0, 1):
                 for q in range(start, n_qubits - 1, 2):
                     qml.CNOT([q, q + 1])
             for q in range(n_qubits):
-                qml.drawer.label(qml.RY(0.0, q), f"θ{_subscript(layer)},{_subscript(q)}")
+                box(f"RY(θ{_subscript(layer)},{_subscript(q)})", q)
         return [qml.expval(qml.PauliZ(q)) for q in range(n_measured)]
 
     node = qml.QNode(circuit, qml.device("default.qubit", wires=n_qubits))
-    fig, ax = qml.draw_mpl(node, decimals=None, style="pennylane", fontsize="small")()
+    fig, ax = qml.draw_mpl(node, decimals=None, style="pennylane", fontsize="large")()
     fig.suptitle(f"one QLSTM gate circuit: {n_qubits} qubits encode $v_t = [x_t, h_{{t-1}}]$, "
                  f"depth {depth}, " + r"$\langle Z\rangle$" + f" on {n_measured} qubits", fontsize=11)
     return fig

@@ -70,49 +70,29 @@ def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
     return fig
 
 
-GATE_MAP_LABELS = {
-    "lstm": "affine map\n$W v_t + b$",
-    "qlstm": "4 variational circuits\n$n = d + m$ qubits each",
-    "qkan_lstm": "one QKAN layer\n$(d+m) \\to 4m$ DARUANs",
-    "hqkan_lstm": "HQKAN: Linear $\\to$\nQKAN latent $\\to$ Linear",
-}
+def plot_readout_spectra(freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequency: int = 12,
+                         floor: float = 1e-18):
+    """FFT coefficients of one DARUAN under the two readouts, on a log axis.
 
-
-def plot_cell_diagram(model: str = "qkan_lstm", ax=None):
-    """Data flow through one recurrent step: v_t = [x_t, h_{t-1}] -> gate map -> gates -> (c_t, h_t).
-
-    The four models differ only in the gate-map box; everything else is Eq. (1).
-    Returns the matplotlib Figure.
+    ``freqs`` and the two coefficient arrays are :func:`qkan_lib.spectrum.fft_coefficients`
+    of the same circuit read out as <Z> and as |alpha| - |beta|; frequencies up to
+    ``max_frequency`` are drawn, the band |omega| <= ``reps`` (all a <Z> readout can hold)
+    is shaded, and magnitudes below ``floor`` are drawn at ``floor``. Returns the Figure.
     """
-    if model not in GATE_MAP_LABELS:
-        raise ValueError(f"unknown model {model!r}; choose from {sorted(GATE_MAP_LABELS)}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 3.2), constrained_layout=True)
-    else:
-        fig = ax.figure
-    ax.set(xlim=(0, 10), ylim=(0, 4)); ax.axis("off")
-    box = dict(boxstyle="round,pad=0.35", fc="white", ec="0.3")
-    arrow = dict(arrowstyle="->", color="0.3")
-    ax.text(0.6, 2.9, "$x_t$", ha="center", va="center", bbox=box)
-    ax.text(0.6, 1.1, "$h_{t-1}$", ha="center", va="center", bbox=box)
-    ax.text(2.0, 2.0, "$v_t=[x_t, h_{t-1}]$", ha="center", va="center", bbox=box)
-    for y in (2.9, 1.1):
-        ax.annotate("", (1.3, 2.0), (0.9, y), arrowprops=arrow)
-    ax.text(4.3, 2.0, GATE_MAP_LABELS[model], ha="center", va="center",
-            bbox=dict(boxstyle="round,pad=0.5", fc="#dbe9f6", ec="#2b6cb0"))
-    ax.annotate("", (3.35, 2.0), (2.95, 2.0), arrowprops=arrow)
-    gates = [("$i_t=\\sigma(\\cdot)$", 3.4), ("$f_t=\\sigma(\\cdot)$", 2.5), ("$\\tilde C_t=\\tanh(\\cdot)$", 1.5),
-             ("$o_t=\\sigma(\\cdot)$", 0.6)]
-    for label, y in gates:
-        ax.text(6.6, y, label, ha="center", va="center", bbox=box, fontsize=9)
-        ax.annotate("", (5.85, y), (5.3, 2.0), arrowprops=arrow)
-    ax.text(8.8, 2.6, "$c_t=f_t\\odot c_{t-1}+i_t\\odot\\tilde C_t$", ha="center", va="center", bbox=box, fontsize=9)
-    ax.text(8.8, 1.0, "$h_t=o_t\\odot\\tanh(c_t)$", ha="center", va="center", bbox=box, fontsize=9)
-    for y in (3.4, 2.5, 1.5):
-        ax.annotate("", (7.6, 2.6), (7.4, y), arrowprops=arrow)
-    ax.annotate("", (7.75, 1.0), (7.35, 0.6), arrowprops=arrow)
-    ax.annotate("", (8.8, 1.3), (8.8, 2.3), arrowprops=arrow)
-    ax.set_title(f"one step of the {model.replace('_', '-').upper()} cell: only the blue box changes")
+    freqs = np.asarray(freqs)
+    if not (freqs.shape == np.shape(coeffs_z) == np.shape(coeffs_amplitude)):
+        raise ValueError(f"freqs, coeffs_z and coeffs_amplitude must have one shape, got "
+                         f"{freqs.shape}, {np.shape(coeffs_z)}, {np.shape(coeffs_amplitude)}")
+    shown = np.abs(freqs) <= max_frequency
+    fig, ax = plt.subplots(figsize=(7, 3.2), constrained_layout=True)
+    ax.axvspan(-reps, reps, color="0.9", label=rf"$|\omega| \leq L = {reps}$")
+    ax.semilogy(freqs[shown], np.maximum(np.abs(np.asarray(coeffs_z)[shown]), floor), "o",
+                label=r"$\langle Z\rangle$ (Eq. 3)")
+    ax.semilogy(freqs[shown], np.maximum(np.abs(np.asarray(coeffs_amplitude)[shown]), floor),
+                "x", label=r"$|\alpha|-|\beta|$")
+    ax.set(xlabel=r"frequency $\omega$", ylabel=r"$|c_\omega|$", ylim=(floor / 2, 2),
+           title=f"L = {reps}, w = 1: the two readouts' FFT coefficients")
+    ax.legend(fontsize=8)
     return fig
 
 

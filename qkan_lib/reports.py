@@ -159,9 +159,16 @@ def data_label(stand_in: bool) -> str:
 
 
 def urban_table(frame: pd.DataFrame, paper: dict | None = None,
-                seq_lens: Sequence[int] | None = None) -> pd.DataFrame:
-    """Table IV: test MAE and MSE (mean ± std over seeds) per model and seq_len, beside the
-    paper's printed values, and each model's ratio to the LSTM (scale-free, so comparable)."""
+                seq_lens: Sequence[int] | None = None, stand_in: bool = False) -> pd.DataFrame:
+    """Table IV: test MAE and MSE per model and seq_len (mean over seeds, "± std" only where
+    there are several), beside the paper's printed values, and each model's ratio to the LSTM
+    in this book and in the paper (scale-free, so comparable).
+
+    With ``stand_in=True`` (the results come from the synthetic stand-in, not the Milan
+    data) the paper's values and the "book | paper" ratios are left out: set beside numbers
+    from other data they would invite a comparison that means nothing. The book's own
+    ratios to the LSTM stay.
+    """
     paper = paper or TABLE_IV
     stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
     seq_lens = seq_lens or sorted(set(frame["seq_len"]))
@@ -175,11 +182,18 @@ def urban_table(frame: pd.DataFrame, paper: dict | None = None,
             printed_lstm = paper["lstm"][SEQ_LENS.index(seq_len)]
             for k, metric in enumerate(("mae", "mse")):
                 mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
-                row[(seq_len, f"{metric.upper()} (book)")] = mean_std(mean, std)
-                row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
+                several = s[(f"test_{metric}", "count")] > 1
+                row[(seq_len, f"{metric.upper()} (book)")] = mean_std(
+                    mean, std if several else None)
+                if not stand_in:
+                    row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
                 if base is not None:
                     ratio = mean / base[(f"test_{metric}", "mean")]
-                    row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
+                    if stand_in:
+                        row[(seq_len, f"{metric.upper()} / LSTM")] = f"{ratio:.3f}"
+                    else:
+                        row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = (
+                            f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}")
         rows.append(pd.Series(row, name=MODEL_LABELS[model]))
     table = pd.DataFrame(rows)
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
@@ -249,10 +263,33 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
     for (model, lr), group in scores.groupby(["model", "lr"]):
         values = group["score"]
         mark = " *" if best.get(model) == lr else ""
+        spread = (f" [{values.min():.{digits}f}, {values.max():.{digits}f}]"
+                  if len(values) > 1 else "")  # one seed: the value alone, no range
         out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = (
-            f"{values.median():.{digits}f} [{values.min():.{digits}f}, {values.max():.{digits}f}]{mark}")
+            f"{values.median():.{digits}f}{spread}{mark}")
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order)
     table.columns = [f"lr {lr:g}" for lr in table.columns]
-    table.index.name = f"median [min, max] over {scores.groupby(['model', 'lr']).size().max()} seeds"
+    n_seeds = scores.groupby(["model", "lr"]).size().max()
+    table.index.name = ("median [min, max] over {} seeds".format(n_seeds) if n_seeds > 1
+                        else "validation score, 1 seed")
     return table
+
+
+def shift_cost_table(models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"),
+                     datasets: Sequence[str] = ("bessel", "urban")) -> pd.DataFrame:
+    """Circuit runs for one gradient of each model's quantum parameters: the parameter-shift
+    rule (1 + 2 per angle) against backpropagation's forward and backward sweep, with the
+    angles counted on the models :func:`qkan_lib.configs.build_model` builds. Rows are
+    indexed by (model, dataset)."""
+    from .shift import circuit_evaluations
+
+    rows = []
+    for model in models:
+        for dataset in datasets:
+            angles = count_parameters(build_model(model, dataset))["quantum"]
+            rows.append({"model": MODEL_LABELS[model], "dataset": DATASET_LABELS[dataset],
+                         "angles": angles,
+                         "shift-rule runs": circuit_evaluations(angles, "parameter_shift"),
+                         "backprop sweeps": circuit_evaluations(angles, "backprop")})
+    return pd.DataFrame(rows).set_index(["model", "dataset"])

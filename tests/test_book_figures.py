@@ -137,8 +137,33 @@ def test_diagrams_are_figures():
         assert isinstance(fig, Figure)
         fig.canvas.draw()
     texts = [t.get_text() for t in draw_daruan_circuit(3).axes[0].texts]
-    assert sum("x+b" in t for t in texts) == 3  # one data rotation per re-upload
+    assert sum(t.startswith("RZ(a") for t in texts) == 3  # one data rotation per re-upload
+    assert sum(t.startswith("W(θ") for t in texts) == 4  # a trainable block around each
+    assert not any('"' in t for t in texts)  # labels as written, no quotes
+    texts = [t.get_text() for t in draw_qlstm_circuit(3, 2, 2).axes[0].texts]
+    assert sum(t.startswith("RY(v") for t in texts) == 3
+    assert sum(t.startswith("RY(θ") for t in texts) == 6 and not any('"' in t for t in texts)
     with pytest.raises(ValueError, match="reps"):
         draw_daruan_circuit(0)
     with pytest.raises(ValueError, match="n_measured"):
         draw_qlstm_circuit(2, 1, 3)
+
+
+def test_readout_spectra_draws_both_readouts_and_the_band():
+    from qkan_lib import fft_coefficients
+    from qkan_lib.plots import plot_readout_spectra
+
+    theta, w, b = daruan_parameters(2, theta_seed=0, bias=0.1)
+    x = torch.arange(256, dtype=torch.float64) * (2 * math.pi / 256)
+    freqs, z = fft_coefficients(daruan(x, theta, w, b, readout="expectation"))
+    _, amp = fft_coefficients(daruan(x, theta, w, b, readout="amplitude"))
+    fig = plot_readout_spectra(freqs, z, amp, reps=2, max_frequency=5)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    z_line, amp_line = ax.lines[:2]
+    assert sorted(z_line.get_xdata()) == list(range(-5, 6))
+    # <Z> above L is at the floor; the amplitude readout is not
+    above = np.abs(z_line.get_xdata()) > 2
+    assert (z_line.get_ydata()[above] < 1e-12).all() and (amp_line.get_ydata()[above] > 1e-8).all()
+    with pytest.raises(ValueError, match="one shape"):
+        plot_readout_spectra(freqs[:-1], z, amp, reps=2)

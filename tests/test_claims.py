@@ -12,13 +12,18 @@ from qkan_lib.claims import (
     baseline_size_needed,
     claim,
     claim_report,
+    claim_table,
+    describe_larger,
+    describe_reduction,
     every_reduction,
+    explain_claim,
     larger_than_baseline,
     largest_possible_reduction,
     matches,
     nearest,
     parameter_counts,
     printed_interval,
+    reduction_table,
     reductions,
     scoped_reductions,
 )
@@ -142,3 +147,58 @@ def test_bad_tables_and_models_are_named():
         claim("conclusion")
     with pytest.raises(ValueError, match="count"):
         baseline_size_needed(0, "79%")
+
+
+def test_describe_reduction_says_the_arithmetic():
+    row = reductions().query("dataset_ours == 'urban' and model_ours == 'qkan_lstm' and "
+                             "model_theirs == 'lstm' and part_ours == 'total'").iloc[0]
+    assert describe_reduction(row) == ("QKAN-LSTM against LSTM, total parameters, Urban "
+                                       "Telecommunication (58 / 277: a 79.1% reduction)")
+    larger = larger_than_baseline().iloc[0]
+    assert describe_reduction(larger).endswith("larger)")
+
+
+def test_reduction_table_holds_every_like_for_like_reduction():
+    frame = reductions()
+    table = reduction_table(frame)
+    filled = (table != "").to_numpy().sum()
+    assert filled == int(frame["like_for_like"].sum())
+    assert list(table.columns) == ["vs LSTM", "vs QLSTM"]
+    # the LSTM has no quantum parameters: those cells stay empty
+    assert table.loc[("Damped SHM, QKAN-LSTM", "quantum"), "vs LSTM"] == ""
+    assert table.loc[("Damped SHM, QKAN-LSTM", "total"), "vs QLSTM"] == "1.5× (117/78)"
+    assert table.loc[("Urban, QKAN-LSTM", "total"), "vs LSTM"] == "79.1% (58/277)"
+    assert "×" not in " ".join(table["vs LSTM"])
+    # parts in their natural order within each model
+    assert [i[1] for i in table.index[:3]] == ["classical", "quantum", "total"]
+
+
+def test_claim_table_and_sentences_follow_the_report():
+    table = claim_table()
+    assert list(table.index) == [c.printed for c in CLAIMS]
+    assert table.loc["99.5%", "reachable"].startswith("no (at most 98.2%")
+    assert table.loc["79%", "named comparisons"] == "1 of 3"
+    abstract = explain_claim(claim("abstract"))
+    assert abstract.startswith("79% is QKAN-LSTM against LSTM, total parameters, Urban")
+    assert "Damped SHM (117 / 166: a 29.5% reduction)" in abstract
+    contribution = explain_claim(claim("contribution"))
+    assert contribution.startswith("99.5% cannot come from Table I")
+    assert "98.2%" in contribution
+    # a claim inside reach that no named comparison gives: the nearest pair is named
+    made_up = ReductionClaim("x", "40%", "nowhere", ours=("qkan_lstm",), theirs=("lstm",),
+                             parts=("total",))
+    assert explain_claim(made_up).startswith("None of the comparisons the sentence names")
+
+
+def test_describe_larger_names_every_larger_comparison():
+    text = describe_larger()
+    assert text.startswith("No quantum-inspired model is larger than the LSTM of its dataset")
+    larger = larger_than_baseline()
+    assert f"larger in {len(larger)} of the " in text
+    assert "every classical count" in text
+    for row in larger[larger["part_ours"] != "classical"].itertuples():
+        assert describe_reduction(row) in text
+    # a made-up table where a model is larger than the LSTM says so
+    made_up = {("a", "lstm"): (10, None, 10), ("a", "qkan_lstm"): (20, 4, 24)}
+    assert describe_larger(made_up).startswith("Against LSTM, a quantum-inspired model is larger "
+                                               "in 2 of the 2 comparisons")

@@ -103,6 +103,36 @@ def test_urban_table_and_ranking_against_the_paper():
     assert -1 <= ranking.loc["MAE", "kendall_tau"] <= 1
 
 
+def test_urban_table_on_the_stand_in_drops_the_paper():
+    results = [fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=mae + 0.01 * s)
+               for m, mae in (("lstm", 1.0), ("qkan_lstm", 1.1)) for s in range(2)]
+    table = reports.urban_table(reports.results_frame(results), stand_in=True)
+    headers = [" ".join(map(str, c)) for c in table.columns]
+    assert not [h for h in headers if "paper" in h], headers
+    assert float(table.loc["QKAN-LSTM", (4, "MAE / LSTM")]) == pytest.approx(1.105 / 1.005, abs=1e-3)
+    assert table.loc["LSTM", (4, "MAE (book)")] == "1.0050 ± 0.0071"  # two seeds: a std
+    real = reports.urban_table(reports.results_frame(results))
+    assert any("paper" in " ".join(map(str, c)) for c in real.columns)
+
+
+def test_urban_table_prints_no_std_from_one_seed():
+    results = [fake_result(m, 0, [0.5], dataset="urban", seq_len=4, mae=mae)
+               for m, mae in (("lstm", 1.0), ("qkan_lstm", 1.1))]
+    for stand_in in (False, True):
+        table = reports.urban_table(reports.results_frame(results), stand_in=stand_in)
+        assert "±" not in " ".join(table.to_numpy().ravel())
+        assert table.loc["LSTM", (4, "MAE (book)")] == "1.0000"
+
+
+def test_shift_cost_table_counts_the_built_models():
+    table = reports.shift_cost_table(("qlstm", "qkan_lstm"), ("bessel",))
+    for model, label in (("qlstm", "QLSTM"), ("qkan_lstm", "QKAN-LSTM")):
+        angles = ql.count_parameters(ql.build_model(model, "bessel"))["quantum"]
+        row = table.loc[(label, "Bessel Function")]
+        assert row["angles"] == angles
+        assert row["shift-rule runs"] == 1 + 2 * angles and row["backprop sweeps"] == 2
+
+
 def test_data_label_marks_the_stand_in():
     assert "STAND-IN" in reports.data_label(True) and "STAND-IN" not in reports.data_label(False)
 
@@ -134,3 +164,5 @@ def test_tuning_table_marks_the_chosen_rate():
     assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
     assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
     assert "2 seeds" in table.index.name
+    one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
+    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.index.name
