@@ -59,7 +59,6 @@ from .spectrum import (
     predicted_frequencies,
     sign_patterns,
 )
-from .timing import kernel_bracketing_times, median_time, scaling_table, training_step_time
 from .training import TrainConfig, predict, train
 from .utils import environment_info, resolve_device, seed_everything
 
@@ -85,10 +84,10 @@ __all__ = [
     "build_model", "circuit_evaluations", "circuit_expectations", "count_parameters",
     "damped_pendulum", "daruan_shift_gradients", "environment_info", "evaluate_daruan",
     "evaluate_series", "exact_fourier_series", "expectations", "experiments_for",
-    "fft_coefficients", "fit_coefficients", "kernel_bracketing_times", "latent_width", "tune_learning_rate",
-    "load_dataset", "median_time", "milan_source", "model_config", "predict",
+    "fft_coefficients", "fit_coefficients", "latent_width", "tune_learning_rate",
+    "load_dataset", "milan_source", "model_config", "predict",
     "predicted_frequencies", "protocol", "qlstm_shift_gradients", "resolve_device",
-    "run_experiment", "run_grid", "scaling_table", "search_configurations", "seed_everything",
-    "sign_patterns", "train", "train_seeds", "training_step_time", "urban_dataset",
+    "run_experiment", "run_grid", "search_configurations", "seed_everything",
+    "sign_patterns", "train", "train_seeds", "urban_dataset",
     "variational_unitaries",
 ]

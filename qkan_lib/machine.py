@@ -82,6 +82,11 @@ def time_samples(fn, runs: int = 7, warmup: int = 2, device="cpu") -> list[float
     return samples
 
 
+def median_time(fn, runs: int = 7, warmup: int = 2, device="cpu") -> float:
+    """Median wall time of ``fn()`` in seconds over ``runs`` calls (after ``warmup`` calls)."""
+    return statistics.median(time_samples(fn, runs, warmup, device))
+
+
 def _training_step(model: torch.nn.Module, batch: int, seq_len: int, device, dtype):
     """One full training step: zero_grad, forward, MSE, backward, Adam update."""
     model = model.to(device=device, dtype=dtype)

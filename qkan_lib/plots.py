@@ -178,28 +178,6 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     return fig
 
 
-def plot_scaling(table, title: str = ""):
-    """Step time against batch size, sequence length and reps, one line per model (log-log)."""
-    from .configs import MODEL_LABELS, MODELS
-
-    axes_names = [a for a in ("batch", "seq_len", "reps") if a in set(table["axis"])]
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(4 * len(axes_names), 3.4), constrained_layout=True,
-                             squeeze=False)
-    for ax, name in zip(axes[0], axes_names):
-        part = table[table["axis"] == name]
-        for k, model in enumerate(MODELS):
-            rows = part[part["model"] == model]
-            if len(rows):
-                ax.plot(rows["value"], rows["seconds"] * 1e3, "o-", color=f"C{k}", label=MODEL_LABELS[model])
-        ax.set(xlabel=name.replace("_", " "), ylabel="ms per forward + backward", yscale="log",
-               xscale="log" if name != "reps" else "linear")
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
 def figure_png(fig, dpi: int = 80) -> bytes:
     """A figure as PNG bytes (closes the figure)."""
     import io

@@ -72,16 +72,6 @@ def mean_std_text(stats: pd.DataFrame, metric: str, digits: int = 4) -> pd.Serie
                      index=stats.index)
 
 
-def within_spread(mean: float, std: float, value: float, k: float = 2.0) -> bool:
-    """Is ``value`` within ``k`` seed standard deviations of ``mean``?
-
-    Kept for callers outside the book; the chapters no longer use it: with three
-    heavy-tailed seeds two standard deviations cover almost any value, so the test
-    nearly cannot fail. :func:`r2_agreement` asks whether the value lies in our seed range.
-    """
-    return abs(value - mean) <= k * std
-
-
 def median_range(median: float, low: float, high: float, digits: int = 4) -> str:
     """'median [min, max]' with ``digits`` decimals."""
     return f"{median:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
