@@ -24,6 +24,7 @@ more cores and jobs; otherwise serial, in this process. ``workers=1`` is always 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
 import uuid
@@ -80,6 +81,8 @@ def choose_workers(jobs: Sequence[Sequence], workers: int | None = None,
     cores = available_cores()
     on_cpu = all(resolve_device(e.train.device).type == "cpu" for e in experiments)
     if cores < 2 or len(jobs) < 2 or not on_cpu or grid_work(experiments) < PARALLEL_MIN_WORK:
+        return 1, None
+    if importlib.util.find_spec("distributed") is None:  # an install without the Dask extra
         return 1, None
     return min(cores, len(jobs)), None
 
@@ -141,7 +144,11 @@ def run_jobs_distributed(jobs: Sequence[Sequence], results_dir: str | os.PathLik
     here too, atomically. A job's exception cancels the rest and is raised here; runs that
     finished before it keep their files, so the next call resumes.
     """
-    from distributed import Client, as_completed
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise ImportError("running a grid on several workers needs Dask: pip install "
+                          "'dask[distributed]' (or run it serially with workers=1)") from exc
 
     from .experiments import write_json_atomic
     from .training import progress_bar
@@ -155,7 +162,7 @@ def run_jobs_distributed(jobs: Sequence[Sequence], results_dir: str | os.PathLik
                        for job in jobs}
             bar = progress_bar(sum(len(job) for job in jobs), progress, "training runs")
             try:
-                for future in as_completed(futures):
+                for future in as_completed(list(futures), loop=client.loop):
                     results = future.result()
                     for result in results:
                         path = results_dir / result.experiment.filename()

@@ -60,6 +60,28 @@ def test_explicit_settings_win_and_bad_ones_are_named(clean_env):
         parallel_grid.choose_workers(jobs, workers=0)
 
 
+def test_command_line_passes_workers_and_scheduler_on(tmp_path, clean_env, monkeypatch, capsys):
+    import qkan_lib.__main__ as cli
+
+    seen = {}
+
+    def fake_run_grid(grid, results_dir, force, workers=None, scheduler=None):
+        seen.update(workers=workers, scheduler=scheduler)
+        return ql.run_grid(grid, results_dir, force, workers=1)
+
+    monkeypatch.setattr(cli, "run_grid", fake_run_grid)
+    args = ["--datasets", "bessel", "--models", "lstm", "--seeds", "0", "--epochs", "1",
+            "--results-dir", str(tmp_path)]
+    assert cli.main(args + ["--workers", "3"]) == 0
+    assert seen == {"workers": 3, "scheduler": None}
+    assert cli.main(args + ["--scheduler", "tcp://10.0.0.5:8786"]) == 0
+    assert seen == {"workers": None, "scheduler": "tcp://10.0.0.5:8786"}
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            cli.main(args + ["--workers", bad])
+        assert "--workers: expected an integer >= 1" in capsys.readouterr().err
+
+
 def _assert_same_runs(got, expected):
     assert [r.experiment for r in got] == [r.experiment for r in expected]
     for a, b in zip(got, expected):
