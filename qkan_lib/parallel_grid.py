@@ -49,7 +49,7 @@ def available_cores() -> int:
 def grid_work(experiments: Sequence) -> int:
     """A size measure of a grid: epochs x seq_len summed over its runs (the number of recurrent
     steps each training sample goes through). Quick chapter grids are about 1,500; the full
-    Damped SHM + Bessel protocol about 9,600; Urban's full protocol about 120,000."""
+    Damped SHM + Bessel protocol about 9,600; Urban's full protocol about 82,000."""
     return sum(e.train.epochs * e.seq_len for e in experiments)
 
 
