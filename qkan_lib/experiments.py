@@ -354,7 +354,7 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
     else one worker per core for a big grid on the CPU and serial for a small one
     (:func:`qkan_lib.parallel_grid.choose_workers`).
     """
-    from .parallel_grid import choose_workers, run_jobs_distributed
+    from .parallel_grid import choose_workers, intra_op_threads, run_jobs_distributed
     from .training import progress_bar
 
     results_dir = Path(results_dir or default_results_dir())
@@ -375,14 +375,15 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
 
     done: dict[Experiment, RunResult] = {}
     bar = progress_bar(sum(len(job) for job in jobs), progress, "training runs")
-    for job in jobs:
-        if len(job) > 1:
-            results = run_seed_group(job, results_dir, data_for(job[0]), progress=False)
-        else:
-            results = [run_experiment(job[0], results_dir, force=True, progress=False,
-                                      data=data_for(job[0]))]
-        done.update(zip(job, results))
-        bar.update(len(job))
+    with intra_op_threads(1):  # tiny recurrent models: one thread per run (see parallel_grid)
+        for job in jobs:
+            if len(job) > 1:
+                results = run_seed_group(job, results_dir, data_for(job[0]), progress=False)
+            else:
+                results = [run_experiment(job[0], results_dir, force=True, progress=False,
+                                          data=data_for(job[0]))]
+            done.update(zip(job, results))
+            bar.update(len(job))
     bar.close()
     return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
 
