@@ -15,6 +15,16 @@ from .reports import mean_std_text, results_frame, summary, training_time
 METRICS = ("test_mse", "test_mae", "test_r2")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qkan-experiments", description=__doc__)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ALL_MODELS)
@@ -26,11 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--results-dir", type=Path, default=default_results_dir())
     parser.add_argument("--force", action="store_true", help="retrain even if results exist")
+    parser.add_argument("--workers", type=_positive_int, help="local worker processes, one intra-op thread "
+                        "each; 1: serial (default: $QKAN_WORKERS, else one per core for a big "
+                        "grid, serial for a small one)")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (a cluster), "
+                        "e.g. tcp://10.0.0.5:8786 (default: $QKAN_SCHEDULER)")
     args = parser.parse_args(argv)
     overrides = {"epochs": args.epochs} if args.epochs else {}
     experiments = [e for d in args.datasets for e in experiments_for(
         d, args.models, args.full, args.seeds, args.seq_lens, args.device, **overrides)]
-    frame = results_frame(run_grid(experiments, args.results_dir, args.force))
+    frame = results_frame(run_grid(experiments, args.results_dir, args.force,
+                                   workers=args.workers, scheduler=args.scheduler))
     table = summary(frame, METRICS, by=("dataset", "seq_len", "model"))
     shown = pd.DataFrame({m: mean_std_text(table, m) for m in METRICS})
     print(shown.rename(index=MODEL_LABELS, level="model").to_string())

@@ -364,18 +364,32 @@ def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list
 
 
 def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = None, force: bool = False,
-             progress: bool | None = None, batch_seeds: bool = False) -> list[RunResult]:
+             progress: bool | None = None, batch_seeds: bool = False, workers: int | None = None,
+             scheduler: str | None = None) -> list[RunResult]:
     """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes.
 
     With ``batch_seeds`` the missing seeds of one configuration train together as one batched
     model (:func:`run_seed_group`); each seed still gets its own result file, equal to a
-    separate run up to rounding. Off by default: slower on the CPU (:mod:`qkan_lib.seed_batching`). Returns the results in the order of ``experiments``.
+    separate run up to rounding. Off by default: slower on the CPU (:mod:`qkan_lib.seed_batching`).
+    Returns the results in the order of ``experiments``.
+
+    The jobs (:func:`plan_jobs`) run serially here, or in parallel worker processes through
+    Dask (:mod:`qkan_lib.parallel_grid`): ``workers`` local processes (1: serial), or the
+    running cluster at ``scheduler``; by default ``$QKAN_SCHEDULER``, else ``$QKAN_WORKERS``,
+    else one worker per core for a big grid on the CPU and serial for a small one
+    (:func:`qkan_lib.parallel_grid.choose_workers`).
     """
+    from .parallel_grid import choose_workers, run_jobs_distributed
     from .training import progress_bar
 
     results_dir = Path(results_dir or default_results_dir())
     experiments = list(experiments)
     missing = [e for e in experiments if force or not (results_dir / e.filename()).exists()]
+    jobs = plan_jobs(list(dict.fromkeys(missing)), batch_seeds)
+    workers, scheduler = choose_workers(jobs, workers, scheduler)
+    if jobs and workers != 1:
+        done = run_jobs_distributed(jobs, results_dir, workers, scheduler, progress)
+        return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
     cache: dict = {}
 
     def data_for(experiment: Experiment):
@@ -385,16 +399,15 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
         return cache[key]
 
     done: dict[Experiment, RunResult] = {}
-    jobs = plan_jobs(list(dict.fromkeys(missing)), batch_seeds)
-    bar = progress_bar(len(jobs), progress, "training runs")
-    for job in jobs:
+    bar = progress_bar(sum(len(job) for job in jobs), progress, "training runs")
+    for job in jobs:  # each run trains with one intra-op thread (qkan_lib.training.fit)
         if len(job) > 1:
             results = run_seed_group(job, results_dir, data_for(job[0]), progress=False)
         else:
             results = [run_experiment(job[0], results_dir, force=True, progress=False,
                                       data=data_for(job[0]))]
         done.update(zip(job, results))
-        bar.update()
+        bar.update(len(job))
     bar.close()
     return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
 
