@@ -9,11 +9,14 @@ and a chronological 67 / 33 train / test split. The numerics are this library's 
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .milan import ENV_VAR, MilanSeries, fill_gaps, load_milan_sms, select_cells
 from .utils import check_positive_int
 
 
@@ -202,7 +205,6 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
 
 def cache_dir():
     """Where the library caches generated data: $QKAN_CACHE, default ~/.cache/qkan_lib."""
-    import os
     from pathlib import Path
 
     return Path(os.environ.get("QKAN_CACHE", Path.home() / ".cache" / "qkan_lib"))
@@ -215,10 +217,8 @@ def display_path(path) -> str:
     the library cache ("$QKAN_CACHE/..."), the working directory ("./..."), the home
     directory ("~/..."); otherwise only its last component ("<...>/name").
     """
-    import os
     from pathlib import Path
 
-    from .milan import ENV_VAR
 
     target = Path(path).expanduser().resolve()
     roots = [(f"${ENV_VAR}", os.environ.get(ENV_VAR)), ("$QKAN_CACHE", cache_dir()),
@@ -240,8 +240,6 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     Returns ``(directory, is_stand_in)``. The stand-in is written once (raw format, with a
     STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib).
     """
-    import os
-    import warnings
     from pathlib import Path
 
     from . import milan
@@ -277,8 +275,6 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
     the min-max scaler is fitted on the training parts only (validation and test values
     may fall outside [-1, 1]); windows never cross a split or a square.
     """
-    from .milan import MilanSeries, fill_gaps, select_cells
-
     if not isinstance(series, MilanSeries):
         raise ValueError(f"series must be a MilanSeries (from qkan_lib.milan.load_milan_sms), "
                          f"got {type(series).__name__}")
@@ -341,8 +337,6 @@ def load_dataset(name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64
             raise ValueError(f"milan_dir applies only to the 'urban' dataset, not {name!r}")
         return synthetic_dataset(name, seq_len, dtype=dtype, **options)
     if name == "urban":
-        from .milan import load_milan_sms
-
         stand_in_days = options.pop("stand_in_days", 14)
         directory, _ = milan_source(milan_dir, stand_in_days)
         return urban_dataset(load_milan_sms(directory), seq_len, dtype=dtype, **options)

@@ -43,9 +43,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .configs import DATASET_LABELS, build_model, model_config
 from .daruan import evaluate_daruan
+from .experiments import load_experiment_data, protocol
 from .layers import QKANLayer
+from .params import count_parameters
 from .spectrum import evaluate_series, exact_fourier_series
+from .training import DTYPES, train
+from .utils import check_positive_int, seed_everything
 
 DEFAULT_TOL = 1e-9
 DEFAULT_ENERGY_TOL = 1e-3
@@ -447,10 +452,6 @@ def qkan_lstm_experiment(dataset: str, reps: int = 1, seed: int = 0, full: bool 
     protocol (``train_overrides``, e.g. ``{"epochs": 2}``, change its TrainConfig). With the
     named configuration's own reps (1) and no overrides it is exactly the chapters' QKAN-LSTM
     experiment (no model options), so its result file is shared with them."""
-    from .configs import model_config
-    from .experiments import protocol
-    from .utils import check_positive_int
-
     check_positive_int(reps, "reps")
     default = model_config("qkan_lstm", dataset)["reps"]
     options = {} if reps == default else {"reps": int(reps)}
@@ -505,17 +506,12 @@ def train_qkan_lstm_edges(dataset: str, reps: int = 1, seed: int = 0, full: bool
     written atomically and keyed by the experiment's fingerprint. A later call loads both
     without training; ``force=True`` retrains.
     """
-    from .configs import build_model
     from .experiments import (
         default_results_dir,
         load_experiment_data,
         load_result,
         save_result,
     )
-    from .params import count_parameters
-    from .training import DTYPES, train
-    from .utils import seed_everything
-
     experiment = qkan_lstm_experiment(dataset, reps, seed, full, device, train_overrides)
     results_dir = Path(results_dir or default_results_dir())
     json_path = results_dir / experiment.filename()
@@ -611,15 +607,10 @@ def spectrum_usage(dataset: str, reps_values: Iterable[int] = (1, 2, 3),
     apart by at most ``tol`` radians there) at no extra training cost. ``train_overrides``
     (e.g. ``{"epochs": 2}`` in tests) change the protocol's TrainConfig, and so the cache key.
     """
-    from .experiments import load_experiment_data
-    from .utils import check_positive_int
-
     reps_values = [check_positive_int(r, "reps_values") for r in reps_values]
     if not reps_values:
         raise ValueError("reps_values is empty")
     if seeds is None:
-        from .experiments import protocol
-
         seeds = protocol(dataset, full).seeds()
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -691,8 +682,6 @@ def _range_text(row, measure: str, percent: bool) -> str:
 
 def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`spectrum_usage_summary` as strings for the book: median [min, max] per cell."""
-    from .configs import DATASET_LABELS
-
     rows = []
     for _, row in summary.iterrows():
         rows.append({
@@ -725,7 +714,6 @@ def spectrum_verdict(summary: pd.DataFrame, single_threshold: float = 0.01,
     """
     if summary.empty:
         raise ValueError("summary is empty")
-    from .configs import DATASET_LABELS
 
     last = summary[summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"]
                    .transform("max")]

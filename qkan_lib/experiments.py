@@ -29,10 +29,12 @@ import pandas as pd
 import torch
 
 from .configs import ALL_DATASETS, ALL_MODELS, MODELS, build_model
-from .data import SequenceData
+from .data import SequenceData, load_dataset, milan_source
 from .paper import R2_EPOCHS, SEQ_LENS
+from .parallel_grid import choose_workers, run_jobs_distributed
 from .params import count_parameters
-from .training import DTYPES, TrainConfig, TrainOutcome, train
+from .seed_batching import BATCHABLE, train_seeds
+from .training import DTYPES, TrainConfig, TrainOutcome, progress_bar, train
 from .utils import check_positive_int, environment_info, resolve_device, seed_everything
 
 # Bump when a change alters what a training run computes (models, data, training loop):
@@ -106,8 +108,6 @@ class Protocol:
         """
         data_options = dict(self.data_options)
         if self.dataset == "urban":
-            from .data import milan_source
-
             directory, _ = milan_source(milan_dir, data_options["stand_in_days"])
             data_options["milan_dir"] = str(directory)
         chosen_seeds = tuple(self.seeds(base_seed) if seeds is None else seeds)
@@ -281,8 +281,6 @@ def save_result(experiment: Experiment, results_dir: PathLike, parameters: dict,
 
 
 def load_experiment_data(experiment: Experiment) -> SequenceData:
-    from .data import load_dataset
-
     return load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
 
 
@@ -332,7 +330,6 @@ def run_seed_group(experiments: Sequence[Experiment], results_dir: PathLike,
                    progress: bool | None = None) -> list[RunResult]:
     """Train experiments that differ only in their seed as one seed-batched model and store each
     seed's result (see :mod:`qkan_lib.seed_batching`)."""
-    from .seed_batching import train_seeds
 
     key = experiments[0].with_seed(0)
     if any(e.with_seed(0) != key for e in experiments):
@@ -349,7 +346,6 @@ def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list
     """Group experiments into jobs: seeds of one configuration together where seed batching
     applies (:data:`qkan_lib.seed_batching.BATCHABLE`, no shuffling, two or more seeds),
     every other experiment alone."""
-    from .seed_batching import BATCHABLE
 
     groups: dict[Experiment, list[Experiment]] = {}
     jobs: list[list[Experiment]] = []
@@ -379,9 +375,6 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
     else one worker per core for a big grid on the CPU and serial for a small one
     (:func:`qkan_lib.parallel_grid.choose_workers`).
     """
-    from .parallel_grid import choose_workers, run_jobs_distributed
-    from .training import progress_bar
-
     results_dir = Path(results_dir or default_results_dir())
     experiments = list(experiments)
     missing = [e for e in experiments if force or not (results_dir / e.filename()).exists()]

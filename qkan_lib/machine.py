@@ -14,7 +14,12 @@ import statistics
 import time
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import torch
+
+from .configs import build_model
+from .utils import check_positive_int, intra_op_threads
 
 
 @dataclass(frozen=True)
@@ -122,11 +127,6 @@ def time_spread_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), datas
     min_s, median_s, max_s, runs`` and the :func:`busy_warning` sentence for the whole
     measurement ("" on a quiet machine).
     """
-    import pandas as pd
-
-    from .configs import build_model
-    from .utils import intra_op_threads
-
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     middle = batches[min(1, len(batches) - 1)]
@@ -167,8 +167,6 @@ def relative_times(table, reference: str = "lstm"):
     of minima: the fastest run is the least disturbed by other work on a busy machine).
     Above 1 the model is slower than the reference.
     """
-    import pandas as pd
-
     missing = {"model", "axis", "value", "min_s", "median_s"} - set(table.columns)
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
@@ -194,9 +192,6 @@ def growth_exponents(table, statistic: str = "median_s"):
     0 = the same time whatever the size), and the time ratio between the largest and
     the smallest value (``time_ratio``) beside the value ratio (``value_ratio``).
     """
-    import numpy as np
-    import pandas as pd
-
     missing = {"model", "axis", "value", statistic} - set(table.columns)
     if missing:
         raise ValueError(f"table lacks columns {sorted(missing)}")
@@ -217,7 +212,6 @@ def interleaved_spread(cases: dict, runs: int = 7, warmup: int = 2, device="cpu"
     """min / median / max seconds of each callable in ``cases`` ({name: fn}), timed round
     robin (the starting case rotates) after ``warmup`` untimed calls of each. Returns a
     DataFrame indexed by name."""
-    import pandas as pd
 
     if runs < 1 or warmup < 0:
         raise ValueError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
@@ -241,10 +235,9 @@ def kernel_bracketing_spread(batches=(4, 16, 64, 256), runs: int = 5, warmup: in
     """Forward + backward time of the compiled QLSTM circuit kernel with each bracketing of
     the adjoint matrix chain (through the states, through the unitary), min / median / max
     in ms over ``runs`` interleaved calls, and the bracketing the kernel picks."""
-    import numpy as np
-    import pandas as pd
-
+    # imported here: the kernel module loads Numba, which importing this module should not
     from .circuit_kernel import through_states_is_cheaper, value_and_grad
+
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -279,11 +272,8 @@ def step_time_by_threads(model: str = "qkan_lstm", dataset: str = "urban", batch
     operators each open a parallel region. Returns a DataFrame indexed by thread count."""
     import contextlib
 
-    from .configs import build_model
     from .qlstm_kernel import reference_qlstm_path
     from .recurrent_kernel import reference_path
-    from .utils import check_positive_int, intra_op_threads
-
     counts = [check_positive_int(c, "thread_counts") for c in thread_counts]
     step = _training_step(build_model(model, dataset), batch, seq_len, "cpu", dtype)
 
@@ -313,7 +303,6 @@ def benchmark_table(records):
     """
     import math
 
-    import pandas as pd
 
     rows = []
     for r in records:

@@ -1,15 +1,18 @@
 """Pure plotting functions. Widgets in the chapters are thin wrappers around these."""
 from __future__ import annotations
 
+import io
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .configs import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from .daruan import evaluate_daruan
+from .milan import longest_gap
 from .paper import R2_EPOCHS
-from .spectrum import fit_coefficients, predicted_frequencies
+from .spectrum import exact_fourier_series, fit_coefficients, predicted_frequencies
 
 
 def daruan_parameters(reps: int, weights=None, theta_seed: int = 0, theta_shift: float = 0.0,
@@ -102,8 +105,6 @@ def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
     ``results`` are :class:`~qkan_lib.experiments.RunResult` objects of one dataset (any seeds; ``seed`` is drawn). Training
     targets are left of the dashed line, test targets right of it.
     """
-    from .configs import MODEL_LABELS, MODELS
-
     chosen = {r.experiment.model: r for r in results if r.seed == seed}
     models = [m for m in MODELS if m in chosen]
     if not models:
@@ -134,8 +135,6 @@ def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
 
 def plot_seed_spread(frame, metric: str = "test_r2", paper=None, epochs=None, ylim=None, title: str = ""):
     """A metric against the epoch per model: mean over seeds, band from min to max, paper points."""
-    from .configs import MODEL_LABELS, MODELS
-
     fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
     for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
         stats = frame[frame["model"] == model].groupby("epoch")[metric].agg(["mean", "min", "max"])
@@ -154,8 +153,6 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     ``series`` is a :class:`qkan_lib.milan.MilanSeries`, ``selected`` its chosen column
     indices; ``label`` (real data or stand-in) is printed in the figure title.
     """
-    from .milan import longest_gap
-
     coverage, gaps = series.coverage(), longest_gap(series.values)
     mean = np.nanmean(series.values, axis=0)
     ok = (coverage >= min_coverage) & (gaps <= max_gap)
@@ -180,8 +177,6 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
 
 def figure_png(fig, dpi: int = 80) -> bytes:
     """A figure as PNG bytes (closes the figure)."""
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
@@ -197,7 +192,6 @@ def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: f
     """
     from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
 
-    from .spectrum import exact_fourier_series
 
     if len(weights) < max_reps:
         raise ValueError(f"weights needs max_reps = {max_reps} values, got {len(weights)}")
@@ -219,8 +213,6 @@ def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: f
 
 def plot_parameter_counts(table):
     """Table I as bars: classical + quantum (stacked) for this book's models and the paper's, per dataset."""
-    from .configs import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
-
     fig, axes = plt.subplots(1, len(DATASETS), figsize=(12, 3.6), sharey=True, constrained_layout=True)
     for ax, dataset in zip(axes, DATASETS):
         part = table[table["dataset"] == dataset].set_index("model").loc[list(MODELS)]
@@ -271,8 +263,6 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     a decade apart. ``paper`` maps a model to its published R^2 at ``epochs``; they are drawn
     as crosses. Values of 1 - R^2 below 1e-6 are drawn at 1e-6. Returns the Figure.
     """
-    from .configs import MODEL_LABELS, MODELS
-
     if (paper is None) != (epochs is None):
         raise ValueError("pass both paper and epochs, or neither")
     floor = 1e-6
@@ -303,8 +293,6 @@ def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "fo
     labels are the measured values only and never overlap. ``what`` names the timed unit
     in the y label; ``ncols`` panels per row (default: all in one row). Returns the Figure.
     """
-    from .configs import MODEL_LABELS, MODELS
-
     scale = {"s": 1.0, "ms": 1e3, "us": 1e6}.get(unit)
     if scale is None:
         raise ValueError(f"unit must be 's', 'ms' or 'us', got {unit!r}")
