@@ -598,6 +598,8 @@ def format_trivial(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None = 
 
 def trivial_verdict(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None = None) -> str:
     """A computed sentence: do the trivial forecasters reach the paper's final R^2 values?"""
+    from .configs import DATASET_LABELS
+
     paper = PAPER_R2 if paper is None else paper
     parts, reached = [], []
     for dataset in [d for d in dict.fromkeys(trivial["dataset"]) if d in paper]:
@@ -605,7 +607,8 @@ def trivial_verdict(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None =
         last = [v[-1] for v in paper[dataset].values() if v[-1] is not None]
         for r in rows.itertuples():
             beats = int(sum(r.r2 >= v for v in last))
-            parts.append(f"{arm_label(r.forecaster)} on {dataset} reaches R² = {r.r2:.4f}, at or "
+            where = DATASET_LABELS.get(dataset, dataset)
+            parts.append(f"{arm_label(r.forecaster)} on {where} reaches R² = {r.r2:.4f}, at or "
                          f"above {beats} of the paper's {len(last)} epoch-30 values")
             reached.append(beats == len(last))
     ar_reaches = [ok for ok, p in zip(reached, parts) if p.startswith("AR")]

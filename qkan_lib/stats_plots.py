@@ -53,6 +53,9 @@ def plot_forest(table: pd.DataFrame, effect: str = "effect", labels=None, title:
     return fig
 
 
+METRIC_LABELS = {"test_r2": "test R²", "r2": "R²", "test_mse": "test MSE", "mse": "MSE"}
+
+
 def plot_seed_scores(final: pd.DataFrame, order, labels=None, metric: str = "test_r2",
                      fixed=None, by: str | None = None, title: str | None = None, ylim=None):
     """Every seed's score per arm (dots), its median (bar) and fixed reference values (lines).
@@ -83,9 +86,9 @@ def plot_seed_scores(final: pd.DataFrame, order, labels=None, metric: str = "tes
         for k, (name, value) in enumerate((lines or {}).items()):
             ax.axhline(value, ls=("--", ":", "-.")[k % 3], color="0.35", lw=1, label=name)
         if lines:
-            ax.legend(fontsize=8, loc="lower left")
+            ax.legend(fontsize=8, loc="best")  # where it hides the fewest seeds
         ax.set_xticks(range(len(order)), labels, rotation=35, ha="right", fontsize=8)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if panel is not None:
             ax.set_title(str(panel), fontsize=10)
         if ylim is not None:
@@ -104,7 +107,7 @@ def plot_horizon_scores(closed: pd.DataFrame, order, labels=None, metric: str = 
     needed = {"arm", "seed", "horizon", metric}
     if not needed <= set(closed.columns):
         raise ValueError(f"closed needs columns {sorted(needed)}")
-    fig, ax = plt.subplots(figsize=(7, 3.8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(9, 3.8), constrained_layout=True)
     for k, (name, label) in enumerate(zip(order, labels)):
         part = closed[closed["arm"] == name]
         if part.empty:
@@ -116,9 +119,11 @@ def plot_horizon_scores(closed: pd.DataFrame, order, labels=None, metric: str = 
         if not deterministic:
             ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k % 10}", alpha=0.12)
     ax.set_xlabel("forecast horizon (steps fed back)")
-    ax.set_ylabel(metric)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.legend(fontsize=8, ncol=2)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
+    # outside the axes: the bands fill the plot, a legend inside would hide them
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or "closed-loop forecasts: median over seeds, band = min–max", fontsize=10)
     return fig
