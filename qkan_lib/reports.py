@@ -27,7 +27,8 @@ def mean_std(mean: float, std: float, digits: int = 4) -> str:
 
 def training_time(frame: pd.DataFrame) -> float:
     """Total training time in seconds of the runs in a :func:`results_frame` (one per run)."""
-    keys = ["dataset", "model", "seq_len", "seed", "lr"]
+    keys = ["dataset", "model", "variant", "seq_len", "seed", "lr", "batch_size"]
+    keys = [k for k in keys if k in frame.columns]
     return float(frame.groupby(keys)["wall_time_s"].first().sum())
 
 

@@ -48,6 +48,8 @@ def test_summary_takes_the_last_epoch_or_the_given_ones(frame):
 
 def test_training_time_counts_each_run_once(frame):
     assert reports.training_time(frame) == pytest.approx(6 * 2.0)
+    variant = frame[frame["model"] == "lstm"].assign(variant="reps=2")
+    assert reports.training_time(pd.concat([frame, variant])) == pytest.approx(9 * 2.0)
 
 
 def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame):
