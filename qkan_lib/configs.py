@@ -35,7 +35,7 @@ DATASETS = ("damped_shm", "bessel", "urban")  # the paper's
 EXTRA_DATASETS = ("narma5", "narma10", "damped_shm_noisy")
 ALL_DATASETS = DATASETS + EXTRA_DATASETS
 MODEL_LABELS = {"lstm": "LSTM", "qlstm": "QLSTM", "qkan_lstm": "QKAN-LSTM", "hqkan_lstm": "HQKAN-LSTM",
-                "fourier_lstm": "Fourier-twin LSTM", "param_matched_lstm": "Parameter-matched LSTM"}
+                "fourier_lstm": "Fourier twin", "param_matched_lstm": "Matched LSTM"}
 DATASET_LABELS = {"damped_shm": "Damped SHM", "bessel": "Bessel Function", "urban": "Urban Telecommunication",
                   "narma5": "NARMA-5", "narma10": "NARMA-10", "damped_shm_noisy": "Damped SHM + noise"}
 

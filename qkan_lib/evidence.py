@@ -526,7 +526,7 @@ def arm_label(name: str) -> str:
     model, _, rest = name.partition(" (")
     base = MODEL_LABELS.get(model, model)
     if rest.startswith("match=") and rest[6:-1] in MODEL_LABELS:
-        return f"{base} (to {MODEL_LABELS[rest[6:-1]]})"
+        return f"{base} ({MODEL_LABELS[rest[6:-1]]})"
     return f"{base} ({rest}" if rest else base
 
 
