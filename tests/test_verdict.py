@@ -51,7 +51,8 @@ def test_reduction_claims_follow_the_report():
         {"printed": "99.5%", "location": "Sec. I", "reachable": False, "named_consistent": 0,
          "named_comparisons": 3, "consistent_with": "", "any_matches": 0, "largest_possible": 0.98}])
     rows = V.reduction_claims(report)
-    assert rows[0]["verdict"].startswith(V.HOLDS) and rows[1]["verdict"] == "cannot come from Table I"
+    assert rows[0]["outcome"] == "holds in part" and rows[1]["verdict"] == "cannot come from Table I"
+    assert rows[1]["outcome"] == "does not hold"
     assert "98.0%" in rows[1]["what this book measured"]
 
 
@@ -62,12 +63,16 @@ def test_spectrum_claim_in_and_beyond_the_paper_configuration():
         {"dataset": "bessel", "reps": 2, "epoch": 30, "models": 3, "max_frequencies": 4,
          "active_frequencies_median": 3.0, "single_frequency": 0.2}])
     out = V.spectrum_claim(summary)
-    assert out["verdict"].startswith("holds only beyond") and "3 trained models" in out["strength"]
+    assert out["verdict"].startswith("holds only beyond") and "3 models per setting" in out["strength"]
     assert V.spectrum_claim(summary.iloc[:1])["verdict"].startswith("does not hold")
 
 
-def test_verdict_counts():
-    table = pd.DataFrame({"verdict": [V.HOLDS, V.CONTRADICTED, V.NOT_SUPPORTED, V.UNTESTABLE,
-                                      "holds in this narrow sense"]})
-    assert V.verdict_counts(table) == {"holds": 2, "contradicted": 1, "not supported": 1,
-                                       "cannot be tested": 1, "claims": 5}
+def test_verdict_counts_and_display():
+    table = pd.DataFrame({"claim": list("abcde"), "the paper": "x", "what this book measured": "m",
+                          "verdict": "v", "outcome": ["holds", "does not hold", "not supported",
+                                                      "cannot be tested", "holds in part"],
+                          "strength of the evidence": "s"})
+    assert V.verdict_counts(table) == {"holds": 1, "holds in part": 1, "does not hold": 1,
+                                       "not supported": 1, "cannot be tested": 1, "claims": 5}
+    assert list(V.verdict_display(table).columns) == ["outcome", "evidence"]
+    assert V.verdict_details(table).count("\n") == 4 and "**a** (x)" in V.verdict_details(table)
