@@ -14,6 +14,7 @@ step (zero_grad, forward, MSE, backward, step) for all S seeds:
 
 It prints medians and the batched / sequential ratio (below 1: batching is faster).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,9 @@ def batched_step(models, x, y):
     params, _ = stack_module_state(models)
     buffers = dict(models[0].named_buffers())
     template = models[0]
-    forward = vmap(lambda p, inputs: functional_call(template, (p, buffers), (inputs,)), in_dims=(0, None))
+    forward = vmap(
+        lambda p, inputs: functional_call(template, (p, buffers), (inputs,)), in_dims=(0, None)
+    )
     optimizer = torch.optim.Adam(params.values(), lr=1e-3)
 
     def step():
@@ -46,6 +49,7 @@ def batched_step(models, x, y):
             losses = ((forward(params, x) - y) ** 2).mean(dim=(1, 2))
             losses.sum().backward()
             optimizer.step()
+
     return step
 
 
@@ -59,6 +63,7 @@ def sequential_steps(models, x, y, reference: bool):
                 optimizer.zero_grad(set_to_none=True)
                 torch.nn.functional.mse_loss(model(x), y).backward()
                 optimizer.step()
+
     return step
 
 
@@ -71,7 +76,9 @@ def build(name, dataset, seeds, dtype):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -79,8 +86,10 @@ def main(argv=None) -> int:
     dtype = getattr(torch, args.dtype)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # see run_benchmarks.bench_urban_step: tiny models want one thread
-    print(f"{'model':<11}{'dataset':<11}{'batch x T':>10}{'seeds':>6}{'batched ms':>12}{'seq fused':>11}"
-          f"{'seq autograd':>13}{'batched/fused':>15}{'batched/autograd':>18}")
+    print(
+        f"{'model':<11}{'dataset':<11}{'batch x T':>10}{'seeds':>6}{'batched ms':>12}"
+        f"{'seq fused':>11}{'seq autograd':>13}{'batched/fused':>15}{'batched/autograd':>18}"
+    )
     try:
         for dataset, (batch, seq_len) in SHAPES.items():
             generator = torch.Generator().manual_seed(0)
@@ -88,22 +97,30 @@ def main(argv=None) -> int:
             y = torch.rand(batch, 1, generator=generator, dtype=dtype)
             for name in ("qkan_lstm", "hqkan_lstm"):
                 for seeds in args.seeds:
-                    cases = {"batched": batched_step(build(name, dataset, seeds, dtype), x, y),
-                             "fused": sequential_steps(build(name, dataset, seeds, dtype), x, y, False),
-                             "autograd": sequential_steps(build(name, dataset, seeds, dtype), x, y, True)}
+                    cases = {
+                        "batched": batched_step(build(name, dataset, seeds, dtype), x, y),
+                        "fused": sequential_steps(build(name, dataset, seeds, dtype), x, y, False),
+                        "autograd": sequential_steps(
+                            build(name, dataset, seeds, dtype), x, y, True
+                        ),
+                    }
                     times = {key: [] for key in cases}
                     for fn in cases.values():
                         fn()  # warm-up
                     keys = list(cases)
                     for r in range(args.rounds):
-                        for key in keys[r % 3:] + keys[:r % 3]:
+                        for key in keys[r % 3 :] + keys[: r % 3]:
                             start = time.perf_counter()
                             cases[key]()
                             times[key].append(time.perf_counter() - start)
                     med = {key: statistics.median(t) * 1e3 for key, t in times.items()}
-                    print(f"{name:<11}{dataset:<11}{f'{batch}x{seq_len}':>10}{seeds:>6}{med['batched']:>12.2f}"
-                          f"{med['fused']:>11.2f}{med['autograd']:>13.2f}{med['batched'] / med['fused']:>15.2f}"
-                          f"{med['batched'] / med['autograd']:>18.2f}", flush=True)
+                    print(
+                        f"{name:<11}{dataset:<11}{f'{batch}x{seq_len}':>10}{seeds:>6}{med['batched']:>12.2f}"
+                        f"{med['fused']:>11.2f}{med['autograd']:>13.2f}"
+                        f"{med['batched'] / med['fused']:>15.2f}"
+                        f"{med['batched'] / med['autograd']:>18.2f}",
+                        flush=True,
+                    )
     finally:
         torch.set_num_threads(threads)
     return 0

@@ -5,6 +5,7 @@ submodules ``ql.plots``, ``ql.reports``, ``ql.milan``, ``ql.paper``, ``ql.edge_a
 ``ql.edge_plots`` (loaded on first use,
 so ``import qkan_lib`` does not pay for matplotlib).
 """
+
 import importlib
 
 from .circuits import circuit_expectations, expectations, variational_unitaries
@@ -64,10 +65,26 @@ from .utils import environment_info, resolve_device, seed_everything
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("plots", "reports", "milan", "paper", "pennylane_circuits", "edge_analysis",
-                    "edge_plots", "statistics", "claims", "diagrams", "machine", "stats_plots",
-                    "series_accuracy", "evidence", "baselines", "fourier_twin", "forecasting",
-                    "verdict")
+_LAZY_SUBMODULES = (
+    "plots",
+    "reports",
+    "milan",
+    "paper",
+    "pennylane_circuits",
+    "edge_analysis",
+    "edge_plots",
+    "statistics",
+    "claims",
+    "diagrams",
+    "machine",
+    "stats_plots",
+    "series_accuracy",
+    "evidence",
+    "baselines",
+    "fourier_twin",
+    "forecasting",
+    "verdict",
+)
 
 
 def __getattr__(name: str):
@@ -77,17 +94,62 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "DARUAN", "DATASETS", "DATASET_LABELS", "HQKAN", "MODELS", "MODEL_LABELS", "AffineGates",
-    "Experiment", "GateMap", "HQKANGates", "LSTMCell", "LSTMRegressor", "ModuleGates", "Protocol",
-    "QKANGates", "QKANLayer", "QLSTMGates", "RecurrentRegressor", "RunResult", "TrainConfig",
-    "affine_lstm", "amplitude_readout", "bessel_j", "bessel_series", "bloch_vector",
-    "build_model", "circuit_evaluations", "circuit_expectations", "count_parameters",
-    "damped_pendulum", "daruan_shift_gradients", "environment_info", "evaluate_daruan",
-    "evaluate_series", "exact_fourier_series", "expectations", "experiments_for",
-    "fft_coefficients", "fit_coefficients", "latent_width", "tune_learning_rate",
-    "load_dataset", "milan_source", "model_config", "predict",
-    "predicted_frequencies", "protocol", "qlstm_shift_gradients", "resolve_device",
-    "run_experiment", "run_grid", "search_configurations", "seed_everything",
-    "sign_patterns", "train", "train_seeds", "urban_dataset",
+    "DARUAN",
+    "DATASETS",
+    "DATASET_LABELS",
+    "HQKAN",
+    "MODELS",
+    "MODEL_LABELS",
+    "AffineGates",
+    "Experiment",
+    "GateMap",
+    "HQKANGates",
+    "LSTMCell",
+    "LSTMRegressor",
+    "ModuleGates",
+    "Protocol",
+    "QKANGates",
+    "QKANLayer",
+    "QLSTMGates",
+    "RecurrentRegressor",
+    "RunResult",
+    "TrainConfig",
+    "affine_lstm",
+    "amplitude_readout",
+    "bessel_j",
+    "bessel_series",
+    "bloch_vector",
+    "build_model",
+    "circuit_evaluations",
+    "circuit_expectations",
+    "count_parameters",
+    "damped_pendulum",
+    "daruan_shift_gradients",
+    "environment_info",
+    "evaluate_daruan",
+    "evaluate_series",
+    "exact_fourier_series",
+    "expectations",
+    "experiments_for",
+    "fft_coefficients",
+    "fit_coefficients",
+    "latent_width",
+    "tune_learning_rate",
+    "load_dataset",
+    "milan_source",
+    "model_config",
+    "predict",
+    "predicted_frequencies",
+    "protocol",
+    "qlstm_shift_gradients",
+    "resolve_device",
+    "run_experiment",
+    "run_grid",
+    "search_configurations",
+    "seed_everything",
+    "sign_patterns",
+    "train",
+    "train_seeds",
+    "urban_dataset",
     "variational_unitaries",
 ]

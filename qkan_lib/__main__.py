@@ -1,5 +1,6 @@
 """The ``qkan-experiments`` command (also ``python -m qkan_lib``): run any grid of
 models x datasets x seq_lens x seeds and print the result table."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,9 @@ def _positive_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qkan-experiments", description=__doc__)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ALL_MODELS)
-    parser.add_argument("--datasets", nargs="+", default=["damped_shm", "bessel"], choices=ALL_DATASETS)
+    parser.add_argument(
+        "--datasets", nargs="+", default=["damped_shm", "bessel"], choices=ALL_DATASETS
+    )
     parser.add_argument("--seq-lens", nargs="+", type=int, help="default: the protocol's")
     parser.add_argument("--seeds", nargs="+", type=int, help="default: the protocol's")
     parser.add_argument("--epochs", type=int, help="default: the protocol's")
@@ -36,17 +39,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--results-dir", type=Path, default=default_results_dir())
     parser.add_argument("--force", action="store_true", help="retrain even if results exist")
-    parser.add_argument("--workers", type=_positive_int, help="local worker processes, one intra-op thread "
-                        "each; 1: serial (default: $QKAN_WORKERS, else one per core for a big "
-                        "grid, serial for a small one)")
-    parser.add_argument("--scheduler", help="address of a running Dask scheduler (a cluster), "
-                        "e.g. tcp://10.0.0.5:8786 (default: $QKAN_SCHEDULER)")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="local worker processes, one intra-op thread "
+        "each; 1: serial (default: $QKAN_WORKERS, else one per core for a big "
+        "grid, serial for a small one)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        help="address of a running Dask scheduler (a cluster), "
+        "e.g. tcp://10.0.0.5:8786 (default: $QKAN_SCHEDULER)",
+    )
     args = parser.parse_args(argv)
     overrides = {"epochs": args.epochs} if args.epochs else {}
-    experiments = [e for d in args.datasets for e in experiments_for(
-        d, args.models, args.full, args.seeds, args.seq_lens, args.device, **overrides)]
-    frame = results_frame(run_grid(experiments, args.results_dir, args.force,
-                                   workers=args.workers, scheduler=args.scheduler))
+    experiments = [
+        e
+        for d in args.datasets
+        for e in experiments_for(
+            d, args.models, args.full, args.seeds, args.seq_lens, args.device, **overrides
+        )
+    ]
+    frame = results_frame(
+        run_grid(
+            experiments,
+            args.results_dir,
+            args.force,
+            workers=args.workers,
+            scheduler=args.scheduler,
+        )
+    )
     table = summary(frame, METRICS, by=("dataset", "seq_len", "model"))
     shown = pd.DataFrame({m: mean_std_text(table, m) for m in METRICS})
     print(shown.rename(index=MODEL_LABELS, level="model").to_string())

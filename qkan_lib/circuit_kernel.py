@@ -16,7 +16,8 @@ Notation (``dim = 2^n``, qubit 0 the most significant bit, states stored as rows
 * ``S`` (batch, dim): the encoded product states, ``S[b, i] = prod_q a_q[b, bit_q(i)]`` with
   ``a_q = RY(v_q) H|0> = (cos, sin)(v_q/2 + pi/4)``.
 * ``L_l`` (dim, dim): layer l, the CNOT brickwork P followed by RY(theta_l) on every qubit,
-  ``L_l = K_l P``; ``phi_l = phi_{l-1} L_l^T`` with ``phi_0 = S``; ``<Z_q> = sum_i phi_D[b, i]^2 z[i, q]``.
+  ``L_l = K_l P``; ``phi_l = phi_{l-1} L_l^T`` with ``phi_0 = S``; ``<Z_q> = sum_i phi_D[b, i]^2
+  z[i, q]``.
 * Adjoint states: ``lam_D = 2 phi_D * (grad @ z^T)``, ``lam_{l-1} = lam_l L_l``.
 * ``dRY(t)/dt = (A/2) RY(t)`` with the real matrix ``A = [[0, -1], [1, 0]]``, so
   ``dL/dtheta_{l,q} = 1/2 sum_b lam_l[b] . (A_q phi_l[b]) = sum_i h_q(i) N_l[flip_q(i), i]``
@@ -27,6 +28,7 @@ Notation (``dim = 2^n``, qubit 0 the most significant bit, states stored as rows
   prefixes ``P_l = L_1^T..L_l^T`` and ``C = S^T G`` about ``((3D - 2) dim + 2 batch) dim^2``.
   The kernel takes the cheaper bracketing (the states for small batches).
 """
+
 from __future__ import annotations
 
 import functools
@@ -62,7 +64,7 @@ def _matmul(a, b, out):
     """out[:] = a @ b in blocks of rows of a; returns out."""
     block = _rows_per_call(a.shape[1], b.shape[1])
     for start in range(0, a.shape[0], block):
-        np.dot(a[start:start + block], b, out[start:start + block])
+        np.dot(a[start : start + block], b, out[start : start + block])
     return out
 
 
@@ -72,7 +74,7 @@ def _matmul_tn(a, b):
     block = _rows_per_call(a.shape[1], b.shape[1])
     out = np.dot(a[:block].T, b[:block])
     for start in range(block, a.shape[0], block):
-        out += np.dot(a[start:start + block].T, b[start:start + block])
+        out += np.dot(a[start : start + block].T, b[start : start + block])
     return out
 
 
@@ -185,7 +187,9 @@ def backward(grad, z2, states, layers_t, chain, final, through_states, need_v):
         n += 1
     g_theta = np.empty((groups, depth, n), states.dtype)
     lam0 = np.zeros((batch, dim), states.dtype)
-    tails = np.empty_like(chain)  # lam_{l+1} (states) or C L_D .. L_{l+2} with C = S^T lam_D (unitary)
+    tails = np.empty_like(
+        chain
+    )  # lam_{l+1} (states) or C L_D .. L_{l+2} with C = S^T lam_D (unitary)
     adjoint = np.empty((batch, dim), states.dtype)
     for g in range(groups):
         _matmul(grad[g], z2, adjoint)
@@ -202,7 +206,9 @@ def backward(grad, z2, states, layers_t, chain, final, through_states, need_v):
             if through_states:
                 lam0 += _matmul(tails[g, 0], layers_t[g, 0].T, np.empty((batch, dim), states.dtype))
             else:
-                lam0 += _matmul(adjoint, chain[g, depth - 1].T, np.empty((batch, dim), states.dtype))
+                lam0 += _matmul(
+                    adjoint, chain[g, depth - 1].T, np.empty((batch, dim), states.dtype)
+                )
     g_v = np.zeros((batch, n), states.dtype)
     if need_v:
         for q in range(n):
@@ -233,24 +239,38 @@ def _run_forward(v: np.ndarray, theta: np.ndarray, n_measured: int, through_stat
         through_states = through_states_is_cheaper(v.shape[0], depth, 2**n)
     perm, z, z2 = _constants(n, n_measured, theta.dtype)
     groups = int(np.prod(theta.shape[:-2]))
-    out, *saved = forward(np.ascontiguousarray(v), np.ascontiguousarray(theta).reshape(groups, depth, n), perm, z,
-                          through_states)
+    out, *saved = forward(
+        np.ascontiguousarray(v),
+        np.ascontiguousarray(theta).reshape(groups, depth, n),
+        perm,
+        z,
+        through_states,
+    )
     return out.reshape(*theta.shape[:-2], *out.shape[1:]), (z2, *saved, through_states)
 
 
 def _run_backward(grad: np.ndarray, saved, need_v: bool):
     z2, *arrays, through_states = saved
-    grad = np.ascontiguousarray(grad).reshape(arrays[1].shape[0], *grad.shape[-2:])  # (groups, batch, m)
+    grad = np.ascontiguousarray(grad).reshape(
+        arrays[1].shape[0], *grad.shape[-2:]
+    )  # (groups, batch, m)
     return backward(grad, z2, *arrays, through_states, need_v)
 
 
-def value_and_grad(v: np.ndarray, theta: np.ndarray, n_measured: int, upstream: np.ndarray | None = None,
-                   through_states: bool | None = None):
+def value_and_grad(
+    v: np.ndarray,
+    theta: np.ndarray,
+    n_measured: int,
+    upstream: np.ndarray | None = None,
+    through_states: bool | None = None,
+):
     """NumPy in, NumPy out: <Z_q> (..., batch, n_measured) for v (batch, n), theta (..., depth, n),
     and the gradients of ``sum(upstream * <Z>)`` (upstream defaults to ones) w.r.t. v and theta.
     ``through_states`` picks the bracketing of the adjoint chain (None: the cheaper one)."""
     out, saved = _run_forward(v, theta, n_measured, through_states)
-    g_v, g_theta = _run_backward(np.ones_like(out) if upstream is None else upstream, saved, need_v=True)
+    g_v, g_theta = _run_backward(
+        np.ones_like(out) if upstream is None else upstream, saved, need_v=True
+    )
     return out, g_v, g_theta.reshape(theta.shape)
 
 
@@ -265,9 +285,16 @@ class AdjointCircuit(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if torch.is_grad_enabled():  # compiled results carry no graph: refuse rather than return wrong derivatives
-            raise RuntimeError("circuit_expectations on the CPU supports first-order gradients only; "
-                               "use variational_unitaries + expectations for create_graph=True")
+        if (
+            torch.is_grad_enabled()
+        ):  # compiled results carry no graph: refuse rather than return wrong derivatives
+            raise RuntimeError(
+                "circuit_expectations on the CPU supports first-order gradients only; "
+                "use variational_unitaries + expectations for create_graph=True"
+            )
         g_v, g_theta = _run_backward(grad.numpy(), ctx.saved, ctx.needs_input_grad[0])
-        return (torch.from_numpy(g_v) if ctx.needs_input_grad[0] else None,
-                torch.from_numpy(g_theta).reshape(ctx.theta_shape), None)
+        return (
+            torch.from_numpy(g_v) if ctx.needs_input_grad[0] else None,
+            torch.from_numpy(g_theta).reshape(ctx.theta_shape),
+            None,
+        )

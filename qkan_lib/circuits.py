@@ -14,6 +14,7 @@ for every step of a sequence, so it is one 2^n x 2^n orthogonal matrix U
 computed once per forward pass (:func:`variational_unitaries`), and every step
 costs one batched matrix product.
 """
+
 from __future__ import annotations
 
 import torch
@@ -70,7 +71,8 @@ def variational_unitaries(theta: torch.Tensor) -> torch.Tensor:
 
 
 def encode(v: torch.Tensor) -> torch.Tensor:
-    """Product state RY(v_k) H |0> on every qubit: (batch, n) -> (batch, 2^n), qubit 0 most significant."""
+    """Product state RY(v_k) H |0> on every qubit: (batch, n) -> (batch, 2^n), qubit 0 most
+    significant."""
     c, s = torch.cos(v / 2), torch.sin(v / 2)
     amplitudes = torch.stack([c - s, s + c], -1) * 2**-0.5  # RY(a) applied to |+>: (batch, n, 2)
     bits = basis_bits(v.shape[-1], v.device)
@@ -90,7 +92,9 @@ def expectations(v: torch.Tensor, unitary: torch.Tensor, n_measured: int) -> tor
 
 
 def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) -> torch.Tensor:
-    """One-call evaluation of QLSTM circuit(s): v (batch, n), theta (..., depth, n) -> (..., batch, n_measured).
+    """One-call evaluation of QLSTM circuit(s).
+
+    v (batch, n), theta (..., depth, n) -> (..., batch, n_measured).
 
     CPU tensors (float32/float64) go through the compiled kernel with an adjoint backward pass
     (:mod:`qkan_lib.circuit_kernel`; first-order gradients only, not for ``torch.func`` transforms);
@@ -112,5 +116,8 @@ def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) 
 
 def can_use_kernel(v: torch.Tensor, theta: torch.Tensor) -> bool:
     """Whether :func:`circuit_expectations` runs the compiled CPU kernel for these tensors."""
-    return (v.device.type == theta.device.type == "cpu" and theta.dtype in KERNEL_DTYPES
-            and v.dtype == theta.dtype)
+    return (
+        v.device.type == theta.device.type == "cpu"
+        and theta.dtype in KERNEL_DTYPES
+        and v.dtype == theta.dtype
+    )

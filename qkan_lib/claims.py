@@ -18,6 +18,7 @@ is typed in. Every reduction below is 1 - ours / theirs computed from
 claim, whether a claim can come from Table I at all, and where a quantum-inspired model is
 larger than the baseline it is said to shrink.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -55,18 +56,34 @@ class ReductionClaim:
 CLAIMS = (
     # "QKAN-LSTM achieves ... with a 79% reduction in trainable parameters compared to
     # classical LSTMs": all trainable parameters, QKAN-LSTM against LSTM
-    ReductionClaim("abstract", "79%",
-                   "Abstract, sentence beginning 'Empirical evaluations on three datasets'",
-                   ours=("qkan_lstm",), theirs=("lstm",), parts=("total",)),
+    ReductionClaim(
+        "abstract",
+        "79%",
+        "Abstract, sentence beginning 'Empirical evaluations on three datasets'",
+        ours=("qkan_lstm",),
+        theirs=("lstm",),
+        parts=("total",),
+    ),
     # "We achieve ...": the contributions list introduces both QKAN-LSTM and HQKAN-LSTM
-    ReductionClaim("contribution", "99.5%", "Section I (Introduction), main contributions, item 2",
-                   ours=QUANTUM_INSPIRED, theirs=("lstm",), parts=("total",)),
+    ReductionClaim(
+        "contribution",
+        "99.5%",
+        "Section I (Introduction), main contributions, item 2",
+        ours=QUANTUM_INSPIRED,
+        theirs=("lstm",),
+        parts=("total",),
+    ),
     # "both QKAN-LSTM and HQKAN-LSTM achieve a notable reduction in quantum parameters on the
     # Urban Telecommunication dataset" compared with QLSTM
-    ReductionClaim("urban_quantum", "50–70%",
-                   "Section IV-C (Result Analysis), paragraph 1, sentence 2",
-                   ours=QUANTUM_INSPIRED, theirs=("qlstm",), parts=("quantum",),
-                   datasets=("urban",)),
+    ReductionClaim(
+        "urban_quantum",
+        "50–70%",
+        "Section IV-C (Result Analysis), paragraph 1, sentence 2",
+        ours=QUANTUM_INSPIRED,
+        theirs=("qlstm",),
+        parts=("quantum",),
+        datasets=("urban",),
+    ),
 )
 
 
@@ -86,8 +103,9 @@ def printed_interval(printed: str) -> tuple[float, float]:
     """
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:[–-]\s*(\d+(?:\.\d+)?))?\s*%\s*", printed)
     if not match:
-        raise ValueError(f"printed must be a percentage like '79%', '99.5%' or '50–70%', "
-                         f"got {printed!r}")
+        raise ValueError(
+            f"printed must be a percentage like '79%', '99.5%' or '50–70%', got {printed!r}"
+        )
 
     def half_unit(number: str) -> float:
         decimals = len(number.split(".")[1]) if "." in number else 0
@@ -110,8 +128,9 @@ def _check_table(table: Mapping) -> tuple[list[str], list[str]]:
             raise ValueError(f"table[{key!r}] must hold {PARTS}, got {counts!r}")
         for part, n in zip(PARTS, counts):
             if n is not None and (not isinstance(n, int) or n < 0):
-                raise ValueError(f"table[{key!r}] {part} count must be a non-negative int or None, "
-                                 f"got {n!r}")
+                raise ValueError(
+                    f"table[{key!r}] {part} count must be a non-negative int or None, got {n!r}"
+                )
         datasets += [key[0]] if key[0] not in datasets else []
         models += [key[1]] if key[1] not in models else []
     return datasets, models
@@ -124,21 +143,31 @@ def parameter_counts(table: Mapping = TABLE_I, pooled: bool = False) -> pd.DataF
     dataset name :data:`POOLED` (a part is summed only where every dataset gives it).
     """
     datasets, models = _check_table(table)
-    rows = [{"dataset": d, "model": m, "part": part, "count": n}
-            for (d, m), counts in table.items() for part, n in zip(PARTS, counts) if n is not None]
+    rows = [
+        {"dataset": d, "model": m, "part": part, "count": n}
+        for (d, m), counts in table.items()
+        for part, n in zip(PARTS, counts)
+        if n is not None
+    ]
     if pooled:
         for model in models:
             for k, part in enumerate(PARTS):
                 values = [table[(d, model)][k] for d in datasets if (d, model) in table]
                 if values and all(v is not None for v in values):
-                    rows.append({"dataset": POOLED, "model": model, "part": part,
-                                 "count": sum(values)})
+                    rows.append(
+                        {"dataset": POOLED, "model": model, "part": part, "count": sum(values)}
+                    )
     return pd.DataFrame(rows, columns=["dataset", "model", "part", "count"])
 
 
-def reductions(table: Mapping = TABLE_I, ours: Iterable[str] | None = QUANTUM_INSPIRED,
-               theirs: Iterable[str] | None = BASELINES, cross_part: bool = False,
-               cross_dataset: bool = False, pooled: bool = False) -> pd.DataFrame:
+def reductions(
+    table: Mapping = TABLE_I,
+    ours: Iterable[str] | None = QUANTUM_INSPIRED,
+    theirs: Iterable[str] | None = BASELINES,
+    cross_part: bool = False,
+    cross_dataset: bool = False,
+    pooled: bool = False,
+) -> pd.DataFrame:
     """Every reduction 1 - count_ours / count_theirs that Table I allows.
 
     By default: each quantum-inspired model against each baseline, per dataset, part by
@@ -167,20 +196,40 @@ def reductions(table: Mapping = TABLE_I, ours: Iterable[str] | None = QUANTUM_IN
             continue  # a sum over datasets against one dataset compares nothing meaningful
         if not cross_part and a.part != b.part:
             continue
-        rows.append({"dataset_ours": a.dataset, "model_ours": a.model, "part_ours": a.part,
-                     "count_ours": a.count, "dataset_theirs": b.dataset, "model_theirs": b.model,
-                     "part_theirs": b.part, "count_theirs": b.count,
-                     "like_for_like": a.dataset == b.dataset and a.part == b.part,
-                     "reduction": 1.0 - a.count / b.count})
-    columns = ["dataset_ours", "model_ours", "part_ours", "count_ours", "dataset_theirs",
-               "model_theirs", "part_theirs", "count_theirs", "like_for_like", "reduction"]
+        rows.append(
+            {
+                "dataset_ours": a.dataset,
+                "model_ours": a.model,
+                "part_ours": a.part,
+                "count_ours": a.count,
+                "dataset_theirs": b.dataset,
+                "model_theirs": b.model,
+                "part_theirs": b.part,
+                "count_theirs": b.count,
+                "like_for_like": a.dataset == b.dataset and a.part == b.part,
+                "reduction": 1.0 - a.count / b.count,
+            }
+        )
+    columns = [
+        "dataset_ours",
+        "model_ours",
+        "part_ours",
+        "count_ours",
+        "dataset_theirs",
+        "model_theirs",
+        "part_theirs",
+        "count_theirs",
+        "like_for_like",
+        "reduction",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
 def every_reduction(table: Mapping = TABLE_I) -> pd.DataFrame:
     """The widest search: all ordered model pairs, all parts, across datasets, pooled too."""
-    return reductions(table, ours=None, theirs=None, cross_part=True, cross_dataset=True,
-                      pooled=True)
+    return reductions(
+        table, ours=None, theirs=None, cross_part=True, cross_dataset=True, pooled=True
+    )
 
 
 def matches(frame: pd.DataFrame, printed: str) -> pd.DataFrame:
@@ -235,14 +284,18 @@ def baseline_size_needed(count: int, printed: str) -> tuple[float, float]:
     return count / (1 - low), count / (1 - high)
 
 
-def claim_report(table: Mapping = TABLE_I,
-                 claims: Iterable[ReductionClaim] = CLAIMS) -> pd.DataFrame:
+def claim_report(
+    table: Mapping = TABLE_I, claims: Iterable[ReductionClaim] = CLAIMS
+) -> pd.DataFrame:
     """Per claim: its interval; of the comparisons its sentence names, how many reproduce it
     and which; how many of all like-for-like and of all conceivable comparisons reproduce
     it; and whether any comparison of two Table I entries can reach it at all."""
     present = {m for _, m in table}
-    default = reductions(table, ours=[m for m in QUANTUM_INSPIRED if m in present],
-                         theirs=[m for m in BASELINES if m in present])
+    default = reductions(
+        table,
+        ours=[m for m in QUANTUM_INSPIRED if m in present],
+        theirs=[m for m in BASELINES if m in present],
+    )
     widest = every_reduction(table)
     ceiling = largest_possible_reduction(table)
     rows = []
@@ -250,15 +303,25 @@ def claim_report(table: Mapping = TABLE_I,
         low, high = printed_interval(c.printed)
         scoped = scoped_reductions(c, table)
         hits = scoped[scoped["consistent"]]
-        rows.append({"claim": c.key, "printed": c.printed, "location": c.location,
-                     "low": low, "high": high, "named_comparisons": len(scoped),
-                     "named_consistent": int(scoped["consistent"].sum()),
-                     "consistent_with": "; ".join(
-                         f"{r.model_ours} vs {r.model_theirs}, {r.part_ours}, {r.dataset_ours}"
-                         for r in hits.itertuples()),
-                     "like_for_like_matches": len(matches(default, c.printed)),
-                     "any_matches": len(matches(widest, c.printed)),
-                     "largest_possible": ceiling, "reachable": bool(low <= ceiling)})
+        rows.append(
+            {
+                "claim": c.key,
+                "printed": c.printed,
+                "location": c.location,
+                "low": low,
+                "high": high,
+                "named_comparisons": len(scoped),
+                "named_consistent": int(scoped["consistent"].sum()),
+                "consistent_with": "; ".join(
+                    f"{r.model_ours} vs {r.model_theirs}, {r.part_ours}, {r.dataset_ours}"
+                    for r in hits.itertuples()
+                ),
+                "like_for_like_matches": len(matches(default, c.printed)),
+                "any_matches": len(matches(widest, c.printed)),
+                "largest_possible": ceiling,
+                "reachable": bool(low <= ceiling),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -269,6 +332,7 @@ def larger_than_baseline(table: Mapping = TABLE_I) -> pd.DataFrame:
 
 
 # --- for the page: chapter 3, "The claims, reconciled" ------------------------------------
+
 
 def _labels() -> tuple[dict, dict]:
     from .configs import DATASET_LABELS, MODEL_LABELS
@@ -286,13 +350,19 @@ def describe_reduction(row) -> str:
     where = datasets.get(row.dataset_ours, row.dataset_ours)
     if row.dataset_theirs != row.dataset_ours:
         where += f" against {datasets.get(row.dataset_theirs, row.dataset_theirs)}"
-    parts = (f"{row.part_ours} parameters" if row.part_ours == row.part_theirs
-             else f"{row.part_ours} against {row.part_theirs} parameters")
-    change = (f"a {row.reduction:.1%} reduction" if row.reduction >= 0
-              else f"{-row.reduction:.1%} larger")
-    return (f"{models.get(row.model_ours, row.model_ours)} against "
-            f"{models.get(row.model_theirs, row.model_theirs)}, {parts}, {where} "
-            f"({row.count_ours} / {row.count_theirs}: {change})")
+    parts = (
+        f"{row.part_ours} parameters"
+        if row.part_ours == row.part_theirs
+        else f"{row.part_ours} against {row.part_theirs} parameters"
+    )
+    change = (
+        f"a {row.reduction:.1%} reduction" if row.reduction >= 0 else f"{-row.reduction:.1%} larger"
+    )
+    return (
+        f"{models.get(row.model_ours, row.model_ours)} against "
+        f"{models.get(row.model_theirs, row.model_theirs)}, {parts}, {where} "
+        f"({row.count_ours} / {row.count_theirs}: {change})"
+    )
 
 
 SHORT_DATASET_LABELS = {"damped_shm": "Damped SHM", "bessel": "Bessel", "urban": "Urban"}
@@ -313,11 +383,17 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     cells: dict[str, dict[tuple, str]] = {}
     for row in frame.itertuples(index=False):
         counts = f"({row.count_ours}/{row.count_theirs})"  # compact: the table fits a page
-        text = (f"{100 * row.reduction:.1f}% {counts}" if row.reduction >= 0
-                else f"{row.count_ours / row.count_theirs:.1f}× {counts}")
+        text = (
+            f"{100 * row.reduction:.1f}% {counts}"
+            if row.reduction >= 0
+            else f"{row.count_ours / row.count_theirs:.1f}× {counts}"
+        )
         column = f"vs {models.get(row.model_theirs, row.model_theirs)}"
-        index = (datasets.get(row.dataset_ours, row.dataset_ours),
-                 models.get(row.model_ours, row.model_ours), row.part_ours)
+        index = (
+            datasets.get(row.dataset_ours, row.dataset_ours),
+            models.get(row.model_ours, row.model_ours),
+            row.part_ours,
+        )
         cells.setdefault(column, {})[index] = text
     order = [f"vs {models.get(m, m)}" for m in BASELINES if f"vs {models.get(m, m)}" in cells]
     index = list(dict.fromkeys(i for c in order for i in cells[c]))
@@ -335,14 +411,17 @@ def claim_table(report: pd.DataFrame | None = None) -> pd.DataFrame:
     report = claim_report() if report is None else report
     rows = []
     for r in report.itertuples(index=False):
-        rows.append({
-            "claim": r.printed,
-            "named comparisons": f"{r.named_consistent} of {r.named_comparisons}",
-            "like-for-like pairs": r.like_for_like_matches,
-            "any two entries": r.any_matches,
-            "reachable": "yes" if r.reachable else
-            f"no (at most {100 * r.largest_possible:.1f}%)",
-        })
+        rows.append(
+            {
+                "claim": r.printed,
+                "named comparisons": f"{r.named_consistent} of {r.named_comparisons}",
+                "like-for-like pairs": r.like_for_like_matches,
+                "any two entries": r.any_matches,
+                "reachable": "yes"
+                if r.reachable
+                else f"no (at most {100 * r.largest_possible:.1f}%)",
+            }
+        )
     table = pd.DataFrame(rows).set_index("claim")
     table.index.name = None
     return table
@@ -358,21 +437,31 @@ def explain_claim(c: ReductionClaim, table: Mapping = TABLE_I) -> str:
     scoped = scoped_reductions(c, table)
     hits, misses = scoped[scoped["consistent"]], scoped[~scoped["consistent"]]
     if len(hits):
-        text = (f"{c.printed} is " + "; and ".join(describe_reduction(r)
-                                                   for r in hits.itertuples()) + ".")
+        text = (
+            f"{c.printed} is "
+            + "; and ".join(describe_reduction(r) for r in hits.itertuples())
+            + "."
+        )
         if len(misses):
-            text += (" The other comparisons the sentence names give "
-                     + "; ".join(describe_reduction(r) for r in misses.itertuples()) + ".")
+            text += (
+                " The other comparisons the sentence names give "
+                + "; ".join(describe_reduction(r) for r in misses.itertuples())
+                + "."
+            )
         return text
     ceiling = largest_possible_reduction(table)
     low, _ = printed_interval(c.printed)
     closest = nearest(every_reduction(table), c.printed, k=1).iloc[0]
     if low > ceiling:
-        return (f"{c.printed} cannot come from Table I: no comparison of two of its entries, "
-                f"whatever the models, parts or datasets, exceeds {ceiling:.1%}; the largest "
-                f"is {describe_reduction(closest)}.")
-    return (f"None of the comparisons the sentence names gives {c.printed}; the nearest of "
-            f"all comparisons of two entries is {describe_reduction(closest)}.")
+        return (
+            f"{c.printed} cannot come from Table I: no comparison of two of its entries, "
+            f"whatever the models, parts or datasets, exceeds {ceiling:.1%}; the largest "
+            f"is {describe_reduction(closest)}."
+        )
+    return (
+        f"None of the comparisons the sentence names gives {c.printed}; the nearest of "
+        f"all comparisons of two entries is {describe_reduction(closest)}."
+    )
 
 
 def describe_larger(table: Mapping = TABLE_I) -> str:
@@ -384,8 +473,11 @@ def describe_larger(table: Mapping = TABLE_I) -> str:
     """
     models, _ = _labels()
     present = {m for _, m in table}
-    frame = reductions(table, ours=[m for m in QUANTUM_INSPIRED if m in present],
-                       theirs=[m for m in BASELINES if m in present])
+    frame = reductions(
+        table,
+        ours=[m for m in QUANTUM_INSPIRED if m in present],
+        theirs=[m for m in BASELINES if m in present],
+    )
     sentences = []
     for baseline in BASELINES:
         mine = frame[frame["model_theirs"] == baseline]
@@ -394,17 +486,24 @@ def describe_larger(table: Mapping = TABLE_I) -> str:
         larger = mine[mine["reduction"] < 0]
         name = models.get(baseline, baseline)
         if larger.empty:
-            sentences.append(f"No quantum-inspired model is larger than the {name} of its "
-                             f"dataset, in any of the {len(mine)} comparisons.")
+            sentences.append(
+                f"No quantum-inspired model is larger than the {name} of its "
+                f"dataset, in any of the {len(mine)} comparisons."
+            )
             continue
         classical = mine[mine["part_ours"] == "classical"]
         classical_larger = larger[larger["part_ours"] == "classical"]
         other = larger[larger["part_ours"] != "classical"]
-        text = (f"Against {name}, a quantum-inspired model is larger in {len(larger)} of the "
-                f"{len(mine)} comparisons")
+        text = (
+            f"Against {name}, a quantum-inspired model is larger in {len(larger)} of the "
+            f"{len(mine)} comparisons"
+        )
         if len(classical_larger):
-            share = ("every" if len(classical_larger) == len(classical)
-                     else f"{len(classical_larger)} of the {len(classical)}")
+            share = (
+                "every"
+                if len(classical_larger) == len(classical)
+                else f"{len(classical_larger)} of the {len(classical)}"
+            )
             text += f": {share} classical count"
             if len(other):
                 text += ", and " + "; ".join(describe_reduction(r) for r in other.itertuples())

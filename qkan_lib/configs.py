@@ -1,4 +1,5 @@
-"""Named model configurations: one definition per (model, dataset), shared by chapters and experiments.
+"""Named model configurations: one definition per (model, dataset), shared by chapters and
+experiments.
 
 The sizes follow Section IV-B of the paper and the reference code (the book's Table I chapter
 documents the sources):
@@ -10,6 +11,7 @@ documents the sources):
 * HQKAN-LSTM: same hidden sizes; HQKAN with latent widths ceil(log2) and trainable
   post-activation weights (reproduces Table I's Bessel 25 / 8 / 33).
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,34 +36,70 @@ DATASETS = ("damped_shm", "bessel", "urban")  # the paper's
 # Harder tasks of the "Testing the claims" part; models keep their Damped SHM sizes there.
 EXTRA_DATASETS = ("narma5", "narma10", "damped_shm_noisy")
 ALL_DATASETS = DATASETS + EXTRA_DATASETS
-MODEL_LABELS = {"lstm": "LSTM", "qlstm": "QLSTM", "qkan_lstm": "QKAN-LSTM", "hqkan_lstm": "HQKAN-LSTM",
-                "fourier_lstm": "Fourier twin", "param_matched_lstm": "Matched LSTM"}
-DATASET_LABELS = {"damped_shm": "Damped SHM", "bessel": "Bessel Function", "urban": "Urban Telecommunication",
-                  "narma5": "NARMA-5", "narma10": "NARMA-10", "damped_shm_noisy": "Damped SHM + noise"}
+MODEL_LABELS = {
+    "lstm": "LSTM",
+    "qlstm": "QLSTM",
+    "qkan_lstm": "QKAN-LSTM",
+    "hqkan_lstm": "HQKAN-LSTM",
+    "fourier_lstm": "Fourier twin",
+    "param_matched_lstm": "Matched LSTM",
+}
+DATASET_LABELS = {
+    "damped_shm": "Damped SHM",
+    "bessel": "Bessel Function",
+    "urban": "Urban Telecommunication",
+    "narma5": "NARMA-5",
+    "narma10": "NARMA-10",
+    "damped_shm_noisy": "Damped SHM + noise",
+}
 
 _CONFIGS = {
-    "lstm": {"damped_shm": {"hidden_size": 5, "num_layers": 1},
-             "bessel": {"hidden_size": 5, "num_layers": 1},
-             "urban": {"hidden_size": 4, "num_layers": 2}},
-    "qlstm": {"damped_shm": {"hidden_size": 5, "depth": 3},
-              "bessel": {"hidden_size": 5, "depth": 3},
-              "urban": {"hidden_size": 4, "depth": 5}},
-    "qkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True,
-                       "postact_weight_trainable": False, "postact_bias_trainable": False,
-                       "readout": "expectation"}
-                  for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
-    "hqkan_lstm": {ds: {"hidden_size": h, "reps": 1, "preact_trainable": True, "base_trainable": True,
-                        "postact_weight_trainable": True, "postact_bias_trainable": False,
-                        "latent_in": None, "latent_out": None, "readout": "expectation"}
-                   for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))},
+    "lstm": {
+        "damped_shm": {"hidden_size": 5, "num_layers": 1},
+        "bessel": {"hidden_size": 5, "num_layers": 1},
+        "urban": {"hidden_size": 4, "num_layers": 2},
+    },
+    "qlstm": {
+        "damped_shm": {"hidden_size": 5, "depth": 3},
+        "bessel": {"hidden_size": 5, "depth": 3},
+        "urban": {"hidden_size": 4, "depth": 5},
+    },
+    "qkan_lstm": {
+        ds: {
+            "hidden_size": h,
+            "reps": 1,
+            "preact_trainable": True,
+            "base_trainable": True,
+            "postact_weight_trainable": False,
+            "postact_bias_trainable": False,
+            "readout": "expectation",
+        }
+        for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))
+    },
+    "hqkan_lstm": {
+        ds: {
+            "hidden_size": h,
+            "reps": 1,
+            "preact_trainable": True,
+            "base_trainable": True,
+            "postact_weight_trainable": True,
+            "postact_bias_trainable": False,
+            "latent_in": None,
+            "latent_out": None,
+            "readout": "expectation",
+        }
+        for ds, h in (("damped_shm", 2), ("bessel", 1), ("urban", 1))
+    },
 }
 # fourier_lstm: the QKAN-LSTM configuration with the DARUANs replaced by their classical twin
-_CONFIGS["fourier_lstm"] = {ds: {k: v for k, v in c.items() if k != "readout"}
-                            for ds, c in _CONFIGS["qkan_lstm"].items()}
+_CONFIGS["fourier_lstm"] = {
+    ds: {k: v for k, v in c.items() if k != "readout"} for ds, c in _CONFIGS["qkan_lstm"].items()
+}
 # param_matched_lstm: nn.LSTM with the hidden size nearest the count of `match` (None: searched)
-_CONFIGS["param_matched_lstm"] = {ds: {"match": "qkan_lstm", "target_params": None, "hidden_size": None,
-                                       "num_layers": layers}
-                                  for ds, layers in (("damped_shm", 1), ("bessel", 1), ("urban", 2))}
+_CONFIGS["param_matched_lstm"] = {
+    ds: {"match": "qkan_lstm", "target_params": None, "hidden_size": None, "num_layers": layers}
+    for ds, layers in (("damped_shm", 1), ("bessel", 1), ("urban", 2))
+}
 
 
 def model_config(model: str, dataset: str, **overrides) -> dict:
@@ -73,13 +111,22 @@ def model_config(model: str, dataset: str, **overrides) -> dict:
     config = copy.deepcopy(_CONFIGS[model][dataset if dataset in DATASETS else "damped_shm"])
     unknown = set(overrides) - set(config)
     if unknown:
-        raise ValueError(f"{model} on {dataset} has no options {sorted(unknown)}; it has {sorted(config)}")
+        raise ValueError(
+            f"{model} on {dataset} has no options {sorted(unknown)}; it has {sorted(config)}"
+        )
     config.update(overrides)
     return config
 
 
-def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.dtype | None = None,
-                device: torch.device | str | None = None, **overrides) -> torch.nn.Module:
+def build_model(
+    model: str,
+    dataset: str,
+    *,
+    input_size: int = 1,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    **overrides,
+) -> torch.nn.Module:
     """Build a model from its named configuration, e.g. ``build_model("qkan_lstm", "bessel")``.
 
     ``dtype=None`` uses torch's default dtype; extra keyword arguments override config keys.
@@ -96,11 +143,14 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
         from .baselines import build_parameter_matched_lstm  # baselines imports this module
 
         return build_parameter_matched_lstm(dataset, input_size=input_size, **config, **factory)
-    if model == "fourier_lstm":  # same random draws as build_model("qkan_lstm"): same initial function
+    if (
+        model == "fourier_lstm"
+    ):  # same random draws as build_model("qkan_lstm"): same initial function
         from .fourier_twin import fourier_lstm_from_qkan
 
-        return fourier_lstm_from_qkan(build_model("qkan_lstm", dataset, input_size=input_size, **config,
-                                                  **factory))
+        return fourier_lstm_from_qkan(
+            build_model("qkan_lstm", dataset, input_size=input_size, **config, **factory)
+        )
     hidden = check_positive_int(config.pop("hidden_size"), "hidden_size")
     if model == "lstm":
         return LSTMRegressor(input_size, hidden, config["num_layers"], **factory)
@@ -113,8 +163,13 @@ def build_model(model: str, dataset: str, *, input_size: int = 1, dtype: torch.d
     return RecurrentRegressor(LSTMCell(input_size, hidden, gates))
 
 
-def affine_lstm(input_size: int, hidden_size: int, *, dtype: torch.dtype | None = None,
-                device: torch.device | str | None = None) -> RecurrentRegressor:
+def affine_lstm(
+    input_size: int,
+    hidden_size: int,
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> RecurrentRegressor:
     """The from-scratch Eq. (1) LSTM (affine gates) wrapped as a regressor."""
     gates = AffineGates(input_size, hidden_size, dtype=dtype, device=device)
     return RecurrentRegressor(LSTMCell(input_size, hidden_size, gates))

@@ -31,6 +31,7 @@ Two implementations live here side by side, by role:
   ``d/da R(a) r = J R(a) r`` (the derivative of a rotation is a quarter-turn of the rotated
   vector), so autograd records one node instead of dozens of elementwise ones.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,20 +55,29 @@ def check_readout(readout: str) -> str:
     return readout
 
 
-def _check_params(theta: torch.Tensor, preact_weight: torch.Tensor, preact_bias: torch.Tensor,
-                  readout: str) -> int:
+def _check_params(
+    theta: torch.Tensor, preact_weight: torch.Tensor, preact_bias: torch.Tensor, readout: str
+) -> int:
     check_readout(readout)
     if theta.dim() < 2 or theta.shape[-1] != 2:
         raise ValueError(f"theta must have shape (..., reps + 1, 2), got {tuple(theta.shape)}")
     reps = theta.shape[-2] - 1
     if reps < 1:
-        raise ValueError("a DARUAN needs reps >= 1 (theta.shape[-2] = reps + 1 >= 2), "
-                         f"got theta {tuple(theta.shape)}")
+        raise ValueError(
+            "a DARUAN needs reps >= 1 (theta.shape[-2] = reps + 1 >= 2), "
+            f"got theta {tuple(theta.shape)}"
+        )
     for name, t in (("preact_weight", preact_weight), ("preact_bias", preact_bias)):
         if t.shape[-1] != reps:
-            raise ValueError(f"{name} must have last dimension reps = {reps} to match theta "
-                             f"{tuple(theta.shape)}, got {tuple(t.shape)}")
-    for name, t in (("theta", theta), ("preact_weight", preact_weight), ("preact_bias", preact_bias)):
+            raise ValueError(
+                f"{name} must have last dimension reps = {reps} to match theta "
+                f"{tuple(theta.shape)}, got {tuple(t.shape)}"
+            )
+    for name, t in (
+        ("theta", theta),
+        ("preact_weight", preact_weight),
+        ("preact_bias", preact_bias),
+    ):
         if not t.is_floating_point():
             raise ValueError(f"{name} must be a floating-point tensor, got dtype {t.dtype}")
     return reps
@@ -78,8 +88,9 @@ def _rotate(a: torch.Tensor, b: torch.Tensor, cos: torch.Tensor, sin: torch.Tens
     return a * cos - b * sin, a * sin + b * cos
 
 
-def bloch_vector(x: torch.Tensor, theta: torch.Tensor, preact_weight: torch.Tensor,
-                 preact_bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def bloch_vector(
+    x: torch.Tensor, theta: torch.Tensor, preact_weight: torch.Tensor, preact_bias: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Final Bloch vector (X, Y, Z) of the DARUAN circuit, before the measurement: the
     gate-by-gate REFERENCE implementation.
 
@@ -117,21 +128,25 @@ def _forward_sweep(x, weight, merged_bias, x0, y0, z0, theta_y):
         P = torch.addcmul(X * ca, Y, sa, value=-1)  # RZ(a): (X, Y) -> (P, Q)
         Q = torch.addcmul(X * sa, Y, ca)
         cy, sy = cos_y[l], sin_y[l]
-        Z, X = torch.addcmul(Z * cy, P, sy, value=-1), torch.addcmul(P * cy, Z, sy)  # RY: (Z, P) -> (Z', X')
+        Z, X = (
+            torch.addcmul(Z * cy, P, sy, value=-1),
+            torch.addcmul(P * cy, Z, sy),
+        )  # RY: (Z, P) -> (Z', X')
         Y = Q
         saved += [ca, sa, P, Q, Z, X]
     return Z, [cos_y, sin_y, *saved]
 
 
 def _reverse_sweep(grad, x, weight, edge_shape, need_x, cos_y, sin_y, *saved):
-    """Gradients of <Z> w.r.t. (x, weight, merged_bias, x0, y0, z0, theta_y) in one reverse sweep."""
+    """Gradients of <Z> w.r.t. (x, weight, merged_bias, x0, y0, z0, theta_y) in one reverse
+    sweep."""
     layers = weight.shape[0]
     g_weight, g_bias, g_theta = [None] * layers, [None] * layers, [None] * layers
     g_x = None
     gX = gY = None  # None: identically zero
     gZ = grad
     for l in reversed(range(layers)):
-        ca, sa, P, Q, Z_out, X_out = saved[6 * l:6 * l + 6]
+        ca, sa, P, Q, Z_out, X_out = saved[6 * l : 6 * l + 6]
         cy, sy = cos_y[l], sin_y[l]
         # RY: (Z_in, P) -> (Z_out, X_out); d/dtheta (Z_out, X_out) = (-X_out, Z_out)
         if gX is None:
@@ -155,8 +170,15 @@ def _reverse_sweep(grad, x, weight, edge_shape, need_x, cos_y, sin_y, *saved):
     if g_x is not None:
         g_x = g_x.sum_to_size(x.shape)
     reduce = lambda g: g.sum_to_size(edge_shape)  # noqa: E731
-    return (g_x, torch.stack(g_weight), torch.stack(g_bias), reduce(gX), reduce(gY), reduce(gZ),
-            torch.stack(g_theta))
+    return (
+        g_x,
+        torch.stack(g_weight),
+        torch.stack(g_bias),
+        reduce(gX),
+        reduce(gY),
+        reduce(gZ),
+        torch.stack(g_theta),
+    )
 
 
 class DaruanCore(torch.autograd.Function):
@@ -190,7 +212,9 @@ class DaruanCoreVmap(torch.autograd.Function):
     @staticmethod
     def forward(x, weight, merged_bias, x0, y0, z0, theta_y):
         z, saved = _forward_sweep(x, weight, merged_bias, x0, y0, z0, theta_y)
-        saved[-2] = saved[-2].clone()  # the last Z is also the output, which must stay differentiable
+        saved[-2] = saved[
+            -2
+        ].clone()  # the last Z is also the output, which must stay differentiable
         return (z, *saved)
 
     @staticmethod
@@ -218,9 +242,17 @@ def vmap_compatible() -> Iterator[None]:
         _BATCHED_MODELS.reset(token)
 
 
-def daruan_core(x: torch.Tensor, weight: torch.Tensor, merged_bias: torch.Tensor, x0: torch.Tensor,
-                y0: torch.Tensor, z0: torch.Tensor, theta_y: torch.Tensor) -> torch.Tensor:
-    """<Z> of DARUANs from :func:`prepare`-d tensors (the vmap-able core inside :func:`vmap_compatible`)."""
+def daruan_core(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    merged_bias: torch.Tensor,
+    x0: torch.Tensor,
+    y0: torch.Tensor,
+    z0: torch.Tensor,
+    theta_y: torch.Tensor,
+) -> torch.Tensor:
+    """<Z> of DARUANs from :func:`prepare`-d tensors (the vmap-able core inside
+    :func:`vmap_compatible`)."""
     if _BATCHED_MODELS.get():
         return DaruanCoreVmap.apply(x, weight, merged_bias, x0, y0, z0, theta_y)[0]
     return DaruanCore.apply(x, weight, merged_bias, x0, y0, z0, theta_y)
@@ -236,8 +268,9 @@ def edge_constants(theta: torch.Tensor, bias: torch.Tensor) -> EdgeConstants:
     return x0, y0, z0, merged_bias, theta[..., 1:, 1]
 
 
-def prepare(weight: torch.Tensor, constants: EdgeConstants,
-            edges: tuple[int, ...] | None = None) -> tuple[torch.Tensor, ...]:
+def prepare(
+    weight: torch.Tensor, constants: EdgeConstants, edges: tuple[int, ...] | None = None
+) -> tuple[torch.Tensor, ...]:
     """Lay the per-edge tensors out for :class:`DaruanCore` (layer axis first, contiguous).
 
     Done once per forward pass of a layer, or once per SEQUENCE by a recurrent cell's
@@ -245,7 +278,9 @@ def prepare(weight: torch.Tensor, constants: EdgeConstants,
     """
     x0, y0, z0, merged_bias, theta_y = constants
     layers = weight.shape[-1]
-    edges = edges or torch.broadcast_shapes(x0.shape, weight.shape[:-1], merged_bias.shape[:-1], theta_y.shape[:-1])
+    edges = edges or torch.broadcast_shapes(
+        x0.shape, weight.shape[:-1], merged_bias.shape[:-1], theta_y.shape[:-1]
+    )
 
     def layer_first(t):
         moved = t.movedim(-1, 0)
@@ -256,7 +291,9 @@ def prepare(weight: torch.Tensor, constants: EdgeConstants,
     return (layer_first(weight), layer_first(merged_bias), *start, layer_first(theta_y))
 
 
-def fast_expectation(x: torch.Tensor, weight: torch.Tensor, constants: EdgeConstants) -> torch.Tensor:
+def fast_expectation(
+    x: torch.Tensor, weight: torch.Tensor, constants: EdgeConstants
+) -> torch.Tensor:
     """<Z> of DARUANs from precomputed :func:`edge_constants`; x broadcasts against the edges."""
     return daruan_core(x, *prepare(weight, constants))
 
@@ -298,8 +335,9 @@ def evaluate_daruan(
     """
     reps = theta.shape[-2] - 1
     if preact_weight is None:
-        preact_weight = torch.ones(theta.shape[:-2] + (reps,), dtype=theta.dtype,
-                                   device=theta.device)
+        preact_weight = torch.ones(
+            theta.shape[:-2] + (reps,), dtype=theta.dtype, device=theta.device
+        )
     if preact_bias is None:
         preact_bias = torch.zeros_like(preact_weight)
     _check_params(theta, preact_weight, preact_bias, readout)
@@ -318,8 +356,15 @@ class DARUAN(torch.nn.Module):
     are fixed buffers w = 1, b = 0.
     """
 
-    def __init__(self, reps: int = 1, preact_trainable: bool = True, readout: str = "expectation",
-                 *, dtype: torch.dtype | None = None, device: torch.device | str | None = None):
+    def __init__(
+        self,
+        reps: int = 1,
+        preact_trainable: bool = True,
+        readout: str = "expectation",
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
         super().__init__()
         self.reps = check_positive_int(reps, "reps")
         self.readout = check_readout(readout)

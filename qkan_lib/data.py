@@ -6,6 +6,7 @@ whole series, windows ``x = s[i:i+L], y = s[i+L]`` for ``i in range(len(s) - L -
 and a chronological 67 / 33 train / test split. The numerics are this library's own
 (an RK4 integrator, the trapezoidal Bessel integral); the tests compare them with SciPy.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,16 @@ from .milan import ENV_VAR, MilanSeries, fill_gaps, load_milan_sms, select_cells
 from .utils import check_positive_int
 
 
-def damped_pendulum(b: float = 0.15, g: float = 9.81, m: float = 1.0, angle0: float = 0.0,
-                    omega0: float = 3.0, t_end: float = 20.0, n_points: int = 240, substeps: int = 64):
+def damped_pendulum(
+    b: float = 0.15,
+    g: float = 9.81,
+    m: float = 1.0,
+    angle0: float = 0.0,
+    omega0: float = 3.0,
+    t_end: float = 20.0,
+    n_points: int = 240,
+    substeps: int = 64,
+):
     """The reference "damped SHM": a'' = -(b/m) a' - g sin(a) for the angle a of a pendulum of
     length 1 (called ``angle`` here: ``theta`` names circuit angles in this library).
 
@@ -93,11 +102,15 @@ class MinMaxScaler:
 
     def transform(self, values):
         values = np.asarray(values, dtype=float)
-        return self.low + (values - self.data_min) * (self.high - self.low) / (self.data_max - self.data_min)
+        return self.low + (values - self.data_min) * (self.high - self.low) / (
+            self.data_max - self.data_min
+        )
 
     def inverse(self, values):
         values = np.asarray(values, dtype=float)
-        return self.data_min + (values - self.low) * (self.data_max - self.data_min) / (self.high - self.low)
+        return self.data_min + (values - self.low) * (self.data_max - self.data_min) / (
+            self.high - self.low
+        )
 
 
 def make_windows(series, seq_len: int):
@@ -112,10 +125,12 @@ def make_windows(series, seq_len: int):
         raise ValueError(f"series must be one-dimensional, got shape {series.shape}")
     count = len(series) - seq_len - 1
     if count < 1:
-        raise ValueError(f"seq_len={seq_len}: a series of length {len(series)} has no windows "
-                         "of that length (a window needs seq_len + 2 points)")
+        raise ValueError(
+            f"seq_len={seq_len}: a series of length {len(series)} has no windows "
+            "of that length (a window needs seq_len + 2 points)"
+        )
     index = np.arange(count)[:, None] + np.arange(seq_len)[None, :]
-    return series[index][..., None], series[seq_len:seq_len + count, None]
+    return series[index][..., None], series[seq_len : seq_len + count, None]
 
 
 @dataclass
@@ -143,8 +158,10 @@ class SequenceData:
         return out
 
     def to(self, dtype=None, device=None) -> "SequenceData":
-        moved = {k: (v.to(dtype=dtype, device=device) if isinstance(v, torch.Tensor) else v)
-                 for k, v in self.__dict__.items()}
+        moved = {
+            k: (v.to(dtype=dtype, device=device) if isinstance(v, torch.Tensor) else v)
+            for k, v in self.__dict__.items()
+        }
         return SequenceData(**moved)
 
     def __len__(self) -> int:
@@ -153,8 +170,11 @@ class SequenceData:
 
 def _check_fraction(value, name: str) -> float:
     """A split fraction: a real number strictly between 0 and 1 (NaN and bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not 0 < value < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not 0 < value < 1
+    ):
         raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
     return float(value)
 
@@ -163,9 +183,14 @@ def _tensor(a, dtype):
     return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype)
 
 
-def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
-                      dtype: torch.dtype = torch.float64, val_fraction: float = 0.0,
-                      **series_options) -> SequenceData:
+def synthetic_dataset(
+    name: str,
+    seq_len: int = 4,
+    train_fraction: float = 0.67,
+    dtype: torch.dtype = torch.float64,
+    val_fraction: float = 0.0,
+    **series_options,
+) -> SequenceData:
     """Damped SHM (angular velocity) or Bessel J2, scaled to [-1, 1] on the whole series,
     windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test).
 
@@ -175,8 +200,11 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
     """
     train_fraction = _check_fraction(train_fraction, "train_fraction")
     seq_len = check_positive_int(seq_len, "seq_len")
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) \
-            or not 0 <= val_fraction < 1:
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not 0 <= val_fraction < 1
+    ):
         raise ValueError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
     if name == "damped_shm":
         _, _, series = damped_pendulum(**series_options)
@@ -189,18 +217,28 @@ def synthetic_dataset(name: str, seq_len: int = 4, train_fraction: float = 0.67,
     n_train = int(train_fraction * len(x))
     if not 1 <= n_train < len(x):  # a split without windows fails much later, deep inside training
         empty = "train" if n_train < 1 else "test"
-        raise ValueError(f"train_fraction={train_fraction} with seq_len={seq_len} leaves the "
-                         f"{empty} split empty ({len(x)} windows in all)")
+        raise ValueError(
+            f"train_fraction={train_fraction} with seq_len={seq_len} leaves the "
+            f"{empty} split empty ({len(x)} windows in all)"
+        )
     n_fit = n_train - round(val_fraction * n_train)
     if val_fraction and not 0 < n_fit < n_train:
-        raise ValueError(f"val_fraction={val_fraction} leaves an empty training or validation split "
-                         f"of {n_train} training windows")
-    return SequenceData(name, seq_len, _tensor(x[:n_fit], dtype), _tensor(y[:n_fit], dtype),
-                        _tensor(x[n_train:], dtype), _tensor(y[n_train:], dtype),
-                        _tensor(x[n_fit:n_train], dtype), _tensor(y[n_fit:n_train], dtype),
-                        scaler=scaler,
-                        info={"series": scaler.transform(series).tolist(), "n_train": n_train,
-                              "n_fit": n_fit})
+        raise ValueError(
+            f"val_fraction={val_fraction} leaves an empty training or validation split "
+            f"of {n_train} training windows"
+        )
+    return SequenceData(
+        name,
+        seq_len,
+        _tensor(x[:n_fit], dtype),
+        _tensor(y[:n_fit], dtype),
+        _tensor(x[n_train:], dtype),
+        _tensor(y[n_train:], dtype),
+        _tensor(x[n_fit:n_train], dtype),
+        _tensor(y[n_fit:n_train], dtype),
+        scaler=scaler,
+        info={"series": scaler.transform(series).tolist(), "n_train": n_train, "n_fit": n_fit},
+    )
 
 
 def cache_dir():
@@ -219,10 +257,13 @@ def display_path(path) -> str:
     """
     from pathlib import Path
 
-
     target = Path(path).expanduser().resolve()
-    roots = [(f"${ENV_VAR}", os.environ.get(ENV_VAR)), ("$QKAN_CACHE", cache_dir()),
-             (".", Path.cwd()), ("~", Path.home())]
+    roots = [
+        (f"${ENV_VAR}", os.environ.get(ENV_VAR)),
+        ("$QKAN_CACHE", cache_dir()),
+        (".", Path.cwd()),
+        ("~", Path.home()),
+    ]
     for name, root in roots:
         if not root:
             continue
@@ -248,8 +289,9 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     if chosen:
         given = "milan_dir" if milan_dir else f"${milan.ENV_VAR}"
         if isinstance(chosen, bytes) or not isinstance(chosen, (str, os.PathLike)):
-            raise ValueError(f"{given} must be a folder path (str or Path), "
-                             f"got {type(chosen).__name__}")
+            raise ValueError(
+                f"{given} must be a folder path (str or Path), got {type(chosen).__name__}"
+            )
         directory = Path(chosen)
         if directory.is_file():  # a single day file
             return directory, (directory.parent / milan.STAND_IN_MARKER).exists()
@@ -266,8 +308,15 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     return directory, True
 
 
-def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15, 0.15),
-                  min_coverage: float = 0.98, max_gap: int = 6, dtype: torch.dtype = torch.float64) -> SequenceData:
+def urban_dataset(
+    series,
+    seq_len: int = 4,
+    cells: int = 1,
+    fractions=(0.7, 0.15, 0.15),
+    min_coverage: float = 0.98,
+    max_gap: int = 6,
+    dtype: torch.dtype = torch.float64,
+) -> SequenceData:
     """Urban telecommunication windows from a :class:`qkan_lib.milan.MilanSeries`.
 
     The ``cells`` most active squares passing :func:`qkan_lib.milan.select_cells` are
@@ -276,23 +325,29 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
     may fall outside [-1, 1]); windows never cross a split or a square.
     """
     if not isinstance(series, MilanSeries):
-        raise ValueError(f"series must be a MilanSeries (from qkan_lib.milan.load_milan_sms), "
-                         f"got {type(series).__name__}")
+        raise ValueError(
+            f"series must be a MilanSeries (from qkan_lib.milan.load_milan_sms), "
+            f"got {type(series).__name__}"
+        )
     seq_len = check_positive_int(seq_len, "seq_len")
     cells = check_positive_int(cells, "cells")
     try:
         fractions = tuple(fractions)
     except TypeError:
-        raise ValueError(f"fractions must be three numbers (train, val, test), "
-                         f"got {fractions!r}") from None
+        raise ValueError(
+            f"fractions must be three numbers (train, val, test), got {fractions!r}"
+        ) from None
     if len(fractions) != 3:
         raise ValueError(f"fractions must be three numbers (train, val, test), got {fractions!r}")
     for label, value in zip(("train", "val", "test"), fractions):
         _check_fraction(value, f"fractions ({label})")
     if abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}")
-    if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) \
-            or not 0 <= min_coverage <= 1:
+    if (
+        isinstance(min_coverage, bool)
+        or not isinstance(min_coverage, (int, float))
+        or not 0 <= min_coverage <= 1
+    ):
         raise ValueError(f"min_coverage must be a number from 0 to 1, got {min_coverage!r}")
     if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
         raise ValueError(f"max_gap must be a non-negative integer (slots), got {max_gap!r}")
@@ -300,25 +355,40 @@ def urban_dataset(series, seq_len: int = 4, cells: int = 1, fractions=(0.7, 0.15
     cut1, cut2 = int(fractions[0] * n), int((fractions[0] + fractions[1]) * n)
     for label, length in (("train", cut1), ("val", cut2 - cut1), ("test", n - cut2)):
         if length - seq_len - 1 < 1:  # refused now, not deep inside training
-            raise ValueError(f"seq_len={seq_len} with fractions={fractions} leaves the {label} "
-                             f"split without windows: it gets {length} of the {n} slots and a "
-                             "window needs seq_len + 2")
+            raise ValueError(
+                f"seq_len={seq_len} with fractions={fractions} leaves the {label} "
+                f"split without windows: it gets {length} of the {n} slots and a "
+                "window needs seq_len + 2"
+            )
     columns = select_cells(series, cells, min_coverage, max_gap)
     filled = np.stack([fill_gaps(series.values[:, c]) for c in columns], 1)
     parts = {"train": filled[:cut1], "val": filled[cut1:cut2], "test": filled[cut2:]}
     scaler = MinMaxScaler.fit(parts["train"])
     tensors = {}
     for name, values in parts.items():
-        xs, ys = zip(*(make_windows(scaler.transform(values[:, j]), seq_len) for j in range(len(columns))))
+        xs, ys = zip(
+            *(make_windows(scaler.transform(values[:, j]), seq_len) for j in range(len(columns)))
+        )
         tensors[name] = (_tensor(np.concatenate(xs), dtype), _tensor(np.concatenate(ys), dtype))
-    return SequenceData("urban", seq_len, *tensors["train"], *tensors["test"], *tensors["val"], scaler=scaler,
-                        stand_in=series.stand_in,
-                        info={"squares": series.squares[columns].tolist(), "cuts": [cut1, cut2],
-                              "source": series.source})
+    return SequenceData(
+        "urban",
+        seq_len,
+        *tensors["train"],
+        *tensors["test"],
+        *tensors["val"],
+        scaler=scaler,
+        stand_in=series.stand_in,
+        info={
+            "squares": series.squares[columns].tolist(),
+            "cuts": [cut1, cut2],
+            "source": series.source,
+        },
+    )
 
 
-def load_dataset(name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64, milan_dir=None,
-                 **options) -> SequenceData:
+def load_dataset(
+    name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64, milan_dir=None, **options
+) -> SequenceData:
     """One entry point: ``load_dataset("damped_shm" | "bessel" | "urban", seq_len)``.
 
     Also the harder benchmarks: "narma5" / "narma10" (:func:`qkan_lib.narma.narma_dataset`)
@@ -340,5 +410,7 @@ def load_dataset(name: str, seq_len: int = 4, dtype: torch.dtype = torch.float64
         stand_in_days = options.pop("stand_in_days", 14)
         directory, _ = milan_source(milan_dir, stand_in_days)
         return urban_dataset(load_milan_sms(directory), seq_len, dtype=dtype, **options)
-    raise ValueError(f"unknown dataset {name!r}; choose 'damped_shm', 'bessel', 'urban', 'narma5', "
-                     "'narma10' or 'damped_shm_noisy'")
+    raise ValueError(
+        f"unknown dataset {name!r}; choose 'damped_shm', 'bessel', 'urban', 'narma5', "
+        "'narma10' or 'damped_shm_noisy'"
+    )

@@ -5,6 +5,7 @@ The circuits are built gate by gate exactly as ``qkan_lib.daruan`` and
 check), then drawn with ``qml.draw_mpl``; gates carry symbolic labels instead of numbers.
 PennyLane is imported inside the functions: ``import qkan_lib`` does not pay for it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -71,8 +72,11 @@ def draw_daruan_circuit(reps: int = 2):
 
     node = qml.QNode(circuit, qml.device("default.qubit", wires=1))
     fig, ax = qml.draw_mpl(node, decimals=None, style="pennylane", fontsize="x-large")()
-    fig.suptitle(f"DARUAN, L = {reps}: " + r"$W(\theta_l) = R_Y(\theta_{l,1})\,R_Z(\theta_{l,0})$,"
-                 r"  $a_l = w_l x + b_l$,  readout $\langle Z\rangle$", fontsize=13)
+    fig.suptitle(
+        f"DARUAN, L = {reps}: " + r"$W(\theta_l) = R_Y(\theta_{l,1})\,R_Z(\theta_{l,0})$,"
+        r"  $a_l = w_l x + b_l$,  readout $\langle Z\rangle$",
+        fontsize=13,
+    )
     return fig
 
 
@@ -106,8 +110,11 @@ def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
 
     node = qml.QNode(circuit, qml.device("default.qubit", wires=n_qubits))
     fig, ax = qml.draw_mpl(node, decimals=None, style="pennylane", fontsize="large")()
-    fig.suptitle(f"one QLSTM gate circuit: {n_qubits} qubits encode $v_t = [x_t, h_{{t-1}}]$, "
-                 f"depth {depth}, " + r"$\langle Z\rangle$" + f" on {n_measured} qubits", fontsize=11)
+    fig.suptitle(
+        f"one QLSTM gate circuit: {n_qubits} qubits encode $v_t = [x_t, h_{{t-1}}]$, "
+        f"depth {depth}, " + r"$\langle Z\rangle$" + f" on {n_measured} qubits",
+        fontsize=11,
+    )
     return fig
 
 
@@ -134,12 +141,24 @@ def plot_lstm_cell(gate_maps: dict[str, str] | None = None):
         ax.text(*xy, symbol, ha="center", va="center", fontsize=12, zorder=4)
 
     def activation(xy, text, name):
-        ax.add_patch(FancyBboxPatch((xy[0] - 0.42, xy[1] - 0.25), 0.84, 0.5, boxstyle="round,pad=0.05",
-                                    fc="#fecaca", ec="0.25", lw=1.2, zorder=3))
+        ax.add_patch(
+            FancyBboxPatch(
+                (xy[0] - 0.42, xy[1] - 0.25),
+                0.84,
+                0.5,
+                boxstyle="round,pad=0.05",
+                fc="#fecaca",
+                ec="0.25",
+                lw=1.2,
+                zorder=3,
+            )
+        )
         ax.text(*xy, text, ha="center", va="center", fontsize=10, zorder=4)
         ax.text(xy[0] - 0.5, xy[1] + 0.45, name, ha="right", va="center", fontsize=10)
 
-    ax.add_patch(FancyBboxPatch((1.3, 0.55), 8.3, 5.0, boxstyle="round,pad=0.1", fc="#f8fafc", ec="0.6"))
+    ax.add_patch(
+        FancyBboxPatch((1.3, 0.55), 8.3, 5.0, boxstyle="round,pad=0.1", fc="#f8fafc", ec="0.6")
+    )
     # the cell state runs along the top: c_{t-1} -> x f_t -> + i_t g_t -> c_t
     ax.plot([0.2, 10.8], [4.9, 4.9], **line)
     arrow_to((10.4, 4.9), (10.9, 4.9))
@@ -154,10 +173,27 @@ def plot_lstm_cell(gate_maps: dict[str, str] | None = None):
     arrow_to((2.0, 2.0), (2.55, 2.0))
     ax.text(1.9, 1.5, "$v_t=[x_t,h_{t-1}]$", ha="right", fontsize=10)
     # the gate map: the only part that differs between the four models
-    ax.add_patch(FancyBboxPatch((2.6, 1.6), 5.6, 0.8, boxstyle="round,pad=0.05", fc="#dbeafe", ec="#1d4ed8",
-                                lw=2, zorder=2))
-    ax.text(5.4, 2.0, "gate map $G(v_t)$: $4m$ pre-activations", ha="center", va="center", fontsize=11,
-            color="#1e3a8a")
+    ax.add_patch(
+        FancyBboxPatch(
+            (2.6, 1.6),
+            5.6,
+            0.8,
+            boxstyle="round,pad=0.05",
+            fc="#dbeafe",
+            ec="#1d4ed8",
+            lw=2,
+            zorder=2,
+        )
+    )
+    ax.text(
+        5.4,
+        2.0,
+        "gate map $G(v_t)$: $4m$ pre-activations",
+        ha="center",
+        va="center",
+        fontsize=11,
+        color="#1e3a8a",
+    )
     gates = {"f": (3.2, 3.2), "i": (4.6, 3.2), "g": (5.8, 3.2), "o": (7.4, 3.2)}
     for name, (gx, gy) in gates.items():
         arrow_to((gx, 2.45), (gx, gy - 0.3))
@@ -176,8 +212,11 @@ def plot_lstm_cell(gate_maps: dict[str, str] | None = None):
     node((5.2, 4.9), "+")
     # output: h_t = o_t * tanh(c_t)
     ax.plot([8.7, 8.7], [4.9, 4.35], **line)
-    ax.add_patch(FancyBboxPatch((8.3, 3.85), 0.8, 0.45, boxstyle="round,pad=0.05", fc="#fecaca", ec="0.25",
-                                zorder=3))
+    ax.add_patch(
+        FancyBboxPatch(
+            (8.3, 3.85), 0.8, 0.45, boxstyle="round,pad=0.05", fc="#fecaca", ec="0.25", zorder=3
+        )
+    )
     ax.text(8.7, 4.07, r"$\tanh$", ha="center", va="center", fontsize=10, zorder=4)
     arrow_to((8.7, 3.83), (8.7, 3.42))
     arrow_to((7.84, 3.2), (8.48, 3.2))
@@ -185,8 +224,13 @@ def plot_lstm_cell(gate_maps: dict[str, str] | None = None):
     ax.plot([8.7, 8.7, 10.4], [2.98, 1.0, 1.0], **line)
     arrow_to((10.4, 1.0), (10.9, 1.0))
     ax.text(10.0, 1.25, "$h_t$", fontsize=12)
-    ax.text(5.4, 5.85, r"$c_t = f_t\odot c_{t-1} + i_t\odot\tilde C_t$,   $h_t = o_t\odot\tanh(c_t)$",
-            ha="center", fontsize=11)
+    ax.text(
+        5.4,
+        5.85,
+        r"$c_t = f_t\odot c_{t-1} + i_t\odot\tilde C_t$,   $h_t = o_t\odot\tanh(c_t)$",
+        ha="center",
+        fontsize=11,
+    )
 
     side = fig.add_axes([0.69, 0.08, 0.30, 0.84])
     side.axis("off")

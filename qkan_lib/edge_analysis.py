@@ -30,6 +30,7 @@ All shares are NaN for an edge with no oscillating energy (a constant function).
 energy is a property of phi on the whole real line; over a short input window a low
 frequency looks like a slope, which the plots of :mod:`qkan_lib.edge_plots` show.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,15 +72,18 @@ class EdgeParameters:
     readout: str = "expectation"
 
     def __post_init__(self):
-        theta, weight, bias = (np.array(a, dtype=float, copy=True)
-                               for a in (self.theta, self.weight, self.bias))
+        theta, weight, bias = (
+            np.array(a, dtype=float, copy=True) for a in (self.theta, self.weight, self.bias)
+        )
         if theta.ndim != 4 or theta.shape[-1] != 2 or theta.shape[-2] < 2:
             raise ValueError(f"theta must have shape (out, in, reps + 1, 2), got {theta.shape}")
         edges_reps = theta.shape[:2] + (theta.shape[2] - 1,)
         for name, array in (("weight", weight), ("bias", bias)):
             if array.shape != edges_reps:
-                raise ValueError(f"{name} must have shape (out, in, reps) = {edges_reps} to match "
-                                 f"theta {theta.shape}, got {array.shape}")
+                raise ValueError(
+                    f"{name} must have shape (out, in, reps) = {edges_reps} to match "
+                    f"theta {theta.shape}, got {array.shape}"
+                )
         for array in (theta, weight, bias):
             array.setflags(write=False)
         object.__setattr__(self, "theta", theta)
@@ -95,8 +99,9 @@ class EdgeParameters:
         def grab(t: torch.Tensor) -> np.ndarray:
             return t.detach().to("cpu", torch.float64).numpy()
 
-        return cls(grab(layer.theta), grab(layer.preact_weight), grab(layer.preact_bias),
-                   layer.readout)
+        return cls(
+            grab(layer.theta), grab(layer.preact_weight), grab(layer.preact_bias), layer.readout
+        )
 
     @property
     def out_features(self) -> int:
@@ -115,9 +120,13 @@ class EdgeParameters:
         grid = torch.as_tensor(np.asarray(x, dtype=float).reshape(-1), dtype=torch.float64)
         inputs = grid[:, None, None].expand(-1, 1, self.in_features)
         with torch.no_grad():
-            out = evaluate_daruan(inputs, torch.from_numpy(self.theta.copy()),
-                         torch.from_numpy(self.weight.copy()), torch.from_numpy(self.bias.copy()),
-                         self.readout)
+            out = evaluate_daruan(
+                inputs,
+                torch.from_numpy(self.theta.copy()),
+                torch.from_numpy(self.weight.copy()),
+                torch.from_numpy(self.bias.copy()),
+                self.readout,
+            )
         return out.numpy()
 
 
@@ -134,8 +143,9 @@ def edge_values(source: QKANLayer | EdgeParameters, x) -> np.ndarray:
     """
     if isinstance(source, QKANLayer):
         p = next(source.parameters())
-        grid = torch.as_tensor(np.asarray(x, dtype=float).reshape(-1), dtype=p.dtype,
-                               device=p.device)
+        grid = torch.as_tensor(
+            np.asarray(x, dtype=float).reshape(-1), dtype=p.dtype, device=p.device
+        )
         with torch.no_grad():
             values = source.edge_functions(grid[:, None].expand(-1, source.in_features))
         return values.detach().to("cpu", torch.float64).numpy()
@@ -228,8 +238,9 @@ class EdgeSpectrum:
         return evaluate_series(np.asarray(x, dtype=float), self.omegas, self.coeffs)
 
 
-def edge_spectrum(source: QKANLayer | EdgeParameters, out_index: int, in_index: int,
-                  tol: float = DEFAULT_TOL) -> EdgeSpectrum:
+def edge_spectrum(
+    source: QKANLayer | EdgeParameters, out_index: int, in_index: int, tol: float = DEFAULT_TOL
+) -> EdgeSpectrum:
     """Exact spectrum of edge (out_index -> from in_index) of a layer or snapshot.
 
     Frequencies of Omega closer than ``tol`` are merged: their coefficients add (they are
@@ -239,29 +250,39 @@ def edge_spectrum(source: QKANLayer | EdgeParameters, out_index: int, in_index: 
     """
     params = edge_parameters(source)
     if params.readout != "expectation":
-        raise ValueError("only the <Z> readout ('expectation') has a finite spectrum; this layer "
-                         f"uses readout={params.readout!r}")
+        raise ValueError(
+            "only the <Z> readout ('expectation') has a finite spectrum; this layer "
+            f"uses readout={params.readout!r}"
+        )
     if not float(tol) >= 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     if not (0 <= out_index < params.out_features and 0 <= in_index < params.in_features):
-        raise ValueError(f"edge ({out_index}, {in_index}) is outside the layer's "
-                         f"{params.out_features} x {params.in_features} edges")
+        raise ValueError(
+            f"edge ({out_index}, {in_index}) is outside the layer's "
+            f"{params.out_features} x {params.in_features} edges"
+        )
     w = params.weight[out_index, in_index]
-    omegas, coeffs = exact_fourier_series(params.theta[out_index, in_index], w,
-                                          params.bias[out_index, in_index], tol)
+    omegas, coeffs = exact_fourier_series(
+        params.theta[out_index, in_index], w, params.bias[out_index, in_index], tol
+    )
     return EdgeSpectrum(out_index, in_index, omegas, coeffs, w.copy(), float(tol))
 
 
-def layer_spectra(source: QKANLayer | EdgeParameters,
-                  tol: float = DEFAULT_TOL) -> list[EdgeSpectrum]:
+def layer_spectra(
+    source: QKANLayer | EdgeParameters, tol: float = DEFAULT_TOL
+) -> list[EdgeSpectrum]:
     """:func:`edge_spectrum` of every edge, row-major (out index, then in index)."""
     params = edge_parameters(source)
-    return [edge_spectrum(params, j, k, tol) for j in range(params.out_features)
-            for k in range(params.in_features)]
+    return [
+        edge_spectrum(params, j, k, tol)
+        for j in range(params.out_features)
+        for k in range(params.in_features)
+    ]
 
 
-def reconstruct(spectra: Iterable[EdgeSpectrum], x, out_features: int,
-                in_features: int) -> np.ndarray:
+def reconstruct(
+    spectra: Iterable[EdgeSpectrum], x, out_features: int, in_features: int
+) -> np.ndarray:
     """Every edge function rebuilt from its spectrum on ``x``: (len(x), out, in)."""
     x = np.asarray(x, dtype=float).reshape(-1)
     values = np.full((x.size, out_features, in_features), np.nan)
@@ -270,28 +291,47 @@ def reconstruct(spectra: Iterable[EdgeSpectrum], x, out_features: int,
     return values
 
 
-SUMMARY_COLUMNS = ["out", "in", "predicted_frequencies", "lowest_frequency", "dominant_frequency",
-                   "dc", "oscillating_energy", "share_outside_lowest", "share_outside_dominant",
-                   "share_combination", "active_frequencies"]
+SUMMARY_COLUMNS = [
+    "out",
+    "in",
+    "predicted_frequencies",
+    "lowest_frequency",
+    "dominant_frequency",
+    "dc",
+    "oscillating_energy",
+    "share_outside_lowest",
+    "share_outside_dominant",
+    "share_combination",
+    "active_frequencies",
+]
 
 
-def spectral_summary(source: QKANLayer | EdgeParameters, tol: float = DEFAULT_TOL,
-                     energy_tol: float = DEFAULT_ENERGY_TOL) -> pd.DataFrame:
+def spectral_summary(
+    source: QKANLayer | EdgeParameters,
+    tol: float = DEFAULT_TOL,
+    energy_tol: float = DEFAULT_ENERGY_TOL,
+) -> pd.DataFrame:
     """One row per edge: how many positive frequencies Omega offers, which carry energy, and
     the energy shares defined in the module docstring."""
     if not 0 < float(energy_tol) < 1:
         raise ValueError(f"energy_tol must lie strictly between 0 and 1, got {energy_tol}")
     rows = []
     for s in layer_spectra(source, tol):
-        rows.append({"out": s.out_index, "in": s.in_index,
-                     "predicted_frequencies": int(s.frequencies.size),
-                     "lowest_frequency": s.lowest_frequency,
-                     "dominant_frequency": s.dominant_frequency, "dc": s.dc,
-                     "oscillating_energy": s.oscillating_energy,
-                     "share_outside_lowest": s.share_outside_lowest,
-                     "share_outside_dominant": s.share_outside_dominant,
-                     "share_combination": s.share_combination,
-                     "active_frequencies": s.active_frequencies(energy_tol)})
+        rows.append(
+            {
+                "out": s.out_index,
+                "in": s.in_index,
+                "predicted_frequencies": int(s.frequencies.size),
+                "lowest_frequency": s.lowest_frequency,
+                "dominant_frequency": s.dominant_frequency,
+                "dc": s.dc,
+                "oscillating_energy": s.oscillating_energy,
+                "share_outside_lowest": s.share_outside_lowest,
+                "share_outside_dominant": s.share_outside_dominant,
+                "share_combination": s.share_combination,
+                "active_frequencies": s.active_frequencies(energy_tol),
+            }
+        )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -319,8 +359,13 @@ class SpectrumRecorder:
     snapshots are copies, so later training does not change them.
     """
 
-    def __init__(self, epochs: Iterable[int] | None = None, layer_name: str | None = None,
-                 tol: float = DEFAULT_TOL, energy_tol: float = DEFAULT_ENERGY_TOL):
+    def __init__(
+        self,
+        epochs: Iterable[int] | None = None,
+        layer_name: str | None = None,
+        tol: float = DEFAULT_TOL,
+        energy_tol: float = DEFAULT_ENERGY_TOL,
+    ):
         self.epochs = None if epochs is None else {int(e) for e in epochs}
         self.layer_name = layer_name
         self.tol, self.energy_tol = float(tol), float(energy_tol)
@@ -330,12 +375,16 @@ class SpectrumRecorder:
         layers = qkan_layers(model)
         if self.layer_name is not None:
             if self.layer_name not in layers:
-                raise ValueError(f"layer_name {self.layer_name!r} is not a QKANLayer of the model; "
-                                 f"QKAN layers: {sorted(layers)}")
+                raise ValueError(
+                    f"layer_name {self.layer_name!r} is not a QKANLayer of the model; "
+                    f"QKAN layers: {sorted(layers)}"
+                )
             return layers[self.layer_name]
         if len(layers) != 1:
-            raise ValueError(f"the model has {len(layers)} QKAN layers {sorted(layers)}; "
-                             "pass layer_name to choose one")
+            raise ValueError(
+                f"the model has {len(layers)} QKAN layers {sorted(layers)}; "
+                "pass layer_name to choose one"
+            )
         return next(iter(layers.values()))
 
     def __call__(self, epoch: int, model: torch.nn.Module) -> bool:
@@ -361,14 +410,24 @@ class SpectrumRecorder:
         for epoch in self.recorded_epochs():
             p = self.snapshots[epoch]
             for (j, k, rep), w in np.ndenumerate(p.weight):
-                rows.append({"epoch": epoch, "out": j, "in": k, "rep": rep, "w": float(w),
-                             "b": float(p.bias[j, k, rep])})
+                rows.append(
+                    {
+                        "epoch": epoch,
+                        "out": j,
+                        "in": k,
+                        "rep": rep,
+                        "w": float(w),
+                        "b": float(p.bias[j, k, rep]),
+                    }
+                )
         return pd.DataFrame(rows, columns=["epoch", "out", "in", "rep", "w", "b"])
 
     def summary_frame(self) -> pd.DataFrame:
         """:func:`spectral_summary` of every snapshot, with an ``epoch`` column."""
-        frames = [spectral_summary(self.snapshots[e], self.tol, self.energy_tol).assign(epoch=e)
-                  for e in self.recorded_epochs()]
+        frames = [
+            spectral_summary(self.snapshots[e], self.tol, self.energy_tol).assign(epoch=e)
+            for e in self.recorded_epochs()
+        ]
         if not frames:
             return pd.DataFrame(columns=["epoch"] + SUMMARY_COLUMNS)
         table = pd.concat(frames, ignore_index=True)
@@ -382,11 +441,17 @@ class SpectrumRecorder:
 EDGES_SUFFIX = ".edges.pt"
 EDGES_FORMAT = 1  # bump if the layout of the .edges.pt payload changes
 
-USAGE_COLUMNS = ["dataset", "reps", "seed", "epoch", "out", "in", "gate", "input",
-                 "max_frequencies"] + SUMMARY_COLUMNS[2:] + ["dominant_is_combination", "tol",
-                                                             "test_r2"]
-USAGE_MEASURES = ("share_outside_dominant", "share_outside_lowest", "share_combination",
-                  "active_frequencies")
+USAGE_COLUMNS = (
+    ["dataset", "reps", "seed", "epoch", "out", "in", "gate", "input", "max_frequencies"]
+    + SUMMARY_COLUMNS[2:]
+    + ["dominant_is_combination", "tol", "test_r2"]
+)
+USAGE_MEASURES = (
+    "share_outside_dominant",
+    "share_outside_lowest",
+    "share_combination",
+    "active_frequencies",
+)
 
 
 def max_positive_frequencies(reps: int) -> int:
@@ -446,8 +511,14 @@ def gate_labels(input_size: int, hidden_size: int) -> tuple[list[str], list[str]
     return inputs, outputs
 
 
-def qkan_lstm_experiment(dataset: str, reps: int = 1, seed: int = 0, full: bool = False,
-                         device: str = "auto", train_overrides: dict | None = None):
+def qkan_lstm_experiment(
+    dataset: str,
+    reps: int = 1,
+    seed: int = 0,
+    full: bool = False,
+    device: str = "auto",
+    train_overrides: dict | None = None,
+):
     """The grid's experiment for a QKAN-LSTM with ``reps`` re-uploads under the dataset's
     protocol (``train_overrides``, e.g. ``{"epochs": 2}``, change its TrainConfig). With the
     named configuration's own reps (1) and no overrides it is exactly the chapters' QKAN-LSTM
@@ -455,9 +526,9 @@ def qkan_lstm_experiment(dataset: str, reps: int = 1, seed: int = 0, full: bool 
     check_positive_int(reps, "reps")
     default = model_config("qkan_lstm", dataset)["reps"]
     options = {} if reps == default else {"reps": int(reps)}
-    return protocol(dataset, full).experiments(["qkan_lstm"], seeds=[seed], device=device,
-                                               model_options=options,
-                                               **(train_overrides or {}))[0]
+    return protocol(dataset, full).experiments(
+        ["qkan_lstm"], seeds=[seed], device=device, model_options=options, **(train_overrides or {})
+    )[0]
 
 
 def edges_path(experiment, results_dir) -> Path:
@@ -486,16 +557,27 @@ def _load_edges(path: Path, experiment) -> dict | None:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # a damaged cache is recomputed, never trusted
         return None
-    if (not isinstance(payload, dict) or payload.get("format") != EDGES_FORMAT
-            or payload.get("fingerprint") != experiment.fingerprint()):
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != EDGES_FORMAT
+        or payload.get("fingerprint") != experiment.fingerprint()
+    ):
         return None
     return payload
 
 
-def train_qkan_lstm_edges(dataset: str, reps: int = 1, seed: int = 0, full: bool = False,
-                          device: str = "auto", results_dir=None, force: bool = False,
-                          data=None, progress: bool | None = None,
-                          train_overrides: dict | None = None) -> TrainedEdges:
+def train_qkan_lstm_edges(
+    dataset: str,
+    reps: int = 1,
+    seed: int = 0,
+    full: bool = False,
+    device: str = "auto",
+    results_dir=None,
+    force: bool = False,
+    data=None,
+    progress: bool | None = None,
+    train_overrides: dict | None = None,
+) -> TrainedEdges:
     """Train (or load) one QKAN-LSTM of the protocol and snapshot its gate layer every epoch.
 
     The run is the experiment grid's (:func:`qkan_lstm_experiment`: seed, build, train as
@@ -512,6 +594,7 @@ def train_qkan_lstm_edges(dataset: str, reps: int = 1, seed: int = 0, full: bool
         load_result,
         save_result,
     )
+
     experiment = qkan_lstm_experiment(dataset, reps, seed, full, device, train_overrides)
     results_dir = Path(results_dir or default_results_dir())
     json_path = results_dir / experiment.filename()
@@ -534,25 +617,37 @@ def train_qkan_lstm_edges(dataset: str, reps: int = 1, seed: int = 0, full: bool
         model = model.to("cpu")
         epochs = recorder.recorded_epochs()
         snaps = [recorder.at(e) for e in epochs]
-        _save_edges_atomic(path, {
-            "format": EDGES_FORMAT, "fingerprint": experiment.fingerprint(),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "epochs": epochs, "readout": snaps[0].readout,
-            **{name: torch.from_numpy(np.stack([getattr(s, name) for s in snaps]))
-               for name in ("theta", "weight", "bias")}})
+        _save_edges_atomic(
+            path,
+            {
+                "format": EDGES_FORMAT,
+                "fingerprint": experiment.fingerprint(),
+                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "epochs": epochs,
+                "readout": snaps[0].readout,
+                **{
+                    name: torch.from_numpy(np.stack([getattr(s, name) for s in snaps]))
+                    for name in ("theta", "weight", "bias")
+                },
+            },
+        )
         return TrainedEdges(experiment, result, model, recorder)
     model = build_model("qkan_lstm", dataset, dtype=dtype, **options)
     model.load_state_dict(payload["state_dict"])
     recorder = SpectrumRecorder()
     for index, epoch in enumerate(payload["epochs"]):
         recorder.snapshots[int(epoch)] = EdgeParameters(
-            payload["theta"][index].numpy(), payload["weight"][index].numpy(),
-            payload["bias"][index].numpy(), payload["readout"])
+            payload["theta"][index].numpy(),
+            payload["weight"][index].numpy(),
+            payload["bias"][index].numpy(),
+            payload["readout"],
+        )
     return TrainedEdges(experiment, load_result(json_path), model, recorder)
 
 
-def _usage_rows(trained: TrainedEdges, dataset: str, seed: int, epochs, tol: float,
-                energy_tol: float) -> pd.DataFrame:
+def _usage_rows(
+    trained: TrainedEdges, dataset: str, seed: int, epochs, tol: float, energy_tol: float
+) -> pd.DataFrame:
     ins, outs = trained.labels()
     r2 = {entry["epoch"]: entry.get("test_r2", float("nan")) for entry in trained.result.history}
     frames = []
@@ -562,7 +657,8 @@ def _usage_rows(trained: TrainedEdges, dataset: str, seed: int, epochs, tol: flo
         singles = np.abs(params.weight).reshape(len(table), -1)  # row-major edges, as the table
         table["dominant_is_combination"] = [
             bool(np.all(np.abs(w - f) > tol)) if not math.isnan(f) else False
-            for w, f in zip(singles, table["dominant_frequency"])]
+            for w, f in zip(singles, table["dominant_frequency"])
+        ]
         table.insert(0, "dataset", dataset)
         table.insert(1, "reps", trained.reps)
         table.insert(2, "seed", seed)
@@ -576,12 +672,19 @@ def _usage_rows(trained: TrainedEdges, dataset: str, seed: int, epochs, tol: flo
     return pd.concat(frames, ignore_index=True)[USAGE_COLUMNS]
 
 
-def spectrum_usage(dataset: str, reps_values: Iterable[int] = (1, 2, 3),
-                   seeds: Iterable[int] | None = None, full: bool = False, device: str = "auto",
-                   results_dir=None, epochs: Iterable[int] | None = None,
-                   tol: float = DEFAULT_TOL, energy_tol: float = DEFAULT_ENERGY_TOL,
-                   progress: bool | None = None,
-                   train_overrides: dict | None = None) -> pd.DataFrame:
+def spectrum_usage(
+    dataset: str,
+    reps_values: Iterable[int] = (1, 2, 3),
+    seeds: Iterable[int] | None = None,
+    full: bool = False,
+    device: str = "auto",
+    results_dir=None,
+    epochs: Iterable[int] | None = None,
+    tol: float = DEFAULT_TOL,
+    energy_tol: float = DEFAULT_ENERGY_TOL,
+    progress: bool | None = None,
+    train_overrides: dict | None = None,
+) -> pd.DataFrame:
     """How much of the DARUAN's spectrum trained QKAN-LSTM gate layers use.
 
     Trains (or loads, see :func:`train_qkan_lstm_edges`) one QKAN-LSTM per (reps, seed) under
@@ -620,16 +723,26 @@ def spectrum_usage(dataset: str, reps_values: Iterable[int] = (1, 2, 3),
     for reps in reps_values:
         for seed in seeds:
             if data is None:
-                data = load_experiment_data(qkan_lstm_experiment(dataset, reps, seed, full,
-                                                                 device, train_overrides))
-            trained = train_qkan_lstm_edges(dataset, reps, seed, full, device, results_dir,
-                                            data=data, progress=progress,
-                                            train_overrides=train_overrides)
+                data = load_experiment_data(
+                    qkan_lstm_experiment(dataset, reps, seed, full, device, train_overrides)
+                )
+            trained = train_qkan_lstm_edges(
+                dataset,
+                reps,
+                seed,
+                full,
+                device,
+                results_dir,
+                data=data,
+                progress=progress,
+                train_overrides=train_overrides,
+            )
             chosen = [trained.last_epoch] if epochs is None else [int(e) for e in epochs]
             missing = [e for e in chosen if e not in trained.recorder.snapshots]
             if missing:
-                raise ValueError(f"epochs {missing} were not recorded; recorded: 0.."
-                                 f"{trained.last_epoch}")
+                raise ValueError(
+                    f"epochs {missing} were not recorded; recorded: 0..{trained.last_epoch}"
+                )
             frames.append(_usage_rows(trained, dataset, seed, chosen, tol, energy_tol))
     return pd.concat(frames, ignore_index=True)
 
@@ -652,21 +765,30 @@ def spectrum_usage_summary(usage: pd.DataFrame, single_threshold: float = 0.01) 
         raise ValueError(f"usage lacks columns {missing}; pass spectrum_usage's frame")
     rows = []
     for (dataset, reps, epoch), group in usage.groupby(["dataset", "reps", "epoch"], sort=True):
-        row = {"dataset": dataset, "reps": int(reps), "epoch": int(epoch),
-               "models": int(group["seed"].nunique()), "edges": len(group),
-               "max_frequencies": int(group["max_frequencies"].iloc[0])}
+        row = {
+            "dataset": dataset,
+            "reps": int(reps),
+            "epoch": int(epoch),
+            "models": int(group["seed"].nunique()),
+            "edges": len(group),
+            "max_frequencies": int(group["max_frequencies"].iloc[0]),
+        }
         for measure in USAGE_MEASURES:
             values = group[measure].dropna()
             row[f"{measure}_median"] = float(values.median()) if len(values) else float("nan")
             row[f"{measure}_min"] = float(values.min()) if len(values) else float("nan")
             row[f"{measure}_max"] = float(values.max()) if len(values) else float("nan")
         shares = group["share_outside_dominant"].dropna()
-        row["single_frequency"] = (float((shares <= single_threshold).mean()) if len(shares)
-                                   else float("nan"))
+        row["single_frequency"] = (
+            float((shares <= single_threshold).mean()) if len(shares) else float("nan")
+        )
         row["dominant_combination"] = float(group["dominant_is_combination"].mean())
         r2 = group.drop_duplicates("seed")["test_r2"]
-        row.update(test_r2_median=float(r2.median()), test_r2_min=float(r2.min()),
-                   test_r2_max=float(r2.max()))
+        row.update(
+            test_r2_median=float(r2.median()),
+            test_r2_min=float(r2.min()),
+            test_r2_max=float(r2.max()),
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -684,25 +806,31 @@ def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
     """:func:`spectrum_usage_summary` as strings for the book: median [min, max] per cell."""
     rows = []
     for _, row in summary.iterrows():
-        rows.append({
-            "dataset": DATASET_LABELS.get(row["dataset"], row["dataset"]),
-            "L": int(row["reps"]), "epoch": int(row["epoch"]),
-            "models × edges": f"{int(row['models'])} × {int(row['edges']) // int(row['models'])}",
-            "frequencies offered": str(int(row["max_frequencies"])),
-            "active frequencies": _range_text(row, "active_frequencies", False),
-            "energy outside dominant": _range_text(row, "share_outside_dominant", True),
-            "energy outside lowest": _range_text(row, "share_outside_lowest", True),
-            "energy at combinations": _range_text(row, "share_combination", True),
-            "edges ≈ one frequency": f"{100 * row['single_frequency']:.0f}%",
-            "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
-            "test R²": "{:.4f} [{:.4f}, {:.4f}]".format(
-                row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]),
-        })
+        rows.append(
+            {
+                "dataset": DATASET_LABELS.get(row["dataset"], row["dataset"]),
+                "L": int(row["reps"]),
+                "epoch": int(row["epoch"]),
+                "models × edges": f"{int(row['models'])} × "
+                "{int(row['edges']) // int(row['models'])}",
+                "frequencies offered": str(int(row["max_frequencies"])),
+                "active frequencies": _range_text(row, "active_frequencies", False),
+                "energy outside dominant": _range_text(row, "share_outside_dominant", True),
+                "energy outside lowest": _range_text(row, "share_outside_lowest", True),
+                "energy at combinations": _range_text(row, "share_combination", True),
+                "edges ≈ one frequency": f"{100 * row['single_frequency']:.0f}%",
+                "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
+                "test R²": "{:.4f} [{:.4f}, {:.4f}]".format(
+                    row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def spectrum_verdict(summary: pd.DataFrame, single_threshold: float = 0.01,
-                     majority: float = 0.5) -> str:
+def spectrum_verdict(
+    summary: pd.DataFrame, single_threshold: float = 0.01, majority: float = 0.5
+) -> str:
     """The answer, computed: for each dataset, do trained edges with L >= 2 re-uploads use
     several frequencies, or effectively one?
 
@@ -715,15 +843,18 @@ def spectrum_verdict(summary: pd.DataFrame, single_threshold: float = 0.01,
     if summary.empty:
         raise ValueError("summary is empty")
 
-    last = summary[summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"]
-                   .transform("max")]
+    last = summary[
+        summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"].transform("max")
+    ]
     sentences = []
     for dataset, group in last.groupby("dataset", sort=False):
         name = DATASET_LABELS.get(dataset, dataset)
         multi = group[group["reps"] >= 2]
         if multi.empty:
-            sentences.append(f"On {name} only L = 1 was trained: one frequency per edge by "
-                             "construction, so the enriched spectrum is not tested.")
+            sentences.append(
+                f"On {name} only L = 1 was trained: one frequency per edge by "
+                "construction, so the enriched spectrum is not tested."
+            )
             continue
         parts, singles = [], []
         for _, row in multi.iterrows():
@@ -734,13 +865,15 @@ def spectrum_verdict(summary: pd.DataFrame, single_threshold: float = 0.01,
                 f"{100 * single_threshold:g}% of one frequency, median "
                 f"{100 * row['share_outside_dominant_median']:.1f}% of the energy outside the "
                 f"dominant frequency, median {row['active_frequencies_median']:g} of "
-                f"{int(row['max_frequencies'])} frequencies active")
+                f"{int(row['max_frequencies'])} frequencies active"
+            )
         if all(singles):
             answer = "effectively one frequency per edge"
         elif not any(singles):
             answer = "several frequencies per edge"
         else:
             answer = "one frequency per edge at some L and several at others"
-        sentences.append(f"On {name} the trained QKAN-LSTMs use {answer} ("
-                         + "; ".join(parts) + ").")
+        sentences.append(
+            f"On {name} the trained QKAN-LSTMs use {answer} (" + "; ".join(parts) + ")."
+        )
     return " ".join(sentences)

@@ -28,6 +28,7 @@ The protocol, in one place:
   forecaster's single value (AR(p), persistence); Holm's correction over the whole family;
   percentile-bootstrap intervals of the difference of medians and of the rank effect.
 """
+
 from __future__ import annotations
 
 import time
@@ -113,11 +114,17 @@ def baseline_arms(full: bool) -> tuple[Arm, ...]:
 
 def ablation_arms() -> tuple[Arm, ...]:
     """QKAN-LSTM and HQKAN-LSTM with one option changed at a time (defaults first)."""
-    return (arm("qkan_lstm"), arm("qkan_lstm", preact_trainable=False), arm("qkan_lstm", reps=2),
-            arm("qkan_lstm", reps=3), arm("qkan_lstm", base_trainable=False),
-            arm("qkan_lstm", readout="amplitude"), arm("hqkan_lstm"),
-            arm("hqkan_lstm", latent_in=1, latent_out=1),
-            arm("hqkan_lstm", latent_in=3, latent_out=8))
+    return (
+        arm("qkan_lstm"),
+        arm("qkan_lstm", preact_trainable=False),
+        arm("qkan_lstm", reps=2),
+        arm("qkan_lstm", reps=3),
+        arm("qkan_lstm", base_trainable=False),
+        arm("qkan_lstm", readout="amplitude"),
+        arm("hqkan_lstm"),
+        arm("hqkan_lstm", latent_in=1, latent_out=1),
+        arm("hqkan_lstm", latent_in=3, latent_out=8),
+    )
 
 
 def claim_pairs(arms: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -127,11 +134,17 @@ def claim_pairs(arms: Iterable[str]) -> list[tuple[str, str, str]]:
     initial functions) or "fixed" (one-sample signed-rank against a deterministic forecaster).
     """
     present = set(arms)
-    wanted = [("qkan_lstm", "lstm", "independent"), ("qkan_lstm", "qlstm", "independent"),
-              ("qkan_lstm", "param_matched_lstm", "independent"),
-              ("qkan_lstm", "fourier_lstm", "paired"), ("qkan_lstm", "ar", "fixed"),
-              ("hqkan_lstm", "lstm", "independent"), ("hqkan_lstm", "qlstm", "independent"),
-              ("hqkan_lstm", MATCHED_TO_HQKAN.name, "independent"), ("hqkan_lstm", "ar", "fixed")]
+    wanted = [
+        ("qkan_lstm", "lstm", "independent"),
+        ("qkan_lstm", "qlstm", "independent"),
+        ("qkan_lstm", "param_matched_lstm", "independent"),
+        ("qkan_lstm", "fourier_lstm", "paired"),
+        ("qkan_lstm", "ar", "fixed"),
+        ("hqkan_lstm", "lstm", "independent"),
+        ("hqkan_lstm", "qlstm", "independent"),
+        ("hqkan_lstm", MATCHED_TO_HQKAN.name, "independent"),
+        ("hqkan_lstm", "ar", "fixed"),
+    ]
     return [p for p in wanted if p[0] in present and (p[1] in present or p[2] == "fixed")]
 
 
@@ -146,27 +159,43 @@ def evaluation_seeds(full: bool, base_seed: int = 0) -> tuple[int, ...]:
 # running arms
 
 
-def _arm_experiments(spec: Protocol, arm_: Arm, seeds: Sequence[int], lr: float | None,
-                     device: str, **train_overrides):
+def _arm_experiments(
+    spec: Protocol,
+    arm_: Arm,
+    seeds: Sequence[int],
+    lr: float | None,
+    device: str,
+    **train_overrides,
+):
     overrides = dict(train_overrides)
     if lr is not None:
         overrides["lr"] = lr
-    return spec.experiments([arm_.model], seeds=seeds, device=device,
-                            model_options=dict(arm_.options), **overrides)
+    return spec.experiments(
+        [arm_.model], seeds=seeds, device=device, model_options=dict(arm_.options), **overrides
+    )
 
 
-def run_arms(spec: Protocol, arms: Sequence[Arm], seeds: Sequence[int], results_dir: PathLike,
-             rates: Mapping[str, float] | None = None, device: str = "auto",
-             progress: bool | None = None, **train_overrides) -> pd.DataFrame:
+def run_arms(
+    spec: Protocol,
+    arms: Sequence[Arm],
+    seeds: Sequence[int],
+    results_dir: PathLike,
+    rates: Mapping[str, float] | None = None,
+    device: str = "auto",
+    progress: bool | None = None,
+    **train_overrides,
+) -> pd.DataFrame:
     """Train (or load) every arm over ``seeds``: a :func:`qkan_lib.reports.results_frame` with an
     ``arm`` column and the run's ``result_file`` (its name under ``results_dir``). ``rates``
     maps arm names to learning rates (default: the protocol's)."""
-    per_arm = [_arm_experiments(spec, a, seeds, (rates or {}).get(a.name), device,
-                                **train_overrides) for a in arms]
+    per_arm = [
+        _arm_experiments(spec, a, seeds, (rates or {}).get(a.name), device, **train_overrides)
+        for a in arms
+    ]
     results = run_grid([e for group in per_arm for e in group], results_dir, progress=progress)
     frames, start = [], 0
     for a, group in zip(arms, per_arm):
-        chunk = results[start:start + len(group)]
+        chunk = results[start : start + len(group)]
         frame = results_frame(chunk)
         files = {r.seed: r.experiment.filename() for r in chunk}
         frames.append(frame.assign(arm=a.name, result_file=frame["seed"].map(files)))
@@ -174,9 +203,15 @@ def run_arms(spec: Protocol, arms: Sequence[Arm], seeds: Sequence[int], results_
     return pd.concat(frames, ignore_index=True)
 
 
-def tuned_rates(spec: Protocol, arms: Sequence[Arm], rates: Sequence[float], seeds: Sequence[int],
-                results_dir: PathLike, device: str = "auto",
-                **train_overrides) -> tuple[pd.DataFrame, dict[str, float]]:
+def tuned_rates(
+    spec: Protocol,
+    arms: Sequence[Arm],
+    rates: Sequence[float],
+    seeds: Sequence[int],
+    results_dir: PathLike,
+    device: str = "auto",
+    **train_overrides,
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Each arm's learning rate tuned on the validation split (never on test).
 
     Returns the per-seed validation scores (columns arm, model, lr, seed, score) and
@@ -187,9 +222,16 @@ def tuned_rates(spec: Protocol, arms: Sequence[Arm], rates: Sequence[float], see
         groups.setdefault(a.options, []).append(a)
     scores, best = [], {}
     for options, members in groups.items():
-        table, chosen = tune_learning_rate(spec.with_validation(), rates, [a.model for a in members],
-                                           seeds, results_dir, device, model_options=dict(options),
-                                           **train_overrides)
+        table, chosen = tune_learning_rate(
+            spec.with_validation(),
+            rates,
+            [a.model for a in members],
+            seeds,
+            results_dir,
+            device,
+            model_options=dict(options),
+            **train_overrides,
+        )
         names = {a.model: a.name for a in members}
         scores.append(table.assign(arm=table["model"].map(names)))
         best.update({names[m]: lr for m, lr in chosen.items()})
@@ -214,14 +256,23 @@ def trivial_forecasts(spec: Protocol, seq_len: int | None = None) -> pd.DataFram
 
     seq_len = seq_len or spec.seq_lens[0]
     data = load_dataset(spec.dataset, seq_len, **dict(spec.data_options))
-    rows = [{"dataset": spec.dataset, "forecaster": name, "split": split, **scores}
-            for name, splits in baseline_metrics(data).items() for split, scores in splits.items()]
+    rows = [
+        {"dataset": spec.dataset, "forecaster": name, "split": split, **scores}
+        for name, splits in baseline_metrics(data).items()
+        for split, scores in splits.items()
+    ]
     return pd.DataFrame(rows, columns=["dataset", "forecaster", "split", "mse", "mae", "r2"])
 
 
-def compare_family(final: pd.DataFrame, pairs: Sequence[tuple[str, str, str]],
-                   fixed: Mapping[str, float] | None = None, metric: str = METRIC,
-                   alpha: float = ALPHA, n_boot: int = 4000, rng: int = 0) -> pd.DataFrame:
+def compare_family(
+    final: pd.DataFrame,
+    pairs: Sequence[tuple[str, str, str]],
+    fixed: Mapping[str, float] | None = None,
+    metric: str = METRIC,
+    alpha: float = ALPHA,
+    n_boot: int = 4000,
+    rng: int = 0,
+) -> pd.DataFrame:
     """Every comparison of ``pairs`` (see :func:`claim_pairs`) with ONE Holm correction.
 
     ``final`` holds one score per (arm, seed) row; ``fixed`` maps a deterministic forecaster's
@@ -236,12 +287,20 @@ def compare_family(final: pd.DataFrame, pairs: Sequence[tuple[str, str, str]],
                 raise ValueError(f"no fixed value for {b!r}; pass fixed={{{b!r}: score}}")
             left = final[final["arm"] == a]
             frame = pd.concat([left, left.assign(arm=b, **{metric: fixed[b]})])
-            row = compare_models(frame, metric, [(a, b)], paired=True, model_col="arm",
-                                 n_boot=n_boot, rng=rng)
+            row = compare_models(
+                frame, metric, [(a, b)], paired=True, model_col="arm", n_boot=n_boot, rng=rng
+            )
             row["test"] = "signed-rank vs fixed value"
         else:
-            row = compare_models(final, metric, [(a, b)], paired=kind == "paired",
-                                 model_col="arm", n_boot=n_boot, rng=rng)
+            row = compare_models(
+                final,
+                metric,
+                [(a, b)],
+                paired=kind == "paired",
+                model_col="arm",
+                n_boot=n_boot,
+                rng=rng,
+            )
         rows.append(row.assign(kind=kind))
     table = pd.concat(rows, ignore_index=True)
     table["p_holm"] = holm(table["p_raw"].to_numpy())
@@ -255,8 +314,9 @@ def compare_family(final: pd.DataFrame, pairs: Sequence[tuple[str, str, str]],
     return table
 
 
-def arm_summary(final: pd.DataFrame, by: Sequence[str] = ("arm",),
-                metric: str = METRIC) -> pd.DataFrame:
+def arm_summary(
+    final: pd.DataFrame, by: Sequence[str] = ("arm",), metric: str = METRIC
+) -> pd.DataFrame:
     """n, mean, std, median, min, max of ``metric`` per group (flat columns)."""
     return seed_summary(final, metric, by=by).reset_index()
 
@@ -267,8 +327,9 @@ def paper_agreement_cells(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     trained = frame[(frame["arm"].isin(MODELS)) & (frame["dataset"] == dataset)]
     models = [m for m in MODELS if m in set(trained["arm"])]
     cells = paper_cells({m: PAPER_R2[dataset][m] for m in models}, R2_EPOCHS)
-    table = paper_agreement(trained.assign(model=trained["arm"]), METRIC, cells,
-                            by=("model", "epoch"), method="range")
+    table = paper_agreement(
+        trained.assign(model=trained["arm"]), METRIC, cells, by=("model", "epoch"), method="range"
+    )
     return table.assign(dataset=dataset)
 
 
@@ -286,9 +347,14 @@ def parameter_counts(arms: Sequence[Arm], datasets: Sequence[str]) -> pd.DataFra
 # chapter 9
 
 
-def baselines_evidence(results_dir: PathLike, full: bool = False, base_seed: int = 0,
-                       device: str = "auto", datasets: Sequence[str] = ("damped_shm", "bessel"),
-                       progress: bool | None = None) -> dict:
+def baselines_evidence(
+    results_dir: PathLike,
+    full: bool = False,
+    base_seed: int = 0,
+    device: str = "auto",
+    datasets: Sequence[str] = ("damped_shm", "bessel"),
+    progress: bool | None = None,
+) -> dict:
     """Chapter 9's findings (trains what is missing, else reloads). Keys of the returned dict:
 
     * ``"frame"``: every epoch of every run (results_frame columns + ``arm``, ``protocol``);
@@ -317,26 +383,42 @@ def baselines_evidence(results_dir: PathLike, full: bool = False, base_seed: int
     for dataset in datasets:
         spec = protocol(dataset, full)
         tune_seeds = spec.seeds(base_seed)
-        scores, best = tuned_rates(spec, baseline_arms(full), TUNING_RATES[full], tune_seeds,
-                                   results_dir, device)
-        frames.append(run_arms(spec, baseline_arms(full), seeds, results_dir, best, device,
-                               progress).assign(protocol="batch10"))
+        scores, best = tuned_rates(
+            spec, baseline_arms(full), TUNING_RATES[full], tune_seeds, results_dir, device
+        )
+        frames.append(
+            run_arms(spec, baseline_arms(full), seeds, results_dir, best, device, progress).assign(
+                protocol="batch10"
+            )
+        )
         tunings.append(scores.assign(protocol="batch10", dataset=dataset))
-        rates += [{"protocol": "batch10", "dataset": dataset, "arm": k, "lr": v}
-                  for k, v in best.items()]
+        rates += [
+            {"protocol": "batch10", "dataset": dataset, "arm": k, "lr": v} for k, v in best.items()
+        ]
         if not full and dataset not in BATCH1_QUICK_DATASETS:
             trivial.append(trivial_forecasts(spec))
             continue
         if full:
-            scores1, best1 = tuned_rates(spec, paper_arms(full), TUNING_RATES[full], tune_seeds,
-                                         results_dir, device, batch_size=1)
+            scores1, best1 = tuned_rates(
+                spec,
+                paper_arms(full),
+                TUNING_RATES[full],
+                tune_seeds,
+                results_dir,
+                device,
+                batch_size=1,
+            )
             tunings.append(scores1.assign(protocol="batch1", dataset=dataset))
         else:
             best1 = {a.name: best[a.name] for a in paper_arms(full)}
-        frames.append(run_arms(spec, paper_arms(full), seeds, results_dir, best1, device,
-                               progress, batch_size=1).assign(protocol="batch1"))
-        rates += [{"protocol": "batch1", "dataset": dataset, "arm": k, "lr": v}
-                  for k, v in best1.items()]
+        frames.append(
+            run_arms(
+                spec, paper_arms(full), seeds, results_dir, best1, device, progress, batch_size=1
+            ).assign(protocol="batch1")
+        )
+        rates += [
+            {"protocol": "batch1", "dataset": dataset, "arm": k, "lr": v} for k, v in best1.items()
+        ]
         trivial.append(trivial_forecasts(spec))
     frame = pd.concat(frames, ignore_index=True)
     trivial_table = pd.concat(trivial, ignore_index=True)
@@ -350,25 +432,40 @@ def baselines_evidence(results_dir: PathLike, full: bool = False, base_seed: int
             fixed = _fixed_scores(trivial_table, dataset)
             table = compare_family(part, claim_pairs(set(part["arm"])), fixed)
             rows.append(table.assign(dataset=dataset))
-            agreements.append(paper_agreement_cells(frame[frame["protocol"] == name], dataset)
-                              .assign(protocol=name))
+            agreements.append(
+                paper_agreement_cells(frame[frame["protocol"] == name], dataset).assign(
+                    protocol=name
+                )
+            )
         family = pd.concat(rows, ignore_index=True)
         family = _reholm(family)
         comparisons.append(family.assign(protocol=name))
         summaries.append(arm_summary(chosen, by=("dataset", "arm")).assign(protocol=name))
         for agreement in [a for a in agreements if a["protocol"].iloc[0] == name]:
             inside, cells = count_inside(agreement)
-            counts.append({"protocol": name, "dataset": agreement["dataset"].iloc[0],
-                           "inside": inside, "cells": cells, "n_seeds": len(seeds),
-                           "models": ", ".join(sorted(set(agreement["model"])))})
-    return {"frame": frame, "summary": pd.concat(summaries, ignore_index=True),
-            "comparisons": pd.concat(comparisons, ignore_index=True), "trivial": trivial_table,
-            "agreement": pd.concat(agreements, ignore_index=True),
-            "agreement_counts": pd.DataFrame(counts), "rates": pd.DataFrame(rates),
-            "tuning": pd.concat(tunings, ignore_index=True),
-            "parameters": parameter_counts(baseline_arms(full), datasets),
-            "seeds": {"tuning": protocol(datasets[0], full).seeds(base_seed), "evaluation": seeds},
-            "wall_s": time.perf_counter() - start}
+            counts.append(
+                {
+                    "protocol": name,
+                    "dataset": agreement["dataset"].iloc[0],
+                    "inside": inside,
+                    "cells": cells,
+                    "n_seeds": len(seeds),
+                    "models": ", ".join(sorted(set(agreement["model"]))),
+                }
+            )
+    return {
+        "frame": frame,
+        "summary": pd.concat(summaries, ignore_index=True),
+        "comparisons": pd.concat(comparisons, ignore_index=True),
+        "trivial": trivial_table,
+        "agreement": pd.concat(agreements, ignore_index=True),
+        "agreement_counts": pd.DataFrame(counts),
+        "rates": pd.DataFrame(rates),
+        "tuning": pd.concat(tunings, ignore_index=True),
+        "parameters": parameter_counts(baseline_arms(full), datasets),
+        "seeds": {"tuning": protocol(datasets[0], full).seeds(base_seed), "evaluation": seeds},
+        "wall_s": time.perf_counter() - start,
+    }
 
 
 def _fixed_scores(trivial: pd.DataFrame, dataset: str) -> dict[str, float]:
@@ -409,10 +506,12 @@ class _Forecaster:
         return self
 
 
-def closed_loop_scores(frame: pd.DataFrame, spec: Protocol, arms: Sequence[Arm],
-                       results_dir: PathLike, horizon: int) -> pd.DataFrame:
+def closed_loop_scores(
+    frame: pd.DataFrame, spec: Protocol, arms: Sequence[Arm], results_dir: PathLike, horizon: int
+) -> pd.DataFrame:
     """Closed-loop forecasts of the test part from every stored run of ``arms`` in ``frame``
-    (a :func:`run_arms` frame; models rebuilt with :func:`qkan_lib.experiments.trained_model`) and of persistence and
+    (a :func:`run_arms` frame; models rebuilt with :func:`qkan_lib.experiments.trained_model`) and
+    of persistence and
     AR(p): columns arm, seed, horizon, mse, mae, r2 (seed -1 for the deterministic ones)."""
     from .baselines import LinearAutoregression, persistence_forecast
     from .data import load_dataset
@@ -427,18 +526,27 @@ def closed_loop_scores(frame: pd.DataFrame, spec: Protocol, arms: Sequence[Arm],
             experiment = load_result(Path(results_dir) / r.result_file).experiment
             model, _ = trained_model(experiment, results_dir)
             x, y = data.x_test.to(next(model.parameters()).dtype), data.y_test
-            rows += [{"arm": a.name, "seed": r.seed, **m}
-                     for m in horizon_metrics(model, x, y.to(x.dtype), horizon)]
+            rows += [
+                {"arm": a.name, "seed": r.seed, **m}
+                for m in horizon_metrics(model, x, y.to(x.dtype), horizon)
+            ]
     ar = LinearAutoregression().fit(data.x_train, data.y_train)
     for name, predict in (("persistence", persistence_forecast), ("ar", ar.predict)):
-        rows += [{"arm": name, "seed": -1, **m}
-                 for m in horizon_metrics(_Forecaster(predict), data.x_test, data.y_test, horizon)]
+        rows += [
+            {"arm": name, "seed": -1, **m}
+            for m in horizon_metrics(_Forecaster(predict), data.x_test, data.y_test, horizon)
+        ]
     return pd.DataFrame(rows, columns=["arm", "seed", "horizon", "mse", "mae", "r2"])
 
 
-def ablations_and_harder_evidence(results_dir: PathLike, full: bool = False, base_seed: int = 0,
-                                  device: str = "auto", horizon: int = 20,
-                                  progress: bool | None = None) -> dict:
+def ablations_and_harder_evidence(
+    results_dir: PathLike,
+    full: bool = False,
+    base_seed: int = 0,
+    device: str = "auto",
+    horizon: int = 20,
+    progress: bool | None = None,
+) -> dict:
     """Chapter 10's findings (trains what is missing, else reloads). Keys of the returned dict:
 
     * ``"ablation_frame"`` / ``"harder_frame"``: every epoch of every run (+ ``arm``);
@@ -462,8 +570,9 @@ def ablations_and_harder_evidence(results_dir: PathLike, full: bool = False, bas
     start = time.perf_counter()
     seeds = evaluation_seeds(full, base_seed)
     shm = protocol("damped_shm", full)
-    _, shm_best = tuned_rates(shm, baseline_arms(full), TUNING_RATES[full], shm.seeds(base_seed),
-                              results_dir, device)
+    _, shm_best = tuned_rates(
+        shm, baseline_arms(full), TUNING_RATES[full], shm.seeds(base_seed), results_dir, device
+    )
     # ablations
     ablations = ablation_arms()
     ablation_rates = {a.name: shm_best[a.model] for a in ablations}
@@ -471,26 +580,36 @@ def ablations_and_harder_evidence(results_dir: PathLike, full: bool = False, bas
     ablation_final = final_scores(ablation_frame)
     pairs = [(a.name, a.model, "independent") for a in ablations if a.options]
     ablation_comparisons = compare_family(ablation_final, pairs)
-    rates = [{"dataset": "damped_shm (ablations)", "arm": k, "lr": v}
-             for k, v in ablation_rates.items()]
+    rates = [
+        {"dataset": "damped_shm (ablations)", "arm": k, "lr": v} for k, v in ablation_rates.items()
+    ]
     # harder tasks
     frames, trivial, summaries, comparisons = [], [], [], []
     for dataset in HARDER_DATASETS:
         spec = protocol(dataset, full)
-        overrides = {} if full or not dataset.startswith("narma") else {
-            "epochs": QUICK_NARMA_EPOCHS}
+        overrides = (
+            {} if full or not dataset.startswith("narma") else {"epochs": QUICK_NARMA_EPOCHS}
+        )
         if full:
-            _, best = tuned_rates(spec, baseline_arms(full), TUNING_RATES[full],
-                                  spec.seeds(base_seed), results_dir, device)
+            _, best = tuned_rates(
+                spec,
+                baseline_arms(full),
+                TUNING_RATES[full],
+                spec.seeds(base_seed),
+                results_dir,
+                device,
+            )
         else:
             best = dict(shm_best)
-        frame = run_arms(spec, baseline_arms(full), seeds, results_dir, best, device, progress,
-                         **overrides)
+        frame = run_arms(
+            spec, baseline_arms(full), seeds, results_dir, best, device, progress, **overrides
+        )
         frames.append(frame)
         trivial.append(trivial_forecasts(spec))
         final = final_scores(frame)
-        table = compare_family(final, claim_pairs(set(final["arm"])),
-                               _fixed_scores(trivial[-1], dataset))
+        table = compare_family(
+            final, claim_pairs(set(final["arm"])), _fixed_scores(trivial[-1], dataset)
+        )
         comparisons.append(table.assign(dataset=dataset))
         summaries.append(arm_summary(final).assign(dataset=dataset))
         rates += [{"dataset": dataset, "arm": k, "lr": v} for k, v in best.items()]
@@ -500,19 +619,25 @@ def ablations_and_harder_evidence(results_dir: PathLike, full: bool = False, bas
     closed = closed_loop_scores(shm_frame, shm, closed_arms, results_dir, horizon)
     last = closed[closed["horizon"] == horizon]
     fixed = dict(zip(last[last["seed"] < 0]["arm"], last[last["seed"] < 0]["r2"]))
-    closed_comparisons = compare_family(last[last["seed"] >= 0], claim_pairs(set(last["arm"])),
-                                        fixed, metric="r2")
-    return {"ablation_frame": ablation_frame, "ablation_summary": arm_summary(ablation_final),
-            "ablation_comparisons": ablation_comparisons,
-            "harder_frame": pd.concat(frames, ignore_index=True),
-            "harder_summary": pd.concat(summaries, ignore_index=True),
-            "harder_comparisons": _reholm(pd.concat(comparisons, ignore_index=True)),
-            "harder_trivial": pd.concat(trivial, ignore_index=True),
-            "closed_loop": closed, "closed_loop_comparisons": closed_comparisons,
-            "rates": pd.DataFrame(rates),
-            "parameters": parameter_counts(ablations, ("damped_shm",)),
-            "seeds": {"tuning": shm.seeds(base_seed), "evaluation": seeds}, "horizon": horizon,
-            "wall_s": time.perf_counter() - start}
+    closed_comparisons = compare_family(
+        last[last["seed"] >= 0], claim_pairs(set(last["arm"])), fixed, metric="r2"
+    )
+    return {
+        "ablation_frame": ablation_frame,
+        "ablation_summary": arm_summary(ablation_final),
+        "ablation_comparisons": ablation_comparisons,
+        "harder_frame": pd.concat(frames, ignore_index=True),
+        "harder_summary": pd.concat(summaries, ignore_index=True),
+        "harder_comparisons": _reholm(pd.concat(comparisons, ignore_index=True)),
+        "harder_trivial": pd.concat(trivial, ignore_index=True),
+        "closed_loop": closed,
+        "closed_loop_comparisons": closed_comparisons,
+        "rates": pd.DataFrame(rates),
+        "parameters": parameter_counts(ablations, ("damped_shm",)),
+        "seeds": {"tuning": shm.seeds(base_seed), "evaluation": seeds},
+        "horizon": horizon,
+        "wall_s": time.perf_counter() - start,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,24 +659,39 @@ def format_summary(summary: pd.DataFrame, by: Sequence[str] = (), digits: int = 
     """An arm_summary table for display: 'mean ± std', 'median [min, max]' and n per arm."""
     rows = []
     for r in summary.itertuples():
-        rows.append({**{k: getattr(r, k) for k in by}, "model": arm_label(r.arm), "n seeds": r.n,
-                     "mean ± std": f"{r.mean:.{digits}f} ± {r.std:.{digits}f}",
-                     "median [min, max]": f"{r.median:.{digits}f} [{r.min:.{digits}f}, "
-                                          f"{r.max:.{digits}f}]"})
+        rows.append(
+            {
+                **{k: getattr(r, k) for k in by},
+                "model": arm_label(r.arm),
+                "n seeds": r.n,
+                "mean ± std": f"{r.mean:.{digits}f} ± {r.std:.{digits}f}",
+                "median [min, max]": f"{r.median:.{digits}f} [{r.min:.{digits}f}, "
+                f"{r.max:.{digits}f}]",
+            }
+        )
     return pd.DataFrame(rows).set_index(list(by) + ["model"])
 
 
-def format_comparisons(table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3) -> pd.DataFrame:
+def format_comparisons(
+    table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3
+) -> pd.DataFrame:
     """A compare_family table for display: effect [95% CI], rank effect, test, n, p, verdict."""
     rows = []
     for r in table.itertuples():
-        rows.append({**{k: getattr(r, k) for k in by},
-                     "comparison": f"{arm_label(r.a)} vs {arm_label(r.b)}", "test": r.test,
-                     "n": f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value",
-                     "median difference [95% CI]": f"{r.effect:+.{digits}f} "
-                     f"[{r.effect_ci_low:+.{digits}f}, {r.effect_ci_high:+.{digits}f}]",
-                     "rank effect": f"{r.rank_effect:+.2f}", "p (raw)": f"{r.p_raw:.3g}",
-                     "p (Holm)": f"{r.p_holm:.3g}", "verdict": _verdict_text(r.verdict)})
+        rows.append(
+            {
+                **{k: getattr(r, k) for k in by},
+                "comparison": f"{arm_label(r.a)} vs {arm_label(r.b)}",
+                "test": r.test,
+                "n": f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value",
+                "median difference [95% CI]": f"{r.effect:+.{digits}f} "
+                f"[{r.effect_ci_low:+.{digits}f}, {r.effect_ci_high:+.{digits}f}]",
+                "rank effect": f"{r.rank_effect:+.2f}",
+                "p (raw)": f"{r.p_raw:.3g}",
+                "p (Holm)": f"{r.p_holm:.3g}",
+                "verdict": _verdict_text(r.verdict),
+            }
+        )
     return pd.DataFrame(rows).set_index(list(by) + ["comparison"])
 
 
@@ -565,29 +705,46 @@ def comparison_labels(table: pd.DataFrame, by: Sequence[str] = ()) -> list[str]:
     """Row labels for a forest plot of a compare_family table."""
     from .configs import DATASET_LABELS
 
-    prefix = [" · ".join(DATASET_LABELS.get(str(getattr(r, k)), str(getattr(r, k))) for k in by)
-              for r in table.itertuples()]
-    return [f"{p + ': ' if p else ''}{arm_label(r.a)} − {arm_label(r.b)}"
-            for p, r in zip(prefix, table.itertuples())]
+    prefix = [
+        " · ".join(DATASET_LABELS.get(str(getattr(r, k)), str(getattr(r, k))) for k in by)
+        for r in table.itertuples()
+    ]
+    return [
+        f"{p + ': ' if p else ''}{arm_label(r.a)} − {arm_label(r.b)}"
+        for p, r in zip(prefix, table.itertuples())
+    ]
 
 
 def format_agreement(agreement: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """Paper R^2 cells beside our seed range: dataset, model, epoch, n, range, paper, inside."""
-    rows = [{"dataset": r.dataset, "model": arm_label(r.model), "epoch": r.epoch, "n seeds": r.n,
-             "our seed range": f"[{r.low:.{digits}f}, {r.high:.{digits}f}]",
-             "paper": f"{r.paper:.{digits}f}", "inside": "yes" if r.inside else "no"}
-            for r in agreement.itertuples()]
+    rows = [
+        {
+            "dataset": r.dataset,
+            "model": arm_label(r.model),
+            "epoch": r.epoch,
+            "n seeds": r.n,
+            "our seed range": f"[{r.low:.{digits}f}, {r.high:.{digits}f}]",
+            "paper": f"{r.paper:.{digits}f}",
+            "inside": "yes" if r.inside else "no",
+        }
+        for r in agreement.itertuples()
+    ]
     return pd.DataFrame(rows).set_index(["dataset", "model", "epoch"])
 
 
-def format_trivial(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None = None,
-                   digits: int = 4) -> pd.DataFrame:
+def format_trivial(
+    trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None = None, digits: int = 4
+) -> pd.DataFrame:
     """Test R^2 of persistence and AR(p) per dataset beside the paper's last-epoch R^2 range."""
     paper = PAPER_R2 if paper is None else paper
     rows = []
     for r in trivial[trivial["split"] == "test"].itertuples():
-        row = {"dataset": r.dataset, "forecaster": arm_label(r.forecaster),
-               "test R²": f"{r.r2:.{digits}f}", "test MSE": f"{r.mse:.2e}"}
+        row = {
+            "dataset": r.dataset,
+            "forecaster": arm_label(r.forecaster),
+            "test R²": f"{r.r2:.{digits}f}",
+            "test MSE": f"{r.mse:.2e}",
+        }
         if r.dataset in paper:
             last = [v[-1] for v in paper[r.dataset].values() if v[-1] is not None]
             row["paper's epoch-30 R² (min – max)"] = f"{min(last):.4f} – {max(last):.4f}"
@@ -608,15 +765,20 @@ def trivial_verdict(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None =
         for r in rows.itertuples():
             beats = int(sum(r.r2 >= v for v in last))
             where = DATASET_LABELS.get(dataset, dataset)
-            parts.append(f"{arm_label(r.forecaster)} on {where} reaches R² = {r.r2:.4f}, at or "
-                         f"above {beats} of the paper's {len(last)} epoch-30 values")
+            parts.append(
+                f"{arm_label(r.forecaster)} on {where} reaches R² = {r.r2:.4f}, at or "
+                f"above {beats} of the paper's {len(last)} epoch-30 values"
+            )
             reached.append(beats == len(last))
     ar_reaches = [ok for ok, p in zip(reached, parts) if p.startswith("AR")]
-    conclusion = (" A linear autoregression fitted in closed form already reaches every value the "
-                  "paper reports on these tasks, so they cannot measure the expressivity of a "
-                  "gate map." if ar_reaches and all(ar_reaches) else
-                  " The trivial forecasters do not reach every value the paper reports, so the "
-                  "tasks leave room for a model's expressivity to show.")
+    conclusion = (
+        " A linear autoregression fitted in closed form already reaches every value the "
+        "paper reports on these tasks, so they cannot measure the expressivity of a "
+        "gate map."
+        if ar_reaches and all(ar_reaches)
+        else " The trivial forecasters do not reach every value the paper reports, so the "
+        "tasks leave room for a model's expressivity to show."
+    )
     return "; ".join(parts) + "." + conclusion
 
 
@@ -629,14 +791,22 @@ def agreement_sentence(counts: pd.DataFrame) -> str:
     from .configs import DATASET_LABELS
 
     protocols = list(dict.fromkeys(counts["protocol"]))
-    common = [d for d in dict.fromkeys(counts["dataset"])
-              if all(((counts["protocol"] == p) & (counts["dataset"] == d)).any()
-                     for p in protocols)]
-    shared = counts[counts["dataset"].isin(common)].groupby("protocol", sort=False).agg(
-        inside=("inside", "sum"), cells=("cells", "sum"), n_seeds=("n_seeds", "min"))
+    common = [
+        d
+        for d in dict.fromkeys(counts["dataset"])
+        if all(((counts["protocol"] == p) & (counts["dataset"] == d)).any() for p in protocols)
+    ]
+    shared = (
+        counts[counts["dataset"].isin(common)]
+        .groupby("protocol", sort=False)
+        .agg(inside=("inside", "sum"), cells=("cells", "sum"), n_seeds=("n_seeds", "min"))
+    )
     where = " and ".join(DATASET_LABELS.get(d, d) for d in common)
-    parts = [f"{PROTOCOL_LABELS.get(p, p)}: {r.inside} of {r.cells} cells inside our range of "
-             f"{r.n_seeds} seeds" for p, r in shared.iterrows()]
+    parts = [
+        f"{PROTOCOL_LABELS.get(p, p)}: {r.inside} of {r.cells} cells inside our range of "
+        f"{r.n_seeds} seeds"
+        for p, r in shared.iterrows()
+    ]
     text = f"On {where}, " + "; ".join(parts) + "."
     if len(shared) < 2:
         return text
@@ -644,8 +814,10 @@ def agreement_sentence(counts: pd.DataFrame) -> str:
     if share.nunique() == 1:
         return text + " Neither protocol reproduces the paper's values better than the other."
     best = share.idxmax()
-    return text + (f" The {PROTOCOL_LABELS.get(best, best)} protocol reproduces the paper's "
-                   "values better (more of its cells lie inside our seed range).")
+    return text + (
+        f" The {PROTOCOL_LABELS.get(best, best)} protocol reproduces the paper's "
+        "values better (more of its cells lie inside our seed range)."
+    )
 
 
 def comparison_sentence(table: pd.DataFrame) -> str:
@@ -653,9 +825,11 @@ def comparison_sentence(table: pd.DataFrame) -> str:
     clauses = []
     for r in table.itertuples():
         where = f" on {r.dataset}" if "dataset" in table.columns else ""
-        clauses.append(f"{arm_label(r.a)} vs {arm_label(r.b)}{where}: {_verdict_text(r.verdict)} "
-                       f"(median difference {r.effect:+.3g}, p_Holm = {r.p_holm:.2g}, "
-                       f"{r.n_a} seeds)")
+        clauses.append(
+            f"{arm_label(r.a)} vs {arm_label(r.b)}{where}: {_verdict_text(r.verdict)} "
+            f"(median difference {r.effect:+.3g}, p_Holm = {r.p_holm:.2g}, "
+            f"{r.n_a} seeds)"
+        )
     return "; ".join(clauses) + "."
 
 
@@ -664,18 +838,27 @@ def count_verdicts(table: pd.DataFrame, model: str) -> dict[str, int]:
     rows = table[table["a"] == model]
     better = int((rows["verdict"] == f"{model} better").sum())
     same = int((rows["verdict"] == NO_DIFFERENCE).sum())
-    return {"better": better, "worse": len(rows) - better - same, "no difference": same,
-            "comparisons": len(rows)}
+    return {
+        "better": better,
+        "worse": len(rows) - better - same,
+        "no difference": same,
+        "comparisons": len(rows),
+    }
 
 
-def fixed_lines(trivial: pd.DataFrame, dataset_labels: Mapping[str, str] | None = None,
-                forecasters: Iterable[str] = tuple(FORECASTERS)) -> dict:
+def fixed_lines(
+    trivial: pd.DataFrame,
+    dataset_labels: Mapping[str, str] | None = None,
+    forecasters: Iterable[str] = tuple(FORECASTERS),
+) -> dict:
     """``{dataset: {forecaster label: test R^2}}`` for :func:`qkan_lib.stats_plots.plot_seed_scores`
     (only the named ``forecasters``)."""
     test = trivial[(trivial["split"] == "test") & trivial["forecaster"].isin(list(forecasters))]
     name = (lambda d: d) if dataset_labels is None else (lambda d: dataset_labels.get(d, d))
-    return {name(d): {arm_label(f): float(r) for f, r in zip(g["forecaster"], g["r2"])}
-            for d, g in test.groupby("dataset", sort=False)}
+    return {
+        name(d): {arm_label(f): float(r) for f, r in zip(g["forecaster"], g["r2"])}
+        for d, g in test.groupby("dataset", sort=False)
+    }
 
 
 def smallest_p(kind: str, n_a: int, n_b: int | None = None) -> float:
@@ -707,15 +890,23 @@ def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
     threshold = alpha / m
     bounds = {}
     for r in table.itertuples():
-        bounds.setdefault((r.test, r.n_a, r.n_b if r.kind == "independent" else None),
-                          smallest_p(r.kind, r.n_a, r.n_b))
-    listed = ", ".join(f"{p:.3g} ({test}, n = {na}{f'/{nb}' if nb else ''})"
-                       for (test, na, nb), p in bounds.items())
+        bounds.setdefault(
+            (r.test, r.n_a, r.n_b if r.kind == "independent" else None),
+            smallest_p(r.kind, r.n_a, r.n_b),
+        )
+    listed = ", ".join(
+        f"{p:.3g} ({test}, n = {na}{f'/{nb}' if nb else ''})"
+        for (test, na, nb), p in bounds.items()
+    )
     if min(bounds.values()) >= threshold:
-        verdict = ("so NO comparison of this family can be declared significant, whatever the "
-                   "scores: more seeds are needed before any verdict of 'better' or 'worse'")
+        verdict = (
+            "so NO comparison of this family can be declared significant, whatever the "
+            "scores: more seeds are needed before any verdict of 'better' or 'worse'"
+        )
     else:
         verdict = "so a clear enough difference can be declared significant"
-    return (f"With these seed counts the smallest p-value each test can reach is {listed}; "
-            f"Holm's correction over the {m} comparisons rejects nothing unless some p is below "
-            f"α/{m} = {threshold:.3g}, {verdict}.")
+    return (
+        f"With these seed counts the smallest p-value each test can reach is {listed}; "
+        f"Holm's correction over the {m} comparisons rejects nothing unless some p is below "
+        f"α/{m} = {threshold:.3g}, {verdict}."
+    )

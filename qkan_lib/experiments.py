@@ -13,6 +13,7 @@ SHM / Bessel use the reference QLSTM code's RMSprop(lr=0.01); Urban uses Adam(lr
 for HQKAN-LSTM (the paper says its Urban rate was "slightly higher"). The chapters show the
 sensitivity to these choices.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -83,22 +84,38 @@ class Protocol:
     @property
     def has_validation(self) -> bool:
         return self.dataset in ("urban", "narma5", "narma10") or bool(
-            dict(self.data_options).get("val_fraction"))
+            dict(self.data_options).get("val_fraction")
+        )
 
     def train_config(self, model: str, seed: int, device: str = "auto", **overrides) -> TrainConfig:
         """The :class:`TrainConfig` of ``model`` under this protocol, with optional overrides."""
-        settings = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr_for(model),
-                    "optimizer": self.optimizer, "dtype": self.dtype, "device": device,
-                    "record_epochs": self.record_epochs, **overrides}
+        settings = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr_for(model),
+            "optimizer": self.optimizer,
+            "dtype": self.dtype,
+            "device": device,
+            "record_epochs": self.record_epochs,
+            **overrides,
+        }
         if "record_epochs" not in overrides:  # keep only the epochs a shortened run reaches
-            settings["record_epochs"] = tuple(e for e in settings["record_epochs"]
-                                              if e <= settings["epochs"])
+            settings["record_epochs"] = tuple(
+                e for e in settings["record_epochs"] if e <= settings["epochs"]
+            )
         return TrainConfig(seed=seed, **settings)
 
-    def experiments(self, models: Iterable[str] = MODELS, base_seed: int = 0,
-                    seeds: Iterable[int] | None = None, seq_lens: Iterable[int] | None = None,
-                    device: str = "auto", milan_dir: PathLike | None = None,
-                    model_options: dict | None = None, **train_overrides) -> list[Experiment]:
+    def experiments(
+        self,
+        models: Iterable[str] = MODELS,
+        base_seed: int = 0,
+        seeds: Iterable[int] | None = None,
+        seq_lens: Iterable[int] | None = None,
+        device: str = "auto",
+        milan_dir: PathLike | None = None,
+        model_options: dict | None = None,
+        **train_overrides,
+    ) -> list[Experiment]:
         """Every experiment of the protocol: models x seq_lens x seeds.
 
         ``seeds`` overrides ``self.seeds(base_seed)``; ``model_options`` go to ``build_model``
@@ -117,43 +134,88 @@ class Protocol:
                 raise ValueError(f"unknown model {model!r}; choose from {ALL_MODELS}")
             for seq_len in seq_lens or self.seq_lens:
                 for seed in chosen_seeds:
-                    out.append(Experiment(model, self.dataset, seq_len,
-                                          self.train_config(model, seed, device, **train_overrides),
-                                          tuple(sorted(data_options.items())),
-                                          tuple(sorted((model_options or {}).items()))))
+                    out.append(
+                        Experiment(
+                            model,
+                            self.dataset,
+                            seq_len,
+                            self.train_config(model, seed, device, **train_overrides),
+                            tuple(sorted(data_options.items())),
+                            tuple(sorted((model_options or {}).items())),
+                        )
+                    )
         return out
 
 
 def protocol(dataset: str, full: bool = False) -> Protocol:
     """The quick (default) or full protocol of a dataset."""
     if dataset in ("damped_shm", "bessel"):
-        return Protocol(dataset, n_seeds=10 if full else 3, seq_lens=(4,), epochs=30, batch_size=10,
-                        lr=0.01, optimizer="rmsprop", dtype="float64", record_epochs=R2_EPOCHS)
+        return Protocol(
+            dataset,
+            n_seeds=10 if full else 3,
+            seq_lens=(4,),
+            epochs=30,
+            batch_size=10,
+            lr=0.01,
+            optimizer="rmsprop",
+            dtype="float64",
+            record_epochs=R2_EPOCHS,
+        )
     if dataset == "urban":
-        return Protocol(dataset, n_seeds=3 if full else 1, seq_lens=SEQ_LENS if full else (4, 16, 64),
-                        epochs=50 if full else 5, batch_size=64, lr=0.01, optimizer="adam",
-                        dtype="float32",
-                        data_options=(("cells", 3 if full else 1),
-                                      ("stand_in_days", 62 if full else 14)),
-                        lr_overrides=(("hqkan_lstm", 0.02),))
+        return Protocol(
+            dataset,
+            n_seeds=3 if full else 1,
+            seq_lens=SEQ_LENS if full else (4, 16, 64),
+            epochs=50 if full else 5,
+            batch_size=64,
+            lr=0.01,
+            optimizer="adam",
+            dtype="float32",
+            data_options=(("cells", 3 if full else 1), ("stand_in_days", 62 if full else 14)),
+            lr_overrides=(("hqkan_lstm", 0.02),),
+        )
     if dataset in ("narma5", "narma10"):  # seq_len = the order: the window holds what y depends on
-        return Protocol(dataset, n_seeds=10 if full else 5, seq_lens=(int(dataset[5:]),), epochs=30,
-                        batch_size=10, lr=0.01, optimizer="rmsprop", dtype="float64",
-                        data_options=(("val_fraction", 0.2),))
+        return Protocol(
+            dataset,
+            n_seeds=10 if full else 5,
+            seq_lens=(int(dataset[5:]),),
+            epochs=30,
+            batch_size=10,
+            lr=0.01,
+            optimizer="rmsprop",
+            dtype="float64",
+            data_options=(("val_fraction", 0.2),),
+        )
     if dataset == "damped_shm_noisy":
-        return Protocol(dataset, n_seeds=10 if full else 5, seq_lens=(4,), epochs=30, batch_size=10,
-                        lr=0.01, optimizer="rmsprop", dtype="float64",
-                        data_options=(("noise_std", 0.05), ("val_fraction", 0.2)))
+        return Protocol(
+            dataset,
+            n_seeds=10 if full else 5,
+            seq_lens=(4,),
+            epochs=30,
+            batch_size=10,
+            lr=0.01,
+            optimizer="rmsprop",
+            dtype="float64",
+            data_options=(("noise_std", 0.05), ("val_fraction", 0.2)),
+        )
     raise ValueError(f"unknown dataset {dataset!r}; choose from {ALL_DATASETS}")
 
 
-def experiments_for(dataset: str, models: Iterable[str] = MODELS, full: bool = False,
-                    seeds: Iterable[int] | None = None, seq_lens: Iterable[int] | None = None,
-                    device: str = "auto", milan_dir: PathLike | None = None, base_seed: int = 0,
-                    **train_overrides) -> list[Experiment]:
+def experiments_for(
+    dataset: str,
+    models: Iterable[str] = MODELS,
+    full: bool = False,
+    seeds: Iterable[int] | None = None,
+    seq_lens: Iterable[int] | None = None,
+    device: str = "auto",
+    milan_dir: PathLike | None = None,
+    base_seed: int = 0,
+    **train_overrides,
+) -> list[Experiment]:
     """``protocol(dataset, full).experiments(...)``: every experiment of a dataset's protocol."""
-    return protocol(dataset, full).experiments(models, base_seed, seeds, seq_lens, device, milan_dir,
-                                               **train_overrides)
+    return protocol(dataset, full).experiments(
+        models, base_seed, seeds, seq_lens, device, milan_dir, **train_overrides
+    )
 
 
 @dataclass(frozen=True)
@@ -175,26 +237,39 @@ class Experiment:
         check_positive_int(self.seq_len, "seq_len")
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "dataset": self.dataset, "seq_len": self.seq_len,
-                "train": self.train.to_dict(), "data_options": dict(self.data_options),
-                "model_options": dict(self.model_options)}
+        return {
+            "model": self.model,
+            "dataset": self.dataset,
+            "seq_len": self.seq_len,
+            "train": self.train.to_dict(),
+            "data_options": dict(self.data_options),
+            "model_options": dict(self.model_options),
+        }
 
     @classmethod
     def from_dict(cls, payload: dict) -> Experiment:
         settings = dict(payload["train"])
         settings["record_epochs"] = tuple(settings.get("record_epochs", ()))
-        return cls(payload["model"], payload["dataset"], payload["seq_len"], TrainConfig(**settings),
-                   tuple(sorted(payload.get("data_options", {}).items())),
-                   tuple(sorted(payload.get("model_options", {}).items())))
+        return cls(
+            payload["model"],
+            payload["dataset"],
+            payload["seq_len"],
+            TrainConfig(**settings),
+            tuple(sorted(payload.get("data_options", {}).items())),
+            tuple(sorted(payload.get("model_options", {}).items())),
+        )
 
     def fingerprint(self) -> str:
-        blob = json.dumps({**self.to_dict(), "results_version": RESULTS_VERSION}, sort_keys=True,
-                          default=str)
+        blob = json.dumps(
+            {**self.to_dict(), "results_version": RESULTS_VERSION}, sort_keys=True, default=str
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def filename(self) -> str:
-        return (f"{self.dataset}_{self.model}_L{self.seq_len}_seed{self.train.seed}_"
-                f"{self.fingerprint()}.json")
+        return (
+            f"{self.dataset}_{self.model}_L{self.seq_len}_seed{self.train.seed}_"
+            f"{self.fingerprint()}.json"
+        )
 
     def with_seed(self, seed: int) -> Experiment:
         return dataclasses.replace(self, train=dataclasses.replace(self.train, seed=seed))
@@ -239,7 +314,8 @@ def default_results_dir() -> Path:
 
 
 def write_json_atomic(path: PathLike, payload: dict) -> Path:
-    """Write JSON to a temporary file in the same folder, then rename: never a half-written result."""
+    """Write JSON to a temporary file in the same folder, then rename: never a half-written
+    result."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -259,23 +335,36 @@ def load_result(path: PathLike) -> RunResult:
     try:
         payload = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a valid result file ({exc}); delete it to recompute") from exc
+        raise ValueError(
+            f"{path} is not a valid result file ({exc}); delete it to recompute"
+        ) from exc
     if not isinstance(payload, dict) or "history" not in payload or "experiment" not in payload:
         raise ValueError(f"{path} is not a qkan_lib result file; delete it to recompute")
     try:
         return RunResult.from_json(payload)
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path} is not a qkan_lib result file ({exc}); delete it to recompute") from exc
+        raise ValueError(
+            f"{path} is not a qkan_lib result file ({exc}); delete it to recompute"
+        ) from exc
 
 
-def save_result(experiment: Experiment, results_dir: PathLike, parameters: dict, data: SequenceData,
-                outcome: TrainOutcome) -> RunResult:
+def save_result(
+    experiment: Experiment,
+    results_dir: PathLike,
+    parameters: dict,
+    data: SequenceData,
+    outcome: TrainOutcome,
+) -> RunResult:
     """Write one finished run (atomically) with everything needed to reproduce and report it."""
     result = RunResult(
-        experiment=experiment, parameters=parameters, stand_in=bool(getattr(data, "stand_in", False)),
+        experiment=experiment,
+        parameters=parameters,
+        stand_in=bool(getattr(data, "stand_in", False)),
         targets={name: y.squeeze(-1).tolist() for name, _, y in data.splits()},
         environment=environment_info(resolve_device(experiment.train.device)),
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), **outcome)
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **outcome,
+    )
     write_json_atomic(Path(results_dir) / experiment.filename(), result.to_json())
     return result
 
@@ -284,8 +373,13 @@ def load_experiment_data(experiment: Experiment) -> SequenceData:
     return load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
 
 
-def run_experiment(experiment: Experiment, results_dir: PathLike, force: bool = False,
-                   progress: bool | None = None, data: SequenceData | None = None) -> RunResult:
+def run_experiment(
+    experiment: Experiment,
+    results_dir: PathLike,
+    force: bool = False,
+    progress: bool | None = None,
+    data: SequenceData | None = None,
+) -> RunResult:
     """Train one experiment, or load its finished result from ``results_dir``.
 
     The result file name contains a fingerprint of the full configuration, so a changed
@@ -297,14 +391,19 @@ def run_experiment(experiment: Experiment, results_dir: PathLike, force: bool = 
     seed_everything(experiment.train.seed)
     if data is None:
         data = load_experiment_data(experiment)
-    model = build_model(experiment.model, experiment.dataset, dtype=DTYPES[experiment.train.dtype],
-                        **dict(experiment.model_options))
+    model = build_model(
+        experiment.model,
+        experiment.dataset,
+        dtype=DTYPES[experiment.train.dtype],
+        **dict(experiment.model_options),
+    )
     outcome = train(model, data, experiment.train, progress)
     return save_result(experiment, results_dir, count_parameters(model), data, outcome)
 
 
-def trained_model(experiment: Experiment, results_dir: PathLike,
-                  progress: bool | None = None) -> tuple[torch.nn.Module, RunResult]:
+def trained_model(
+    experiment: Experiment, results_dir: PathLike, progress: bool | None = None
+) -> tuple[torch.nn.Module, RunResult]:
     """The trained model of ``experiment`` and its result: rebuilt from the stored weights, or
     trained now (and stored) when the result is missing or predates stored weights.
 
@@ -317,17 +416,23 @@ def trained_model(experiment: Experiment, results_dir: PathLike,
         result = run_experiment(experiment, results_dir, force=True, progress=progress)
     dtype = DTYPES[experiment.train.dtype]
     with torch.random.fork_rng(devices=[]):  # the weights are overwritten: leave the stream alone
-        model = build_model(experiment.model, experiment.dataset, dtype=dtype,
-                            **dict(experiment.model_options))
-    state = {name: torch.as_tensor(result.final_state[name], dtype=tensor.dtype)
-             for name, tensor in model.state_dict().items()}
+        model = build_model(
+            experiment.model, experiment.dataset, dtype=dtype, **dict(experiment.model_options)
+        )
+    state = {
+        name: torch.as_tensor(result.final_state[name], dtype=tensor.dtype)
+        for name, tensor in model.state_dict().items()
+    }
     model.load_state_dict(state)
     return model.eval(), result
 
 
-def run_seed_group(experiments: Sequence[Experiment], results_dir: PathLike,
-                   data: SequenceData | None = None,
-                   progress: bool | None = None) -> list[RunResult]:
+def run_seed_group(
+    experiments: Sequence[Experiment],
+    results_dir: PathLike,
+    data: SequenceData | None = None,
+    progress: bool | None = None,
+) -> list[RunResult]:
     """Train experiments that differ only in their seed as one seed-batched model and store each
     seed's result (see :mod:`qkan_lib.seed_batching`)."""
 
@@ -336,8 +441,15 @@ def run_seed_group(experiments: Sequence[Experiment], results_dir: PathLike,
         raise ValueError("a seed group must differ only in the seed")
     data = load_experiment_data(key) if data is None else data
     model_options = dict(key.model_options)
-    outcomes = train_seeds(key.model, key.dataset, data, key.train, [e.train.seed for e in experiments],
-                           model_options, progress)
+    outcomes = train_seeds(
+        key.model,
+        key.dataset,
+        data,
+        key.train,
+        [e.train.seed for e in experiments],
+        model_options,
+        progress,
+    )
     counts = count_parameters(build_model(key.model, key.dataset, **model_options))
     return [save_result(e, results_dir, counts, data, o) for e, o in zip(experiments, outcomes)]
 
@@ -359,9 +471,15 @@ def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list
     return jobs
 
 
-def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = None, force: bool = False,
-             progress: bool | None = None, batch_seeds: bool = False, workers: int | None = None,
-             scheduler: str | None = None) -> list[RunResult]:
+def run_grid(
+    experiments: Sequence[Experiment],
+    results_dir: PathLike | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    batch_seeds: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> list[RunResult]:
     """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes.
 
     With ``batch_seeds`` the missing seeds of one configuration train together as one batched
@@ -382,7 +500,9 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
     workers, scheduler = choose_workers(jobs, workers, scheduler)
     if jobs and workers != 1:
         done = run_jobs_distributed(jobs, results_dir, workers, scheduler, progress)
-        return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
+        return [
+            done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments
+        ]
     cache: dict = {}
 
     def data_for(experiment: Experiment):
@@ -397,18 +517,27 @@ def run_grid(experiments: Sequence[Experiment], results_dir: PathLike | None = N
         if len(job) > 1:
             results = run_seed_group(job, results_dir, data_for(job[0]), progress=False)
         else:
-            results = [run_experiment(job[0], results_dir, force=True, progress=False,
-                                      data=data_for(job[0]))]
+            results = [
+                run_experiment(
+                    job[0], results_dir, force=True, progress=False, data=data_for(job[0])
+                )
+            ]
         done.update(zip(job, results))
         bar.update(len(job))
     bar.close()
     return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
 
 
-def tune_learning_rate(spec: Protocol, rates: Iterable[float], models: Iterable[str] = MODELS,
-                       seeds: Iterable[int] = (0, 1, 2), results_dir: PathLike | None = None,
-                       device: str = "auto", metric: str = "val_mse",
-                       **train_overrides) -> tuple[pd.DataFrame, dict[str, float]]:
+def tune_learning_rate(
+    spec: Protocol,
+    rates: Iterable[float],
+    models: Iterable[str] = MODELS,
+    seeds: Iterable[int] = (0, 1, 2),
+    results_dir: PathLike | None = None,
+    device: str = "auto",
+    metric: str = "val_mse",
+    **train_overrides,
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Choose each model's learning rate on the VALIDATION split, never on test.
 
     Trains every (model, rate, seed), takes ``metric`` (lower is better) at the last epoch, and
@@ -419,11 +548,16 @@ def tune_learning_rate(spec: Protocol, rates: Iterable[float], models: Iterable[
     from .reports import results_frame  # reports imports this module's RunResult
 
     if not spec.has_validation:
-        raise ValueError(f"the {spec.dataset} protocol has no validation split; use "
-                         "spec.with_validation() so tuning never looks at the test part")
+        raise ValueError(
+            f"the {spec.dataset} protocol has no validation split; use "
+            "spec.with_validation() so tuning never looks at the test part"
+        )
     models, rates = list(models), [float(r) for r in rates]
-    grid = [e for lr in rates for e in spec.experiments(models, seeds=seeds, device=device, lr=lr,
-                                                       **train_overrides)]
+    grid = [
+        e
+        for lr in rates
+        for e in spec.experiments(models, seeds=seeds, device=device, lr=lr, **train_overrides)
+    ]
     frame = results_frame(run_grid(grid, results_dir))
     last = frame[frame["epoch"] == frame.groupby(["model", "lr", "seed"])["epoch"].transform("max")]
     scores = last[["model", "lr", "seed", metric]].rename(columns={metric: "score"})

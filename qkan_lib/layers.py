@@ -1,4 +1,5 @@
 """QKAN and HQKAN layers: Eq. (2) of the paper and the JHCG Net with a QKAN latent."""
+
 from __future__ import annotations
 
 import math
@@ -43,11 +44,20 @@ class QKANLayer(nn.Module):
     shape, as in the reference library.
     """
 
-    def __init__(self, in_features: int, out_features: int, reps: int = 1, *,
-                 preact_trainable: bool = True, base_trainable: bool = True,
-                 postact_weight_trainable: bool = False, postact_bias_trainable: bool = False,
-                 readout: str = "expectation", dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        reps: int = 1,
+        *,
+        preact_trainable: bool = True,
+        base_trainable: bool = True,
+        postact_weight_trainable: bool = False,
+        postact_bias_trainable: bool = False,
+        readout: str = "expectation",
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
@@ -72,8 +82,9 @@ class QKANLayer(nn.Module):
 
     def edge_functions(self, x: torch.Tensor) -> torch.Tensor:
         """phi_jk(x_k) for every batch row and edge: shape (batch, out, in)."""
-        return evaluate_daruan(x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias,
-                               self.readout)
+        return evaluate_daruan(
+            x.unsqueeze(1), self.theta, self.preact_weight, self.preact_bias, self.readout
+        )
 
     def reference_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The same layer gate by gate (:func:`qkan_lib.daruan.bloch_vector`, autograd through
@@ -93,8 +104,14 @@ class QKANLayer(nn.Module):
         """
         constants = edge_constants(self.theta, self.preact_bias)
         prepared = prepare(self.preact_weight, constants)
-        frozen = "postact_weight" in self._buffers and "postact_bias" in self._buffers  # decided structurally
-        plain_sum = frozen and bool((self.postact_weight == 1).all()) and bool((self.postact_bias == 0).all())
+        frozen = (
+            "postact_weight" in self._buffers and "postact_bias" in self._buffers
+        )  # decided structurally
+        plain_sum = (
+            frozen
+            and bool((self.postact_weight == 1).all())
+            and bool((self.postact_bias == 0).all())
+        )
         offset = None if plain_sum else (self.postact_bias * self.postact_weight).sum(-1)
         base_t = self.base_weight.T
         amplitude = self.readout == "amplitude"
@@ -115,8 +132,10 @@ class QKANLayer(nn.Module):
         return self.step_function()(x)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"reps={self.reps}, readout={self.readout!r}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"reps={self.reps}, readout={self.readout!r}"
+        )
 
 
 def latent_width(features: int) -> int:
@@ -132,17 +151,27 @@ class HQKAN(nn.Module):
     keyword arguments go to the latent :class:`QKANLayer`.
     """
 
-    def __init__(self, in_features: int, out_features: int, reps: int = 1, *,
-                 latent_in: int | None = None, latent_out: int | None = None,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 **qkan_options):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        reps: int = 1,
+        *,
+        latent_in: int | None = None,
+        latent_out: int | None = None,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        **qkan_options,
+    ):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
-        m = check_positive_int(latent_width(in_features) if latent_in is None else latent_in,
-                               "latent_in")
-        n = check_positive_int(latent_width(out_features) if latent_out is None else latent_out,
-                               "latent_out")
+        m = check_positive_int(
+            latent_width(in_features) if latent_in is None else latent_in, "latent_in"
+        )
+        n = check_positive_int(
+            latent_width(out_features) if latent_out is None else latent_out, "latent_out"
+        )
         factory = {"dtype": dtype, "device": device}
         self.encoder = nn.Linear(in_features, m, **factory)
         self.latent = QKANLayer(m, n, reps, **factory, **qkan_options)

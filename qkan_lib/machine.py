@@ -7,6 +7,7 @@ minimum, median and maximum are kept, and :func:`busy_warning` compares the mach
 average before and after with its CPU count, returning a sentence for the page when the
 machine was busy.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,12 +37,18 @@ def load_snapshot() -> LoadSnapshot | None:
         load1 = os.getloadavg()[0]
     except (AttributeError, OSError):
         return None
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     return LoadSnapshot(float(load1), int(cpus))
 
 
-def busy_warning(before: LoadSnapshot | None, after: LoadSnapshot | None, own_threads: int | None = None,
-                 fraction: float = 0.5) -> str:
+def busy_warning(
+    before: LoadSnapshot | None,
+    after: LoadSnapshot | None,
+    own_threads: int | None = None,
+    fraction: float = 0.5,
+) -> str:
     """A warning sentence when other work loaded the machine during a measurement, else "".
 
     The load average counts runnable threads, this measurement's own among them, so
@@ -52,18 +59,22 @@ def busy_warning(before: LoadSnapshot | None, after: LoadSnapshot | None, own_th
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     if before is None or after is None:
-        return ("Note: this platform reports no load average, so these timings could not be "
-                "checked for other work running at the same time.")
+        return (
+            "Note: this platform reports no load average, so these timings could not be "
+            "checked for other work running at the same time."
+        )
     own = torch.get_num_threads() if own_threads is None else own_threads
     if own < 0:
         raise ValueError(f"own_threads must be >= 0, got {own}")
     other = max(before.load1, after.load1 - min(own, after.cpus))
     if other <= fraction * before.cpus:
         return ""
-    return (f"⚠️ The machine was busy while these timings were taken: the 1-minute load average was "
-            f"{before.load1:.1f} before and {after.load1:.1f} after, on {before.cpus} CPUs. Other work "
-            f"competed for the processor, so the times below are noisy and their ratios unreliable; "
-            f"rebuild on an idle machine for clean numbers.")
+    return (
+        f"⚠️ The machine was busy while these timings were taken: the 1-minute load average was "
+        f"{before.load1:.1f} before and {after.load1:.1f} after, on {before.cpus} CPUs. Other work "
+        f"competed for the processor, so the times below are noisy and their ratios unreliable; "
+        f"rebuild on an idle machine for clean numbers."
+    )
 
 
 def _sync(device) -> None:
@@ -111,9 +122,18 @@ def _training_step(model: torch.nn.Module, batch: int, seq_len: int, device, dty
 REPS_MODELS = ("qkan_lstm", "hqkan_lstm")
 
 
-def time_spread_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), dataset: str = "bessel",
-                      batches=(8, 64, 512), seq_lens=(4, 16, 64), reps=(1, 2, 3), runs: int = 5,
-                      warmup: int = 2, device="cpu", dtype=torch.float32, threads: int | None = 1):
+def time_spread_table(
+    models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"),
+    dataset: str = "bessel",
+    batches=(8, 64, 512),
+    seq_lens=(4, 16, 64),
+    reps=(1, 2, 3),
+    runs: int = 5,
+    warmup: int = 2,
+    device="cpu",
+    dtype=torch.float32,
+    threads: int | None = 1,
+):
     """Time of one training step (forward, MSE, backward, Adam) of each model as the batch size,
     the window length and the DARUAN reps grow.
 
@@ -130,9 +150,11 @@ def time_spread_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), datas
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     middle = batches[min(1, len(batches) - 1)]
-    configurations = ([("batch", b, b, seq_lens[0], None) for b in batches]
-                      + [("seq_len", s, middle, s, None) for s in seq_lens]
-                      + [("reps", r, middle, seq_lens[0], r) for r in reps])
+    configurations = (
+        [("batch", b, b, seq_lens[0], None) for b in batches]
+        + [("seq_len", s, middle, s, None) for s in seq_lens]
+        + [("reps", r, middle, seq_lens[0], r) for r in reps]
+    )
     before = load_snapshot()
     rows = []
     with intra_op_threads(threads):
@@ -141,20 +163,30 @@ def time_spread_table(models=("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"), datas
             steps = {}
             for model in chosen:
                 options = {} if n_reps is None or model not in REPS_MODELS else {"reps": n_reps}
-                steps[model] = _training_step(build_model(model, dataset, **options), batch,
-                                              seq_len, device, dtype)
+                steps[model] = _training_step(
+                    build_model(model, dataset, **options), batch, seq_len, device, dtype
+                )
                 time_samples(steps[model], runs=1, warmup=warmup, device=device)
             samples = {model: [] for model in chosen}
             for r in range(runs):
-                order = chosen[r % len(chosen):] + chosen[:r % len(chosen)]
+                order = chosen[r % len(chosen) :] + chosen[: r % len(chosen)]
                 for model in order:
                     samples[model] += time_samples(steps[model], runs=1, warmup=0, device=device)
             for model in chosen:
                 times = samples[model]
-                rows.append({"model": model, "axis": axis, "value": value, "batch": batch,
-                             "seq_len": seq_len, "min_s": min(times),
-                             "median_s": statistics.median(times), "max_s": max(times),
-                             "runs": runs})
+                rows.append(
+                    {
+                        "model": model,
+                        "axis": axis,
+                        "value": value,
+                        "batch": batch,
+                        "seq_len": seq_len,
+                        "min_s": min(times),
+                        "median_s": statistics.median(times),
+                        "max_s": max(times),
+                        "runs": runs,
+                    }
+                )
     own = 1 if threads is None else threads
     return pd.DataFrame(rows), busy_warning(before, load_snapshot(), own_threads=own)
 
@@ -178,9 +210,15 @@ def relative_times(table, reference: str = "lstm"):
         key = (row["axis"], row["value"])
         if key not in ref.index:
             continue
-        rows.append({"axis": row["axis"], "value": row["value"], "model": row["model"],
-                     "median_ratio": row["median_s"] / ref.loc[key, "median_s"],
-                     "min_ratio": row["min_s"] / ref.loc[key, "min_s"]})
+        rows.append(
+            {
+                "axis": row["axis"],
+                "value": row["value"],
+                "model": row["model"],
+                "median_ratio": row["median_s"] / ref.loc[key, "median_s"],
+                "min_ratio": row["min_s"] / ref.loc[key, "min_s"],
+            }
+        )
     return pd.DataFrame(rows, columns=["axis", "value", "model", "median_ratio", "min_ratio"])
 
 
@@ -203,8 +241,15 @@ def growth_exponents(table, statistic: str = "median_s"):
         values = part["value"].to_numpy(dtype=float)
         times = part[statistic].to_numpy(dtype=float)
         slope = float(np.polyfit(np.log(values), np.log(times), 1)[0])
-        rows.append({"model": model, "axis": axis, "exponent": slope,
-                     "value_ratio": values[-1] / values[0], "time_ratio": times[-1] / times[0]})
+        rows.append(
+            {
+                "model": model,
+                "axis": axis,
+                "exponent": slope,
+                "value_ratio": values[-1] / values[0],
+                "time_ratio": times[-1] / times[0],
+            }
+        )
     return pd.DataFrame(rows, columns=["model", "axis", "exponent", "value_ratio", "time_ratio"])
 
 
@@ -222,49 +267,80 @@ def interleaved_spread(cases: dict, runs: int = 7, warmup: int = 2, device="cpu"
         time_samples(cases[name], runs=1, warmup=warmup, device=device)
     samples = {name: [] for name in names}
     for r in range(runs):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             samples[name] += time_samples(cases[name], runs=1, warmup=0, device=device)
-    return pd.DataFrame({"min_s": {n: min(t) for n, t in samples.items()},
-                         "median_s": {n: statistics.median(t) for n, t in samples.items()},
-                         "max_s": {n: max(t) for n, t in samples.items()}}).loc[names]
+    return pd.DataFrame(
+        {
+            "min_s": {n: min(t) for n, t in samples.items()},
+            "median_s": {n: statistics.median(t) for n, t in samples.items()},
+            "max_s": {n: max(t) for n, t in samples.items()},
+        }
+    ).loc[names]
 
 
-def kernel_bracketing_spread(batches=(4, 16, 64, 256), runs: int = 5, warmup: int = 2,
-                             seed: int = 0, n_qubits: int = 6, depth: int = 3,
-                             n_measured: int = 5):
+def kernel_bracketing_spread(
+    batches=(4, 16, 64, 256),
+    runs: int = 5,
+    warmup: int = 2,
+    seed: int = 0,
+    n_qubits: int = 6,
+    depth: int = 3,
+    n_measured: int = 5,
+):
     """Forward + backward time of the compiled QLSTM circuit kernel with each bracketing of
     the adjoint matrix chain (through the states, through the unitary), min / median / max
     in ms over ``runs`` interleaved calls, and the bracketing the kernel picks."""
     # imported here: the kernel module loads Numba, which importing this module should not
     from .circuit_kernel import through_states_is_cheaper, value_and_grad
 
-
     rng = np.random.default_rng(seed)
     rows = []
     for batch in batches:
         v = rng.uniform(-np.pi, np.pi, (batch, n_qubits))
         theta = rng.normal(size=(depth, n_qubits))
-        spread = interleaved_spread(
-            {way: (lambda through=through: value_and_grad(v, theta, n_measured,
-                                                          through_states=through))
-             for way, through in (("states", True), ("unitary", False))},
-            runs=runs, warmup=warmup) * 1e3
+        spread = (
+            interleaved_spread(
+                {
+                    way: (
+                        lambda through=through: value_and_grad(
+                            v, theta, n_measured, through_states=through
+                        )
+                    )
+                    for way, through in (("states", True), ("unitary", False))
+                },
+                runs=runs,
+                warmup=warmup,
+            )
+            * 1e3
+        )
         row = {"batch": batch}
         for way in ("states", "unitary"):
             low, mid, high = spread.loc[way, ["min_s", "median_s", "max_s"]]
             row[f"through the {way}: min / median / max (ms)"] = (
-                f"{low:.3f} / {mid:.3f} / {high:.3f}")
-        cheaper = through_states_is_cheaper(batch, depth, 2 ** n_qubits)
+                f"{low:.3f} / {mid:.3f} / {high:.3f}"
+            )
+        cheaper = through_states_is_cheaper(batch, depth, 2**n_qubits)
         row["kernel picks"] = "states" if cheaper else "unitary"
-        row["faster by median"] = ("states" if spread.loc["states", "median_s"]
-                                   <= spread.loc["unitary", "median_s"] else "unitary")
+        row["faster by median"] = (
+            "states"
+            if spread.loc["states", "median_s"] <= spread.loc["unitary", "median_s"]
+            else "unitary"
+        )
         rows.append(row)
     return pd.DataFrame(rows).set_index("batch")
 
 
-def step_time_by_threads(model: str = "qkan_lstm", dataset: str = "urban", batch: int = 64,
-                         seq_len: int = 64, thread_counts=(1, 2), reference: bool = True,
-                         runs: int = 7, warmup: int = 2, dtype=torch.float32):
+def step_time_by_threads(
+    model: str = "qkan_lstm",
+    dataset: str = "urban",
+    batch: int = 64,
+    seq_len: int = 64,
+    thread_counts=(1, 2),
+    reference: bool = True,
+    runs: int = 7,
+    warmup: int = 2,
+    dtype=torch.float32,
+):
     """min / median / max seconds of one training step of ``model`` with each number of
     PyTorch intra-op threads, interleaved. ``reference=True`` runs the autograd path
     (:func:`qkan_lib.recurrent_kernel.reference_path` and
@@ -274,6 +350,7 @@ def step_time_by_threads(model: str = "qkan_lstm", dataset: str = "urban", batch
 
     from .qlstm_kernel import reference_qlstm_path
     from .recurrent_kernel import reference_path
+
     counts = [check_positive_int(c, "thread_counts") for c in thread_counts]
     step = _training_step(build_model(model, dataset), batch, seq_len, "cpu", dtype)
 
@@ -285,10 +362,12 @@ def step_time_by_threads(model: str = "qkan_lstm", dataset: str = "urban", batch
                     stack.enter_context(reference_path())
                     stack.enter_context(reference_qlstm_path())
                 step()
+
         return run
 
-    table = interleaved_spread({count: with_threads(count) for count in counts}, runs=runs,
-                               warmup=warmup)
+    table = interleaved_spread(
+        {count: with_threads(count) for count in counts}, runs=runs, warmup=warmup
+    )
     table.index.name = "threads"
     return table
 
@@ -302,7 +381,6 @@ def benchmark_table(records):
     it was met, where it has one.
     """
     import math
-
 
     rows = []
     for r in records:
@@ -318,10 +396,16 @@ def benchmark_table(records):
             goal = f">= {target:g}x faster: {'met' if ratio >= target else 'MISSED'}"
         else:
             goal = f"<= {1 / target:g}x slower: {'met' if ratio >= target else 'MISSED'}"
-        rows.append({"case": r["case"], "reference": r["reference"],
-                     "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
-                     "reference (ms)": f"{reference_s * 1e3:.3f}",
-                     "comparison": comparison, "target": goal})
+        rows.append(
+            {
+                "case": r["case"],
+                "reference": r["reference"],
+                "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
+                "reference (ms)": f"{reference_s * 1e3:.3f}",
+                "comparison": comparison,
+                "target": goal,
+            }
+        )
     # the verdict first: the labels are long and a wide table scrolls sideways
     columns = ["comparison", "target", "case", "reference", "qkan_lib (ms)", "reference (ms)"]
     table = pd.DataFrame(rows, columns=columns)

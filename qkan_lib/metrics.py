@@ -1,4 +1,5 @@
 """Regression metrics: MSE (Eq. 8), MAE and the coefficient of determination R^2."""
+
 from __future__ import annotations
 
 import torch
@@ -10,7 +11,9 @@ def regression_metrics(prediction: torch.Tensor, target: torch.Tensor) -> dict[s
     R^2 is 1 for a perfect fit, 0 for predicting the target's mean, negative when worse.
     """
     if prediction.shape != target.shape:
-        raise ValueError(f"prediction shape {tuple(prediction.shape)} != target shape {tuple(target.shape)}")
+        raise ValueError(
+            f"prediction shape {tuple(prediction.shape)} != target shape {tuple(target.shape)}"
+        )
     if target.numel() == 0:
         raise ValueError("cannot compute metrics on an empty split")
     error = prediction - target

@@ -10,6 +10,7 @@ Every gate map derives from :class:`GateMap`, whose ``step_function()`` returns 
 at every time step: work that does not depend on the step (the QLSTM circuits' unitaries, say)
 is done once per sequence.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -57,10 +58,18 @@ class ModuleGates(GateMap):
 class AffineGates(GateMap):
     """The classical gate map of Eq. (1): W v + b for all four gates in one Linear."""
 
-    def __init__(self, input_size: int, hidden_size: int, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
         super().__init__(input_size, hidden_size)
-        self.linear = nn.Linear(input_size + hidden_size, 4 * hidden_size, dtype=dtype, device=device)
+        self.linear = nn.Linear(
+            input_size + hidden_size, 4 * hidden_size, dtype=dtype, device=device
+        )
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return self.linear(v)
@@ -69,12 +78,25 @@ class AffineGates(GateMap):
 class QKANGates(GateMap):
     """Eq. (7): one QKAN layer (d + m -> 4m) gives all four gates."""
 
-    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 **qkan_options):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        reps: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        **qkan_options,
+    ):
         super().__init__(input_size, hidden_size)
-        self.qkan = QKANLayer(input_size + hidden_size, 4 * hidden_size, reps, dtype=dtype,
-                              device=device, **qkan_options)
+        self.qkan = QKANLayer(
+            input_size + hidden_size,
+            4 * hidden_size,
+            reps,
+            dtype=dtype,
+            device=device,
+            **qkan_options,
+        )
 
     def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return self.qkan.step_function()
@@ -86,12 +108,25 @@ class QKANGates(GateMap):
 class HQKANGates(GateMap):
     """HQKAN-LSTM: one HQKAN (Linear -> QKAN latent -> Linear) gives all four gates."""
 
-    def __init__(self, input_size: int, hidden_size: int, reps: int = 1, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 **hqkan_options):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        reps: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        **hqkan_options,
+    ):
         super().__init__(input_size, hidden_size)
-        self.hqkan = HQKAN(input_size + hidden_size, 4 * hidden_size, reps, dtype=dtype,
-                           device=device, **hqkan_options)
+        self.hqkan = HQKAN(
+            input_size + hidden_size,
+            4 * hidden_size,
+            reps,
+            dtype=dtype,
+            device=device,
+            **hqkan_options,
+        )
 
     def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return self.hqkan.step_function()
@@ -108,12 +143,21 @@ class QLSTMGates(GateMap):
     projection in or out of the circuits.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, depth: int = 3, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        depth: int = 3,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
         super().__init__(input_size, hidden_size)
         self.n_qubits = input_size + hidden_size
         self.depth = check_positive_int(depth, "depth")
-        self.theta = nn.Parameter(0.01 * torch.randn(4, depth, self.n_qubits, dtype=dtype, device=device))
+        self.theta = nn.Parameter(
+            0.01 * torch.randn(4, depth, self.n_qubits, dtype=dtype, device=device)
+        )
 
     def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
         unitary = variational_unitaries(self.theta)  # once per sequence
@@ -136,8 +180,10 @@ class LSTMCell(nn.Module):
         if not isinstance(gates, GateMap):
             raise ValueError(f"gates must be a qkan_lib GateMap, got {type(gates).__name__}")
         if (gates.input_size, gates.hidden_size) != (input_size, hidden_size):
-            raise ValueError(f"gates were built for input_size {gates.input_size} and hidden_size "
-                             f"{gates.hidden_size}, the cell for {input_size} and {hidden_size}")
+            raise ValueError(
+                f"gates were built for input_size {gates.input_size} and hidden_size "
+                f"{gates.hidden_size}, the cell for {input_size} and {hidden_size}"
+            )
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.gates = gates
@@ -150,7 +196,7 @@ class LSTMCell(nn.Module):
             z = gate_step(torch.cat([x_t, h], dim=-1))
             # Two kernels over all 4m units beat four small ones: small cells are latency-bound.
             i, f, _, o = torch.sigmoid(z).chunk(4, dim=-1)
-            g = torch.tanh(z[:, 2 * m:3 * m])
+            g = torch.tanh(z[:, 2 * m : 3 * m])
             c = torch.addcmul(f * c, i, g)
             return o * torch.tanh(c), c
 
@@ -163,12 +209,15 @@ class LSTMCell(nn.Module):
 def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> None:
     check_float_tensor(x, "sequence input")
     if x.dim() != 3 or x.shape[-1] != input_size:
-        raise ValueError(f"sequence input must have shape (batch, seq_len, {input_size}), "
-                         f"got {tuple(x.shape)}")
+        raise ValueError(
+            f"sequence input must have shape (batch, seq_len, {input_size}), got {tuple(x.shape)}"
+        )
     if x.shape[1] < 1:
         raise ValueError("sequence input must have at least one time step")
     if x.dtype != dtype:
-        raise ValueError(f"sequence input has dtype {x.dtype} but the model has {dtype}; convert one of them")
+        raise ValueError(
+            f"sequence input has dtype {x.dtype} but the model has {dtype}; convert one of them"
+        )
     if not torch.isfinite(x).all():
         raise ValueError("sequence input contains NaN or infinite values")
 
@@ -182,13 +231,23 @@ class RecurrentRegressor(nn.Module):
     and inside ``reference_path()`` / ``reference_qlstm_path()``.
     """
 
-    def __init__(self, cell: LSTMCell, output_size: int = 1, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None):
+    def __init__(
+        self,
+        cell: LSTMCell,
+        output_size: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
         super().__init__()
         self.cell = cell
         ref = next(cell.parameters())  # the head follows the cell unless told otherwise
-        self.head = nn.Linear(cell.hidden_size, check_positive_int(output_size, "output_size"),
-                              dtype=dtype or ref.dtype, device=device or ref.device)
+        self.head = nn.Linear(
+            cell.hidden_size,
+            check_positive_int(output_size, "output_size"),
+            dtype=dtype or ref.dtype,
+            device=device or ref.device,
+        )
 
     def final_hidden(self, x: torch.Tensor) -> torch.Tensor:
         """h_T after running the cell over ``x`` (batch, seq_len, input_size) from zero state:
@@ -221,8 +280,16 @@ class RecurrentRegressor(nn.Module):
 class LSTMRegressor(nn.Module):
     """The classical baseline: torch.nn.LSTM (fused kernel) + Linear head."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, output_size: int = 1,
-                 *, dtype: torch.dtype | None = None, device: torch.device | str | None = None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        output_size: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
         super().__init__()
         self.input_size = check_positive_int(input_size, "input_size")
         check_positive_int(hidden_size, "hidden_size")

@@ -21,6 +21,7 @@ cluster's start (a few seconds, plus each worker importing torch) pays off (at l
 learning-rate sweeps, not a chapter's quick grid), the runs use the CPU, and there are two or
 more cores and jobs; otherwise serial, in this process. ``workers=1`` is always serial.
 """
+
 from __future__ import annotations
 
 import functools
@@ -56,8 +57,9 @@ def grid_work(experiments: Sequence) -> int:
     return sum(e.train.epochs * e.seq_len for e in experiments)
 
 
-def choose_workers(jobs: Sequence[Sequence], workers: int | None = None,
-                   scheduler: str | None = None) -> tuple[int, str | None]:
+def choose_workers(
+    jobs: Sequence[Sequence], workers: int | None = None, scheduler: str | None = None
+) -> tuple[int, str | None]:
     """Decide how a grid's ``jobs`` run: returns ``(workers, scheduler_address)``.
 
     In this order: a ``scheduler`` address (an existing cluster; ``workers`` returned as 0),
@@ -126,9 +128,14 @@ def local_cluster(workers: int):
     from distributed import LocalCluster
 
     path = os.pathsep.join(p for p in (_package_path(), os.environ.get("PYTHONPATH")) if p)
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR,
-                        env={"PYTHONPATH": path, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+        env={"PYTHONPATH": path, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
 
 
 def _job_key(job: Sequence) -> str:
@@ -137,8 +144,13 @@ def _job_key(job: Sequence) -> str:
     return f"train-{first.dataset}-{first.model}-L{first.seq_len}-s{seeds}-{uuid.uuid4().hex[:8]}"
 
 
-def run_jobs_distributed(jobs: Sequence[Sequence], results_dir: str | os.PathLike, workers: int = 0,
-                         scheduler: str | None = None, progress: bool | None = None) -> dict:
+def run_jobs_distributed(
+    jobs: Sequence[Sequence],
+    results_dir: str | os.PathLike,
+    workers: int = 0,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+) -> dict:
     """Run ``jobs`` on a new local cluster of ``workers`` processes, or on the running cluster
     at ``scheduler``; returns ``{experiment: RunResult}``.
 
@@ -150,8 +162,10 @@ def run_jobs_distributed(jobs: Sequence[Sequence], results_dir: str | os.PathLik
     try:
         from distributed import Client, as_completed
     except ImportError as exc:
-        raise ImportError("running a grid on several workers needs Dask: pip install "
-                          "'dask[distributed]' (or run it serially with workers=1)") from exc
+        raise ImportError(
+            "running a grid on several workers needs Dask: pip install "
+            "'dask[distributed]' (or run it serially with workers=1)"
+        ) from exc
 
     from .experiments import write_json_atomic
     from .training import progress_bar
@@ -161,8 +175,10 @@ def run_jobs_distributed(jobs: Sequence[Sequence], results_dir: str | os.PathLik
     done: dict = {}
     try:
         with Client(scheduler or cluster, set_as_default=False) as client:
-            futures = {client.submit(run_job, list(job), str(results_dir), key=_job_key(job)): job
-                       for job in jobs}
+            futures = {
+                client.submit(run_job, list(job), str(results_dir), key=_job_key(job)): job
+                for job in jobs
+            }
             bar = progress_bar(sum(len(job) for job in jobs), progress, "training runs")
             try:
                 for future in as_completed(list(futures), loop=client.loop):

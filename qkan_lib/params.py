@@ -1,4 +1,5 @@
 """Counting trainable parameters as in the paper's Table I."""
+
 from __future__ import annotations
 
 import itertools
@@ -31,7 +32,9 @@ def count_parameters(model: nn.Module) -> dict:
     return counts
 
 
-def search_configurations(model: str, dataset: str, target: tuple, top: int = 3, max_latent: int = 4):
+def search_configurations(
+    model: str, dataset: str, target: tuple, top: int = 3, max_latent: int = 4
+):
     """Nearest configurations to a published (classical, quantum, total) count.
 
     Searches the options a QKAN-LSTM / HQKAN-LSTM configuration can change without
@@ -42,10 +45,19 @@ def search_configurations(model: str, dataset: str, target: tuple, top: int = 3,
     """
     if model not in ("qkan_lstm", "hqkan_lstm"):
         raise ValueError("configuration search is defined for 'qkan_lstm' and 'hqkan_lstm'")
-    flags = ("preact_trainable", "base_trainable", "postact_weight_trainable", "postact_bias_trainable")
-    latents = itertools.product(range(1, max_latent + 1), repeat=2) if model == "hqkan_lstm" else [None]
+    flags = (
+        "preact_trainable",
+        "base_trainable",
+        "postact_weight_trainable",
+        "postact_bias_trainable",
+    )
+    latents = (
+        itertools.product(range(1, max_latent + 1), repeat=2) if model == "hqkan_lstm" else [None]
+    )
     rows = []
-    for reps, bits, latent in itertools.product((1, 2, 3), itertools.product((False, True), repeat=4), latents):
+    for reps, bits, latent in itertools.product(
+        (1, 2, 3), itertools.product((False, True), repeat=4), latents
+    ):
         options = dict(zip(flags, bits), reps=reps)
         if latent is not None:
             options.update(latent_in=latent[0], latent_out=latent[1])

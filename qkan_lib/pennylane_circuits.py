@@ -4,6 +4,7 @@ used as the reference in the tests, the benchmark and the chapters that draw the
 PennyLane is a dependency of the book and the tests, not of the library: it is imported when
 one of these functions is called.
 """
+
 from __future__ import annotations
 
 from .qubit_basis import entangling_pairs
@@ -30,8 +31,9 @@ def pennylane_daruan(reps: int, interface: str = "auto", diff_method: str = "bes
     return circuit
 
 
-def pennylane_qlstm_circuit(n_qubits: int, depth: int, n_measured: int, interface: str = "auto",
-                            diff_method: str = "best"):
+def pennylane_qlstm_circuit(
+    n_qubits: int, depth: int, n_measured: int, interface: str = "auto", diff_method: str = "best"
+):
     """A QNode ``circuit(v, theta) -> [<Z_0>, ..., <Z_{n_measured-1}>]`` of one QLSTM gate
     circuit (the circuit of :mod:`qkan_lib.circuits`). ``v`` may carry a leading batch axis
     (PennyLane's parameter broadcasting)."""

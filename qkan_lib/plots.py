@@ -1,4 +1,5 @@
 """Pure plotting functions. Widgets in the chapters are thin wrappers around these."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,9 @@ from .paper import R2_EPOCHS
 from .spectrum import exact_fourier_series, fit_coefficients, predicted_frequencies
 
 
-def daruan_parameters(reps: int, weights=None, theta_seed: int = 0, theta_shift: float = 0.0,
-                      bias: float = 0.0):
+def daruan_parameters(
+    reps: int, weights=None, theta_seed: int = 0, theta_shift: float = 0.0, bias: float = 0.0
+):
     """A reproducible parameter set for one DARUAN, as the spectrum widget builds it.
 
     Angles are drawn uniformly in [-pi, pi) from ``theta_seed`` and shifted by
@@ -24,9 +26,14 @@ def daruan_parameters(reps: int, weights=None, theta_seed: int = 0, theta_shift:
     (default all 1).
     """
     gen = torch.Generator().manual_seed(int(theta_seed))
-    theta = (torch.rand(reps + 1, 2, generator=gen, dtype=torch.float64) * 2 - 1) * math.pi + theta_shift
-    w = torch.ones(reps, dtype=torch.float64) if weights is None else torch.as_tensor(
-        list(weights)[:reps], dtype=torch.float64)
+    theta = (
+        torch.rand(reps + 1, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    ) * math.pi + theta_shift
+    w = (
+        torch.ones(reps, dtype=torch.float64)
+        if weights is None
+        else torch.as_tensor(list(weights)[:reps], dtype=torch.float64)
+    )
     if w.numel() != reps:
         raise ValueError(f"need {reps} encoding weights, got {w.numel()}")
     b = torch.full((reps,), float(bias), dtype=torch.float64)
@@ -39,10 +46,17 @@ def daruan_parameters(reps: int, weights=None, theta_seed: int = 0, theta_shift:
 SPECTRUM_WEIGHTS = (1.0, 1.7, 0.4, 2.15)
 
 
-def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
-                         x_range: tuple = (-2 * math.pi, 2 * math.pi), n_points: int = 2001,
-                         figsize=(10, 3.6), omega_limit: float | None = None,
-                         coeff_limit: float | None = None):
+def plot_daruan_spectrum(
+    theta,
+    weight,
+    bias,
+    readout: str = "expectation",
+    x_range: tuple = (-2 * math.pi, 2 * math.pi),
+    n_points: int = 2001,
+    figsize=(10, 3.6),
+    omega_limit: float | None = None,
+    coeff_limit: float | None = None,
+):
     """Draw a DARUAN phi(x) (left) and |c_omega| on its predicted frequencies Omega (right).
 
     The coefficients are a least-squares fit on Omega over ``x_range``; the title of
@@ -54,18 +68,30 @@ def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
     """
     x = torch.linspace(*x_range, n_points, dtype=torch.float64)
     with torch.no_grad():
-        y = evaluate_daruan(x, torch.as_tensor(theta, dtype=torch.float64), torch.as_tensor(weight, dtype=torch.float64),
-                   torch.as_tensor(bias, dtype=torch.float64), readout)
+        y = evaluate_daruan(
+            x,
+            torch.as_tensor(theta, dtype=torch.float64),
+            torch.as_tensor(weight, dtype=torch.float64),
+            torch.as_tensor(bias, dtype=torch.float64),
+            readout,
+        )
     omegas = predicted_frequencies(weight)
     freqs, coeffs, residual = fit_coefficients(x, y, omegas)
     fig, (ax_f, ax_s) = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
     ax_f.plot(x.numpy(), y.numpy(), color="C0")
-    ax_f.set(xlabel="x", ylabel=r"$\varphi(x)$", ylim=(-1.05, 1.05),
-             title=f"DARUAN, L = {torch.as_tensor(weight).numel()}, readout: {readout}")
+    ax_f.set(
+        xlabel="x",
+        ylabel=r"$\varphi(x)$",
+        ylim=(-1.05, 1.05),
+        title=f"DARUAN, L = {torch.as_tensor(weight).numel()}, readout: {readout}",
+    )
     ax_f.axhline(0, color="0.8", lw=0.8)
     ax_s.stem(freqs, np.abs(coeffs), basefmt=" ")
-    ax_s.set(xlabel=r"frequency $\omega$", ylabel=r"$|c_\omega|$",
-             title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {residual:.1e}")
+    ax_s.set(
+        xlabel=r"frequency $\omega$",
+        ylabel=r"$|c_\omega|$",
+        title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {residual:.1e}",
+    )
     if omega_limit is not None:
         ax_s.set_xlim(-omega_limit, omega_limit)
     if coeff_limit is not None:
@@ -73,8 +99,9 @@ def plot_daruan_spectrum(theta, weight, bias, readout: str = "expectation",
     return fig
 
 
-def plot_readout_spectra(freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequency: int = 12,
-                         floor: float = 1e-18):
+def plot_readout_spectra(
+    freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequency: int = 12, floor: float = 1e-18
+):
     """FFT coefficients of one DARUAN under the two readouts, on a log axis.
 
     ``freqs`` and the two coefficient arrays are :func:`qkan_lib.spectrum.fft_coefficients`
@@ -84,17 +111,31 @@ def plot_readout_spectra(freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequ
     """
     freqs = np.asarray(freqs)
     if not (freqs.shape == np.shape(coeffs_z) == np.shape(coeffs_amplitude)):
-        raise ValueError(f"freqs, coeffs_z and coeffs_amplitude must have one shape, got "
-                         f"{freqs.shape}, {np.shape(coeffs_z)}, {np.shape(coeffs_amplitude)}")
+        raise ValueError(
+            f"freqs, coeffs_z and coeffs_amplitude must have one shape, got "
+            f"{freqs.shape}, {np.shape(coeffs_z)}, {np.shape(coeffs_amplitude)}"
+        )
     shown = np.abs(freqs) <= max_frequency
     fig, ax = plt.subplots(figsize=(7, 3.2), constrained_layout=True)
     ax.axvspan(-reps, reps, color="0.9", label=rf"$|\omega| \leq L = {reps}$")
-    ax.semilogy(freqs[shown], np.maximum(np.abs(np.asarray(coeffs_z)[shown]), floor), "o",
-                label=r"$\langle Z\rangle$ (Eq. 3)")
-    ax.semilogy(freqs[shown], np.maximum(np.abs(np.asarray(coeffs_amplitude)[shown]), floor),
-                "x", label=r"$|\alpha|-|\beta|$")
-    ax.set(xlabel=r"frequency $\omega$", ylabel=r"$|c_\omega|$", ylim=(floor / 2, 2),
-           title=f"L = {reps}, w = 1: the two readouts' FFT coefficients")
+    ax.semilogy(
+        freqs[shown],
+        np.maximum(np.abs(np.asarray(coeffs_z)[shown]), floor),
+        "o",
+        label=r"$\langle Z\rangle$ (Eq. 3)",
+    )
+    ax.semilogy(
+        freqs[shown],
+        np.maximum(np.abs(np.asarray(coeffs_amplitude)[shown]), floor),
+        "x",
+        label=r"$|\alpha|-|\beta|$",
+    )
+    ax.set(
+        xlabel=r"frequency $\omega$",
+        ylabel=r"$|c_\omega|$",
+        ylim=(floor / 2, 2),
+        title=f"L = {reps}, w = 1: the two readouts' FFT coefficients",
+    )
     ax.legend(fontsize=8)
     return fig
 
@@ -102,18 +143,28 @@ def plot_readout_spectra(freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequ
 def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
     """Figure 3: predictions against ground truth over the whole series, per model and epoch.
 
-    ``results`` are :class:`~qkan_lib.experiments.RunResult` objects of one dataset (any seeds; ``seed`` is drawn). Training
+    ``results`` are :class:`~qkan_lib.experiments.RunResult` objects of one dataset (any seeds;
+    ``seed`` is drawn). Training
     targets are left of the dashed line, test targets right of it.
     """
     chosen = {r.experiment.model: r for r in results if r.seed == seed}
     models = [m for m in MODELS if m in chosen]
     if not models:
         raise ValueError(f"no results with seed {seed}")
-    fig, axes = plt.subplots(len(models), len(epochs), figsize=(3.6 * len(epochs), 2.1 * len(models)),
-                             sharex=True, sharey=True, constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(models),
+        len(epochs),
+        figsize=(3.6 * len(epochs), 2.1 * len(models)),
+        sharex=True,
+        sharey=True,
+        constrained_layout=True,
+        squeeze=False,
+    )
     for row, model in enumerate(models):
         result = chosen[model]
-        truth = sum((result.targets[s] for s in ("train", "val", "test") if s in result.targets), [])
+        truth = sum(
+            (result.targets[s] for s in ("train", "val", "test") if s in result.targets), []
+        )
         n_train = len(result.targets["train"])
         for col, epoch in enumerate(epochs):
             ax = axes[row, col]
@@ -133,7 +184,9 @@ def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
     return fig
 
 
-def plot_seed_spread(frame, metric: str = "test_r2", paper=None, epochs=None, ylim=None, title: str = ""):
+def plot_seed_spread(
+    frame, metric: str = "test_r2", paper=None, epochs=None, ylim=None, title: str = ""
+):
     """A metric against the epoch per model: mean over seeds, band from min to max, paper points."""
     fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
     for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
@@ -156,19 +209,33 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     coverage, gaps = series.coverage(), longest_gap(series.values)
     mean = np.nanmean(series.values, axis=0)
     ok = (coverage >= min_coverage) & (gaps <= max_gap)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True,
-                             gridspec_kw={"width_ratios": [1, 1.6]})
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, 3.6), constrained_layout=True, gridspec_kw={"width_ratios": [1, 1.6]}
+    )
     ax = axes[0]
     ax.scatter(coverage[~ok], mean[~ok], s=12, color="0.6", label="excluded")
     ax.scatter(coverage[ok], mean[ok], s=12, color="C0", label="continuous enough")
-    ax.scatter(coverage[selected], mean[selected], s=60, facecolors="none", edgecolors="C3", label="selected")
+    ax.scatter(
+        coverage[selected],
+        mean[selected],
+        s=60,
+        facecolors="none",
+        edgecolors="C3",
+        label="selected",
+    )
     ax.axvline(min_coverage, color="C3", ls=":")
     ax.set(xlabel="share of slots with data", ylabel="mean SMS-in per slot", title="cell selection")
     ax.legend(fontsize=8)
     ax = axes[1]
     days = (series.slots_ms - series.slots_ms[0]) / 86_400_000
     for k, column in enumerate(selected):
-        ax.plot(days, series.values[:, column], lw=0.7, color=f"C{k}", label=f"square {series.squares[column]}")
+        ax.plot(
+            days,
+            series.values[:, column],
+            lw=0.7,
+            color=f"C{k}",
+            label=f"square {series.squares[column]}",
+        )
     ax.set(xlabel="days since 2013-11-01", ylabel="SMS-in per 10 min", title="selected squares")
     ax.legend(fontsize=8)
     fig.suptitle(label, color="C3" if series.stand_in else "black", fontweight="bold")
@@ -183,7 +250,9 @@ def figure_png(fig, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
-def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4):
+def spectrum_stack_widget(
+    weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4
+):
     """A slider over L that needs no Python kernel: precomputed spectra in a Stack widget whose
     selected child is jslink-ed to the slider, so it also works in the published HTML page.
 
@@ -192,19 +261,24 @@ def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: f
     """
     from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
 
-
     if len(weights) < max_reps:
         raise ValueError(f"weights needs max_reps = {max_reps} values, got {len(weights)}")
-    params = [daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
-              for reps in range(1, max_reps + 1)]
+    params = [
+        daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
+        for reps in range(1, max_reps + 1)
+    ]
     omega_limit = 1.05 * float(np.sum(np.abs(weights[:max_reps]))) + 0.2
     coeff_limit = 1.1 * max(float(np.max(np.abs(exact_fourier_series(*p)[1]))) for p in params)
     images = []
     for theta, w, b in params:
         fig = plot_daruan_spectrum(theta, w, b, omega_limit=omega_limit, coeff_limit=coeff_limit)
         images.append(Image(value=figure_png(fig), format="png", width="100%"))
-    slider = SelectionSlider(options=[f"L = {r}" for r in range(1, max_reps + 1)], value="L = 3",
-                             description="re-uploads", continuous_update=True)
+    slider = SelectionSlider(
+        options=[f"L = {r}" for r in range(1, max_reps + 1)],
+        value="L = 3",
+        description="re-uploads",
+        continuous_update=True,
+    )
     stack = Stack(images, selected_index=slider.index)
     jslink((slider, "index"), (stack, "selected_index"))
     caption = HTML(f"<i>w = {tuple(weights)[:max_reps]}; precomputed, linked in the browser</i>")
@@ -212,18 +286,39 @@ def spectrum_stack_widget(weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: f
 
 
 def plot_parameter_counts(table):
-    """Table I as bars: classical + quantum (stacked) for this book's models and the paper's, per dataset."""
-    fig, axes = plt.subplots(1, len(DATASETS), figsize=(12, 3.6), sharey=True, constrained_layout=True)
+    """Table I as bars: classical + quantum (stacked) for this book's models and the paper's, per
+    dataset."""
+    fig, axes = plt.subplots(
+        1, len(DATASETS), figsize=(12, 3.6), sharey=True, constrained_layout=True
+    )
     for ax, dataset in zip(axes, DATASETS):
         part = table[table["dataset"] == dataset].set_index("model").loc[list(MODELS)]
         x = np.arange(len(MODELS))
-        for offset, prefix, hatch, label in ((-0.2, "", None, "this book"), (0.2, "paper_", "//", "paper")):
+        for offset, prefix, hatch, label in (
+            (-0.2, "", None, "this book"),
+            (0.2, "paper_", "//", "paper"),
+        ):
             classical = part[f"{prefix}classical"].fillna(0).astype(float).to_numpy()
             quantum = part[f"{prefix}quantum"].fillna(0).astype(float).to_numpy()
-            ax.bar(x + offset, classical, 0.38, color="C0", hatch=hatch, edgecolor="white",
-                   label=f"classical ({label})")
-            ax.bar(x + offset, quantum, 0.38, bottom=classical, color="C1", hatch=hatch, edgecolor="white",
-                   label=f"quantum ({label})")
+            ax.bar(
+                x + offset,
+                classical,
+                0.38,
+                color="C0",
+                hatch=hatch,
+                edgecolor="white",
+                label=f"classical ({label})",
+            )
+            ax.bar(
+                x + offset,
+                quantum,
+                0.38,
+                bottom=classical,
+                color="C1",
+                hatch=hatch,
+                edgecolor="white",
+                label=f"quantum ({label})",
+            )
         ax.set_xticks(x, [MODEL_LABELS[m] for m in MODELS], rotation=30, ha="right")
         ax.set_title(DATASET_LABELS[dataset])
     axes[0].set_ylabel("trainable parameters")
@@ -231,8 +326,13 @@ def plot_parameter_counts(table):
     return fig
 
 
-def plot_shift_sinusoid(phi_of_angle, angle0: float, shift: float = math.pi / 2, n_points: int = 201,
-                        label: str = r"$\theta$"):
+def plot_shift_sinusoid(
+    phi_of_angle,
+    angle0: float,
+    shift: float = math.pi / 2,
+    n_points: int = 201,
+    label: str = r"$\theta$",
+):
     """phi as a function of one gate angle, with the two parameter-shift evaluations marked.
 
     The curve is drawn over one full period centred on ``angle0`` (angle0 - pi .. angle0 + pi),
@@ -240,17 +340,29 @@ def plot_shift_sinusoid(phi_of_angle, angle0: float, shift: float = math.pi / 2,
     wherever the angle sits. ``phi_of_angle`` maps a float angle to a float. Returns the Figure.
     """
     if not 0 < abs(shift) < math.pi:
-        raise ValueError(f"shift must satisfy 0 < |shift| < pi to fall inside one period, got {shift}")
+        raise ValueError(
+            f"shift must satisfy 0 < |shift| < pi to fall inside one period, got {shift}"
+        )
     angles = np.linspace(angle0 - math.pi, angle0 + math.pi, n_points)
     values = np.array([float(phi_of_angle(float(a))) for a in angles])
     fig, ax = plt.subplots(figsize=(7, 3), constrained_layout=True)
     ax.plot(angles, values, color="C0", label=rf"$\varphi$ as a function of {label}")
     ax.axvline(angle0, color="0.6", ls=":", label=f"{label} now")
     shifted = [angle0 + shift, angle0 - shift]
-    ax.plot(shifted, [float(phi_of_angle(a)) for a in shifted], "o", color="C3", ms=7,
-            label=rf"shifted runs, {label} $\pm\,\pi/2$")
-    ax.set(xlabel=label, ylabel=r"$\varphi(x)$", xlim=(angles[0], angles[-1]),
-           title="one angle: a pure sinusoid, one period around the current value")
+    ax.plot(
+        shifted,
+        [float(phi_of_angle(a)) for a in shifted],
+        "o",
+        color="C3",
+        ms=7,
+        label=rf"shifted runs, {label} $\pm\,\pi/2$",
+    )
+    ax.set(
+        xlabel=label,
+        ylabel=r"$\varphi(x)$",
+        xlim=(angles[0], angles[-1]),
+        title="one angle: a pure sinusoid, one period around the current value",
+    )
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -270,12 +382,23 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
         gap = (1 - frame[frame["model"] == model].set_index("epoch")[metric]).clip(lower=floor)
         stats = gap.groupby(level=0).agg(["mean", "min", "max"])
-        ax.plot(stats.index, stats["mean"], color=f"C{k}", label=f"{MODEL_LABELS[model]} (this book)")
+        ax.plot(
+            stats.index, stats["mean"], color=f"C{k}", label=f"{MODEL_LABELS[model]} (this book)"
+        )
         ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2, lw=0)
         if paper is not None and model in paper:
-            published = [(e, max(1 - v, floor)) for e, v in zip(epochs, paper[model]) if v is not None]
-            ax.plot(*zip(*published), "X", color=f"C{k}", ms=9, mec="black", mew=0.8,
-                    label=f"{MODEL_LABELS[model]} (paper)")
+            published = [
+                (e, max(1 - v, floor)) for e, v in zip(epochs, paper[model]) if v is not None
+            ]
+            ax.plot(
+                *zip(*published),
+                "X",
+                color=f"C{k}",
+                ms=9,
+                mec="black",
+                mew=0.8,
+                label=f"{MODEL_LABELS[model]} (paper)",
+            )
     ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel=r"$1 - R^2$ (log scale; lower is better)", title=title)
     ax.grid(alpha=0.3, which="both")
@@ -283,8 +406,13 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     return fig
 
 
-def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "forward + backward",
-                       ncols: int | None = None):
+def plot_timing_spread(
+    table,
+    title: str = "",
+    unit: str = "ms",
+    what: str = "forward + backward",
+    ncols: int | None = None,
+):
     """Timings with their spread: median with a min..max bar, one panel per varied axis.
 
     ``table`` has columns ``model``, ``axis`` (what was varied), ``value`` and ``min_s``,
@@ -302,12 +430,19 @@ def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "fo
     axes_names = list(dict.fromkeys(table["axis"]))
     ncols = len(axes_names) if ncols is None else max(1, min(int(ncols), len(axes_names)))
     nrows = -(-len(axes_names) // ncols)
-    fig, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols if ncols > 1 else 7.5, 3.6 * nrows),
-                             constrained_layout=True, squeeze=False)
-    for extra in grid.flat[len(axes_names):]:
+    fig, grid = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(4.2 * ncols if ncols > 1 else 7.5, 3.6 * nrows),
+        constrained_layout=True,
+        squeeze=False,
+    )
+    for extra in grid.flat[len(axes_names) :]:
         extra.remove()
     axes = grid.reshape(1, -1)
-    models = [m for m in MODELS if m in set(table["model"])] + sorted(set(table["model"]) - set(MODELS))
+    models = [m for m in MODELS if m in set(table["model"])] + sorted(
+        set(table["model"]) - set(MODELS)
+    )
     for ax, name in zip(axes[0], axes_names):
         part = table[table["axis"] == name]
         values = sorted(set(part["value"]))
@@ -317,11 +452,22 @@ def plot_timing_spread(table, title: str = "", unit: str = "ms", what: str = "fo
             median = rows["median_s"].to_numpy(dtype=float) * scale
             low = median - rows["min_s"].to_numpy(dtype=float) * scale
             high = rows["max_s"].to_numpy(dtype=float) * scale - median
-            ax.errorbar(position, median, yerr=[low, high], fmt="o-", ms=4, capsize=3, color=f"C{k}",
-                        label=MODEL_LABELS.get(model, model))
+            ax.errorbar(
+                position,
+                median,
+                yerr=[low, high],
+                fmt="o-",
+                ms=4,
+                capsize=3,
+                color=f"C{k}",
+                label=MODEL_LABELS.get(model, model),
+            )
         ax.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values])
-        ax.set(xlabel=name.replace("_", " "), ylabel=f"{unit} per {what} (median, min-max)",
-               yscale="log")
+        ax.set(
+            xlabel=name.replace("_", " "),
+            ylabel=f"{unit} per {what} (median, min-max)",
+            yscale="log",
+        )
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=8)
     if title:

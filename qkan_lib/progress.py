@@ -6,6 +6,7 @@ training cells otherwise run for minutes with no sign of life), and hidden when
 QKAN_PROGRESS=0, which scripts/build_book.py sets so that papermill runs and the
 published pages carry no bars.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,8 @@ def in_jupyter_kernel() -> bool:
 
 
 def progress_enabled(requested: bool | None = None) -> bool:
-    """``requested`` when given; otherwise on in a terminal or a Jupyter kernel, off when $QKAN_PROGRESS=0."""
+    """``requested`` when given; otherwise on in a terminal or a Jupyter kernel, off when
+    $QKAN_PROGRESS=0."""
     if requested is not None:
         return bool(requested)
     setting = os.environ.get(ENV_VAR, "").strip()

@@ -44,6 +44,7 @@ call. Helpers used from other modules, called from Python only (so Numba's on-di
 holds stale code of theirs): :func:`qkan_lib.circuit_kernel.transposed_layers` (the layer matrices
 ``L_l^T``), :func:`qkan_lib.qubit_basis.cnot_permutation` and :func:`qkan_lib.qubit_basis.z_signs`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -78,8 +79,9 @@ def _kernels() -> types.SimpleNamespace:
     only, so that ``import qkan_lib`` does not pay for Numba."""
     from . import qlstm_kernel_loops
 
-    return types.SimpleNamespace(forward=qlstm_kernel_loops.forward,
-                                 backward=qlstm_kernel_loops.backward)
+    return types.SimpleNamespace(
+        forward=qlstm_kernel_loops.forward, backward=qlstm_kernel_loops.backward
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -106,27 +108,32 @@ class FusedQLSTMSequence(torch.autograd.Function):
         perm, signs = _constants(n, hidden_size, theta_np.dtype)
         layers_t = transposed_layers(np.ascontiguousarray(theta_np), perm)
         keep = keep and any(ctx.needs_input_grad)  # else inference: no per-step storage
-        h, *saved = _kernels().forward(np.ascontiguousarray(x.detach().numpy()), layers_t, signs,
-                                       keep)
+        h, *saved = _kernels().forward(
+            np.ascontiguousarray(x.detach().numpy()), layers_t, signs, keep
+        )
         ctx.saved = (layers_t, signs, *saved) if keep else None
         return torch.from_numpy(h)
 
     @staticmethod
     def backward(ctx, grad_h):
         if torch.is_grad_enabled():  # the kernel's gradients carry no graph: refuse, never be wrong
-            raise RuntimeError("the fused QLSTM path supports first-order gradients only; run the "
-                               "model inside qkan_lib.qlstm_kernel.reference_qlstm_path() for "
-                               "create_graph=True")
+            raise RuntimeError(
+                "the fused QLSTM path supports first-order gradients only; run the "
+                "model inside qkan_lib.qlstm_kernel.reference_qlstm_path() for "
+                "create_graph=True"
+            )
         theta_shape, x_shape = ctx.shapes
         need_x = ctx.needs_input_grad[1]
         if ctx.saved is None:
             if x_shape[0] != 0:
-                raise RuntimeError("this forward pass ran with keep=False and kept nothing to "
-                                   "differentiate")
+                raise RuntimeError(
+                    "this forward pass ran with keep=False and kept nothing to differentiate"
+                )
             g_x = grad_h.new_zeros(x_shape) if need_x else None  # empty batch: zero gradients
             return grad_h.new_zeros(theta_shape), g_x, None, None
-        g_x, g_theta = _kernels().backward(np.ascontiguousarray(grad_h.numpy()), *ctx.saved,
-                                           x_shape[-1], need_x)
+        g_x, g_theta = _kernels().backward(
+            np.ascontiguousarray(grad_h.numpy()), *ctx.saved, x_shape[-1], need_x
+        )
         return torch.from_numpy(g_theta), torch.from_numpy(g_x) if need_x else None, None, None
 
 
@@ -149,8 +156,13 @@ def can_fuse_qlstm(gates: torch.nn.Module, x: torch.Tensor) -> bool:
     if type(gates) is not QLSTMGates or _FORCE_REFERENCE.get():  # a subclass may change the circuit
         return False
     theta = gates.theta
-    return (theta.device.type == "cpu" and x.device.type == "cpu" and theta.dtype in FUSED_DTYPES
-            and x.dtype == theta.dtype and not _transforms_active(theta, x))
+    return (
+        theta.device.type == "cpu"
+        and x.device.type == "cpu"
+        and theta.dtype in FUSED_DTYPES
+        and x.dtype == theta.dtype
+        and not _transforms_active(theta, x)
+    )
 
 
 def fused_qlstm_final_hidden(gates: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -158,9 +170,11 @@ def fused_qlstm_final_hidden(gates: torch.nn.Module, x: torch.Tensor) -> torch.T
     x (batch, seq_len, input_size) from zero states, in one compiled forward and one compiled
     backward pass; equal to the PyTorch path to float tolerance."""
     if not can_fuse_qlstm(gates, x):
-        raise ValueError("fused_qlstm_final_hidden needs QLSTMGates and x on the CPU, both float32 "
-                         "or both float64, outside torch.func transforms; use the PyTorch path "
-                         "otherwise")
+        raise ValueError(
+            "fused_qlstm_final_hidden needs QLSTMGates and x on the CPU, both float32 "
+            "or both float64, outside torch.func transforms; use the PyTorch path "
+            "otherwise"
+        )
     d = gates.n_qubits - gates.hidden_size
     if x.dim() != 3 or x.shape[-1] != d or x.shape[1] < 1:
         raise ValueError(f"x must have shape (batch, seq_len >= 1, {d}), got {tuple(x.shape)}")

@@ -5,6 +5,7 @@ Imported only by :func:`qkan_lib.qlstm_kernel._kernels`, on the first fused call
 on-disk cache (``cache=True``) keys a nested function by its closure, which changes in every
 process: nested, they would be recompiled (about 20 s) in every new process.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,6 @@ GATES = 4  # i, f, g, o
 SINGLE_THREAD_GEMM = 4 * 65536  # OpenBLAS runs a GEMM with m*n*k up to this on the calling thread
 
 jit = functools.partial(numba.njit, cache=True)
-
 
 
 @jit
@@ -35,7 +35,7 @@ def matmul_into(a, b, out):
     """out[:] = a @ b, in row blocks of a."""
     block = rows_per_call(a.shape[1], b.shape[1])
     for start in range(0, a.shape[0], block):
-        np.dot(a[start:start + block], b, out[start:start + block])
+        np.dot(a[start : start + block], b, out[start : start + block])
 
 
 @jit
@@ -45,7 +45,7 @@ def matmul_tn_into(a, b, out):
     out[:] = 0.0
     part = np.empty_like(out)
     for start in range(0, a.shape[0], block):
-        np.dot(a[start:start + block].T, b[start:start + block], part)
+        np.dot(a[start : start + block].T, b[start : start + block], part)
         out += part
 
 
@@ -106,7 +106,7 @@ def forward(x, layers_t, signs, keep):
         prefixes[g, 0] = layers_t[g, 0]
         for layer in range(1, depth):
             matmul_into(prefixes[g, layer - 1], layers_t[g, layer], prefixes[g, layer])
-        ut[:, g * dim:(g + 1) * dim] = prefixes[g, depth - 1]
+        ut[:, g * dim : (g + 1) * dim] = prefixes[g, depth - 1]
     kept = steps if keep else 1
     states = np.empty((kept, batch, dim), dtype)
     phi = np.empty((batch, GATES * dim), dtype)
@@ -142,8 +142,7 @@ def forward(x, layers_t, signs, keep):
 
 
 @jit
-def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_cells, d,
-             need_x):
+def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_cells, d, need_x):
     """(dL/dx (batch, T, d), dL/dtheta (4, D, n)) from grad_h = dL/dh_T (batch, m)."""
     steps, batch, dim = states.shape
     depth = layers_t.shape[1]
@@ -190,8 +189,10 @@ def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_c
                 total = 0.0
                 for high in range(0, dim, 2 * bit):  # pairs (i, i + bit), bit q of i clear
                     for i in range(high, high + bit):
-                        total += (g_states[b, i + bit] * states[t, b, i]
-                                  - g_states[b, i] * states[t, b, i + bit])
+                        total += (
+                            g_states[b, i + bit] * states[t, b, i]
+                            - g_states[b, i] * states[t, b, i + bit]
+                        )
                 if q < d:
                     g_x[b, t, q] = 0.5 * total
                 else:
@@ -201,7 +202,7 @@ def backward(grad_h, layers_t, signs, prefixes, ut, states, gates, cells, tanh_c
     previous = np.empty((dim, dim), dtype)
     n_matrix = np.empty((dim, dim), dtype)
     for g in range(GATES):
-        tail[:] = g_ut[:, g * dim:(g + 1) * dim]
+        tail[:] = g_ut[:, g * dim : (g + 1) * dim]
         for layer in range(depth - 1, -1, -1):
             matmul_tn_into(prefixes[g, layer], tail, n_matrix)
             generator_sums(n_matrix, n, g_theta[g, layer])

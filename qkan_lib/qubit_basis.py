@@ -4,6 +4,7 @@ A leaf module: the PyTorch simulator (:mod:`qkan_lib.circuits`) and the compiled
 (:mod:`qkan_lib.circuit_kernel`) both build on these index tables, so neither imports the other
 for them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,8 +14,9 @@ import torch
 
 def entangling_pairs(n_qubits: int) -> list[tuple[int, int]]:
     """(control, target) pairs of one brickwork layer: even pairs first, then odd pairs."""
-    return ([(q, q + 1) for q in range(0, n_qubits - 1, 2)]
-            + [(q, q + 1) for q in range(1, n_qubits - 1, 2)])
+    return [(q, q + 1) for q in range(0, n_qubits - 1, 2)] + [
+        (q, q + 1) for q in range(1, n_qubits - 1, 2)
+    ]
 
 
 @functools.lru_cache(maxsize=64)
@@ -39,7 +41,11 @@ def basis_bits(n_qubits: int, device: torch.device | None = None) -> torch.Tenso
 
 
 @functools.lru_cache(maxsize=64)
-def z_signs(n_qubits: int, n_measured: int, dtype: torch.dtype | None = None,
-            device: torch.device | None = None) -> torch.Tensor:
+def z_signs(
+    n_qubits: int,
+    n_measured: int,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
     """Eigenvalues of Z on qubits 0..n_measured-1 for every basis state: (2^n, n_measured)."""
     return (1 - 2 * basis_bits(n_qubits, device)[:, :n_measured]).to(dtype)

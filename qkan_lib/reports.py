@@ -3,6 +3,7 @@
 Every headline sentence of the book is computed from one of these functions, and each has a unit
 test. Tables come as pandas DataFrames of formatted strings, ready to glue into a page.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,16 +45,29 @@ def results_frame(results: Iterable) -> pd.DataFrame:
     for result in results:
         exp = result.experiment
         for entry in result.history:
-            rows.append({"model": exp.model, "dataset": exp.dataset, "seq_len": exp.seq_len,
-                         "seed": exp.train.seed, "lr": exp.train.lr, "stand_in": result.stand_in,
-                         "variant": variant_label(exp.model_options),
-                         "batch_size": exp.train.batch_size,
-                         "wall_time_s": result.wall_time_s, **entry})
+            rows.append(
+                {
+                    "model": exp.model,
+                    "dataset": exp.dataset,
+                    "seq_len": exp.seq_len,
+                    "seed": exp.train.seed,
+                    "lr": exp.train.lr,
+                    "stand_in": result.stand_in,
+                    "variant": variant_label(exp.model_options),
+                    "batch_size": exp.train.batch_size,
+                    "wall_time_s": result.wall_time_s,
+                    **entry,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def summary(frame: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = ("model",),
-            epochs: Sequence[int] | None = None) -> pd.DataFrame:
+def summary(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    by: Sequence[str] = ("model",),
+    epochs: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """Mean and standard deviation over seeds of ``metrics`` (at ``epochs``, default the last)."""
     if epochs is None:
         last = frame.groupby(["model", "dataset", "seq_len", "seed"])["epoch"].transform("max")
@@ -68,9 +82,14 @@ def summary(frame: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = ("m
 
 def mean_std_text(stats: pd.DataFrame, metric: str, digits: int = 4) -> pd.Series:
     """Format one metric of :func:`summary` as 'mean ± std (n)' strings."""
-    mean, std, count = stats[(metric, "mean")], stats[(metric, "std")].fillna(0), stats[(metric, "count")]
-    return pd.Series([f"{mean_std(m, s, digits)} ({n})" for m, s, n in zip(mean, std, count)],
-                     index=stats.index)
+    mean, std, count = (
+        stats[(metric, "mean")],
+        stats[(metric, "std")].fillna(0),
+        stats[(metric, "count")],
+    )
+    return pd.Series(
+        [f"{mean_std(m, s, digits)} ({n})" for m, s, n in zip(mean, std, count)], index=stats.index
+    )
 
 
 def median_range(median: float, low: float, high: float, digits: int = 4) -> str:
@@ -83,10 +102,12 @@ def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:
     return f"{paper:.{digits}f} {'∈' if inside else '∉'} (n={n})"
 
 
-def synthetic_table(frame: pd.DataFrame, paper_r2: dict,
-                    epochs: Sequence[int] = R2_EPOCHS) -> pd.DataFrame:
+def synthetic_table(
+    frame: pd.DataFrame, paper_r2: dict, epochs: Sequence[int] = R2_EPOCHS
+) -> pd.DataFrame:
     """Tables II / III, one row per (model, epoch): train loss, test loss (mean ± std over
-    seeds) and test R^2 (mean ± std and median [min, max]) at ``epochs``, beside the paper's R^2 (its text as available gives
+    seeds) and test R^2 (mean ± std and median [min, max]) at ``epochs``, beside the paper's R^2
+    (its text as available gives
     no losses) marked ∈ when it lies inside our seed range [min, max] and ∉ when outside,
     with the number of seeds n of that range (a range of n seeds covers a new draw of the
     same distribution with probability (n - 1) / (n + 1) only, so the mark can fail)."""
@@ -96,20 +117,27 @@ def synthetic_table(frame: pd.DataFrame, paper_r2: dict,
     for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
         for epoch in epochs:
             s, r2 = stats.loc[(model, epoch)], agreement.loc[(model, epoch)]
-            paper = (range_mark(r2["paper"], bool(r2["inside"]), int(r2["n"]))
-                     if not math.isnan(r2["paper"]) else "no value")
-            rows.append({  # the comparison with the paper first: wide tables scroll
-                "R² (paper)": paper,
-                "R² median [min, max]": median_range(r2["median"], r2["low"], r2["high"]),
-                "R² mean ± std": mean_std(r2["mean"], r2["std"]),
-                "test loss": mean_std(s[("test_mse", "mean")], s[("test_mse", "std")]),
-                "train loss": mean_std(s[("train_loss", "mean")], s[("train_loss", "std")])})
+            paper = (
+                range_mark(r2["paper"], bool(r2["inside"]), int(r2["n"]))
+                if not math.isnan(r2["paper"])
+                else "no value"
+            )
+            rows.append(
+                {  # the comparison with the paper first: wide tables scroll
+                    "R² (paper)": paper,
+                    "R² median [min, max]": median_range(r2["median"], r2["low"], r2["high"]),
+                    "R² mean ± std": mean_std(r2["mean"], r2["std"]),
+                    "test loss": mean_std(s[("test_mse", "mean")], s[("test_mse", "std")]),
+                    "train loss": mean_std(s[("train_loss", "mean")], s[("train_loss", "std")]),
+                }
+            )
             index.append((MODEL_LABELS[model], int(epoch)))
     return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["model", "epoch"]))
 
 
-def r2_agreement(frame: pd.DataFrame, paper_r2: dict,
-                 epochs: Sequence[int] = R2_EPOCHS) -> pd.DataFrame:
+def r2_agreement(
+    frame: pd.DataFrame, paper_r2: dict, epochs: Sequence[int] = R2_EPOCHS
+) -> pd.DataFrame:
     """One row per (model, epoch) of our runs: seed count n, mean, std, median, our seed range
     [low, high], the paper's R^2 and ``inside`` (paper value within [low, high]).
 
@@ -134,9 +162,20 @@ def r2_agreement(frame: pd.DataFrame, paper_r2: dict,
                 paper, inside = agreement.loc[(model, epoch), ["paper", "inside"]]
             else:
                 paper, inside = math.nan, False
-            rows.append({"model": model, "epoch": epoch, "n": int(s["n"]), "mean": s["mean"],
-                         "std": s["std"], "median": s["median"], "low": s["min"],
-                         "high": s["max"], "paper": float(paper), "inside": bool(inside)})
+            rows.append(
+                {
+                    "model": model,
+                    "epoch": epoch,
+                    "n": int(s["n"]),
+                    "mean": s["mean"],
+                    "std": s["std"],
+                    "median": s["median"],
+                    "low": s["min"],
+                    "high": s["max"],
+                    "paper": float(paper),
+                    "inside": bool(inside),
+                }
+            )
     columns = ["model", "epoch", "n", "mean", "std", "median", "low", "high", "paper", "inside"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -149,8 +188,12 @@ def data_label(stand_in: bool) -> str:
     return STAND_IN_LABEL if stand_in else "Milan SMS-in data (Harvard Dataverse)"
 
 
-def urban_table(frame: pd.DataFrame, paper: dict | None = None,
-                seq_lens: Sequence[int] | None = None, stand_in: bool = False) -> pd.DataFrame:
+def urban_table(
+    frame: pd.DataFrame,
+    paper: dict | None = None,
+    seq_lens: Sequence[int] | None = None,
+    stand_in: bool = False,
+) -> pd.DataFrame:
     """Table IV: test MAE and MSE per model and seq_len (mean over seeds, "± std" only where
     there are several), beside the paper's printed values, and each model's ratio to the LSTM
     in this book and in the paper (scale-free, so comparable).
@@ -175,7 +218,8 @@ def urban_table(frame: pd.DataFrame, paper: dict | None = None,
                 mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
                 several = s[(f"test_{metric}", "count")] > 1
                 row[(seq_len, f"{metric.upper()} (book)")] = mean_std(
-                    mean, std if several else None)
+                    mean, std if several else None
+                )
                 if not stand_in:
                     row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
                 if base is not None:
@@ -184,7 +228,8 @@ def urban_table(frame: pd.DataFrame, paper: dict | None = None,
                         row[(seq_len, f"{metric.upper()} / LSTM")] = f"{ratio:.3f}"
                     else:
                         row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = (
-                            f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}")
+                            f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
+                        )
         rows.append(pd.Series(row, name=MODEL_LABELS[model]))
     table = pd.DataFrame(rows)
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
@@ -192,7 +237,8 @@ def urban_table(frame: pd.DataFrame, paper: dict | None = None,
 
 
 def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:
-    """Per seq_len and metric: the models ranked by this book and by the paper, and Kendall's tau."""
+    """Per seq_len and metric: the models ranked by this book and by the paper, and Kendall's
+    tau."""
     paper = paper or TABLE_IV
     stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
     models = [m for m in MODELS if m in set(frame["model"])]
@@ -202,9 +248,18 @@ def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.Data
             ours = [stats.loc[(m, seq_len)][(f"test_{metric}", "mean")] for m in models]
             theirs = [paper[m][SEQ_LENS.index(seq_len)][k] for m in models]
             tau = kendalltau(ours, theirs).statistic if len(models) > 1 else float("nan")
-            order = lambda values: " < ".join(MODEL_LABELS[m] for _, m in sorted(zip(values, models)))
-            rows.append({"seq_len": seq_len, "metric": metric.upper(), "this book (best first)": order(ours),
-                         "paper (best first)": order(theirs), "kendall_tau": tau})
+            order = lambda values: " < ".join(
+                MODEL_LABELS[m] for _, m in sorted(zip(values, models))
+            )
+            rows.append(
+                {
+                    "seq_len": seq_len,
+                    "metric": metric.upper(),
+                    "this book (best first)": order(ours),
+                    "paper (best first)": order(theirs),
+                    "kendall_tau": tau,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -233,16 +288,20 @@ def parameter_table(build: Callable[[str, str], torch.nn.Module] | None = None) 
 
 def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
     """Table I for display: rows (dataset, model), columns (part, ours/paper), marks per cell."""
+
     def show(value):
         return "-" if value is None or pd.isna(value) else str(int(value))
 
     out = {}
     for part in ("classical", "quantum", "total"):
         out[(part, "paper")] = [show(v) for v in table[f"paper_{part}"]]
-        out[(part, "this book")] = [f"{show(v)} {'✓' if ok else '✗'}"
-                                   for v, ok in zip(table[part], table[f"match_{part}"])]
-    index = pd.MultiIndex.from_arrays([table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
-                                      names=["dataset", "model"])
+        out[(part, "this book")] = [
+            f"{show(v)} {'✓' if ok else '✗'}" for v, ok in zip(table[part], table[f"match_{part}"])
+        ]
+    index = pd.MultiIndex.from_arrays(
+        [table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
+        names=["dataset", "model"],
+    )
     return pd.DataFrame(out, index=index)
 
 
@@ -254,21 +313,28 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
     for (model, lr), group in scores.groupby(["model", "lr"]):
         values = group["score"]
         mark = " *" if best.get(model) == lr else ""
-        spread = (f" [{values.min():.{digits}f}, {values.max():.{digits}f}]"
-                  if len(values) > 1 else "")  # one seed: the value alone, no range
+        spread = (
+            f" [{values.min():.{digits}f}, {values.max():.{digits}f}]" if len(values) > 1 else ""
+        )  # one seed: the value alone, no range
         out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = (
-            f"{values.median():.{digits}f}{spread}{mark}")
+            f"{values.median():.{digits}f}{spread}{mark}"
+        )
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order)
     table.columns = [f"lr {lr:g}" for lr in table.columns]
     n_seeds = scores.groupby(["model", "lr"]).size().max()
-    table.index.name = ("median [min, max] over {} seeds".format(n_seeds) if n_seeds > 1
-                        else "validation score, 1 seed")
+    table.index.name = (
+        "median [min, max] over {} seeds".format(n_seeds)
+        if n_seeds > 1
+        else "validation score, 1 seed"
+    )
     return table
 
 
-def shift_cost_table(models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"),
-                     datasets: Sequence[str] = ("bessel", "urban")) -> pd.DataFrame:
+def shift_cost_table(
+    models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"),
+    datasets: Sequence[str] = ("bessel", "urban"),
+) -> pd.DataFrame:
     """Circuit runs for one gradient of each model's quantum parameters: the parameter-shift
     rule (1 + 2 per angle) against backpropagation's forward and backward sweep, with the
     angles counted on the models :func:`qkan_lib.configs.build_model` builds. Rows are
@@ -279,8 +345,13 @@ def shift_cost_table(models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"
     for model in models:
         for dataset in datasets:
             angles = count_parameters(build_model(model, dataset))["quantum"]
-            rows.append({"model": MODEL_LABELS[model], "dataset": DATASET_LABELS[dataset],
-                         "angles": angles,
-                         "shift-rule runs": circuit_evaluations(angles, "parameter_shift"),
-                         "backprop sweeps": circuit_evaluations(angles, "backprop")})
+            rows.append(
+                {
+                    "model": MODEL_LABELS[model],
+                    "dataset": DATASET_LABELS[dataset],
+                    "angles": angles,
+                    "shift-rule runs": circuit_evaluations(angles, "parameter_shift"),
+                    "backprop sweeps": circuit_evaluations(angles, "backprop"),
+                }
+            )
     return pd.DataFrame(rows).set_index(["model", "dataset"])

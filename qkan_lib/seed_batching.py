@@ -13,6 +13,7 @@ and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x). On a GPU, 
 do not apply and each operator costs a launch, batching may pay; it is opt-in there, unmeasured
 here. :data:`BATCHABLE` lists the models that CAN be batched.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,15 @@ from .utils import resolve_device, seed_everything
 BATCHABLE = ("qlstm", "qkan_lstm", "hqkan_lstm")  # torch.nn.LSTM's fused kernel has no vmap rule
 
 
-def train_seeds(model_name: str, dataset_name: str, data: SequenceData, config: TrainConfig, seeds: Iterable[int],
-                model_options: dict | None = None, progress: bool | None = None) -> list[TrainOutcome]:
+def train_seeds(
+    model_name: str,
+    dataset_name: str,
+    data: SequenceData,
+    config: TrainConfig,
+    seeds: Iterable[int],
+    model_options: dict | None = None,
+    progress: bool | None = None,
+) -> list[TrainOutcome]:
     """Like :func:`qkan_lib.training.train` for ``config`` with each seed in ``seeds``, in one pass.
 
     Returns one :class:`~qkan_lib.training.TrainOutcome` per seed; ``wall_time_s`` is the
@@ -48,18 +56,30 @@ def train_seeds(model_name: str, dataset_name: str, data: SequenceData, config: 
     models = []
     for seed in seeds:
         seed_everything(seed)
-        models.append(build_model(model_name, dataset_name, dtype=dtype, device=device,
-                                  **(model_options or {})))
+        models.append(
+            build_model(
+                model_name, dataset_name, dtype=dtype, device=device, **(model_options or {})
+            )
+        )
     params, _ = stack_module_state(models)
     buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
     template = copy.deepcopy(models[0])
     batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), in_dims=(0, None))
     data = data.to(dtype=dtype, device=device)
     with vmap_compatible():
-        outcomes = fit(lambda x: batched(params, x), list(params.values()), data, config,
-                       len(seeds), progress, f"{model_name} x {len(seeds)} seeds")
+        outcomes = fit(
+            lambda x: batched(params, x),
+            list(params.values()),
+            data,
+            config,
+            len(seeds),
+            progress,
+            f"{model_name} x {len(seeds)} seeds",
+        )
     for k, (model, outcome) in enumerate(zip(models, outcomes)):  # seed k's slice of the stack
-        state = {name: params[name][k] if name in params else value
-                 for name, value in model.state_dict().items()}
+        state = {
+            name: params[name][k] if name in params else value
+            for name, value in model.state_dict().items()
+        }
         outcome["final_state"] = state_to_lists(state)
     return outcomes

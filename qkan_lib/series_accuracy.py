@@ -13,6 +13,7 @@ If too few terms are summed, both sums are wrong by the same amount: **truncatio
 enough terms are summed, the exact sum is right and the float64 one is still off by about
 (largest term) x (machine epsilon): **cancellation** (rounding of huge terms that cancel).
 """
+
 from __future__ import annotations
 
 import math
@@ -47,13 +48,16 @@ def bessel_power_series(order: int, x: float, terms: int, exact: bool = False) -
     order, x, terms = _order(order), _x(x), check_positive_int(terms, "terms")
     if exact:
         half = Fraction(x) / 2
-        total = sum(Fraction((-1) ** k, math.factorial(k) * math.factorial(k + order))
-                    * half ** (2 * k + order) for k in range(terms))
+        total = sum(
+            Fraction((-1) ** k, math.factorial(k) * math.factorial(k + order))
+            * half ** (2 * k + order)
+            for k in range(terms)
+        )
         return float(total)
     term, total = (x / 2) ** order / math.factorial(order), 0.0
     for k in range(terms):
         total += term
-        term *= -(x / 2) ** 2 / ((k + 1) * (k + 1 + order))
+        term *= -((x / 2) ** 2) / ((k + 1) * (k + 1 + order))
     return total
 
 
@@ -66,8 +70,7 @@ def largest_series_term(order: int, x: float) -> float:
     k = 0
     while (x / 2) ** 2 > (k + 1) * (k + 1 + order):
         k += 1
-    log_term = ((2 * k + order) * math.log(x / 2) - math.lgamma(k + 1)
-                - math.lgamma(k + order + 1))
+    log_term = (2 * k + order) * math.log(x / 2) - math.lgamma(k + 1) - math.lgamma(k + order + 1)
     return math.exp(log_term)
 
 
@@ -81,24 +84,35 @@ def terms_needed(order: int, x: float, tolerance: float = 1e-15) -> int:
     n = 0
     while True:
         decreasing = (x / 2) ** 2 <= (n + 1) * (n + 1 + order)
-        log_term = (-math.inf if x == 0 and 2 * n + order > 0 else
-                    (2 * n + order) * math.log(x / 2) if x > 0 else 0.0)
+        log_term = (
+            -math.inf
+            if x == 0 and 2 * n + order > 0
+            else (2 * n + order) * math.log(x / 2)
+            if x > 0
+            else 0.0
+        )
         log_term -= math.lgamma(n + 1) + math.lgamma(n + order + 1)
         if decreasing and log_term < math.log(tolerance):
             return n
         n += 1
 
 
-def series_error_table(order: int, x: float, term_counts: Sequence[int],
-                       reference: float) -> pd.DataFrame:
+def series_error_table(
+    order: int, x: float, term_counts: Sequence[int], reference: float
+) -> pd.DataFrame:
     """Error of the series against ``reference`` (e.g. ``scipy.special.jv``) for each number of
     terms, summed in float64 and in exact arithmetic: one row per count, columns ``terms``,
     ``float64 error``, ``exact-arithmetic error`` (absolute values)."""
     reference = _x(reference)
     rows = []
     for terms in term_counts:
-        rows.append({"terms": check_positive_int(terms, "term_counts"),
-                     "float64 error": abs(bessel_power_series(order, x, terms) - reference),
-                     "exact-arithmetic error": abs(bessel_power_series(order, x, terms, exact=True)
-                                                   - reference)})
+        rows.append(
+            {
+                "terms": check_positive_int(terms, "term_counts"),
+                "float64 error": abs(bessel_power_series(order, x, terms) - reference),
+                "exact-arithmetic error": abs(
+                    bessel_power_series(order, x, terms, exact=True) - reference
+                ),
+            }
+        )
     return pd.DataFrame(rows, columns=["terms", "float64 error", "exact-arithmetic error"])

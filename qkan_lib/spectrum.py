@@ -3,6 +3,7 @@
 With <Z> as the readout a DARUAN is a finite trigonometric sum
 phi(x) = sum_{omega in Omega} c_omega exp(i omega x), Omega = {sum_l s_l w_l : s_l in {-1, 0, 1}}.
 """
+
 from __future__ import annotations
 
 import cmath
@@ -95,7 +96,7 @@ def exact_fourier_series(theta, weight=None, bias=None, tol: float = 1e-9):
         return add((c, X), (s, Z)), add((-s, X), (c, Z))
 
     def shift(series, layer, sign, phase):
-        return {key[:layer] + (sign,) + key[layer + 1:]: v * phase for key, v in series.items()}
+        return {key[:layer] + (sign,) + key[layer + 1 :]: v * phase for key, v in series.items()}
 
     zero = (0,) * reps
     X, Y, Z = {zero: 1.0 + 0j}, {}, {}
@@ -150,11 +151,13 @@ def fit_coefficients(x, y, omegas, tol: float = 1e-9) -> tuple[np.ndarray, np.nd
     x, y = _as_numpy(x), _as_numpy(y)
     positive = distinct_frequencies(np.abs(_as_numpy(omegas)), tol)
     positive = positive[positive > tol * max(1.0, float(positive[-1]) if positive.size else 1.0)]
-    columns = [np.ones_like(x)] + [np.cos(w * x) for w in positive] + [np.sin(w * x) for w in positive]
+    columns = (
+        [np.ones_like(x)] + [np.cos(w * x) for w in positive] + [np.sin(w * x) for w in positive]
+    )
     design = np.stack(columns, axis=1)
     sol, *_ = np.linalg.lstsq(design, y, rcond=None)
     residual = float(np.max(np.abs(design @ sol - y)))
-    a0, a, b = sol[0], sol[1:1 + positive.size], sol[1 + positive.size:]
+    a0, a, b = sol[0], sol[1 : 1 + positive.size], sol[1 + positive.size :]
     full = np.concatenate([-positive[::-1], [0.0], positive])
     c_pos = (a - 1j * b) / 2
     coeffs = np.concatenate([np.conj(c_pos[::-1]), [a0 + 0j], c_pos])

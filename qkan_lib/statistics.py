@@ -19,6 +19,7 @@ gives the pieces a reviewer expects for such a claim:
 
 Only numpy, scipy and pandas are used.
 """
+
 from __future__ import annotations
 
 import math
@@ -81,14 +82,21 @@ def summarize(values, level: float = 0.9) -> dict[str, float]:
     """n, mean, std (ddof 1; NaN for one seed), median, min, max, central quantile interval."""
     x = _sample(values, "values")
     low, high = quantile_interval(x, level)
-    return {"n": int(x.size), "mean": float(x.mean()),
-            "std": float(x.std(ddof=1)) if x.size > 1 else math.nan,
-            "median": float(np.median(x)), "min": float(x.min()), "max": float(x.max()),
-            "q_low": low, "q_high": high}
+    return {
+        "n": int(x.size),
+        "mean": float(x.mean()),
+        "std": float(x.std(ddof=1)) if x.size > 1 else math.nan,
+        "median": float(np.median(x)),
+        "min": float(x.min()),
+        "max": float(x.max()),
+        "q_low": low,
+        "q_high": high,
+    }
 
 
-def seed_summary(frame: pd.DataFrame, metric: str, by: Sequence[str] = ("model",),
-                 level: float = 0.9) -> pd.DataFrame:
+def seed_summary(
+    frame: pd.DataFrame, metric: str, by: Sequence[str] = ("model",), level: float = 0.9
+) -> pd.DataFrame:
     """:func:`summarize` of ``metric`` for every group of ``by``: one row per group.
 
     Rows with a missing ``metric`` are dropped before counting, so ``n`` is the number of
@@ -161,9 +169,13 @@ def _paired_partner(a, b) -> np.ndarray:
 
 
 EFFECTS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "median_difference": median_difference, "mean_difference": mean_difference,
-    "cliffs_delta": cliffs_delta, "common_language": common_language_effect,
+    "median_difference": median_difference,
+    "mean_difference": mean_difference,
+    "cliffs_delta": cliffs_delta,
+    "common_language": common_language_effect,
 }
+
+
 def paired_median_difference(a, b) -> float:
     """median(a - b) over matched pairs (the paired analogue of the difference of medians)."""
     return float(np.median(_sample(a, "a") - _paired_partner(a, b)))
@@ -171,8 +183,10 @@ def paired_median_difference(a, b) -> float:
 
 PAIRED_EFFECTS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "median_difference": paired_median_difference,
-    "mean_difference": mean_difference, "rank_biserial": rank_biserial_paired,
+    "mean_difference": mean_difference,
+    "rank_biserial": rank_biserial_paired,
 }
+
 
 def _rank_biserial_rows(d: np.ndarray) -> np.ndarray:
     """:func:`rank_biserial_paired` of every row of differences (zeros dropped per row)."""
@@ -180,7 +194,8 @@ def _rank_biserial_rows(d: np.ndarray) -> np.ndarray:
     ranks = sps.rankdata(magnitude, axis=1, nan_policy="omit")
     total = np.nansum(ranks, axis=1)
     signed = np.nansum(np.where(d > 0, ranks, 0.0), axis=1) - np.nansum(
-        np.where(d < 0, ranks, 0.0), axis=1)
+        np.where(d < 0, ranks, 0.0), axis=1
+    )
     return np.divide(signed, total, out=np.zeros_like(total), where=total > 0)
 
 
@@ -196,9 +211,16 @@ _ROWWISE: dict[Callable, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 _ROWWISE_BLOCK = 2_000_000  # elements per block of the pairwise (Cliff's delta) array
 
 
-def bootstrap_ci(a, b, statistic: Callable[[np.ndarray, np.ndarray], float], *,
-                 paired: bool = False, n_boot: int = 4000, level: float = 0.95,
-                 rng: np.random.Generator | int | None = 0) -> tuple[float, float, float]:
+def bootstrap_ci(
+    a,
+    b,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    *,
+    paired: bool = False,
+    n_boot: int = 4000,
+    level: float = 0.95,
+    rng: np.random.Generator | int | None = 0,
+) -> tuple[float, float, float]:
     """Point estimate and percentile bootstrap interval of ``statistic(a, b)``.
 
     Independent samples are resampled separately (each with its own size); paired samples
@@ -225,8 +247,9 @@ def bootstrap_ci(a, b, statistic: Callable[[np.ndarray, np.ndarray], float], *,
     rowwise = _ROWWISE.get(statistic)
     if rowwise is not None:  # same draws, computed a block of resamples at a time
         block = max(1, _ROWWISE_BLOCK // (x.size * y.size))
-        draws = np.concatenate([rowwise(x[ix[k:k + block]], y[iy[k:k + block]])
-                                for k in range(0, n_boot, block)])
+        draws = np.concatenate(
+            [rowwise(x[ix[k : k + block]], y[iy[k : k + block]]) for k in range(0, n_boot, block)]
+        )
     else:
         draws = np.array([statistic(x[ix[k]], y[iy[k]]) for k in range(n_boot)])
     low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
@@ -294,26 +317,39 @@ def holm(pvalues) -> np.ndarray:
 # the tidy comparison table
 
 
-def _scores(frame: pd.DataFrame, model_col: str, model: str, metric: str, seed_col: str,
-            paired: bool) -> pd.Series:
+def _scores(
+    frame: pd.DataFrame, model_col: str, model: str, metric: str, seed_col: str, paired: bool
+) -> pd.Series:
     rows = frame[frame[model_col] == model].dropna(subset=[metric])
     if rows.empty:
         raise ValueError(f"no rows with {model_col} == {model!r} and a value of {metric!r}")
     if paired:
         duplicated = rows[seed_col][rows[seed_col].duplicated()].unique()
         if duplicated.size:
-            raise ValueError(f"paired comparison needs one row per {seed_col} for {model!r}; "
-                             f"{seed_col}s {list(duplicated)} repeat (filter the frame first, "
-                             "e.g. to one epoch and one dataset)")
+            raise ValueError(
+                f"paired comparison needs one row per {seed_col} for {model!r}; "
+                f"{seed_col}s {list(duplicated)} repeat (filter the frame first, "
+                "e.g. to one epoch and one dataset)"
+            )
         return rows.set_index(seed_col)[metric]
     return rows[metric].reset_index(drop=True)
 
 
-def compare_models(frame: pd.DataFrame, metric: str, pairs: Sequence[tuple[str, str]], *,
-                   paired: bool = False, test: str = "mannwhitney", higher_is_better: bool = True,
-                   alpha: float = ALPHA, model_col: str = "model", seed_col: str = "seed",
-                   n_boot: int = 4000, level: float = 0.95,
-                   rng: np.random.Generator | int | None = 0) -> pd.DataFrame:
+def compare_models(
+    frame: pd.DataFrame,
+    metric: str,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    paired: bool = False,
+    test: str = "mannwhitney",
+    higher_is_better: bool = True,
+    alpha: float = ALPHA,
+    model_col: str = "model",
+    seed_col: str = "seed",
+    n_boot: int = 4000,
+    level: float = 0.95,
+    rng: np.random.Generator | int | None = 0,
+) -> pd.DataFrame:
     """One row per pair (a, b): n, medians, effects with bootstrap CIs, raw and Holm p, verdict.
 
     ``frame`` holds one score per row (filter it to one dataset and epoch first);
@@ -329,13 +365,15 @@ def compare_models(frame: pd.DataFrame, metric: str, pairs: Sequence[tuple[str, 
     """
     _columns(frame, [model_col, metric] + ([seed_col] if paired else []))
     if not paired and test not in INDEPENDENT_TESTS:
-        raise ValueError(f"test must be one of {INDEPENDENT_TESTS} for independent samples, "
-                         f"got {test!r}")
+        raise ValueError(
+            f"test must be one of {INDEPENDENT_TESTS} for independent samples, got {test!r}"
+        )
     alpha = _level(alpha, "alpha")
     pairs = [tuple(p) for p in pairs]
     if not pairs or any(len(p) != 2 or p[0] == p[1] for p in pairs):
-        raise ValueError("pairs must be a non-empty list of (model_a, model_b) with a != b, "
-                         f"got {pairs}")
+        raise ValueError(
+            f"pairs must be a non-empty list of (model_a, model_b) with a != b, got {pairs}"
+        )
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     rows = []
     for a, b in pairs:
@@ -344,14 +382,18 @@ def compare_models(frame: pd.DataFrame, metric: str, pairs: Sequence[tuple[str, 
         if paired:
             common = sa.index.intersection(sb.index).sort_values()
             if common.size < 2:
-                raise ValueError(f"paired comparison {a} vs {b} needs at least 2 shared "
-                                 f"{seed_col}s, got {list(common)}")
+                raise ValueError(
+                    f"paired comparison {a} vs {b} needs at least 2 shared "
+                    f"{seed_col}s, got {list(common)}"
+                )
             x, y = sa.loc[common].to_numpy(float), sb.loc[common].to_numpy(float)
             p = paired_wilcoxon(x, y)
-            effect = bootstrap_ci(x, y, paired_median_difference, paired=True,
-                                  n_boot=n_boot, level=level, rng=gen)
-            rank = bootstrap_ci(x, y, rank_biserial_paired, paired=True, n_boot=n_boot,
-                                level=level, rng=gen)
+            effect = bootstrap_ci(
+                x, y, paired_median_difference, paired=True, n_boot=n_boot, level=level, rng=gen
+            )
+            rank = bootstrap_ci(
+                x, y, rank_biserial_paired, paired=True, n_boot=n_boot, level=level, rng=gen
+            )
             test_name = "wilcoxon"
         else:
             x, y = sa.to_numpy(float), sb.to_numpy(float)
@@ -360,13 +402,27 @@ def compare_models(frame: pd.DataFrame, metric: str, pairs: Sequence[tuple[str, 
             rank = bootstrap_ci(x, y, cliffs_delta, n_boot=n_boot, level=level, rng=gen)
             test_name = test
         direction = rank[0] if test_name != "welch" else mean_difference(x, y)
-        rows.append({"a": a, "b": b, "n_a": x.size, "n_b": y.size,
-                     "median_a": float(np.median(x)), "median_b": float(np.median(y)),
-                     "mean_a": float(x.mean()), "mean_b": float(y.mean()),
-                     "effect": effect[0], "effect_ci_low": effect[1], "effect_ci_high": effect[2],
-                     "rank_effect": rank[0], "rank_effect_ci_low": rank[1],
-                     "rank_effect_ci_high": rank[2],
-                     "test": test_name, "p_raw": p, "_direction": direction})
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "n_a": x.size,
+                "n_b": y.size,
+                "median_a": float(np.median(x)),
+                "median_b": float(np.median(y)),
+                "mean_a": float(x.mean()),
+                "mean_b": float(y.mean()),
+                "effect": effect[0],
+                "effect_ci_low": effect[1],
+                "effect_ci_high": effect[2],
+                "rank_effect": rank[0],
+                "rank_effect_ci_low": rank[1],
+                "rank_effect_ci_high": rank[2],
+                "test": test_name,
+                "p_raw": p,
+                "_direction": direction,
+            }
+        )
     table = pd.DataFrame(rows)
     table["p_holm"] = holm(table["p_raw"].to_numpy())
 
@@ -394,21 +450,33 @@ def inside_seed_range(values, paper_value: float) -> dict[str, float | int | boo
     """
     x = _sample(values, "values")
     low, high = float(x.min()), float(x.max())
-    return {"n": int(x.size), "low": low, "high": high, "paper": float(paper_value),
-            "inside": bool(low <= float(paper_value) <= high)}
+    return {
+        "n": int(x.size),
+        "low": low,
+        "high": high,
+        "paper": float(paper_value),
+        "inside": bool(low <= float(paper_value) <= high),
+    }
 
 
-def inside_quantile_interval(values, paper_value: float,
-                             level: float = 0.9) -> dict[str, float | int | bool]:
+def inside_quantile_interval(
+    values, paper_value: float, level: float = 0.9
+) -> dict[str, float | int | bool]:
     """Does the paper's value lie in the central ``level`` quantile interval of our seeds?"""
     x = _sample(values, "values")
     low, high = quantile_interval(x, level)
-    return {"n": int(x.size), "low": low, "high": high, "paper": float(paper_value),
-            "inside": bool(low <= float(paper_value) <= high)}
+    return {
+        "n": int(x.size),
+        "low": low,
+        "high": high,
+        "paper": float(paper_value),
+        "inside": bool(low <= float(paper_value) <= high),
+    }
 
 
-def paper_cells(table: Mapping[str, Sequence[float | None]],
-                epochs: Sequence[int]) -> dict[tuple, float]:
+def paper_cells(
+    table: Mapping[str, Sequence[float | None]], epochs: Sequence[int]
+) -> dict[tuple, float]:
     """Flatten a paper table {model: (value per epoch)} into {(model, epoch): value}.
 
     Cells the paper's text gives no value for (None) are left out, so they are never counted.
@@ -416,17 +484,23 @@ def paper_cells(table: Mapping[str, Sequence[float | None]],
     cells = {}
     for model, values in table.items():
         if len(values) != len(epochs):
-            raise ValueError(f"paper row {model!r} has {len(values)} values "
-                             f"for {len(epochs)} epochs")
+            raise ValueError(
+                f"paper row {model!r} has {len(values)} values for {len(epochs)} epochs"
+            )
         for epoch, value in zip(epochs, values):
             if value is not None:
                 cells[(model, int(epoch))] = float(value)
     return cells
 
 
-def paper_agreement(frame: pd.DataFrame, metric: str, paper: Mapping,
-                    by: Sequence[str] = ("model", "epoch"), method: str = "range",
-                    level: float = 0.9) -> pd.DataFrame:
+def paper_agreement(
+    frame: pd.DataFrame,
+    metric: str,
+    paper: Mapping,
+    by: Sequence[str] = ("model", "epoch"),
+    method: str = "range",
+    level: float = 0.9,
+) -> pd.DataFrame:
     """For every paper cell: our seed count, our interval and whether the paper's value is inside.
 
     ``paper`` maps a key of the ``by`` columns (a tuple, or a scalar for one column) to the
@@ -439,16 +513,23 @@ def paper_agreement(frame: pd.DataFrame, metric: str, paper: Mapping,
     if method not in ("range", "quantile"):
         raise ValueError(f"method must be 'range' or 'quantile', got {method!r}")
     rows = []
-    groups = {(k if isinstance(k, tuple) else (k,)): g[metric].dropna().to_numpy()
-              for k, g in frame.groupby(by, sort=True)}
+    groups = {
+        (k if isinstance(k, tuple) else (k,)): g[metric].dropna().to_numpy()
+        for k, g in frame.groupby(by, sort=True)
+    }
     for key, value in paper.items():
         key_t = key if isinstance(key, tuple) else (key,)
         if len(key_t) != len(by):
             raise ValueError(f"paper key {key!r} does not match the columns {by}")
         scores = groups.get(key_t, np.empty(0))
         if scores.size == 0:
-            result = {"n": 0, "low": math.nan, "high": math.nan, "paper": float(value),
-                      "inside": False}
+            result = {
+                "n": 0,
+                "low": math.nan,
+                "high": math.nan,
+                "paper": float(value),
+                "inside": False,
+            }
         elif method == "range":
             result = inside_seed_range(scores, value)
         else:

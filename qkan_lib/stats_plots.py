@@ -1,4 +1,5 @@
 """Pure plots of the seed statistics in qkan_lib.statistics (forest plot of comparisons)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,12 +8,15 @@ import pandas as pd
 
 from .statistics import NO_DIFFERENCE
 
-_EFFECTS = {"effect": "median difference a − b (of the per-seed differences if paired)",
-            "rank_effect": "rank effect (Cliff's δ or rank-biserial r)"}
+_EFFECTS = {
+    "effect": "median difference a − b (of the per-seed differences if paired)",
+    "rank_effect": "rank effect (Cliff's δ or rank-biserial r)",
+}
 
 
-def plot_forest(table: pd.DataFrame, effect: str = "effect", labels=None, title: str | None = None,
-                figsize=None):
+def plot_forest(
+    table: pd.DataFrame, effect: str = "effect", labels=None, title: str | None = None, figsize=None
+):
     """Forest plot of a :func:`qkan_lib.statistics.compare_models` table.
 
     One row per comparison: the point estimate of ``effect`` ("effect" or "rank_effect")
@@ -22,8 +26,17 @@ def plot_forest(table: pd.DataFrame, effect: str = "effect", labels=None, title:
     """
     if effect not in _EFFECTS:
         raise ValueError(f"effect must be one of {tuple(_EFFECTS)}, got {effect!r}")
-    needed = [effect, f"{effect}_ci_low", f"{effect}_ci_high", "a", "b", "p_holm", "verdict",
-              "n_a", "n_b"]
+    needed = [
+        effect,
+        f"{effect}_ci_low",
+        f"{effect}_ci_high",
+        "a",
+        "b",
+        "p_holm",
+        "verdict",
+        "n_a",
+        "n_b",
+    ]
     missing = [c for c in needed if c not in table.columns]
     if missing:
         raise ValueError(f"table lacks column(s) {missing}: pass a compare_models() table")
@@ -34,30 +47,49 @@ def plot_forest(table: pd.DataFrame, effect: str = "effect", labels=None, title:
     if len(names) != len(rows):
         raise ValueError(f"labels needs {len(rows)} entries, got {len(names)}")
     y = np.arange(len(rows))[::-1]
-    fig, ax = plt.subplots(figsize=figsize or (7.5, 0.45 * len(rows) + 1.3),
-                           constrained_layout=True)
+    fig, ax = plt.subplots(
+        figsize=figsize or (7.5, 0.45 * len(rows) + 1.3), constrained_layout=True
+    )
     ax.axvline(0, color="0.5", ls="--", lw=0.9)
     for yi, row in zip(y, rows.itertuples()):
         significant = row.verdict != NO_DIFFERENCE
         color = "C3" if significant else "0.55"
-        mid, low, high = (getattr(row, effect), getattr(row, f"{effect}_ci_low"),
-                          getattr(row, f"{effect}_ci_high"))
+        mid, low, high = (
+            getattr(row, effect),
+            getattr(row, f"{effect}_ci_low"),
+            getattr(row, f"{effect}_ci_high"),
+        )
         ax.plot([low, high], [yi, yi], color=color, lw=2)
         ax.plot([mid], [yi], "o", color=color, ms=6)
-        ax.annotate(f"p_Holm = {row.p_holm:.3g}, n = {row.n_a}/{row.n_b}", (1.01, yi),
-                    xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        ax.annotate(
+            f"p_Holm = {row.p_holm:.3g}, n = {row.n_a}/{row.n_b}",
+            (1.01, yi),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
     ax.set_yticks(y, names)
     ax.set_xlabel(_EFFECTS[effect])
-    ax.set_title(title or "differences between models over seeds (percentile bootstrap intervals)",
-                 fontsize=10)
+    ax.set_title(
+        title or "differences between models over seeds (percentile bootstrap intervals)",
+        fontsize=10,
+    )
     return fig
 
 
 METRIC_LABELS = {"test_r2": "test R²", "r2": "R²", "test_mse": "test MSE", "mse": "MSE"}
 
 
-def plot_seed_scores(final: pd.DataFrame, order, labels=None, metric: str = "test_r2",
-                     fixed=None, by: str | None = None, title: str | None = None, ylim=None):
+def plot_seed_scores(
+    final: pd.DataFrame,
+    order,
+    labels=None,
+    metric: str = "test_r2",
+    fixed=None,
+    by: str | None = None,
+    title: str | None = None,
+    ylim=None,
+):
     """Every seed's score per arm (dots), its median (bar) and fixed reference values (lines).
 
     ``final`` has one row per (arm, seed) with columns ``arm`` and ``metric`` (and ``by`` for
@@ -71,8 +103,14 @@ def plot_seed_scores(final: pd.DataFrame, order, labels=None, metric: str = "tes
     if "arm" not in final.columns or metric not in final.columns:
         raise ValueError(f"final needs columns 'arm' and {metric!r}")
     panels = [None] if by is None else list(dict.fromkeys(final[by]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1, 3.6), squeeze=False,
-                             constrained_layout=True, sharey=ylim is not None)
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(4.2 * len(panels) + 1, 3.6),
+        squeeze=False,
+        constrained_layout=True,
+        sharey=ylim is not None,
+    )
     for ax, panel in zip(axes[0], panels):
         part = final if panel is None else final[final[by] == panel]
         for x, name in enumerate(order):
@@ -98,8 +136,14 @@ def plot_seed_scores(final: pd.DataFrame, order, labels=None, metric: str = "tes
     return fig
 
 
-def plot_horizon_scores(closed: pd.DataFrame, order, labels=None, metric: str = "r2",
-                        title: str | None = None, ylim=None):
+def plot_horizon_scores(
+    closed: pd.DataFrame,
+    order,
+    labels=None,
+    metric: str = "r2",
+    title: str | None = None,
+    ylim=None,
+):
     """Closed-loop score against the horizon: median over seeds (line) and range (band) per
     arm; deterministic forecasters (seed < 0) as dashed lines."""
     order = list(order)
@@ -114,8 +158,13 @@ def plot_horizon_scores(closed: pd.DataFrame, order, labels=None, metric: str = 
             continue
         stats = part.groupby("horizon")[metric].agg(["median", "min", "max"])
         deterministic = (part["seed"] < 0).all()
-        ax.plot(stats.index, stats["median"], ls="--" if deterministic else "-",
-                color=f"C{k % 10}", label=label)
+        ax.plot(
+            stats.index,
+            stats["median"],
+            ls="--" if deterministic else "-",
+            color=f"C{k % 10}",
+            label=label,
+        )
         if not deterministic:
             ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k % 10}", alpha=0.12)
     ax.set_xlabel("forecast horizon (steps fed back)")

@@ -6,6 +6,7 @@ configuration stacked into one batched model is :func:`qkan_lib.seed_batching.tr
 Each model's loss is the MSE of its prediction after the last time step, and the loop
 back-propagates the SUM of the per-model losses, so every model gets exactly its own gradient.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -78,7 +79,9 @@ def state_to_lists(state: dict[str, torch.Tensor]) -> dict[str, list | float]:
     return {name: tensor.detach().cpu().tolist() for name, tensor in state.items()}
 
 
-def make_optimizer(parameters: Iterable[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(
+    parameters: Iterable[torch.Tensor], config: TrainConfig
+) -> torch.optim.Optimizer:
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=config.lr, alpha=0.99, eps=1e-8)
     return torch.optim.Adam(parameters, lr=config.lr)
@@ -87,7 +90,7 @@ def make_optimizer(parameters: Iterable[torch.Tensor], config: TrainConfig) -> t
 def batch_indices(n: int, batch_size: int, generator: torch.Generator | None) -> list[torch.Tensor]:
     """Mini-batches of row indices: in order, or shuffled by ``generator``."""
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 def progress_bar(total: int, enabled: bool | None, description: str) -> tqdm:
@@ -104,13 +107,20 @@ def evaluate(forward: Forward, x: torch.Tensor, chunk: int = 4096) -> torch.Tens
     """``forward`` over ``x`` in chunks of rows, without gradients: (S, len(x), outputs)."""
     if len(x) == 0:
         return forward(x)
-    return torch.cat([forward(x[i:i + chunk]) for i in range(0, len(x), chunk)], dim=1)
+    return torch.cat([forward(x[i : i + chunk]) for i in range(0, len(x), chunk)], dim=1)
 
 
-def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, config: TrainConfig, n_models: int,
-        progress: bool | None = None, description: str = "training",
-        on_epoch_end: Callable[[int], None] | None = None,
-        threads: int | None = 1) -> list[TrainOutcome]:
+def fit(
+    forward: Forward,
+    parameters: list[torch.Tensor],
+    data: SequenceData,
+    config: TrainConfig,
+    n_models: int,
+    progress: bool | None = None,
+    description: str = "training",
+    on_epoch_end: Callable[[int], None] | None = None,
+    threads: int | None = 1,
+) -> list[TrainOutcome]:
     """Train ``n_models`` models at once and evaluate every split after each epoch.
 
     ``forward(x)`` returns (n_models, batch, outputs); ``parameters`` are all trainable tensors
@@ -121,7 +131,9 @@ def fit(forward: Forward, parameters: list[torch.Tensor], data: SequenceData, co
     setting alone). Raises RuntimeError if any model's loss becomes NaN or infinite.
     """
     with intra_op_threads(threads):
-        return _fit(forward, parameters, data, config, n_models, progress, description, on_epoch_end)
+        return _fit(
+            forward, parameters, data, config, n_models, progress, description, on_epoch_end
+        )
 
 
 def _fit(forward, parameters, data, config, n_models, progress, description, on_epoch_end):
@@ -138,8 +150,10 @@ def _fit(forward, parameters, data, config, n_models, progress, description, on_
             error = forward(data.x_train[index]) - data.y_train[index]
             losses = error.square().mean(dim=(1, 2))  # one MSE per model
             if not torch.isfinite(losses).all():
-                raise RuntimeError(f"the training loss became {losses.tolist()} at epoch {epoch}; "
-                                   "lower the learning rate")
+                raise RuntimeError(
+                    f"the training loss became {losses.tolist()} at epoch {epoch}; "
+                    "lower the learning rate"
+                )
             losses.sum().backward()
             optimizer.step()
             batch_losses.append(losses.detach())
@@ -161,12 +175,19 @@ def _fit(forward, parameters, data, config, n_models, progress, description, on_
         bar.update()
     bar.close()
     per_model = (time.perf_counter() - start) / n_models
-    return [TrainOutcome(history=h, predictions=p, wall_time_s=per_model, seed_batched=n_models)
-            for h, p in zip(histories, predictions)]
+    return [
+        TrainOutcome(history=h, predictions=p, wall_time_s=per_model, seed_batched=n_models)
+        for h, p in zip(histories, predictions)
+    ]
 
 
-def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progress: bool | None = None,
-          on_epoch_end: Callable[[int, torch.nn.Module], None] | None = None) -> TrainOutcome:
+def train(
+    model: torch.nn.Module,
+    data: SequenceData,
+    config: TrainConfig,
+    progress: bool | None = None,
+    on_epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
+) -> TrainOutcome:
     """Train one model (the loop of :func:`fit` with S = 1) on ``config``'s device and dtype.
 
     Returns its :class:`TrainOutcome`: per-epoch history (mean batch loss and MSE / MAE / R^2
@@ -181,8 +202,16 @@ def train(model: torch.nn.Module, data: SequenceData, config: TrainConfig, progr
     data = data.to(dtype=dtype, device=device)
     parameters = [p for p in model.parameters() if p.requires_grad]
     callback = None if on_epoch_end is None else (lambda epoch: on_epoch_end(epoch, model))
-    outcome = fit(lambda x: model(x).unsqueeze(0), parameters, data, config, 1, progress,
-                  type(model).__name__, callback)[0]
+    outcome = fit(
+        lambda x: model(x).unsqueeze(0),
+        parameters,
+        data,
+        config,
+        1,
+        progress,
+        type(model).__name__,
+        callback,
+    )[0]
     outcome["final_state"] = state_to_lists(model.state_dict())
     return outcome
 

@@ -1,4 +1,5 @@
 """Seeding, device choice, input checks and run metadata shared by the whole library."""
+
 from __future__ import annotations
 
 import contextlib
@@ -49,12 +50,15 @@ def check_float_tensor(x, name: str = "input") -> None:
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
-                         "convert it, e.g. x.to(torch.float64)")
+        raise ValueError(
+            f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
+            "convert it, e.g. x.to(torch.float64)"
+        )
 
 
-def check_input(x: torch.Tensor, features: int, name: str = "input",
-                dtype: torch.dtype | None = None) -> None:
+def check_input(
+    x: torch.Tensor, features: int, name: str = "input", dtype: torch.dtype | None = None
+) -> None:
     """Raise a ValueError naming the problem if ``x`` is not a finite (batch, features) tensor
     of a floating-point dtype (``dtype``, the layer's, when given)."""
     check_float_tensor(x, name)

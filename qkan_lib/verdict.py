@@ -15,6 +15,7 @@ rules. The rules, stated once:
 * The strength of the evidence is the number of seeds per model and the largest Holm-adjusted
   p-value behind the verdict (for "holds") or the smallest (for "contradicted").
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,16 +30,27 @@ NOT_SUPPORTED = "not supported (no significant difference)"
 UNTESTABLE = "cannot be tested here"
 # The outcome of every row is one of these words (the verdict column says it in a sentence).
 OUTCOMES = ("holds", "holds in part", "does not hold", "not supported", "cannot be tested")
-COLUMNS = ("claim", "the paper", "what this book measured", "verdict", "outcome",
-           "strength of the evidence")
+COLUMNS = (
+    "claim",
+    "the paper",
+    "what this book measured",
+    "verdict",
+    "outcome",
+    "strength of the evidence",
+)
 
 
 def _label(arm: str) -> str:
     return MODEL_LABELS.get(arm, arm)
 
 
-def superiority(comparisons: pd.DataFrame, a: str, b: str, protocol: str = "batch10",
-                datasets: Sequence[str] | None = None) -> dict:
+def superiority(
+    comparisons: pd.DataFrame,
+    a: str,
+    b: str,
+    protocol: str = "batch10",
+    datasets: Sequence[str] | None = None,
+) -> dict:
     """Is arm ``a`` more accurate than arm ``b``? Reads the rows (a, b) of an evidence
     ``comparisons`` table (one per dataset) and applies the module's rule.
 
@@ -50,18 +62,29 @@ def superiority(comparisons: pd.DataFrame, a: str, b: str, protocol: str = "batc
     if datasets is not None:
         rows = rows[rows["dataset"].isin(datasets)]
     if rows.empty:
-        return {"verdict": UNTESTABLE, "outcome": "cannot be tested",
-                "measured": f"no comparison of {_label(a)} with {_label(b)}", "strength": "",
-                "rows": rows}
+        return {
+            "verdict": UNTESTABLE,
+            "outcome": "cannot be tested",
+            "measured": f"no comparison of {_label(a)} with {_label(b)}",
+            "strength": "",
+            "rows": rows,
+        }
     a_better = rows["verdict"] == f"{a} better"
     b_better = rows["verdict"] == f"{b} better"
     parts = []
     for row in rows.itertuples():
-        outcome = ("significantly better" if row.verdict == f"{a} better" else
-                   "significantly worse" if row.verdict == f"{b} better" else "no significant difference")
-        parts.append(f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} (median test R² "
-                     f"{row.median_a:.4f} vs {row.median_b:.4f}, difference {row.effect:+.4f} "
-                     f"[{row.effect_ci_low:+.4f}, {row.effect_ci_high:+.4f}])")
+        outcome = (
+            "significantly better"
+            if row.verdict == f"{a} better"
+            else "significantly worse"
+            if row.verdict == f"{b} better"
+            else "no significant difference"
+        )
+        parts.append(
+            f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} (median test R² "
+            f"{row.median_a:.4f} vs {row.median_b:.4f}, difference {row.effect:+.4f} "
+            f"[{row.effect_ci_low:+.4f}, {row.effect_ci_high:+.4f}])"
+        )
     n = int(min(rows["n_a"].min(), rows["n_b"].min()))
     if a_better.all():
         verdict, outcome, p = HOLDS, "holds", rows["p_holm"].max()
@@ -73,8 +96,13 @@ def superiority(comparisons: pd.DataFrame, a: str, b: str, protocol: str = "batc
         verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
         strength = f"{n} seeds per model, smallest Holm p {p:.2g}"
     measured = f"{_label(a)} against {_label(b)}: " + "; ".join(parts)
-    return {"verdict": verdict, "outcome": outcome, "measured": measured, "strength": strength,
-            "rows": rows}
+    return {
+        "verdict": verdict,
+        "outcome": outcome,
+        "measured": measured,
+        "strength": strength,
+        "rows": rows,
+    }
 
 
 def trivial_forecasters_reach(trivial: pd.DataFrame, paper_best: dict[str, float]) -> dict:
@@ -88,64 +116,104 @@ def trivial_forecasters_reach(trivial: pd.DataFrame, paper_best: dict[str, float
             continue
         top = rows.loc[rows["r2"].idxmax()]
         reached.append(bool(top["r2"] >= best))
-        parts.append(f"{DATASET_LABELS.get(dataset, dataset)}: {top['forecaster']} reaches test R² "
-                     f"{top['r2']:.4f} (paper's best model {best:.4f})")
+        parts.append(
+            f"{DATASET_LABELS.get(dataset, dataset)}: {top['forecaster']} reaches test R² "
+            f"{top['r2']:.4f} (paper's best model {best:.4f})"
+        )
     if not reached:
-        return {"verdict": UNTESTABLE, "outcome": "cannot be tested",
-                "measured": "no trivial forecasts", "strength": ""}
+        return {
+            "verdict": UNTESTABLE,
+            "outcome": "cannot be tested",
+            "measured": "no trivial forecasts",
+            "strength": "",
+        }
     if all(reached):
-        verdict, outcome = ("no: a linear or trivial forecaster reaches the paper's best R² on "
-                            "every dataset"), "does not hold"
+        verdict, outcome = (
+            ("no: a linear or trivial forecaster reaches the paper's best R² on every dataset"),
+            "does not hold",
+        )
     elif any(reached):
-        verdict, outcome = ("partly: a linear or trivial forecaster reaches the paper's best R² "
-                            "on some datasets"), "holds in part"
+        verdict, outcome = (
+            ("partly: a linear or trivial forecaster reaches the paper's best R² on some datasets"),
+            "holds in part",
+        )
     else:
         verdict, outcome = "yes: no trivial forecaster reaches the paper's best R²", "holds"
-    return {"verdict": verdict, "outcome": outcome, "measured": "; ".join(parts),
-            "strength": "deterministic forecasters vs the paper's single runs"}
+    return {
+        "verdict": verdict,
+        "outcome": outcome,
+        "measured": "; ".join(parts),
+        "strength": "deterministic forecasters vs the paper's single runs",
+    }
 
 
 def reduction_claims(report: pd.DataFrame) -> list[dict]:
-    """One verdict row per printed parameter-reduction claim of :func:`qkan_lib.claims.claim_report`."""
+    """One verdict row per printed parameter-reduction claim of
+    :func:`qkan_lib.claims.claim_report`."""
     out = []
     for row in report.itertuples():
         if not row.reachable:
             verdict, outcome = "cannot come from Table I", "does not hold"
-            measured = (f"the largest reduction any two Table I entries allow is "
-                        f"{row.largest_possible:.1%}, below {row.printed}")
+            measured = (
+                f"the largest reduction any two Table I entries allow is "
+                f"{row.largest_possible:.1%}, below {row.printed}"
+            )
         elif row.named_consistent < row.named_comparisons:
-            verdict, outcome = "holds for some of the comparisons its sentence names", "holds in part"
-            measured = (f"{row.named_consistent} of the {row.named_comparisons} comparisons its "
-                        f"sentence names reproduce {row.printed}: {row.consistent_with}")
+            verdict, outcome = (
+                "holds for some of the comparisons its sentence names",
+                "holds in part",
+            )
+            measured = (
+                f"{row.named_consistent} of the {row.named_comparisons} comparisons its "
+                f"sentence names reproduce {row.printed}: {row.consistent_with}"
+            )
         elif row.named_consistent:
             verdict, outcome = HOLDS, "holds"
         else:
-            verdict, outcome = "does not hold for the comparisons its sentence names", "does not hold"
-            measured = (f"none of the {row.named_comparisons} named comparisons reproduces "
-                        f"{row.printed}; {row.any_matches} comparison(s) of any two entries do")
-        out.append({"claim": f"{row.printed} fewer parameters", "the paper": row.location,
-                    "what this book measured": measured, "verdict": verdict, "outcome": outcome,
-                    "strength of the evidence": "exact arithmetic on Table I"})
+            verdict, outcome = (
+                "does not hold for the comparisons its sentence names",
+                "does not hold",
+            )
+            measured = (
+                f"none of the {row.named_comparisons} named comparisons reproduces "
+                f"{row.printed}; {row.any_matches} comparison(s) of any two entries do"
+            )
+        out.append(
+            {
+                "claim": f"{row.printed} fewer parameters",
+                "the paper": row.location,
+                "what this book measured": measured,
+                "verdict": verdict,
+                "outcome": outcome,
+                "strength of the evidence": "exact arithmetic on Table I",
+            }
+        )
     return out
 
 
 def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     """Does a trained QKAN-LSTM use the enriched spectrum? From
     :func:`qkan_lib.edge_analysis.spectrum_usage_summary` at the last epoch."""
-    last = summary[summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"].transform("max")]
+    last = summary[
+        summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"].transform("max")
+    ]
     parts = []
     for row in last.sort_values(["reps", "dataset"]).itertuples():
-        parts.append(f"L = {row.reps}, {DATASET_LABELS.get(row.dataset, row.dataset)}: "
-                     f"{row.active_frequencies_median:.0f} of {row.max_frequencies} positive "
-                     f"frequencies active (median over edges); "
-                     f"{row.single_frequency:.0%} of edges effectively one frequency")
+        parts.append(
+            f"L = {row.reps}, {DATASET_LABELS.get(row.dataset, row.dataset)}: "
+            f"{row.active_frequencies_median:.0f} of {row.max_frequencies} positive "
+            f"frequencies active (median over edges); "
+            f"{row.single_frequency:.0%} of edges effectively one frequency"
+        )
     paper = last[last["reps"] == paper_reps]
     richer = last[last["reps"] > paper_reps]
     one_in_paper = bool((paper["max_frequencies"] <= 1).all()) if len(paper) else False
     several_beyond = bool((richer["single_frequency"] < 0.5).all()) if len(richer) else False
     if one_in_paper and several_beyond:
-        verdict = ("holds only beyond the paper's configuration: with L = 1 every edge is one "
-                   "sinusoid; with L >= 2 trained edges do use several frequencies")
+        verdict = (
+            "holds only beyond the paper's configuration: with L = 1 every edge is one "
+            "sinusoid; with L >= 2 trained edges do use several frequencies"
+        )
         outcome = "holds in part"
     elif one_in_paper:
         verdict = "does not hold in the paper's configuration (L = 1: one frequency per edge)"
@@ -153,56 +221,106 @@ def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     else:
         verdict, outcome = "holds (trained edges use several frequencies)", "holds"
     models = int(last["models"].min()) if len(last) else 0
-    return {"verdict": verdict, "outcome": outcome, "measured": "; ".join(parts),
-            "strength": f"{models} models per setting, exact spectra"}
+    return {
+        "verdict": verdict,
+        "outcome": outcome,
+        "measured": "; ".join(parts),
+        "strength": f"{models} models per setting, exact spectra",
+    }
 
 
-def verdict_table(baselines: dict, harder: dict, spectrum_summary: pd.DataFrame,
-                  reductions: pd.DataFrame, paper_best: dict[str, float],
-                  stand_in: bool = True) -> pd.DataFrame:
+def verdict_table(
+    baselines: dict,
+    harder: dict,
+    spectrum_summary: pd.DataFrame,
+    reductions: pd.DataFrame,
+    paper_best: dict[str, float],
+    stand_in: bool = True,
+) -> pd.DataFrame:
     """The claims-vs-evidence table of the verdict page (columns :data:`COLUMNS`)."""
     rows = []
 
     def add(claim: str, where: str, outcome: dict) -> None:
-        rows.append({"claim": claim, "the paper": where, "what this book measured": outcome["measured"],
-                     "verdict": outcome["verdict"], "outcome": outcome["outcome"],
-                     "strength of the evidence": outcome["strength"]})
+        rows.append(
+            {
+                "claim": claim,
+                "the paper": where,
+                "what this book measured": outcome["measured"],
+                "verdict": outcome["verdict"],
+                "outcome": outcome["outcome"],
+                "strength of the evidence": outcome["strength"],
+            }
+        )
 
     comparisons = baselines["comparisons"]
-    add("QKAN-LSTM more accurate than LSTM", "abstract; Tables II-III",
-        superiority(comparisons, "qkan_lstm", "lstm"))
-    add("QKAN-LSTM more accurate than QLSTM", "abstract; Tables II-III",
-        superiority(comparisons, "qkan_lstm", "qlstm"))
-    add("HQKAN-LSTM more accurate than LSTM", "Tables II-III",
-        superiority(comparisons, "hqkan_lstm", "lstm"))
-    add("QKAN-LSTM beats an LSTM of its size",
-        "implied by \"superior accuracy with fewer parameters\"",
-        superiority(comparisons, "qkan_lstm", "param_matched_lstm"))
-    add("QKAN-LSTM beats its Fourier twin",
-        "\"quantum-inspired\" (title, Sec. III)", superiority(comparisons, "qkan_lstm", "fourier_lstm"))
-    add("The tasks measure expressivity", "Sec. IV (choice of tasks)",
-        trivial_forecasters_reach(baselines["trivial"], paper_best))
+    add(
+        "QKAN-LSTM more accurate than LSTM",
+        "abstract; Tables II-III",
+        superiority(comparisons, "qkan_lstm", "lstm"),
+    )
+    add(
+        "QKAN-LSTM more accurate than QLSTM",
+        "abstract; Tables II-III",
+        superiority(comparisons, "qkan_lstm", "qlstm"),
+    )
+    add(
+        "HQKAN-LSTM more accurate than LSTM",
+        "Tables II-III",
+        superiority(comparisons, "hqkan_lstm", "lstm"),
+    )
+    add(
+        "QKAN-LSTM beats an LSTM of its size",
+        'implied by "superior accuracy with fewer parameters"',
+        superiority(comparisons, "qkan_lstm", "param_matched_lstm"),
+    )
+    add(
+        "QKAN-LSTM beats its Fourier twin",
+        '"quantum-inspired" (title, Sec. III)',
+        superiority(comparisons, "qkan_lstm", "fourier_lstm"),
+    )
+    add(
+        "The tasks measure expressivity",
+        "Sec. IV (choice of tasks)",
+        trivial_forecasters_reach(baselines["trivial"], paper_best),
+    )
     harder_datasets = sorted(set(harder["harder_comparisons"]["dataset"]))
-    add("QKAN-LSTM beats LSTM on harder tasks",
-        "abstract (\"generalization\")",
-        superiority(harder["harder_comparisons"], "qkan_lstm", "lstm", datasets=harder_datasets))
+    add(
+        "QKAN-LSTM beats LSTM on harder tasks",
+        'abstract ("generalization")',
+        superiority(harder["harder_comparisons"], "qkan_lstm", "lstm", datasets=harder_datasets),
+    )
     rows.extend(reduction_claims(reductions))
-    add("The enriched spectrum is used", "Sec. III (DARUAN: 3^L frequencies)",
-        spectrum_claim(spectrum_summary))
-    rows.append({"claim": "The learned edges are interpretable",
-                 "the paper": "abstract, Sec. V",
-                 "what this book measured": "every trained edge is a one-dimensional function "
-                 "with an exact finite Fourier series, plotted and measured in chapter 11",
-                 "verdict": "holds in this narrow sense (no study of what the functions mean)",
-                 "outcome": "holds in part",
-                 "strength of the evidence": "exact spectra of every trained edge"})
-    rows.append({"claim": "Table IV: better on the Milan data",
-                 "the paper": "Table IV", "what this book measured":
-                 ("the Urban chapter ran on a synthetic stand-in: the Milan files are not "
-                  "available here" if stand_in else "see the Urban chapter (real data)"),
-                 "verdict": UNTESTABLE if stand_in else "see the Urban chapter",
-                 "outcome": "cannot be tested",
-                 "strength of the evidence": "none on the real data" if stand_in else ""})
+    add(
+        "The enriched spectrum is used",
+        "Sec. III (DARUAN: 3^L frequencies)",
+        spectrum_claim(spectrum_summary),
+    )
+    rows.append(
+        {
+            "claim": "The learned edges are interpretable",
+            "the paper": "abstract, Sec. V",
+            "what this book measured": "every trained edge is a one-dimensional function "
+            "with an exact finite Fourier series, plotted and measured in chapter 11",
+            "verdict": "holds in this narrow sense (no study of what the functions mean)",
+            "outcome": "holds in part",
+            "strength of the evidence": "exact spectra of every trained edge",
+        }
+    )
+    rows.append(
+        {
+            "claim": "Table IV: better on the Milan data",
+            "the paper": "Table IV",
+            "what this book measured": (
+                "the Urban chapter ran on a synthetic stand-in: the Milan files are not "
+                "available here"
+                if stand_in
+                else "see the Urban chapter (real data)"
+            ),
+            "verdict": UNTESTABLE if stand_in else "see the Urban chapter",
+            "outcome": "cannot be tested",
+            "strength of the evidence": "none on the real data" if stand_in else "",
+        }
+    )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -216,13 +334,16 @@ def verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     """The short form for the page: claim, outcome and strength (the long columns go to
     :func:`verdict_details`), so the table fits the page."""
     return table.set_index("claim")[["outcome", "strength of the evidence"]].rename(
-        columns={"strength of the evidence": "evidence"})
+        columns={"strength of the evidence": "evidence"}
+    )
 
 
 def verdict_details(table: pd.DataFrame) -> str:
     """Markdown: one numbered item per claim with where the paper makes it, what was
     measured and the verdict in words."""
-    return "\n".join(f"{k}. **{r['claim']}** ({r['the paper']}). Measured: "
-                     f"{r['what this book measured']}. Verdict: *{r['verdict']}* "
-                     f"({r['strength of the evidence']})."
-                     for k, r in enumerate(table.to_dict("records"), start=1))
+    return "\n".join(
+        f"{k}. **{r['claim']}** ({r['the paper']}). Measured: "
+        f"{r['what this book measured']}. Verdict: *{r['verdict']}* "
+        f"({r['strength of the evidence']})."
+        for k, r in enumerate(table.to_dict("records"), start=1)
+    )

@@ -8,6 +8,7 @@ The source tree is staged into _build/src (book pages, _config.yml, _toc.yml and
 *executed* notebooks), and Jupyter Book builds it with execution off and warnings as
 errors, so a failing cell or a broken reference fails the build.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,13 @@ def execute_chapters(names: list[str], full: bool, device: str) -> None:
         add_expression_cells(source)
         output = SRC / "notebooks" / f"{name}.ipynb"
         pm.execute_notebook(
-            source, output, parameters={"full_protocol": full, "device": device},
-            cwd=ROOT / "notebooks", progress_bar=False, kernel_name="python3", language="python",
+            source,
+            output,
+            parameters={"full_protocol": full, "device": device},
+            cwd=ROOT / "notebooks",
+            progress_bar=False,
+            kernel_name="python3",
+            language="python",
         )
         executed = nbformat.read(output, as_version=4)
         collect_expression_results(executed, name)
@@ -79,11 +85,19 @@ def place_widget_fonts() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--full", action="store_true", help="run the paper's full protocol")
-    parser.add_argument("--device", default="auto", help="'auto' (GPU when present), 'cpu' or 'cuda'")
-    parser.add_argument("--only", nargs="*", help="execute only these chapters (others reuse _build/src)")
-    parser.add_argument("--no-execute", action="store_true", help="reuse executed notebooks in _build/src")
+    parser.add_argument(
+        "--device", default="auto", help="'auto' (GPU when present), 'cpu' or 'cuda'"
+    )
+    parser.add_argument(
+        "--only", nargs="*", help="execute only these chapters (others reuse _build/src)"
+    )
+    parser.add_argument(
+        "--no-execute", action="store_true", help="reuse executed notebooks in _build/src"
+    )
     args = parser.parse_args(argv)
 
     chapters = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -101,8 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"chapters not executed yet: {missing}")
     tidy_executed(chapters)
     stage_sources()
-    subprocess.run(["jupyter-book", "build", str(SRC), "--path-output", str(ROOT), "-W", "--keep-going", "--all"],
-                   check=True)
+    subprocess.run(
+        [
+            "jupyter-book",
+            "build",
+            str(SRC),
+            "--path-output",
+            str(ROOT),
+            "-W",
+            "--keep-going",
+            "--all",
+        ],
+        check=True,
+    )
     place_widget_fonts()
     print(f"book built in {time.perf_counter() - start:.0f} s: {BUILD / 'html' / 'index.html'}")
     return 0

@@ -15,6 +15,7 @@ Parameters. Papermill adds an "injected-parameters" cell under the chapter's
 "parameters" cell, so every page showed its parameters twice. The values actually used
 are written into the parameters cell (its comments kept) and the injected cell removed.
 """
+
 from __future__ import annotations
 
 import ast
@@ -45,8 +46,10 @@ def add_expression_cells(nb: nbformat.NotebookNode) -> int:
         found = expressions(cell.source) if cell.cell_type == "markdown" else []
         if found:
             request = {str(k): expr for k, expr in enumerate(found)}
-            source = ('print(__import__("json").dumps('
-                      f'get_ipython().user_expressions({json.dumps(request)})))')
+            source = (
+                'print(__import__("json").dumps('
+                f"get_ipython().user_expressions({json.dumps(request)})))"
+            )
             helper = nbformat.v4.new_code_cell(source)
             helper.metadata["tags"] = [HELPER_TAG, "remove-cell"]
             cells.append(helper)
@@ -67,19 +70,25 @@ def collect_expression_results(nb: nbformat.NotebookNode, name: str) -> int:
             cells.append(cell)
             continue
         markdown = cells[-1]
-        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+        text = "".join(
+            o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout"
+        )
         try:
             results = json.loads(text.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError) as error:
-            raise RuntimeError(f"{name}: no inline expression results after the markdown cell "
-                               f"starting {markdown.source[:60]!r}") from error
+            raise RuntimeError(
+                f"{name}: no inline expression results after the markdown cell "
+                f"starting {markdown.source[:60]!r}"
+            ) from error
         found = expressions(markdown.source)
         entries = []
         for k, expr in enumerate(found):
             result = results[str(k)]
             if result.get("status") != "ok":
-                raise RuntimeError(f"{name}: inline expression {expr!r} failed: "
-                                   f"{result.get('ename')}: {result.get('evalue')}")
+                raise RuntimeError(
+                    f"{name}: inline expression {expr!r} failed: "
+                    f"{result.get('ename')}: {result.get('evalue')}"
+                )
             entries.append({"expression": expr, "result": result})
             stored += 1
         markdown.metadata["user_expressions"] = entries
@@ -91,7 +100,7 @@ def _statement_text(lines: list[str], node: ast.stmt) -> tuple[int, int, str]:
     """First and last line index of a statement and the comment after it on its last line."""
     first, last = node.lineno - 1, node.end_lineno - 1
     comment = ""
-    tail = lines[last][node.end_col_offset:]
+    tail = lines[last][node.end_col_offset :]
     tokens = tokenize.generate_tokens(io.StringIO(tail).readline)
     try:
         for token in tokens:
@@ -110,6 +119,7 @@ def fold_injected_parameters(nb: nbformat.NotebookNode, name: str) -> bool:
     Raises ValueError naming the chapter when an injected parameter has no assignment in
     the parameters cell (papermill would have shown it only in the hidden cell).
     """
+
     def tagged(tag):
         return [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
 
@@ -122,20 +132,30 @@ def fold_injected_parameters(nb: nbformat.NotebookNode, name: str) -> bool:
     values = {}
     source = "\n".join(c.source for c in injected)
     for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             values[node.targets[0].id] = ast.get_source_segment(source, node.value)
     lines = target.source.split("\n")
     replaced = set()
     for node in reversed(ast.parse(target.source).body):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id in values):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in values
+        ):
             first, last, comment = _statement_text(lines, node)
             key = node.targets[0].id
-            lines[first:last + 1] = [f"{key} = {values[key]}{comment}"]
+            lines[first : last + 1] = [f"{key} = {values[key]}{comment}"]
             replaced.add(key)
     missing = sorted(set(values) - replaced)
     if missing:
-        raise ValueError(f"{name}: papermill injected {missing}, which the parameters cell does not assign")
+        raise ValueError(
+            f"{name}: papermill injected {missing}, which the parameters cell does not assign"
+        )
     target.source = "\n".join(lines)
     nb.cells = [c for c in nb.cells if not any(c is i for i in injected)]
     return True

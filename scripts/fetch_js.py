@@ -4,6 +4,7 @@ npm fetches requirejs and @jupyter-widgets/html-manager 1.x (the manager for ipy
 into _build/npm once; the two files the pages load are copied to _build/static, which
 build_book.py stages as the book's _static folder (see nb_ipywidgets_js in _config.yml).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -22,13 +23,18 @@ FILES = {
 
 
 def main() -> int:
-    if all((STATIC / name).exists() for name in FILES.values()) and (STATIC.parent / "widget_fonts").is_dir():
+    if (
+        all((STATIC / name).exists() for name in FILES.values())
+        and (STATIC.parent / "widget_fonts").is_dir()
+    ):
         return 0
     if shutil.which("npm") is None:
         sys.exit("npm is needed once to fetch the widget JavaScript (install Node.js >= 18)")
     NPM_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NPM_DIR), *PACKAGES],
-                   check=True)
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NPM_DIR), *PACKAGES],
+        check=True,
+    )
     STATIC.mkdir(parents=True, exist_ok=True)
     for source, name in FILES.items():
         shutil.copy2(NPM_DIR / source, STATIC / name)
@@ -37,7 +43,13 @@ def main() -> int:
     fonts = STATIC.parent / "widget_fonts"
     fonts.mkdir(exist_ok=True)
     dist = NPM_DIR / "node_modules/@jupyter-widgets/html-manager/dist"
-    for font in [*dist.glob("*.woff2"), *dist.glob("*.woff"), *dist.glob("*.ttf"), *dist.glob("*.eot"), *dist.glob("*.svg")]:
+    for font in [
+        *dist.glob("*.woff2"),
+        *dist.glob("*.woff"),
+        *dist.glob("*.ttf"),
+        *dist.glob("*.eot"),
+        *dist.glob("*.svg"),
+    ]:
         shutil.copy2(font, fonts / font.name)
     return 0
 

@@ -13,6 +13,7 @@ Anything it cannot rewrite safely (a glued value that is not a plain expression 
 a caption not next to its cell, a figure block with other text in the cell) is listed for a
 hand edit, and the notebook is left unchanged there. ``--check`` only reports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,14 @@ from pathlib import Path
 import nbformat
 
 GLUE_TEXT = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]+))?`")
-GLUE_FIGURE = re.compile(r"^```\{glue:figure\}\s+(\S+)\s*\n:name:\s*(\S+)\s*\n\n(.*?)\n```[ \t]*(?:\n|$)", re.S)
+GLUE_FIGURE = re.compile(
+    r"^```\{glue:figure\}\s+(\S+)\s*\n:name:\s*(\S+)\s*\n\n(.*?)\n```[ \t]*(?:\n|$)", re.S
+)
 
 
 def glued_values(nb) -> dict[str, tuple[int, str]]:
-    """key -> (code cell index, source of the glued expression), from glue("key", expr, ...) calls."""
+    """key -> (code cell index, source of the glued expression), from glue("key", expr, ...)
+    calls."""
     found = {}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -38,9 +42,17 @@ def glued_values(nb) -> dict[str, tuple[int, str]]:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "glue" and len(node.args) >= 2
-                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                found[node.args[0].value] = (index, ast.get_source_segment(cell.source, node.args[1]))
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "glue"
+                and len(node.args) >= 2
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found[node.args[0].value] = (
+                    index,
+                    ast.get_source_segment(cell.source, node.args[1]),
+                )
     return found
 
 
@@ -51,7 +63,7 @@ def convert(nb, name: str) -> list[str]:
     def role(match: re.Match) -> str:
         key, fmt = match.group(1), match.group(2)
         if key not in values:
-            todo.append(f"{name}: {{glue:text}}`{key}` has no glue(\"{key}\", ...) call")
+            todo.append(f'{name}: {{glue:text}}`{key}` has no glue("{key}", ...) call')
             return match.group(0)
         expr = values[key][1]
         if "`" in expr or "\n" in expr:
@@ -75,11 +87,14 @@ def convert(nb, name: str) -> list[str]:
             todo.append(f"{name}, cell {index}: text before a glue:figure block in the same cell")
             continue
         key, label, caption = block.groups()
-        rest = cell.source.lstrip()[block.end():].strip()
+        rest = cell.source.lstrip()[block.end() :].strip()
         source_cell = values.get(key, (None,))[0]
         if source_cell is None or source_cell != index - 1:
-            todo.append(f"{name}, cell {index}: glue:figure {key!r} is not right after the cell that glues it "
-                        f"(cell {source_cell}); move the caption there")
+            todo.append(
+                f"{name}, cell {index}: glue:figure {key!r} is not right after the cell that "
+                "glues it "
+                f"(cell {source_cell}); move the caption there"
+            )
             continue
         code = nb.cells[source_cell]
         tags = [t for t in code.metadata.get("tags", []) if t != "remove-output"]
@@ -97,7 +112,9 @@ def convert(nb, name: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--check", action="store_true", help="report only, write nothing")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
 """Independent reference implementations used only by the tests."""
+
 import numpy as np
 
 H = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)

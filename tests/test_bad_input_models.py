@@ -106,7 +106,8 @@ def test_daruan_refuses_non_tensors():
 def test_layers_refuse_integer_tensors(layer, dtype):
     module = layer(2, 3, dtype=torch.float64)
     with pytest.raises(
-        ValueError, match=rf"{layer.__name__} input must be a floating-point tensor, got dtype {dtype}"
+        ValueError,
+        match=rf"{layer.__name__} input must be a floating-point tensor, got dtype {dtype}",
     ):
         module(torch.ones(4, 2, dtype=dtype))
 

@@ -1,4 +1,5 @@
 """The book's figure functions: each returns a real Figure that shows what its caption says."""
+
 import math
 
 import numpy as np
@@ -36,8 +37,14 @@ def test_shifted_points_lie_inside_the_plotted_range(angle0):
     def phi(angle: float) -> float:
         t = theta.clone()
         t[1, 0] = angle
-        return float(daruan(torch.tensor(0.4, dtype=torch.float64), t, torch.ones(2, dtype=torch.float64),
-                            torch.zeros(2, dtype=torch.float64)))
+        return float(
+            daruan(
+                torch.tensor(0.4, dtype=torch.float64),
+                t,
+                torch.ones(2, dtype=torch.float64),
+                torch.zeros(2, dtype=torch.float64),
+            )
+        )
 
     fig = plot_shift_sinusoid(phi, angle0)
     assert isinstance(fig, Figure)
@@ -45,7 +52,9 @@ def test_shifted_points_lie_inside_the_plotted_range(angle0):
     low, high = ax.get_xlim()
     points = ax.lines[-1].get_xdata()
     assert len(points) == 2 and all(low < p < high for p in points)
-    np.testing.assert_allclose(ax.lines[-1].get_ydata(), [phi(angle0 + math.pi / 2), phi(angle0 - math.pi / 2)])
+    np.testing.assert_allclose(
+        ax.lines[-1].get_ydata(), [phi(angle0 + math.pi / 2), phi(angle0 - math.pi / 2)]
+    )
     with pytest.raises(ValueError, match="shift"):
         plot_shift_sinusoid(phi, angle0, shift=4.0)
 
@@ -55,8 +64,14 @@ def _r2_frame():
     for model, final in (("lstm", 0.999), ("qkan_lstm", 0.99)):
         for seed in range(3):
             for epoch in range(1, 31):
-                rows.append({"model": model, "seed": seed, "epoch": epoch,
-                             "test_r2": 1 - (1 - final) * (1 + 0.1 * seed) * 30 / epoch})
+                rows.append(
+                    {
+                        "model": model,
+                        "seed": seed,
+                        "epoch": epoch,
+                        "test_r2": 1 - (1 - final) * (1 + 0.1 * seed) * 30 / epoch,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -79,8 +94,16 @@ def test_timing_plot_has_spread_and_readable_ticks():
     for model in ("lstm", "qkan_lstm"):
         for axis, values in (("batch", (8, 64, 512, 4096)), ("seq_len", (4, 16, 64, 128))):
             for v in values:
-                rows.append({"model": model, "axis": axis, "value": v, "min_s": 1e-3 * v ** 0.5,
-                             "median_s": 1.2e-3 * v ** 0.5, "max_s": 2e-3 * v ** 0.5})
+                rows.append(
+                    {
+                        "model": model,
+                        "axis": axis,
+                        "value": v,
+                        "min_s": 1e-3 * v**0.5,
+                        "median_s": 1.2e-3 * v**0.5,
+                        "max_s": 2e-3 * v**0.5,
+                    }
+                )
     fig = plot_timing_spread(pd.DataFrame(rows), title="t")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     fig.canvas.draw()
@@ -90,7 +113,7 @@ def test_timing_plot_has_spread_and_readable_ticks():
         labels = [t for t in ax.get_xticklabels() if t.get_text()]
         assert [t.get_text() for t in labels][:2] in (["8", "64"], ["4", "16"])
         boxes = [t.get_window_extent(renderer) for t in labels]
-        assert not any(_boxes_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        assert not any(_boxes_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     with pytest.raises(ValueError, match="columns"):
         plot_timing_spread(pd.DataFrame(rows).drop(columns="max_s"))
 
@@ -110,10 +133,13 @@ def test_busy_warning_compares_load_with_cpus():
 
 
 def test_time_spread_table_orders_min_median_max():
-    table, warning = time_spread_table(models=("lstm",), batches=(4, 8), seq_lens=(2,), reps=(), runs=3,
-                                       warmup=1)
+    table, warning = time_spread_table(
+        models=("lstm",), batches=(4, 8), seq_lens=(2,), reps=(), runs=3, warmup=1
+    )
     assert list(table["axis"]) == ["batch", "batch", "seq_len"]
-    assert (table["min_s"] <= table["median_s"]).all() and (table["median_s"] <= table["max_s"]).all()
+    assert (table["min_s"] <= table["median_s"]).all() and (
+        table["median_s"] <= table["max_s"]
+    ).all()
     assert isinstance(warning, str)
     assert len(time_samples(lambda: None, runs=4, warmup=0)) == 4
     with pytest.raises(ValueError, match="runs"):
@@ -123,7 +149,9 @@ def test_time_spread_table_orders_min_median_max():
 def test_spectrum_axes_can_be_fixed_across_L():
     limits = set()
     for reps in (1, 3):
-        theta, w, b = daruan_parameters(reps, weights=SPECTRUM_WEIGHTS[:reps], theta_seed=reps, bias=0.3)
+        theta, w, b = daruan_parameters(
+            reps, weights=SPECTRUM_WEIGHTS[:reps], theta_seed=reps, bias=0.3
+        )
         ax = plot_daruan_spectrum(theta, w, b, omega_limit=5.5, coeff_limit=0.6).axes[1]
         limits.add((ax.get_xlim(), ax.get_ylim()))
     assert limits == {((-5.5, 5.5), (0.0, 0.6))}

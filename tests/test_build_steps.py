@@ -3,6 +3,7 @@
 The expression test runs a real kernel through papermill, as the build does, and checks
 the stored results against values computed here.
 """
+
 import sys
 from pathlib import Path
 
@@ -33,16 +34,28 @@ def _tagged(cell, *tags):
 
 
 def test_injected_parameters_are_folded_into_the_parameters_cell():
-    params = _tagged(nbformat.v4.new_code_cell(
-        '# Papermill parameters\nfull_protocol = False  # True: the paper\'s protocol\n'
-        'device = "auto"\nseed = 0\nsizes = (1,\n         2)'), "parameters")
-    injected = _tagged(nbformat.v4.new_code_cell('# Parameters\nfull_protocol = True\ndevice = "cpu"\n'
-                                                 'sizes = (3, 4)\n'), "injected-parameters")
-    nb = _notebook(nbformat.v4.new_markdown_cell("# T"), params, injected, nbformat.v4.new_code_cell("x = 1"))
+    params = _tagged(
+        nbformat.v4.new_code_cell(
+            "# Papermill parameters\nfull_protocol = False  # True: the paper's protocol\n"
+            'device = "auto"\nseed = 0\nsizes = (1,\n         2)'
+        ),
+        "parameters",
+    )
+    injected = _tagged(
+        nbformat.v4.new_code_cell(
+            '# Parameters\nfull_protocol = True\ndevice = "cpu"\nsizes = (3, 4)\n'
+        ),
+        "injected-parameters",
+    )
+    nb = _notebook(
+        nbformat.v4.new_markdown_cell("# T"), params, injected, nbformat.v4.new_code_cell("x = 1")
+    )
     assert fold_injected_parameters(nb, "t") is True
     assert len(nb.cells) == 3 and nb.cells[1] is params
-    assert params.source == ('# Papermill parameters\nfull_protocol = True  # True: the paper\'s protocol\n'
-                             'device = "cpu"\nseed = 0\nsizes = (3, 4)')
+    assert params.source == (
+        "# Papermill parameters\nfull_protocol = True  # True: the paper's protocol\n"
+        'device = "cpu"\nseed = 0\nsizes = (3, 4)'
+    )
     assert fold_injected_parameters(nb, "t") is False  # idempotent
 
 
@@ -57,20 +70,26 @@ def test_inline_expressions_are_evaluated_in_order(tmp_path):
     papermill = pytest.importorskip("papermill")
     nb = _notebook(
         nbformat.v4.new_code_cell("x = 0.000123456\nname = 'QKAN-LSTM'"),
-        nbformat.v4.new_markdown_cell("x is {eval}`f\"{x:.1e}\"` for {eval}`name`; twice {eval}`2 * 21`."),
+        nbformat.v4.new_markdown_cell(
+            'x is {eval}`f"{x:.1e}"` for {eval}`name`; twice {eval}`2 * 21`.'
+        ),
         nbformat.v4.new_code_cell("x = 5.0"),
         nbformat.v4.new_markdown_cell("now {eval}`x`"),
     )
     assert expressions(nb.cells[1].source) == ['f"{x:.1e}"', "name", "2 * 21"]
     assert add_expression_cells(nb) == 2 and len(nb.cells) == 6
     out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(nb, str(out), progress_bar=False, kernel_name="python3", language="python")
+    papermill.execute_notebook(
+        nb, str(out), progress_bar=False, kernel_name="python3", language="python"
+    )
     executed = nbformat.read(out, as_version=4)
     assert collect_expression_results(executed, "t") == 4
     assert len(executed.cells) == 4
     first = executed.cells[1].metadata["user_expressions"]
     assert [plain_text(e["result"]) for e in first] == ["1.2e-04", "QKAN-LSTM", "42"]
-    assert plain_text(executed.cells[3].metadata["user_expressions"][0]["result"]) == "5.0"  # value at that point
+    assert (
+        plain_text(executed.cells[3].metadata["user_expressions"][0]["result"]) == "5.0"
+    )  # value at that point
     html = substitute(executed.cells[1].source, first, "t")
     assert html == r"x is 1\.2e\-04 for QKAN\-LSTM; twice 42."
 
@@ -80,7 +99,9 @@ def test_a_failing_expression_stops_the_build(tmp_path):
     nb = _notebook(nbformat.v4.new_markdown_cell("{eval}`undefined_name`"))
     add_expression_cells(nb)
     out = tmp_path / "out.ipynb"
-    papermill.execute_notebook(nb, str(out), progress_bar=False, kernel_name="python3", language="python")
+    papermill.execute_notebook(
+        nb, str(out), progress_bar=False, kernel_name="python3", language="python"
+    )
     with pytest.raises(RuntimeError, match="undefined_name.*NameError"):
         collect_expression_results(nbformat.read(out, as_version=4), "t")
 

@@ -1,4 +1,5 @@
 """Chapters 5, 6 and 8: data figures, timing tables with spread, ratios and growth exponents."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,9 +29,17 @@ def _table():
     for model, scale, power in (("lstm", 1.0, 0.0), ("qkan_lstm", 2.0, 1.0)):
         for axis, values in (("batch", (8, 64, 512)), ("seq_len", (4, 16, 64))):
             for v in values:
-                t = scale * 1e-3 * v ** power
-                rows.append({"model": model, "axis": axis, "value": v, "min_s": 0.9 * t,
-                             "median_s": t, "max_s": 1.5 * t})
+                t = scale * 1e-3 * v**power
+                rows.append(
+                    {
+                        "model": model,
+                        "axis": axis,
+                        "value": v,
+                        "min_s": 0.9 * t,
+                        "median_s": t,
+                        "max_s": 1.5 * t,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -57,8 +66,9 @@ def test_time_spread_table_times_the_reference_on_the_reps_axis_with_one_thread(
     import torch
 
     threads = torch.get_num_threads()
-    table, warning = machine.time_spread_table(models=("lstm", "qkan_lstm"), batches=(2, 4),
-                                               seq_lens=(2,), reps=(1, 2), runs=2, warmup=1)
+    table, warning = machine.time_spread_table(
+        models=("lstm", "qkan_lstm"), batches=(2, 4), seq_lens=(2,), reps=(1, 2), runs=2, warmup=1
+    )
     assert torch.get_num_threads() == threads
     reps = table[table["axis"] == "reps"]
     assert sorted(set(reps["model"])) == ["lstm", "qkan_lstm"] and len(reps) == 4
@@ -69,16 +79,18 @@ def test_time_spread_table_times_the_reference_on_the_reps_axis_with_one_thread(
 
 def test_interleaved_spread_and_bracketing_table():
     calls = []
-    spread = machine.interleaved_spread({"a": lambda: calls.append("a"),
-                                         "b": lambda: calls.append("b")}, runs=3, warmup=1)
+    spread = machine.interleaved_spread(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, runs=3, warmup=1
+    )
     assert list(spread.index) == ["a", "b"] and calls.count("a") == 5
     assert (spread["min_s"] <= spread["max_s"]).all()
     with pytest.raises(ValueError, match="runs"):
         machine.interleaved_spread({"a": lambda: None}, runs=0)
     table = machine.kernel_bracketing_spread(batches=(2,), runs=2, warmup=1)
     assert table.loc[2, "kernel picks"] in ("states", "unitary")
-    low, mid, high = (float(v) for v in
-                      table.loc[2, "through the states: min / median / max (ms)"].split(" / "))
+    low, mid, high = (
+        float(v) for v in table.loc[2, "through the states: min / median / max (ms)"].split(" / ")
+    )
     assert low <= mid <= high
 
 
@@ -86,8 +98,13 @@ def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
     records = [
         {"case": "a", "ours_s": 0.001, "reference": "r", "reference_s": 0.004, "target": 2.0},
         {"case": "b", "ours_s": 0.004, "reference": "r", "reference_s": 0.002, "target": 1 / 1.5},
-        {"case": "c", "ours_s": 0.001, "reference": "-", "reference_s": float("nan"),
-         "target": None},
+        {
+            "case": "c",
+            "ours_s": 0.001,
+            "reference": "-",
+            "reference_s": float("nan"),
+            "target": None,
+        },
         {"case": "d", "ours_s": 0.003, "reference": "r", "reference_s": 0.0036, "target": 1 / 1.5},
     ]
     table = machine.benchmark_table(records).set_index("case")
@@ -113,8 +130,9 @@ def test_step_time_by_threads_restores_the_thread_count():
     import torch
 
     threads = torch.get_num_threads()
-    table = machine.step_time_by_threads("qkan_lstm", "bessel", batch=2, seq_len=3,
-                                         thread_counts=(1, 2), runs=2, warmup=1)
+    table = machine.step_time_by_threads(
+        "qkan_lstm", "bessel", batch=2, seq_len=3, thread_counts=(1, 2), runs=2, warmup=1
+    )
     assert list(table.index) == [1, 2] and torch.get_num_threads() == threads
     assert (table["min_s"] <= table["max_s"]).all()
     with pytest.raises(ValueError, match="thread_counts"):

@@ -1,4 +1,6 @@
-"""The compiled adjoint kernel for QLSTM circuits (CPU) against PennyLane and the PyTorch simulator."""
+"""The compiled adjoint kernel for QLSTM circuits (CPU) against PennyLane and the PyTorch
+simulator."""
+
 import numpy as np
 import pytest
 import torch
@@ -27,16 +29,25 @@ def test_gradients_match_pennylane():
     v, theta = random_circuit(3, n, depth)
     weights = torch.tensor(RNG.normal(size=(3, m)))
     ours = torch.autograd.grad((ql.circuit_expectations(v, theta, m) * weights).sum(), (v, theta))
-    want = torch.autograd.grad(sum((torch.stack(circuit(v[b], theta)) * weights[b]).sum() for b in range(3)),
-                               (v, theta))
+    want = torch.autograd.grad(
+        sum((torch.stack(circuit(v[b], theta)) * weights[b]).sum() for b in range(3)), (v, theta)
+    )
     for got, expected in zip(ours, want):
         torch.testing.assert_close(got, expected, atol=1e-10, rtol=0)
 
 
 # (batch, n, depth, lead): odd and even n, one qubit, leading circuit axes, batches on both sides
 # of the bracketing switch
-SHAPES = [(9, 6, 3, ()), (200, 6, 3, ()), (9, 5, 2, (4,)), (100, 5, 2, (4,)), (7, 3, 1, ()),
-          (5, 1, 2, ()), (40, 4, 2, (2, 3)), (3, 7, 4, (2,))]
+SHAPES = [
+    (9, 6, 3, ()),
+    (200, 6, 3, ()),
+    (9, 5, 2, (4,)),
+    (100, 5, 2, (4,)),
+    (7, 3, 1, ()),
+    (5, 1, 2, ()),
+    (40, 4, 2, (2, 3)),
+    (3, 7, 4, (2,)),
+]
 
 
 @pytest.mark.parametrize("batch, n, depth, lead", SHAPES)
@@ -46,8 +57,9 @@ def test_both_bracketings_equal_the_torch_simulator(batch, n, depth, lead, throu
     m = max(1, n - 1)
     want = torch_simulator(v, theta, m)
     upstream = torch.tensor(RNG.normal(size=want.shape))
-    out, g_v, g_theta = circuit_kernel.value_and_grad(v.detach().numpy(), theta.detach().numpy(), m, upstream.numpy(),
-                                               through_states)
+    out, g_v, g_theta = circuit_kernel.value_and_grad(
+        v.detach().numpy(), theta.detach().numpy(), m, upstream.numpy(), through_states
+    )
     torch.testing.assert_close(torch.from_numpy(out), want, atol=1e-12, rtol=0)
     want_v, want_theta = torch.autograd.grad(want, (v, theta), upstream)
     torch.testing.assert_close(torch.from_numpy(g_v), want_v, atol=1e-12, rtol=0)
@@ -57,7 +69,11 @@ def test_both_bracketings_equal_the_torch_simulator(batch, n, depth, lead, throu
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 2e-5)])
 def test_circuit_expectations_uses_the_kernel_on_cpu(dtype, tol, monkeypatch):
     calls = []
-    monkeypatch.setattr(circuit_kernel.AdjointCircuit, "apply", lambda *args: calls.append(1) or torch_simulator(*args))
+    monkeypatch.setattr(
+        circuit_kernel.AdjointCircuit,
+        "apply",
+        lambda *args: calls.append(1) or torch_simulator(*args),
+    )
     v, theta = random_circuit(4, 3, 2, dtype=dtype)
     ql.circuit_expectations(v, theta, 2)
     assert calls == [1]
@@ -70,7 +86,9 @@ def test_circuit_expectations_uses_the_kernel_on_cpu(dtype, tol, monkeypatch):
 def test_bracketing_follows_the_multiply_add_count():
     assert circuit_kernel.through_states_is_cheaper(batch=10, depth=3, dim=64)
     assert not circuit_kernel.through_states_is_cheaper(batch=256, depth=3, dim=64)
-    assert circuit_kernel.through_states_is_cheaper(batch=10_000, depth=1, dim=64)  # one layer: states always
+    assert circuit_kernel.through_states_is_cheaper(
+        batch=10_000, depth=1, dim=64
+    )  # one layer: states always
 
 
 def test_other_dtypes_use_the_torch_simulator():
@@ -82,9 +100,13 @@ def test_other_dtypes_use_the_torch_simulator():
 def test_only_the_needed_gradients_flow():
     v, theta = random_circuit(5, 4, 2)
     (g_theta,) = torch.autograd.grad(ql.circuit_expectations(v.detach(), theta, 3).sum(), (theta,))
-    torch.testing.assert_close(g_theta, torch.autograd.grad(torch_simulator(v.detach(), theta, 3).sum(), theta)[0])
+    torch.testing.assert_close(
+        g_theta, torch.autograd.grad(torch_simulator(v.detach(), theta, 3).sum(), theta)[0]
+    )
     (g_v,) = torch.autograd.grad(ql.circuit_expectations(v, theta.detach(), 3).sum(), (v,))
-    torch.testing.assert_close(g_v, torch.autograd.grad(torch_simulator(v, theta.detach(), 3).sum(), v)[0])
+    torch.testing.assert_close(
+        g_v, torch.autograd.grad(torch_simulator(v, theta.detach(), 3).sum(), v)[0]
+    )
 
 
 def test_an_empty_batch_gives_empty_outputs_and_zero_gradients():

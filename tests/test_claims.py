@@ -1,4 +1,5 @@
 """qkan_lib.claims: the reduction arithmetic against brute force, and the findings it supports."""
+
 import itertools
 from pathlib import Path
 
@@ -30,16 +31,24 @@ from qkan_lib.claims import (
 from qkan_lib.paper import TABLE_I
 
 # the paper's text lives in shared/paper/ beside (or, for a worktree, above) the repository
-PAPER_TEXT = next((folder / "shared" / "paper" / "qkan-lstm-paper.txt"
-                   for folder in Path(__file__).resolve().parents
-                   if (folder / "shared" / "paper" / "qkan-lstm-paper.txt").exists()),
-                  Path("shared/paper/qkan-lstm-paper.txt"))
+PAPER_TEXT = next(
+    (
+        folder / "shared" / "paper" / "qkan-lstm-paper.txt"
+        for folder in Path(__file__).resolve().parents
+        if (folder / "shared" / "paper" / "qkan-lstm-paper.txt").exists()
+    ),
+    Path("shared/paper/qkan-lstm-paper.txt"),
+)
 
 
 def entries(table):
     """Every (dataset, model, part, count) of a Table-I-shaped dict, brute force."""
-    return [(d, m, p, n) for (d, m), counts in table.items()
-            for p, n in zip(PARTS, counts) if n is not None]
+    return [
+        (d, m, p, n)
+        for (d, m), counts in table.items()
+        for p, n in zip(PARTS, counts)
+        if n is not None
+    ]
 
 
 def test_printed_interval():
@@ -67,8 +76,10 @@ def test_like_for_like_reductions_equal_brute_force():
     for (d1, m1, p1, n1), (d2, m2, p2, n2) in itertools.product(entries(TABLE_I), repeat=2):
         if d1 == d2 and p1 == p2 and m1 in ("qkan_lstm", "hqkan_lstm") and m2 in ("lstm", "qlstm"):
             expected[(d1, m1, m2, p1)] = 1 - n1 / n2
-    got = {(r.dataset_ours, r.model_ours, r.model_theirs, r.part_ours): r.reduction
-           for r in frame.itertuples()}
+    got = {
+        (r.dataset_ours, r.model_ours, r.model_theirs, r.part_ours): r.reduction
+        for r in frame.itertuples()
+    }
     assert got.keys() == expected.keys()
     assert all(got[k] == pytest.approx(v, abs=1e-15) for k, v in expected.items())
     assert frame["like_for_like"].all()
@@ -78,16 +89,19 @@ def test_widest_search_covers_every_pair_of_entries():
     widest = every_reduction()
     single = widest[widest["dataset_ours"] != POOLED]
     all_entries = entries(TABLE_I)
-    n_pairs = sum(1 for a, b in itertools.product(all_entries, repeat=2)
-                  if a[1] != b[1] and b[3] > 0)
+    n_pairs = sum(
+        1 for a, b in itertools.product(all_entries, repeat=2) if a[1] != b[1] and b[3] > 0
+    )
     assert len(single) == n_pairs
     assert (widest["dataset_ours"] == POOLED).sum() > 0
     pooled = parameter_counts(pooled=True)
-    lstm_total = pooled[(pooled["dataset"] == POOLED) & (pooled["model"] == "lstm")
-                        & (pooled["part"] == "total")]["count"].item()
+    lstm_total = pooled[
+        (pooled["dataset"] == POOLED) & (pooled["model"] == "lstm") & (pooled["part"] == "total")
+    ]["count"].item()
     assert lstm_total == sum(TABLE_I[(d, "lstm")][2] for d in ("damped_shm", "bessel", "urban"))
-    assert not ((pooled["dataset"] == POOLED) & (pooled["part"] == "quantum")
-                & (pooled["model"] == "lstm")).any()  # LSTM has no quantum part to sum
+    assert not (
+        (pooled["dataset"] == POOLED) & (pooled["part"] == "quantum") & (pooled["model"] == "lstm")
+    ).any()  # LSTM has no quantum part to sum
 
 
 def test_abstract_claim_is_one_of_three_datasets():
@@ -126,10 +140,15 @@ def test_a_reachable_claim_is_found_in_a_made_up_table():
 def test_larger_than_baseline():
     larger = larger_than_baseline()
     assert (larger["count_ours"] > larger["count_theirs"]).all()
-    brute = [(d, m, b, p) for (d, m, p, n), (d2, b, p2, n2) in
-             itertools.product(entries(TABLE_I), repeat=2)
-             if d == d2 and p == p2 and m in ("qkan_lstm", "hqkan_lstm")
-             and b in ("lstm", "qlstm") and n > n2]
+    brute = [
+        (d, m, b, p)
+        for (d, m, p, n), (d2, b, p2, n2) in itertools.product(entries(TABLE_I), repeat=2)
+        if d == d2
+        and p == p2
+        and m in ("qkan_lstm", "hqkan_lstm")
+        and b in ("lstm", "qlstm")
+        and n > n2
+    ]
     got = [(r.dataset_ours, r.model_ours, r.model_theirs, r.part_ours) for r in larger.itertuples()]
     assert sorted(got) == sorted(brute)
     # the Damped SHM QKAN-LSTM is larger than QLSTM in total
@@ -150,10 +169,18 @@ def test_bad_tables_and_models_are_named():
 
 
 def test_describe_reduction_says_the_arithmetic():
-    row = reductions().query("dataset_ours == 'urban' and model_ours == 'qkan_lstm' and "
-                             "model_theirs == 'lstm' and part_ours == 'total'").iloc[0]
-    assert describe_reduction(row) == ("QKAN-LSTM against LSTM, total parameters, Urban "
-                                       "Telecommunication (58 / 277: a 79.1% reduction)")
+    row = (
+        reductions()
+        .query(
+            "dataset_ours == 'urban' and model_ours == 'qkan_lstm' and "
+            "model_theirs == 'lstm' and part_ours == 'total'"
+        )
+        .iloc[0]
+    )
+    assert describe_reduction(row) == (
+        "QKAN-LSTM against LSTM, total parameters, Urban "
+        "Telecommunication (58 / 277: a 79.1% reduction)"
+    )
     larger = larger_than_baseline().iloc[0]
     assert describe_reduction(larger).endswith("larger)")
 
@@ -185,8 +212,9 @@ def test_claim_table_and_sentences_follow_the_report():
     assert contribution.startswith("99.5% cannot come from Table I")
     assert "98.2%" in contribution
     # a claim inside reach that no named comparison gives: the nearest pair is named
-    made_up = ReductionClaim("x", "40%", "nowhere", ours=("qkan_lstm",), theirs=("lstm",),
-                             parts=("total",))
+    made_up = ReductionClaim(
+        "x", "40%", "nowhere", ours=("qkan_lstm",), theirs=("lstm",), parts=("total",)
+    )
     assert explain_claim(made_up).startswith("None of the comparisons the sentence names")
 
 
@@ -200,5 +228,6 @@ def test_describe_larger_names_every_larger_comparison():
         assert describe_reduction(row) in text
     # a made-up table where a model is larger than the LSTM says so
     made_up = {("a", "lstm"): (10, None, 10), ("a", "qkan_lstm"): (20, 4, 24)}
-    assert describe_larger(made_up).startswith("Against LSTM, a quantum-inspired model is larger "
-                                               "in 2 of the 2 comparisons")
+    assert describe_larger(made_up).startswith(
+        "Against LSTM, a quantum-inspired model is larger in 2 of the 2 comparisons"
+    )

@@ -22,10 +22,22 @@ def random_params(reps, edges=()):
 def test_matches_bruteforce_statevector_on_batch_and_edges(reps):
     theta, w, b = random_params(reps, (3, 4))  # 3 outputs x 4 inputs
     x = RNG.normal(scale=2.0, size=(7, 4))
-    got = evaluate_daruan(torch.tensor(x)[:, None, :], torch.tensor(theta), torch.tensor(w), torch.tensor(b))
+    got = evaluate_daruan(
+        torch.tensor(x)[:, None, :], torch.tensor(theta), torch.tensor(w), torch.tensor(b)
+    )
     assert got.shape == (7, 3, 4) and got.dtype == torch.float64
-    want = np.array([[[oracles.daruan_expectation(x[n, i], theta[o, i], w[o, i], b[o, i])
-                       for i in range(4)] for o in range(3)] for n in range(7)])
+    want = np.array(
+        [
+            [
+                [
+                    oracles.daruan_expectation(x[n, i], theta[o, i], w[o, i], b[o, i])
+                    for i in range(4)
+                ]
+                for o in range(3)
+            ]
+            for n in range(7)
+        ]
+    )
     np.testing.assert_allclose(got.numpy(), want, atol=1e-10, rtol=0)
 
 
@@ -33,7 +45,9 @@ def test_matches_bruteforce_statevector_on_batch_and_edges(reps):
 def test_amplitude_readout_matches_bruteforce(reps):
     theta, w, b = random_params(reps)
     xs = RNG.normal(size=20)
-    got = evaluate_daruan(torch.tensor(xs), torch.tensor(theta), torch.tensor(w), torch.tensor(b), readout="amplitude")
+    got = evaluate_daruan(
+        torch.tensor(xs), torch.tensor(theta), torch.tensor(w), torch.tensor(b), readout="amplitude"
+    )
     want = [oracles.daruan_amplitude(x, theta, w, b) for x in xs]
     np.testing.assert_allclose(got.numpy(), want, atol=1e-10)
 
@@ -45,7 +59,12 @@ def test_matches_pennylane_default_qubit(reps):
         theta, w, b = random_params(reps)
         x = float(RNG.normal(scale=3.0))
         want = float(circuit(x, theta, w, b))
-        got = evaluate_daruan(torch.tensor(x, dtype=torch.float64), torch.tensor(theta), torch.tensor(w), torch.tensor(b))
+        got = evaluate_daruan(
+            torch.tensor(x, dtype=torch.float64),
+            torch.tensor(theta),
+            torch.tensor(w),
+            torch.tensor(b),
+        )
         assert abs(got.item() - want) < 1e-10
 
 
@@ -74,25 +93,40 @@ def test_module_uses_its_parameters():
     act = DARUAN(reps=3, dtype=torch.float64)
     assert [n for n, _ in act.named_parameters()] == ["theta", "preact_weight", "preact_bias"]
     x = torch.linspace(-3, 3, 11, dtype=torch.float64)
-    want = [oracles.daruan_expectation(v, act.theta.detach().numpy(), act.preact_weight.detach().numpy(),
-                                       act.preact_bias.detach().numpy()) for v in x.tolist()]
+    want = [
+        oracles.daruan_expectation(
+            v,
+            act.theta.detach().numpy(),
+            act.preact_weight.detach().numpy(),
+            act.preact_bias.detach().numpy(),
+        )
+        for v in x.tolist()
+    ]
     np.testing.assert_allclose(act(x).detach().numpy(), want, atol=1e-12)
     frozen = DARUAN(reps=2, preact_trainable=False)
     assert [n for n, _ in frozen.named_parameters()] == ["theta"]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(theta=torch.zeros(1, 2)), "reps >= 1"),
-    (dict(theta=torch.zeros(3, 3)), "reps \\+ 1, 2"),
-    (dict(preact_weight=torch.ones(5)), "preact_weight must have last dimension"),
-    (dict(readout="fast"), "readout must be one of"),
-    (dict(x=torch.tensor([0.0, float("nan")])), "NaN"),
-    (dict(x=torch.tensor([0, 1])), "x must be a floating-point tensor"),
-    (dict(theta=torch.zeros(3, 2, dtype=torch.int64)), "theta must be a floating-point tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(theta=torch.zeros(1, 2)), "reps >= 1"),
+        (dict(theta=torch.zeros(3, 3)), "reps \\+ 1, 2"),
+        (dict(preact_weight=torch.ones(5)), "preact_weight must have last dimension"),
+        (dict(readout="fast"), "readout must be one of"),
+        (dict(x=torch.tensor([0.0, float("nan")])), "NaN"),
+        (dict(x=torch.tensor([0, 1])), "x must be a floating-point tensor"),
+        (dict(theta=torch.zeros(3, 2, dtype=torch.int64)), "theta must be a floating-point tensor"),
+    ],
+)
 def test_bad_input_raises_clear_error(bad, message):
-    args = dict(x=torch.zeros(2), theta=torch.zeros(3, 2), preact_weight=None, preact_bias=None,
-                readout="expectation")
+    args = dict(
+        x=torch.zeros(2),
+        theta=torch.zeros(3, 2),
+        preact_weight=None,
+        preact_bias=None,
+        readout="expectation",
+    )
     args.update(bad)
     with pytest.raises(ValueError, match=message):
         evaluate_daruan(**args)

@@ -1,5 +1,6 @@
 """The DARUAN core (merged rotations, analytic backward) equals the gate-by-gate reference
 (values and gradients, float64)."""
+
 import pytest
 import torch
 
@@ -8,8 +9,15 @@ from qkan_lib.daruan import daruan_core, edge_constants, prepare, vmap_compatibl
 
 
 @pytest.mark.parametrize("reps", [1, 2, 4])
-@pytest.mark.parametrize("options", [{}, {"postact_weight_trainable": True, "postact_bias_trainable": True},
-                                     {"readout": "amplitude"}, {"preact_trainable": False, "base_trainable": False}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"postact_weight_trainable": True, "postact_bias_trainable": True},
+        {"readout": "amplitude"},
+        {"preact_trainable": False, "base_trainable": False},
+    ],
+)
 def test_layer_fast_path_equals_gate_by_gate(reps, options):
     torch.manual_seed(reps)
     layer = ql.QKANLayer(3, 5, reps, dtype=torch.float64, **options)
@@ -20,15 +28,19 @@ def test_layer_fast_path_equals_gate_by_gate(reps, options):
     fast, slow = layer(x), layer.reference_forward(x)
     torch.testing.assert_close(fast, slow, atol=1e-12, rtol=0)
     params = [x, *layer.parameters()]
-    for g_fast, g_slow in zip(torch.autograd.grad(fast.square().sum(), params),
-                              torch.autograd.grad(slow.square().sum(), params)):
+    for g_fast, g_slow in zip(
+        torch.autograd.grad(fast.square().sum(), params),
+        torch.autograd.grad(slow.square().sum(), params),
+    ):
         torch.testing.assert_close(g_fast, g_slow, atol=1e-10, rtol=0)
 
 
 def test_core_gradcheck_with_broadcasting():
     torch.manual_seed(0)
     theta = torch.randn(2, 3, 4, 2, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)  # broadcasts over the first edge axis
+    weight = torch.randn(
+        3, 3, dtype=torch.float64, requires_grad=True
+    )  # broadcasts over the first edge axis
     bias = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
     x = torch.randn(4, 1, 3, dtype=torch.float64, requires_grad=True)
 

@@ -11,7 +11,9 @@ def test_bessel_matches_scipy():
     x, y = D.bessel_series()
     assert len(x) == 256 and x[0] == 2 and x[-1] == 100
     np.testing.assert_allclose(y, scipy.special.jv(2, x), atol=1e-12, rtol=0)
-    np.testing.assert_allclose(D.bessel_j(0, [0.0, 1.0]), scipy.special.jv(0, [0.0, 1.0]), atol=1e-14)
+    np.testing.assert_allclose(
+        D.bessel_j(0, [0.0, 1.0]), scipy.special.jv(0, [0.0, 1.0]), atol=1e-14
+    )
 
 
 def test_bessel_refuses_too_few_points():
@@ -22,8 +24,13 @@ def test_bessel_refuses_too_few_points():
 def test_damped_pendulum_matches_scipy_odeint():
     t, angle, velocity = D.damped_pendulum()
     assert len(t) == 240 and velocity[0] == 3.0
-    reference = scipy.integrate.odeint(lambda s, _: [s[1], -0.15 * s[1] - 9.81 * np.sin(s[0])], [0.0, 3.0], t,
-                                       rtol=1e-12, atol=1e-12)
+    reference = scipy.integrate.odeint(
+        lambda s, _: [s[1], -0.15 * s[1] - 9.81 * np.sin(s[0])],
+        [0.0, 3.0],
+        t,
+        rtol=1e-12,
+        atol=1e-12,
+    )
     np.testing.assert_allclose(angle, reference[:, 0], atol=1e-8)
     np.testing.assert_allclose(velocity, reference[:, 1], atol=1e-8)
 
@@ -38,13 +45,17 @@ def test_windows_follow_the_reference_and_drop_the_last():
         D.make_windows(np.arange(4.0), 4)
 
 
-@pytest.mark.parametrize("name, n_windows, n_train", [("damped_shm", 235, 157), ("bessel", 251, 168)])
+@pytest.mark.parametrize(
+    "name, n_windows, n_train", [("damped_shm", 235, 157), ("bessel", 251, 168)]
+)
 def test_synthetic_datasets_protocol(name, n_windows, n_train):
     data = D.load_dataset(name, seq_len=4)
     assert len(data) == n_windows and len(data.x_train) == n_train
     series = np.array(data.info["series"])
     assert series.min() == pytest.approx(-1) and series.max() == pytest.approx(1)
-    torch.testing.assert_close(data.x_test[0, 1:], data.x_train[-1, 2:].new_tensor(series[n_train + 1:n_train + 4, None]))
+    torch.testing.assert_close(
+        data.x_test[0, 1:], data.x_train[-1, 2:].new_tensor(series[n_train + 1 : n_train + 4, None])
+    )
 
 
 def test_scaler_round_trip_and_errors():

@@ -1,4 +1,5 @@
 """Paths printed on a page never carry the absolute path of the machine that built it."""
+
 from pathlib import Path
 
 from qkan_lib.data import cache_dir, display_path, milan_source
@@ -12,9 +13,13 @@ def test_paths_are_shown_relative_to_a_named_root(tmp_path, monkeypatch):
     monkeypatch.setenv("QKAN_MILAN_DIR", str(milan))
     monkeypatch.chdir(work)
     assert cache_dir() == cache
-    assert display_path(cache / "milan_stand_in_14d_seed0") == "$QKAN_CACHE/milan_stand_in_14d_seed0"
-    assert display_path(milan / "sms-call-internet-mi-2013-11-01.txt") == \
-        "$QKAN_MILAN_DIR/sms-call-internet-mi-2013-11-01.txt"
+    assert (
+        display_path(cache / "milan_stand_in_14d_seed0") == "$QKAN_CACHE/milan_stand_in_14d_seed0"
+    )
+    assert (
+        display_path(milan / "sms-call-internet-mi-2013-11-01.txt")
+        == "$QKAN_MILAN_DIR/sms-call-internet-mi-2013-11-01.txt"
+    )
     assert display_path(milan) == "$QKAN_MILAN_DIR"
     assert display_path("data/milan") == "./data/milan"
     if not str(tmp_path).startswith(str(Path.home())):

@@ -1,4 +1,5 @@
 """qkan_lib.edge_analysis and edge_plots: exact edge spectra of trained QKAN layers."""
+
 import math
 
 import matplotlib.pyplot as plt
@@ -54,7 +55,7 @@ def test_spectrum_rebuilds_the_layers_edge_functions(reps):
 
 def test_generic_weights_give_all_predicted_frequencies():
     s = edge_spectrum(trained_like_layer(reps=3), 1, 2)
-    assert s.frequencies.size == (3 ** 3 - 1) // 2  # 13 distinct positive frequencies
+    assert s.frequencies.size == (3**3 - 1) // 2  # 13 distinct positive frequencies
     np.testing.assert_allclose(np.sort(s.frequencies), s.frequencies)
 
 
@@ -90,7 +91,7 @@ def test_energies_satisfy_parseval_on_unit_weights():
     values = edge_values(layer, x)
     for s in layer_spectra(layer):
         phi = values[:, s.out_index, s.in_index]
-        assert np.mean(phi ** 2) == pytest.approx(s.dc ** 2 + s.oscillating_energy, abs=1e-13)
+        assert np.mean(phi**2) == pytest.approx(s.dc**2 + s.oscillating_energy, abs=1e-13)
         freqs, coeffs = fft_coefficients(phi)  # an independent oracle on integer frequencies
         for f, e in zip(s.frequencies, s.energies):
             plus, minus = coeffs[freqs == round(f)][0], coeffs[freqs == -round(f)][0]

@@ -1,4 +1,5 @@
 """The evidence functions of the "Testing the claims" part (qkan_lib.evidence)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,23 +31,30 @@ def test_evaluation_seeds_never_overlap_the_tuning_seeds():
 def test_claim_pairs_keep_only_present_arms():
     pairs = evidence.claim_pairs({"qkan_lstm", "lstm"})
     assert pairs == [("qkan_lstm", "lstm", "independent"), ("qkan_lstm", "ar", "fixed")]
-    kinds = dict(((a, b), k) for a, b, k in evidence.claim_pairs(
-        [a.name for a in evidence.baseline_arms(False)]))
+    kinds = dict(
+        ((a, b), k)
+        for a, b, k in evidence.claim_pairs([a.name for a in evidence.baseline_arms(False)])
+    )
     assert kinds[("qkan_lstm", "fourier_lstm")] == "paired"
 
 
 def _final(rng):
     seeds = range(100, 108)
-    rows = [{"arm": arm, "seed": s, "test_r2": value}
-            for arm, shift in (("qkan_lstm", 0.0), ("lstm", 0.05), ("fourier_lstm", 0.01))
-            for s, value in zip(seeds, 0.9 + shift + 0.02 * rng.standard_normal(8))]
+    rows = [
+        {"arm": arm, "seed": s, "test_r2": value}
+        for arm, shift in (("qkan_lstm", 0.0), ("lstm", 0.05), ("fourier_lstm", 0.01))
+        for s, value in zip(seeds, 0.9 + shift + 0.02 * rng.standard_normal(8))
+    ]
     return pd.DataFrame(rows)
 
 
 def test_compare_family_holm_over_all_rows_and_fixed_value_test():
     final = _final(np.random.default_rng(1))
-    pairs = [("qkan_lstm", "lstm", "independent"), ("qkan_lstm", "fourier_lstm", "paired"),
-             ("qkan_lstm", "ar", "fixed")]
+    pairs = [
+        ("qkan_lstm", "lstm", "independent"),
+        ("qkan_lstm", "fourier_lstm", "paired"),
+        ("qkan_lstm", "ar", "fixed"),
+    ]
     table = evidence.compare_family(final, pairs, fixed={"ar": 0.95}, n_boot=200)
     np.testing.assert_allclose(table["p_holm"], holm(table["p_raw"]))
     q = final[final["arm"] == "qkan_lstm"].sort_values("seed")["test_r2"].to_numpy()
@@ -76,13 +84,18 @@ def test_trivial_forecasts_ar_is_least_squares_on_the_training_windows():
 
 
 def test_parameter_counts_match_build_model():
-    table = evidence.parameter_counts([evidence.arm("qkan_lstm"), evidence.MATCHED_TO_HQKAN],
-                                      ["bessel"]).set_index("arm")
-    assert table.loc["qkan_lstm", "total"] == ql.count_parameters(
-        ql.build_model("qkan_lstm", "bessel"))["total"]
+    table = evidence.parameter_counts(
+        [evidence.arm("qkan_lstm"), evidence.MATCHED_TO_HQKAN], ["bessel"]
+    ).set_index("arm")
+    assert (
+        table.loc["qkan_lstm", "total"]
+        == ql.count_parameters(ql.build_model("qkan_lstm", "bessel"))["total"]
+    )
     matched = ql.build_model("param_matched_lstm", "bessel", match="hqkan_lstm")
     assert table.loc[evidence.MATCHED_TO_HQKAN.name, "quantum"] == 0
-    assert table.loc[evidence.MATCHED_TO_HQKAN.name, "total"] == ql.count_parameters(matched)["total"]
+    assert (
+        table.loc[evidence.MATCHED_TO_HQKAN.name, "total"] == ql.count_parameters(matched)["total"]
+    )
 
 
 @pytest.mark.slow
@@ -105,7 +118,8 @@ def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
     assert set(fixed["arm"]) == {"persistence", "ar"} and len(fixed) == 6
     lstm = final[final["arm"] == "lstm"].iloc[0]
     model, _ = ql.experiments.trained_model(
-        spec.experiments(["lstm"], seeds=[int(lstm.seed)], lr=0.02, epochs=2)[0], tmp_path)
+        spec.experiments(["lstm"], seeds=[int(lstm.seed)], lr=0.02, epochs=2)[0], tmp_path
+    )
     data = ql.load_dataset("damped_shm", 4)
     from qkan_lib.forecasting import horizon_metrics
 
@@ -115,10 +129,13 @@ def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
 
 
 def test_agreement_sentence_names_the_protocol_with_the_larger_share():
-    counts = pd.DataFrame([
-        {"protocol": "batch10", "dataset": "damped_shm", "inside": 2, "cells": 9, "n_seeds": 5},
-        {"protocol": "batch10", "dataset": "bessel", "inside": 9, "cells": 9, "n_seeds": 5},
-        {"protocol": "batch1", "dataset": "damped_shm", "inside": 5, "cells": 9, "n_seeds": 5}])
+    counts = pd.DataFrame(
+        [
+            {"protocol": "batch10", "dataset": "damped_shm", "inside": 2, "cells": 9, "n_seeds": 5},
+            {"protocol": "batch10", "dataset": "bessel", "inside": 9, "cells": 9, "n_seeds": 5},
+            {"protocol": "batch1", "dataset": "damped_shm", "inside": 5, "cells": 9, "n_seeds": 5},
+        ]
+    )
     text = evidence.agreement_sentence(counts)
     # compared on Damped SHM only (the one dataset both ran): 2/9 against 5/9
     assert text.startswith("On Damped SHM, ")
@@ -130,8 +147,18 @@ def test_agreement_sentence_names_the_protocol_with_the_larger_share():
 
 def test_trivial_verdict_follows_the_numbers():
     paper = {"toy": {"m1": (0.1, 0.5, 0.90), "m2": (0.2, 0.6, 0.95)}}
-    good = pd.DataFrame([{"dataset": "toy", "forecaster": "ar", "split": "test", "r2": 0.97,
-                          "mse": 0.0, "mae": 0.0}])
+    good = pd.DataFrame(
+        [
+            {
+                "dataset": "toy",
+                "forecaster": "ar",
+                "split": "test",
+                "r2": 0.97,
+                "mse": 0.0,
+                "mae": 0.0,
+            }
+        ]
+    )
     assert "cannot measure the expressivity" in evidence.trivial_verdict(good, paper)
     assert "at or above 2 of the paper's 2" in evidence.trivial_verdict(good, paper)
     poor = good.assign(r2=0.92)
@@ -145,9 +172,12 @@ def test_trivial_verdict_follows_the_numbers():
 
 def test_count_verdicts_and_display_tables():
     final = _final(np.random.default_rng(1))
-    table = evidence.compare_family(final, [("qkan_lstm", "lstm", "independent"),
-                                            ("qkan_lstm", "ar", "fixed")],
-                                    fixed={"ar": 0.5}, n_boot=200)
+    table = evidence.compare_family(
+        final,
+        [("qkan_lstm", "lstm", "independent"), ("qkan_lstm", "ar", "fixed")],
+        fixed={"ar": 0.5},
+        n_boot=200,
+    )
     tally = evidence.count_verdicts(table, "qkan_lstm")
     assert tally == {"better": 1, "worse": 1, "no difference": 0, "comparisons": 2}
     shown = evidence.format_comparisons(table)
@@ -158,15 +188,20 @@ def test_count_verdicts_and_display_tables():
 
 def test_smallest_p_is_what_the_exact_tests_reach_under_complete_separation():
     assert evidence.smallest_p("paired", 5) == pytest.approx(
-        sps.wilcoxon(np.arange(1.0, 6.0)).pvalue)
+        sps.wilcoxon(np.arange(1.0, 6.0)).pvalue
+    )
     a, b = np.arange(5.0), np.arange(10.0, 15.0)
     assert evidence.smallest_p("independent", 5, 5) == pytest.approx(
-        sps.mannwhitneyu(a, b, method="exact").pvalue)
+        sps.mannwhitneyu(a, b, method="exact").pvalue
+    )
     with pytest.raises(ValueError, match="kind"):
         evidence.smallest_p("welch", 5, 5)
-    table = pd.DataFrame([{"kind": "fixed", "test": "signed-rank vs fixed value", "n_a": 5,
-                           "n_b": 5}, {"kind": "independent", "test": "mannwhitney", "n_a": 5,
-                                       "n_b": 5}])
+    table = pd.DataFrame(
+        [
+            {"kind": "fixed", "test": "signed-rank vs fixed value", "n_a": 5, "n_b": 5},
+            {"kind": "independent", "test": "mannwhitney", "n_a": 5, "n_b": 5},
+        ]
+    )
     # 5/5 Mann-Whitney reaches 0.0079: enough for a family of 2 (alpha/2 = 0.025), not of 7
     assert "can be declared significant" in evidence.power_sentence(table)
     three = pd.concat([table] + [table.iloc[[1]]] * 5)  # 7 comparisons: alpha/7 = 0.0071

@@ -1,4 +1,5 @@
 """Protocols, experiments and the result store (qkan_lib.experiments)."""
+
 import dataclasses
 import json
 
@@ -14,7 +15,15 @@ def test_results_are_written_once_then_loaded_never_retrained(tmp_path, monkeypa
     files = list(tmp_path.iterdir())
     assert [f.name for f in files] == [exp.filename()]
     saved = json.loads(files[0].read_text())
-    for key in ("experiment", "history", "environment", "wall_time_s", "parameters", "created", "fingerprint"):
+    for key in (
+        "experiment",
+        "history",
+        "environment",
+        "wall_time_s",
+        "parameters",
+        "created",
+        "fingerprint",
+    ):
         assert key in saved
     assert saved["experiment"]["train"]["seed"] == 1 and "torch" in saved["environment"]
 
@@ -56,7 +65,9 @@ def test_jobs_group_seeds_only_where_allowed():
     jobs = experiments.plan_jobs(grid, batch_seeds=True)
     assert sorted(len(j) for j in jobs) == [1, 1, 1, 3]
     assert all(len(j) == 1 for j in experiments.plan_jobs(grid, batch_seeds=False))
-    shuffled = [dataclasses.replace(e, train=dataclasses.replace(e.train, shuffle=True)) for e in grid]
+    shuffled = [
+        dataclasses.replace(e, train=dataclasses.replace(e.train, shuffle=True)) for e in grid
+    ]
     assert all(len(j) == 1 for j in experiments.plan_jobs(shuffled, batch_seeds=True))
 
 
@@ -124,8 +135,9 @@ def test_tuning_uses_validation_only_and_picks_the_lowest_median(tmp_path):
         ql.tune_learning_rate(spec, (0.01,), results_dir=tmp_path)
     tuned = spec.with_validation(0.2)
     assert tuned.has_validation and tuned.with_validation(0.5) is tuned
-    scores, best = ql.tune_learning_rate(tuned, (0.001, 0.05), models=("lstm",), seeds=(0, 1),
-                                         results_dir=tmp_path, epochs=2)
+    scores, best = ql.tune_learning_rate(
+        tuned, (0.001, 0.05), models=("lstm",), seeds=(0, 1), results_dir=tmp_path, epochs=2
+    )
     assert len(scores) == 4 and set(scores["lr"]) == {0.001, 0.05}
     medians = scores.groupby("lr")["score"].median()
     assert best == {"lstm": float(medians.idxmin())}
@@ -154,8 +166,9 @@ def test_trained_model_reproduces_the_stored_scores(tmp_path):
             assert result.history == stored.history  # loaded, not retrained
             score = regression_metrics(ql.predict(rebuilt, data.x_test), data.y_test)
             for metric in ("mse", "r2"):
-                assert score[metric] == pytest.approx(result.history[-1][f"test_{metric}"],
-                                                      rel=1e-9, abs=1e-12)
+                assert score[metric] == pytest.approx(
+                    result.history[-1][f"test_{metric}"], rel=1e-9, abs=1e-12
+                )
 
 
 def test_trained_model_retrains_a_result_without_weights(tmp_path):

@@ -1,4 +1,6 @@
-"""The Milan loader on small files written here in both real formats; the downloader against 127.0.0.1."""
+"""The Milan loader on small files written here in both real formats; the downloader against
+127.0.0.1."""
+
 import hashlib
 import http.server
 import json
@@ -29,7 +31,14 @@ def write(tmp_path, name, lines, header=None):
     return path
 
 
-ROWS = [(1, 0, 39, "1.5"), (1, 0, 0, "0.5"), (1, 1, 39, ""), (1, 2, 39, "2.0"), (2, 0, 39, "4.0"), (2, 2, 39, "")]
+ROWS = [
+    (1, 0, 39, "1.5"),
+    (1, 0, 0, "0.5"),
+    (1, 1, 39, ""),
+    (1, 2, 39, "2.0"),
+    (2, 0, 39, "4.0"),
+    (2, 2, 39, ""),
+]
 
 
 @pytest.mark.parametrize("fmt", ["raw", "csv"])
@@ -45,13 +54,16 @@ def test_both_formats_sum_over_countries_and_mark_missing(tmp_path, fmt):
     np.testing.assert_array_equal(series.values, expected)
 
 
-@pytest.mark.parametrize("line, problem", [
-    ("1\t%d\t39\t1.0\t\t\t" % T0, "expected 8 fields"),  # truncated
-    ("1\t%d\t39\t1.0\t\t\t\t\t" % T0, "expected 8 fields"),  # too many columns
-    ("1\t%d\t39\tabc\t\t\t\t" % T0, "sms-in is not a number"),
-    ("x\t%d\t39\t1.0\t\t\t\t" % T0, "square id is not a number"),
-    ("1\t%d\t39\t1.0\t\t\t\t" % (T0 + 7), "10-minute slot grid"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("1\t%d\t39\t1.0\t\t\t" % T0, "expected 8 fields"),  # truncated
+        ("1\t%d\t39\t1.0\t\t\t\t\t" % T0, "expected 8 fields"),  # too many columns
+        ("1\t%d\t39\tabc\t\t\t\t" % T0, "sms-in is not a number"),
+        ("x\t%d\t39\t1.0\t\t\t\t" % T0, "square id is not a number"),
+        ("1\t%d\t39\t1.0\t\t\t\t" % (T0 + 7), "10-minute slot grid"),
+    ],
+)
 def test_malformed_raw_lines_name_file_and_line(tmp_path, line, problem):
     good = [raw_line(1, 0, 39, "1.0"), raw_line(1, 1, 39, "1.0")]
     path = write(tmp_path, "bad.txt", good + [line])
@@ -60,12 +72,24 @@ def test_malformed_raw_lines_name_file_and_line(tmp_path, line, problem):
 
 
 def test_duplicated_and_unsorted_slots(tmp_path):
-    dup = write(tmp_path, "dup.txt", [raw_line(1, 0, 39, "1"), raw_line(1, 1, 39, "1"), raw_line(1, 1, 39, "2")])
+    dup = write(
+        tmp_path,
+        "dup.txt",
+        [raw_line(1, 0, 39, "1"), raw_line(1, 1, 39, "1"), raw_line(1, 1, 39, "2")],
+    )
     with pytest.raises(milan.MilanFormatError, match="dup.txt: line 3: duplicated slot.*line 2"):
         milan.read_milan_file(dup)
-    unsorted = write(tmp_path, "unsorted.txt", [raw_line(1, 0, 39, "1"), raw_line(1, 2, 39, "1"),
-                                                raw_line(1, 1, 39, "1"), raw_line(2, 0, 39, "1"),
-                                                raw_line(1, 3, 39, "1")])
+    unsorted = write(
+        tmp_path,
+        "unsorted.txt",
+        [
+            raw_line(1, 0, 39, "1"),
+            raw_line(1, 2, 39, "1"),
+            raw_line(1, 1, 39, "1"),
+            raw_line(2, 0, 39, "1"),
+            raw_line(1, 3, 39, "1"),
+        ],
+    )
     with pytest.raises(milan.MilanFormatError, match="unsorted.txt: line .*not sorted"):
         milan.read_milan_file(unsorted)
 
@@ -102,6 +126,7 @@ def test_stand_in_selection_and_urban_split(tmp_path):
 
 # ---------------------------------------------------------------------------- downloader
 
+
 class _Server:
     """A tiny Dataverse: the native listing API and the access API with HTTP Range support."""
 
@@ -115,10 +140,18 @@ class _Server:
 
             def do_GET(self):
                 if self.path.startswith("/api/datasets/:persistentId/"):
-                    listing = [{"dataFile": {"id": i, "filename": name.replace(".txt", ".tab"),
-                                             "originalFileName": name, "originalFileSize": len(body),
-                                             "checksum": {"type": "MD5", "value": hashlib.md5(body).hexdigest()}}}
-                               for i, (name, body) in enumerate(outer.files.items())]
+                    listing = [
+                        {
+                            "dataFile": {
+                                "id": i,
+                                "filename": name.replace(".txt", ".tab"),
+                                "originalFileName": name,
+                                "originalFileSize": len(body),
+                                "checksum": {"type": "MD5", "value": hashlib.md5(body).hexdigest()},
+                            }
+                        }
+                        for i, (name, body) in enumerate(outer.files.items())
+                    ]
                     payload = json.dumps({"data": {"latestVersion": {"files": listing}}}).encode()
                     self.send_response(200)
                     self.end_headers()

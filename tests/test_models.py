@@ -36,8 +36,12 @@ def test_qlstm_circuits_match_pennylane(hidden, depth, inputs):
     theta = torch.tensor(RNG.normal(size=(4, depth, n)))
     got = ql.circuit_expectations(v, theta, hidden)  # (4 gates, batch, hidden)
     for g in range(4):
-        want = np.array([np.array(circuit(v[b].numpy(), theta[g].numpy()), dtype=float).reshape(-1)
-                         for b in range(6)])
+        want = np.array(
+            [
+                np.array(circuit(v[b].numpy(), theta[g].numpy()), dtype=float).reshape(-1)
+                for b in range(6)
+            ]
+        )
         np.testing.assert_allclose(got[g].numpy(), want, atol=1e-10, rtol=0)
 
 
@@ -57,9 +61,24 @@ def test_qkan_gates_use_one_layer_for_all_four_gates():
     phi = layer.edge_functions(v)
     p = {name: t.detach().numpy() for name, t in layer.state_dict().items()}
     silu = torch.nn.functional.silu(v).numpy()
-    by_edge = np.array([[sum(oracles.daruan_expectation(v[n, k].item(), p["theta"][j, k], p["preact_weight"][j, k],
-                                                        p["preact_bias"][j, k]) + p["base_weight"][j, k] * silu[n, k]
-                             for k in range(3)) for j in range(8)] for n in range(4)])
+    by_edge = np.array(
+        [
+            [
+                sum(
+                    oracles.daruan_expectation(
+                        v[n, k].item(),
+                        p["theta"][j, k],
+                        p["preact_weight"][j, k],
+                        p["preact_bias"][j, k],
+                    )
+                    + p["base_weight"][j, k] * silu[n, k]
+                    for k in range(3)
+                )
+                for j in range(8)
+            ]
+            for n in range(4)
+        ]
+    )
     np.testing.assert_allclose(layer(v).detach().numpy(), by_edge, atol=1e-12, rtol=0)
     assert phi.shape == (4, 8, 3)
 
@@ -76,13 +95,26 @@ def test_every_named_model_runs_and_differentiates(model, dataset):
 
 
 def test_count_rule_on_hand_checked_models():
-    assert ql.count_parameters(ql.build_model("qkan_lstm", "bessel")) == {"classical": 26, "quantum": 32, "total": 58}
-    assert ql.count_parameters(torch.nn.LSTM(1, 5)) == {"classical": 160, "quantum": 0, "total": 160}
+    assert ql.count_parameters(ql.build_model("qkan_lstm", "bessel")) == {
+        "classical": 26,
+        "quantum": 32,
+        "total": 58,
+    }
+    assert ql.count_parameters(torch.nn.LSTM(1, 5)) == {
+        "classical": 160,
+        "quantum": 0,
+        "total": 160,
+    }
 
 
-@pytest.mark.parametrize("bad, message", [
-    (torch.randn(3, 1), "shape"), (torch.randn(3, 4, 2), "shape"), (torch.full((2, 3, 1), float("nan")), "NaN"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (torch.randn(3, 1), "shape"),
+        (torch.randn(3, 4, 2), "shape"),
+        (torch.full((2, 3, 1), float("nan")), "NaN"),
+    ],
+)
 def test_bad_sequences_raise(bad, message):
     for name in ("lstm", "qkan_lstm"):
         with pytest.raises(ValueError, match=message):

@@ -3,6 +3,7 @@
 The published page's code box holds 88 columns of code; a longer line makes the cell
 scroll sideways (the browser test checks the built page, this test the sources).
 """
+
 import json
 from pathlib import Path
 
@@ -23,5 +24,9 @@ def test_code_lines_fit_the_code_box(path):
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         for number, line in enumerate(source.split("\n"), 1):
             if len(line) > MAX_COLUMNS:
-                long_lines.append(f"cell {index} line {number} ({len(line)} columns): {line.strip()[:60]}")
-    assert not long_lines, f"{path.name}: code lines over {MAX_COLUMNS} columns:\n" + "\n".join(long_lines)
+                long_lines.append(
+                    f"cell {index} line {number} ({len(line)} columns): {line.strip()[:60]}"
+                )
+    assert not long_lines, f"{path.name}: code lines over {MAX_COLUMNS} columns:\n" + "\n".join(
+        long_lines
+    )

@@ -1,4 +1,5 @@
 """An experiment grid in parallel worker processes through Dask (qkan_lib.parallel_grid)."""
+
 import os
 import signal
 import threading
@@ -70,8 +71,18 @@ def test_command_line_passes_workers_and_scheduler_on(tmp_path, clean_env, monke
         return ql.run_grid(grid, results_dir, force, workers=1)
 
     monkeypatch.setattr(cli, "run_grid", fake_run_grid)
-    args = ["--datasets", "bessel", "--models", "lstm", "--seeds", "0", "--epochs", "1",
-            "--results-dir", str(tmp_path)]
+    args = [
+        "--datasets",
+        "bessel",
+        "--models",
+        "lstm",
+        "--seeds",
+        "0",
+        "--epochs",
+        "1",
+        "--results-dir",
+        str(tmp_path),
+    ]
     assert cli.main(args + ["--workers", "3"]) == 0
     assert seen == {"workers": 3, "scheduler": None}
     assert cli.main(args + ["--scheduler", "tcp://10.0.0.5:8786"]) == 0
@@ -90,11 +101,14 @@ def _assert_same_runs(got, expected):
         for row_a, row_b in zip(a.history, b.history):
             assert row_a.keys() == row_b.keys()
             for key in row_a:
-                np.testing.assert_allclose(row_a[key], row_b[key], rtol=1e-9, atol=1e-12, err_msg=key)
+                np.testing.assert_allclose(
+                    row_a[key], row_b[key], rtol=1e-9, atol=1e-12, err_msg=key
+                )
         for epoch in b.predictions:
             for split in b.predictions[epoch]:
-                np.testing.assert_allclose(a.predictions[epoch][split], b.predictions[epoch][split],
-                                           rtol=1e-9, atol=1e-12)
+                np.testing.assert_allclose(
+                    a.predictions[epoch][split], b.predictions[epoch][split], rtol=1e-9, atol=1e-12
+                )
 
 
 @pytest.mark.slow
@@ -105,7 +119,9 @@ def test_two_local_workers_equal_the_serial_run(tmp_path, clean_env):
     serial = ql.run_grid(grid, tmp_path / "serial", workers=1)
     parallel = ql.run_grid(grid, tmp_path / "parallel", workers=2)
     _assert_same_runs(parallel, serial)  # in the order of the experiments
-    assert sorted(p.name for p in (tmp_path / "parallel").iterdir()) == sorted(e.filename() for e in grid)
+    assert sorted(p.name for p in (tmp_path / "parallel").iterdir()) == sorted(
+        e.filename() for e in grid
+    )
 
 
 def _executing(dask_worker):
@@ -122,7 +138,9 @@ def test_a_worker_killed_mid_run_loses_only_its_run(tmp_path, clean_env):
 
         def run():
             try:
-                outcome["results"] = ql.run_grid(grid, tmp_path, scheduler=cluster.scheduler_address)
+                outcome["results"] = ql.run_grid(
+                    grid, tmp_path, scheduler=cluster.scheduler_address
+                )
             except BaseException as exc:  # reported by the assertions below
                 outcome["error"] = exc
 

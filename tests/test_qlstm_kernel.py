@@ -1,4 +1,5 @@
 """The fused QLSTM sequence kernel against the PyTorch reference path, finite differences, Adam."""
+
 import copy
 import subprocess
 import sys
@@ -50,11 +51,13 @@ def assert_paths_agree(model, x, tol):
         reference = value_and_grads(model, x, weights)
     torch.testing.assert_close(fused[0], reference[0], atol=tol, rtol=0)
     torch.testing.assert_close(fused[1], reference[1], atol=tol, rtol=0)
-    assert fused[2].keys() == reference[2].keys() == {"cell.gates.theta", "head.weight",
-                                                      "head.bias"}
+    assert (
+        fused[2].keys() == reference[2].keys() == {"cell.gates.theta", "head.weight", "head.bias"}
+    )
     for name in fused[2]:
-        torch.testing.assert_close(fused[2][name], reference[2][name], atol=tol, rtol=0,
-                                   msg=named(name))
+        torch.testing.assert_close(
+            fused[2][name], reference[2][name], atol=tol, rtol=0, msg=named(name)
+        )
 
 
 def named(name):
@@ -62,8 +65,9 @@ def named(name):
 
 
 # (input_size, hidden, depth): depth and hidden 1..5 each, input 1 and 2
-CELLS = [(1 + (depth + hidden) % 2, hidden, depth)
-         for depth in range(1, 6) for hidden in range(1, 6)]
+CELLS = [
+    (1 + (depth + hidden) % 2, hidden, depth) for depth in range(1, 6) for hidden in range(1, 6)
+]
 
 
 @pytest.mark.parametrize("input_size, hidden, depth", CELLS)
@@ -141,8 +145,9 @@ def test_adam_step_via_fused_equals_step_via_reference(dataset, dtype):
 def test_regressor_dispatches_to_the_kernel_only_when_it_can(monkeypatch):
     calls = []
     original = FusedQLSTMSequence.apply
-    monkeypatch.setattr(FusedQLSTMSequence, "apply",
-                        lambda *args: calls.append(1) or original(*args))
+    monkeypatch.setattr(
+        FusedQLSTMSequence, "apply", lambda *args: calls.append(1) or original(*args)
+    )
     model = qlstm(1, 2, 2)
     x = sequence(2, 3, 1).detach()
     model(x)
@@ -212,21 +217,23 @@ def test_loops_load_lazily_and_are_cachable():
     """The loops module is imported on the first fused call, not with qkan_lib; its kernels are
     module-level functions without closures, which Numba's disk cache can reuse across
     processes (a closure would be recompiled, ~20 s, in every process)."""
-    code = ("import sys, qkan_lib, qkan_lib.qlstm_kernel; "
-            "sys.exit('qkan_lib.qlstm_kernel_loops' in sys.modules)")
+    code = (
+        "import sys, qkan_lib, qkan_lib.qlstm_kernel; "
+        "sys.exit('qkan_lib.qlstm_kernel_loops' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     for kernel in (qlstm_kernel_loops.forward, qlstm_kernel_loops.backward):
         assert kernel.py_func.__closure__ is None
         assert type(kernel._cache).__name__ == "FunctionCache"  # cache=True
 
 
-
 def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
     """Without gradients the kernel keeps one step of state, not T; frozen parameters still work."""
     kernels, kept = qlstm_kernel._kernels(), []
     compiled_forward = kernels.forward
-    monkeypatch.setattr(kernels, "forward",
-                        lambda *args: kept.append(args[-1]) or compiled_forward(*args))
+    monkeypatch.setattr(
+        kernels, "forward", lambda *args: kept.append(args[-1]) or compiled_forward(*args)
+    )
     model = qlstm(2, 3, 2)
     x = sequence(5, 6, 2).detach()
     with reference_qlstm_path():

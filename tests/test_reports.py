@@ -1,4 +1,5 @@
 """Report tables (qkan_lib.reports): the book's headline sentences come from these."""
+
 import math
 
 import pandas as pd
@@ -10,9 +11,13 @@ from qkan_lib.experiments import RunResult
 
 
 def fake_result(model, seed, r2_by_epoch, dataset="bessel", seq_len=4, mae=0.1, wall=2.0, lr=0.01):
-    history = [{"epoch": e, "train_loss": 1.0 / e, "test_mse": 1 - r2, "test_mae": mae, "test_r2": r2}
-               for e, r2 in enumerate(r2_by_epoch, start=1)]
-    experiment = ql.Experiment(model, dataset, seq_len, ql.TrainConfig(epochs=len(history), seed=seed, lr=lr))
+    history = [
+        {"epoch": e, "train_loss": 1.0 / e, "test_mse": 1 - r2, "test_mae": mae, "test_r2": r2}
+        for e, r2 in enumerate(r2_by_epoch, start=1)
+    ]
+    experiment = ql.Experiment(
+        model, dataset, seq_len, ql.TrainConfig(epochs=len(history), seed=seed, lr=lr)
+    )
     return RunResult(experiment, {"total": 1}, False, {"test": [0.0]}, {}, "now", history, {}, wall)
 
 
@@ -25,9 +30,20 @@ def frame():
 
 def test_results_frame_has_one_row_per_epoch(frame):
     assert len(frame) == 18 and set(frame["model"]) == {"lstm", "qkan_lstm"}
-    assert set(frame.columns) >= {"seed", "epoch", "test_r2", "wall_time_s", "lr", "stand_in", "variant"}
+    assert set(frame.columns) >= {
+        "seed",
+        "epoch",
+        "test_r2",
+        "wall_time_s",
+        "lr",
+        "stand_in",
+        "variant",
+    }
     assert set(frame["variant"]) == {"default"}
-    assert reports.variant_label((("reps", 2), ("readout", "amplitude"))) == "reps=2, readout=amplitude"
+    assert (
+        reports.variant_label((("reps", 2), ("readout", "amplitude")))
+        == "reps=2, readout=amplitude"
+    )
 
 
 def test_mean_std_formats_and_handles_one_seed():
@@ -72,8 +88,18 @@ def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
     cell = agreement.set_index(["model", "epoch"]).loc[("lstm", 3)]
     assert not cell["inside"] and cell["n"] == 3
     assert (cell["low"], cell["median"], cell["high"]) == pytest.approx((0.80, 0.81, 0.82))
-    assert list(agreement.columns) == ["model", "epoch", "n", "mean", "std", "median", "low",
-                                       "high", "paper", "inside"]
+    assert list(agreement.columns) == [
+        "model",
+        "epoch",
+        "n",
+        "mean",
+        "std",
+        "median",
+        "low",
+        "high",
+        "paper",
+        "inside",
+    ]
     # the boundary counts as inside (the paper's value equals our best seed)
     assert agreement.set_index(["model", "epoch"]).loc[("qkan_lstm", 3), "inside"]
     assert ql.statistics.count_inside(agreement) == (5, 6)
@@ -89,36 +115,47 @@ def test_agreement_counts_a_missing_paper_value_as_not_inside(frame):
 
 
 def test_urban_table_and_ranking_against_the_paper():
-    results = [fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=mae + 0.01 * s)
-               for m, mae in (("lstm", 1.0), ("qlstm", 0.9), ("qkan_lstm", 1.1), ("hqkan_lstm", 0.8))
-               for s in range(2)]
+    results = [
+        fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=mae + 0.01 * s)
+        for m, mae in (("lstm", 1.0), ("qlstm", 0.9), ("qkan_lstm", 1.1), ("hqkan_lstm", 0.8))
+        for s in range(2)
+    ]
     frame = reports.results_frame(results)
     table = reports.urban_table(frame)
     assert table.loc["LSTM", (4, "MAE (book)")] == "1.0050 ± 0.0071"
     ratio_book, ratio_paper = table.loc["QKAN-LSTM", (4, "MAE / LSTM book | paper")].split(" | ")
     assert float(ratio_book) == pytest.approx(1.105 / 1.005, abs=1e-3)
     paper = ql.paper.TABLE_IV
-    assert float(ratio_paper) == pytest.approx(paper["qkan_lstm"][0][0] / paper["lstm"][0][0], abs=1e-3)
+    assert float(ratio_paper) == pytest.approx(
+        paper["qkan_lstm"][0][0] / paper["lstm"][0][0], abs=1e-3
+    )
     ranking = reports.ranking_agreement(frame).set_index("metric")
     assert ranking.loc["MAE", "this book (best first)"].startswith("HQKAN-LSTM < QLSTM < LSTM")
     assert -1 <= ranking.loc["MAE", "kendall_tau"] <= 1
 
 
 def test_urban_table_on_the_stand_in_drops_the_paper():
-    results = [fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=mae + 0.01 * s)
-               for m, mae in (("lstm", 1.0), ("qkan_lstm", 1.1)) for s in range(2)]
+    results = [
+        fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=mae + 0.01 * s)
+        for m, mae in (("lstm", 1.0), ("qkan_lstm", 1.1))
+        for s in range(2)
+    ]
     table = reports.urban_table(reports.results_frame(results), stand_in=True)
     headers = [" ".join(map(str, c)) for c in table.columns]
     assert not [h for h in headers if "paper" in h], headers
-    assert float(table.loc["QKAN-LSTM", (4, "MAE / LSTM")]) == pytest.approx(1.105 / 1.005, abs=1e-3)
+    assert float(table.loc["QKAN-LSTM", (4, "MAE / LSTM")]) == pytest.approx(
+        1.105 / 1.005, abs=1e-3
+    )
     assert table.loc["LSTM", (4, "MAE (book)")] == "1.0050 ± 0.0071"  # two seeds: a std
     real = reports.urban_table(reports.results_frame(results))
     assert any("paper" in " ".join(map(str, c)) for c in real.columns)
 
 
 def test_urban_table_prints_no_std_from_one_seed():
-    results = [fake_result(m, 0, [0.5], dataset="urban", seq_len=4, mae=mae)
-               for m, mae in (("lstm", 1.0), ("qkan_lstm", 1.1))]
+    results = [
+        fake_result(m, 0, [0.5], dataset="urban", seq_len=4, mae=mae)
+        for m, mae in (("lstm", 1.0), ("qkan_lstm", 1.1))
+    ]
     for stand_in in (False, True):
         table = reports.urban_table(reports.results_frame(results), stand_in=stand_in)
         assert "±" not in " ".join(table.to_numpy().ravel())
@@ -138,16 +175,27 @@ def test_data_label_marks_the_stand_in():
     assert "STAND-IN" in reports.data_label(True) and "STAND-IN" not in reports.data_label(False)
 
 
-REPRODUCIBLE = [("damped_shm", "lstm"), ("damped_shm", "qlstm"), ("bessel", "lstm"), ("bessel", "qlstm"),
-                ("bessel", "qkan_lstm"), ("bessel", "hqkan_lstm"), ("urban", "lstm"), ("urban", "qlstm"),
-                ("urban", "qkan_lstm")]
+REPRODUCIBLE = [
+    ("damped_shm", "lstm"),
+    ("damped_shm", "qlstm"),
+    ("bessel", "lstm"),
+    ("bessel", "qlstm"),
+    ("bessel", "qkan_lstm"),
+    ("bessel", "hqkan_lstm"),
+    ("urban", "lstm"),
+    ("urban", "qlstm"),
+    ("urban", "qkan_lstm"),
+]
 
 
 def test_table_one_reproducible_cells_match_exactly():
     table = reports.parameter_table().set_index(["dataset", "model"])
     for key in REPRODUCIBLE:
         row = table.loc[key]
-        assert row["match_classical"] and row["match_quantum"] and row["match_total"], (key, row.to_dict())
+        assert row["match_classical"] and row["match_quantum"] and row["match_total"], (
+            key,
+            row.to_dict(),
+        )
     # The quantum part of QKAN-LSTM on SHM matches too (24 edges x 4 angles).
     assert table.loc[("damped_shm", "qkan_lstm")]["quantum"] == 96
     shown = reports.format_parameter_table(reports.parameter_table())
@@ -158,10 +206,19 @@ def test_table_one_reproducible_cells_match_exactly():
 
 
 def test_tuning_table_marks_the_chosen_rate():
-    scores = pd.DataFrame({"model": ["lstm"] * 4 + ["qkan_lstm"] * 2, "lr": [0.01, 0.01, 0.1, 0.1, 0.01, 0.01],
-                           "seed": [0, 1, 0, 1, 0, 1], "score": [0.2, 0.4, 0.1, 0.5, 0.3, 0.3]})
+    scores = pd.DataFrame(
+        {
+            "model": ["lstm"] * 4 + ["qkan_lstm"] * 2,
+            "lr": [0.01, 0.01, 0.1, 0.1, 0.01, 0.01],
+            "seed": [0, 1, 0, 1, 0, 1],
+            "score": [0.2, 0.4, 0.1, 0.5, 0.3, 0.3],
+        }
+    )
     table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
-    assert list(table.index) == ["LSTM", "QKAN-LSTM"] and list(table.columns) == ["lr 0.01", "lr 0.1"]
+    assert list(table.index) == ["LSTM", "QKAN-LSTM"] and list(table.columns) == [
+        "lr 0.01",
+        "lr 0.1",
+    ]
     assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
     assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
     assert "2 seeds" in table.index.name

@@ -1,4 +1,5 @@
 """Seed batching (qkan_lib.seed_batching) equals separate runs."""
+
 import pytest
 import torch
 
@@ -18,7 +19,9 @@ def test_seed_batched_training_equals_separate_runs(model):
             assert a.keys() == b.keys()
             for key in a:
                 assert a[key] == pytest.approx(b[key], abs=1e-10, rel=1e-10), (seed, key)
-        assert single["predictions"]["2"]["test"] == pytest.approx(batched[k]["predictions"]["2"]["test"], abs=1e-10)
+        assert single["predictions"]["2"]["test"] == pytest.approx(
+            batched[k]["predictions"]["2"]["test"], abs=1e-10
+        )
         assert batched[k]["seed_batched"] == 2
 
 

@@ -1,4 +1,5 @@
 """qkan_lib.series_accuracy: the power series of J_n, truncation and cancellation told apart."""
+
 import math
 from fractions import Fraction
 
@@ -34,8 +35,12 @@ def test_at_x_100_sixty_terms_truncate_and_float64_cancels():
 
 def test_largest_term_and_terms_needed_agree_with_explicit_terms():
     x, order = 37.0, 3
-    terms = [float(Fraction(int(x), 2) ** (2 * k + order)
-                   / (math.factorial(k) * math.factorial(k + order))) for k in range(120)]
+    terms = [
+        float(
+            Fraction(int(x), 2) ** (2 * k + order) / (math.factorial(k) * math.factorial(k + order))
+        )
+        for k in range(120)
+    ]
     assert sa.largest_series_term(order, x) == pytest.approx(max(terms), rel=1e-10)
     n = sa.terms_needed(order, x, 1e-10)
     assert terms[n] < 1e-10 <= terms[n - 1]

@@ -19,7 +19,9 @@ RNG = np.random.default_rng(7)
 
 def sample_on_period(theta, w, b, n=256, readout="expectation"):
     x = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
-    return evaluate_daruan(x, torch.as_tensor(theta), torch.as_tensor(w), torch.as_tensor(b), readout)
+    return evaluate_daruan(
+        x, torch.as_tensor(theta), torch.as_tensor(w), torch.as_tensor(b), readout
+    )
 
 
 @pytest.mark.parametrize("reps", [1, 2, 3, 4])
@@ -34,7 +36,9 @@ def test_unit_weights_have_no_energy_above_L(reps):
 def test_amplitude_readout_is_not_band_limited():
     reps = 2
     theta = RNG.uniform(-math.pi, math.pi, (reps + 1, 2))
-    freqs, coeffs = fft_coefficients(sample_on_period(theta, np.ones(reps), np.zeros(reps), readout="amplitude"))
+    freqs, coeffs = fft_coefficients(
+        sample_on_period(theta, np.ones(reps), np.zeros(reps), readout="amplitude")
+    )
     assert np.sum(np.abs(coeffs[np.abs(freqs) > reps]) ** 2) > 1e-6
 
 
@@ -45,7 +49,7 @@ def test_least_squares_on_predicted_frequencies_is_exact(reps):
     x = torch.linspace(-15, 15, 3001, dtype=torch.float64)
     y = evaluate_daruan(x, torch.tensor(theta), torch.tensor(w), torch.tensor(b))
     omegas = predicted_frequencies(w)
-    assert omegas.size == 3 ** reps  # generic w: every sign pattern gives its own frequency
+    assert omegas.size == 3**reps  # generic w: every sign pattern gives its own frequency
     _, coeffs, residual = fit_coefficients(x, y, omegas)
     assert residual < 1e-8
     exact_omegas, exact_coeffs = exact_fourier_series(theta, w, b)
@@ -65,9 +69,13 @@ def test_exact_series_matches_fft_for_integer_weights():
         assert abs(fft_c[freqs == om][0] - c) < 1e-12
     np.testing.assert_allclose(np.conj(coeffs[::-1]), coeffs, atol=1e-14)  # real function
     x = np.linspace(-5, 5, 50)
-    np.testing.assert_allclose(evaluate_series(x, omegas, coeffs),
-                               evaluate_daruan(torch.tensor(x), torch.tensor(theta), torch.tensor(w), torch.tensor(b)).numpy(),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        evaluate_series(x, omegas, coeffs),
+        evaluate_daruan(
+            torch.tensor(x), torch.tensor(theta), torch.tensor(w), torch.tensor(b)
+        ).numpy(),
+        atol=1e-12,
+    )
 
 
 def test_predicted_frequencies_counts():

@@ -3,6 +3,7 @@
 Oracle: exact rational arithmetic (fractions.Fraction of the decimal weights), which has
 no rounding, so its set of sums s . w is the true Omega.
 """
+
 import itertools
 import math
 from fractions import Fraction
@@ -23,8 +24,10 @@ from qkan_lib.spectrum import (
 
 def exact_omega(decimal_weights: list[str]) -> list[Fraction]:
     weights = [Fraction(w) for w in decimal_weights]
-    sums = {sum(s * w for s, w in zip(signs, weights))
-            for signs in itertools.product((-1, 0, 1), repeat=len(weights))}
+    sums = {
+        sum(s * w for s, w in zip(signs, weights))
+        for signs in itertools.product((-1, 0, 1), repeat=len(weights))
+    }
     return sorted(sums)
 
 
@@ -43,7 +46,9 @@ def test_rounding_duplicates_are_merged_at_L4():
 
 
 def test_fit_counts_and_coefficients_use_the_merged_set():
-    theta, w, b = daruan_parameters(4, weights=[float(v) for v in ISSUE_WEIGHTS], theta_seed=1, bias=0.3)
+    theta, w, b = daruan_parameters(
+        4, weights=[float(v) for v in ISSUE_WEIGHTS], theta_seed=1, bias=0.3
+    )
     x = torch.linspace(-20, 20, 4001, dtype=torch.float64)
     y = daruan(x, theta, w, b)
     freqs, coeffs, residual = fit_coefficients(x, y, predicted_frequencies(w))
@@ -54,7 +59,9 @@ def test_fit_counts_and_coefficients_use_the_merged_set():
 
 
 def test_spectrum_panel_reports_the_true_count():
-    theta, w, b = daruan_parameters(4, weights=[float(v) for v in ISSUE_WEIGHTS], theta_seed=0, bias=0.3)
+    theta, w, b = daruan_parameters(
+        4, weights=[float(v) for v in ISSUE_WEIGHTS], theta_seed=0, bias=0.3
+    )
     fig = plot_daruan_spectrum(theta, w, b)
     assert fig.axes[1].get_title().startswith("21 frequencies")
 

@@ -1,4 +1,5 @@
 """Spectrum use of trained QKAN-LSTMs: cached training with snapshots, usage tables, verdict."""
+
 import math
 
 import matplotlib.pyplot as plt
@@ -62,8 +63,10 @@ def test_coarse_merge_pairs_mirror_clusters():
         inside = (exact.omegas >= lo) & (exact.omegas <= hi)
         return exact.coeffs[inside].sum()
 
-    expected = [abs(cluster(0.9, 1.1)) ** 2 + abs(cluster(-1.1, -0.9)) ** 2,
-                abs(cluster(2.0, 2.1)) ** 2 + abs(cluster(-2.1, -2.0)) ** 2]
+    expected = [
+        abs(cluster(0.9, 1.1)) ** 2 + abs(cluster(-1.1, -0.9)) ** 2,
+        abs(cluster(2.0, 2.1)) ** 2 + abs(cluster(-2.1, -2.0)) ** 2,
+    ]
     np.testing.assert_allclose(merged.energies, expected, rtol=1e-12)
     assert merged.dc == pytest.approx(cluster(-0.1, 0.1).real, abs=1e-14)
 
@@ -77,8 +80,9 @@ def test_reps_one_experiment_is_the_grids():
 
 
 def test_training_with_snapshots_is_the_grids_run_and_is_cached(tmp_path, monkeypatch):
-    trained = train_qkan_lstm_edges("bessel", 2, 1, results_dir=tmp_path / "a",
-                                    train_overrides=SHORT)
+    trained = train_qkan_lstm_edges(
+        "bessel", 2, 1, results_dir=tmp_path / "a", train_overrides=SHORT
+    )
     assert trained.recorder.recorded_epochs() == [0, 1, 2] and trained.reps == 2
     assert np.all(trained.initial.weight == 1.0) and not np.allclose(trained.trained.weight, 1.0)
     layer = next(iter(qkan_layers(trained.model).values()))
@@ -93,42 +97,47 @@ def test_training_with_snapshots_is_the_grids_run_and_is_cached(tmp_path, monkey
         raise AssertionError("trained again although the cache holds the run")
 
     monkeypatch.setattr(qkan_lib.training, "train", no_training)
-    again = train_qkan_lstm_edges("bessel", 2, 1, results_dir=tmp_path / "a",
-                                  train_overrides=SHORT)
+    again = train_qkan_lstm_edges("bessel", 2, 1, results_dir=tmp_path / "a", train_overrides=SHORT)
     for epoch in (0, 1, 2):
-        np.testing.assert_array_equal(again.recorder.at(epoch).weight,
-                                      trained.recorder.at(epoch).weight)
+        np.testing.assert_array_equal(
+            again.recorder.at(epoch).weight, trained.recorder.at(epoch).weight
+        )
     x = torch.linspace(-1, 1, 7, dtype=torch.float64).reshape(1, 7, 1)
     torch.testing.assert_close(again.model(x), trained.model(x), rtol=0, atol=0)
     monkeypatch.undo()
     path.write_bytes(b"damaged")  # a damaged cache is retrained, never trusted
-    healed = train_qkan_lstm_edges("bessel", 2, 1, results_dir=tmp_path / "a",
-                                   train_overrides=SHORT)
+    healed = train_qkan_lstm_edges(
+        "bessel", 2, 1, results_dir=tmp_path / "a", train_overrides=SHORT
+    )
     np.testing.assert_allclose(healed.trained.weight, trained.trained.weight, rtol=0, atol=1e-12)
 
 
 def test_spectrum_usage_rows_and_summary(tmp_path):
-    usage = spectrum_usage("bessel", (1, 2), seeds=(0, 1), results_dir=tmp_path, epochs=(0, 2),
-                           train_overrides=SHORT)
+    usage = spectrum_usage(
+        "bessel", (1, 2), seeds=(0, 1), results_dir=tmp_path, epochs=(0, 2), train_overrides=SHORT
+    )
     assert list(usage.columns) == USAGE_COLUMNS
     assert len(usage) == 2 * 2 * 2 * 8  # reps x seeds x epochs x (2 inputs -> 4 gates)
     assert set(usage["gate"]) == {"i", "f", "g", "o"} and set(usage["input"]) == {"x", "h"}
     one = usage[usage["reps"] == 1]
     assert (one["share_outside_dominant"] == 0).all() and (one["active_frequencies"] == 1).all()
-    assert (one["max_frequencies"] == 1).all() and (usage[usage["reps"] == 2]["max_frequencies"]
-                                                    == 4).all()
+    assert (one["max_frequencies"] == 1).all() and (
+        usage[usage["reps"] == 2]["max_frequencies"] == 4
+    ).all()
     shares = usage[["share_outside_dominant", "share_outside_lowest", "share_combination"]]
     assert ((shares >= 0) & (shares <= 1)).all().all()
     assert (usage["share_outside_dominant"] <= usage["share_outside_lowest"] + 1e-12).all()
     assert usage[usage["epoch"] == 0]["test_r2"].isna().all()
     last = usage[usage["epoch"] == 2]
     assert last["test_r2"].notna().all()
-    default = spectrum_usage("bessel", (2,), seeds=(1,), results_dir=tmp_path,
-                             train_overrides=SHORT)
+    default = spectrum_usage(
+        "bessel", (2,), seeds=(1,), results_dir=tmp_path, train_overrides=SHORT
+    )
     assert list(default["epoch"].unique()) == [2]  # the last epoch only, by default
     pd.testing.assert_frame_equal(
         default.reset_index(drop=True),
-        last[(last["reps"] == 2) & (last["seed"] == 1)].reset_index(drop=True))
+        last[(last["reps"] == 2) & (last["seed"] == 1)].reset_index(drop=True),
+    )
 
     summary = spectrum_usage_summary(usage)
     assert len(summary) == 4  # (reps, epoch) pairs
@@ -141,8 +150,9 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     table = spectrum_usage_table(summary)
     assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0, 3:])
     with pytest.raises(ValueError, match="epochs"):
-        spectrum_usage("bessel", (1,), seeds=(0,), results_dir=tmp_path, epochs=(5,),
-                       train_overrides=SHORT)
+        spectrum_usage(
+            "bessel", (1,), seeds=(0,), results_dir=tmp_path, epochs=(5,), train_overrides=SHORT
+        )
 
 
 def usage_frame(shares_by_reps):
@@ -151,10 +161,20 @@ def usage_frame(shares_by_reps):
     for reps, shares in shares_by_reps.items():
         for k, share in enumerate(shares):
             row = {c: 0 for c in USAGE_COLUMNS}
-            row.update(dataset="bessel", reps=reps, seed=0, epoch=30, out=k, max_frequencies=(
-                3 ** reps - 1) // 2, share_outside_dominant=share, share_outside_lowest=share,
-                share_combination=0.0, active_frequencies=1 if share == 0 else 2,
-                dominant_is_combination=k == 0, test_r2=0.9)
+            row.update(
+                dataset="bessel",
+                reps=reps,
+                seed=0,
+                epoch=30,
+                out=k,
+                max_frequencies=(3**reps - 1) // 2,
+                share_outside_dominant=share,
+                share_outside_lowest=share,
+                share_combination=0.0,
+                active_frequencies=1 if share == 0 else 2,
+                dominant_is_combination=k == 0,
+                test_r2=0.9,
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=USAGE_COLUMNS)
 

@@ -1,4 +1,5 @@
 """qkan_lib.statistics against scipy, brute-force oracles and the properties reviewers rely on."""
+
 import itertools
 import math
 
@@ -39,6 +40,7 @@ B = np.array([0.951, 0.932, 0.947, 0.940, 0.957, 0.925, 0.938, 0.946])
 
 # ---------------------------------------------------------------- summaries
 
+
 def test_summarize_matches_numpy_and_pandas():
     s = summarize(A, level=0.8)
     assert s["n"] == 8
@@ -50,8 +52,9 @@ def test_summarize_matches_numpy_and_pandas():
 
 
 def test_seed_summary_groups():
-    frame = pd.DataFrame({"model": ["a"] * 8 + ["b"] * 8, "seed": list(range(8)) * 2,
-                          "r2": np.concatenate([A, B])})
+    frame = pd.DataFrame(
+        {"model": ["a"] * 8 + ["b"] * 8, "seed": list(range(8)) * 2, "r2": np.concatenate([A, B])}
+    )
     frame.loc[3, "r2"] = np.nan  # a failed run does not count as a seed
     table = seed_summary(frame, "r2")
     assert list(table.index) == ["a", "b"]
@@ -74,6 +77,7 @@ def test_bad_input_is_named():
 
 
 # ---------------------------------------------------------------- tests against oracles
+
 
 def exact_mann_whitney(x, y):
     """Two-sided exact permutation p of U (no ties): enumerate every relabelling."""
@@ -107,7 +111,7 @@ def test_mann_whitney_equals_exact_permutation():
 def test_welch_equals_textbook_formula():
     va, vb = A.var(ddof=1) / A.size, B.var(ddof=1) / B.size
     t = (A.mean() - B.mean()) / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (A.size - 1) + vb ** 2 / (B.size - 1))
+    df = (va + vb) ** 2 / (va**2 / (A.size - 1) + vb**2 / (B.size - 1))
     assert welch_t(A, B) == pytest.approx(2 * sps.t.sf(abs(t), df), rel=1e-10)
     assert welch_t([1.0, 1.0], [2.0, 2.0]) == 0.0 and welch_t([1.0, 1.0], [1.0, 1.0]) == 1.0
 
@@ -132,10 +136,12 @@ def test_effect_sizes():
     d = A - B
     ranks = sps.rankdata(np.abs(d))
     assert rank_biserial_paired(A, B) == pytest.approx(
-        (ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+        (ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum()
+    )
 
 
 # ---------------------------------------------------------------- Holm
+
 
 def holm_rejections(p, alpha):
     """Holm's step-down procedure, as stated: reject while p_(i) <= alpha / (m - i)."""
@@ -183,6 +189,7 @@ def test_holm_small_cases_and_errors():
 
 # ---------------------------------------------------------------- bootstrap
 
+
 def test_bootstrap_is_reproducible_and_covers_the_estimate():
     first = bootstrap_ci(A, B, median_difference, rng=3)
     assert first == bootstrap_ci(A, B, median_difference, rng=np.random.default_rng(3))
@@ -199,12 +206,16 @@ def test_bootstrap_is_reproducible_and_covers_the_estimate():
 
 @pytest.mark.parametrize("paired", [False, True])
 def test_bootstrap_fast_path_equals_the_plain_loop(paired):
-    stats = [median_difference, mean_difference, cliffs_delta] if not paired else \
-        [paired_median_difference, mean_difference, rank_biserial_paired]
+    stats = (
+        [median_difference, mean_difference, cliffs_delta]
+        if not paired
+        else [paired_median_difference, mean_difference, rank_biserial_paired]
+    )
     for stat in stats:
         fast = bootstrap_ci(A, B, stat, paired=paired, n_boot=500, rng=11)
-        plain = bootstrap_ci(A, B, lambda a, b: stat(a, b), paired=paired, n_boot=500,
-                             rng=11)  # a lambda is not registered: the plain loop
+        plain = bootstrap_ci(
+            A, B, lambda a, b: stat(a, b), paired=paired, n_boot=500, rng=11
+        )  # a lambda is not registered: the plain loop
         assert fast == pytest.approx(plain, abs=1e-14)
     # ties and zero differences, where the rank-based statistics are most delicate
     x, y = np.array([1.0, 2.0, 2.0, 3.0, 5.0, 5.0]), np.array([1.0, 1.0, 3.0, 3.0, 4.0, 6.0])
@@ -218,9 +229,13 @@ def test_bootstrap_agrees_with_scipy_percentile_interval():
     rng = np.random.default_rng(0)
     x, y = rng.normal(1.0, 1.0, 30), rng.normal(0.0, 2.0, 25)
     ours = bootstrap_ci(x, y, mean_difference, n_boot=20000, rng=5)
-    theirs = sps.bootstrap((x, y), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis),
-                           method="percentile", n_resamples=20000,
-                           rng=np.random.default_rng(6)).confidence_interval
+    theirs = sps.bootstrap(
+        (x, y),
+        lambda a, b, axis=-1: a.mean(axis) - b.mean(axis),
+        method="percentile",
+        n_resamples=20000,
+        rng=np.random.default_rng(6),
+    ).confidence_interval
     width = ours[2] - ours[1]
     assert ours[1] == pytest.approx(theirs.low, abs=0.05 * width)
     assert ours[2] == pytest.approx(theirs.high, abs=0.05 * width)
@@ -228,9 +243,15 @@ def test_bootstrap_agrees_with_scipy_percentile_interval():
 
 # ---------------------------------------------------------------- compare_models
 
+
 def results(seed_scores: dict) -> pd.DataFrame:
-    return pd.DataFrame([{"model": m, "seed": s, "r2": v} for m, vals in seed_scores.items()
-                         for s, v in enumerate(vals)])
+    return pd.DataFrame(
+        [
+            {"model": m, "seed": s, "r2": v}
+            for m, vals in seed_scores.items()
+            for s, v in enumerate(vals)
+        ]
+    )
 
 
 def test_compare_models_independent():
@@ -238,8 +259,9 @@ def test_compare_models_independent():
     pairs = [("a", "b"), ("a", "c"), ("b", "c")]
     table = compare_models(frame, "r2", pairs)
     assert list(table[["a", "b"]].itertuples(index=False, name=None)) == pairs
-    assert np.allclose(table["p_raw"], [mann_whitney(A, B), mann_whitney(A, A + 1e-4),
-                                        mann_whitney(B, A + 1e-4)])
+    assert np.allclose(
+        table["p_raw"], [mann_whitney(A, B), mann_whitney(A, A + 1e-4), mann_whitney(B, A + 1e-4)]
+    )
     assert np.allclose(table["p_holm"], holm(table["p_raw"]))
     assert list(table["verdict"]) == ["a better", NO_DIFFERENCE, "c better"]
     row = table.iloc[0]
@@ -268,8 +290,9 @@ def test_compare_models_paired_by_seed():
         compare_models(doubled, "r2", [("a", "b")], paired=True)
 
 
-@pytest.mark.parametrize("paired,test",
-                         [(False, "mannwhitney"), (False, "welch"), (True, "mannwhitney")])
+@pytest.mark.parametrize(
+    "paired,test", [(False, "mannwhitney"), (False, "welch"), (True, "mannwhitney")]
+)
 def test_identical_samples_give_no_difference(paired, test):
     frame = results({"a": A, "b": A.copy()})
     row = compare_models(frame, "r2", [("a", "b")], paired=paired, test=test).iloc[0]
@@ -290,6 +313,7 @@ def test_compare_models_errors():
 
 # ---------------------------------------------------------------- agreement with the paper
 
+
 def test_seed_range_can_fail_where_two_std_cannot():
     # three heavy-tailed seeds: one collapsed run inflates the std so "within 2 std" accepts
     # a value no seed came near; the range test rejects it
@@ -309,8 +333,12 @@ def test_paper_agreement_and_count():
     assert len(cells) == 12 and cells[("qlstm", 30)] == TABLE_II_R2["qlstm"][2]
     assert ("x", 1) not in paper_cells({"x": (None, 0.5)}, (1, 2))
     rng = np.random.default_rng(0)
-    rows = [{"model": m, "epoch": e, "seed": s, "test_r2": v + rng.normal(0, 0.01)}
-            for (m, e), v in cells.items() if m != "hqkan_lstm" for s in range(10)]
+    rows = [
+        {"model": m, "epoch": e, "seed": s, "test_r2": v + rng.normal(0, 0.01)}
+        for (m, e), v in cells.items()
+        if m != "hqkan_lstm"
+        for s in range(10)
+    ]
     frame = pd.DataFrame(rows)
     frame.loc[(frame["model"] == "lstm") & (frame["epoch"] == 30), "test_r2"] -= 0.5  # far off
     agreement = paper_agreement(frame, "test_r2", cells)
@@ -331,8 +359,7 @@ def test_forest_plot():
 
     from qkan_lib.stats_plots import plot_forest
 
-    table = compare_models(results({"a": A, "b": B, "c": A + 1e-4}), "r2",
-                           [("a", "b"), ("a", "c")])
+    table = compare_models(results({"a": A, "b": B, "c": A + 1e-4}), "r2", [("a", "b"), ("a", "c")])
     fig = plot_forest(table)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a vs b", "a vs c"]
@@ -353,18 +380,32 @@ def test_plot_seed_scores_and_horizon_scores():
 
     from qkan_lib.stats_plots import plot_horizon_scores, plot_seed_scores
 
-    final = pd.DataFrame({"arm": ["a", "a", "b", "b"], "test_r2": [0.9, 0.8, 0.7, 0.75],
-                          "dataset": ["x", "y", "x", "y"]})
+    final = pd.DataFrame(
+        {
+            "arm": ["a", "a", "b", "b"],
+            "test_r2": [0.9, 0.8, 0.7, 0.75],
+            "dataset": ["x", "y", "x", "y"],
+        }
+    )
     fig = plot_seed_scores(final, ["a", "b"], ["A", "B"], fixed={"x": {"AR": 0.5}}, by="dataset")
     assert len(fig.axes) == 2
-    medians = [line.get_ydata()[0] for line in fig.axes[0].lines if len(line.get_xdata()) == 2
-               and line.get_color() == "k"]
+    medians = [
+        line.get_ydata()[0]
+        for line in fig.axes[0].lines
+        if len(line.get_xdata()) == 2 and line.get_color() == "k"
+    ]
     assert medians == [0.9, 0.7]  # one seed per arm in panel x: the median is that seed
     plt.close(fig)
     with pytest.raises(ValueError, match="labels needs 2"):
         plot_seed_scores(final, ["a", "b"], ["A"])
-    closed = pd.DataFrame({"arm": ["a"] * 4 + ["ar"] * 2, "seed": [0, 0, 1, 1, -1, -1],
-                           "horizon": [1, 2, 1, 2, 1, 2], "r2": [0.9, 0.5, 0.8, 0.3, 0.95, 0.9]})
+    closed = pd.DataFrame(
+        {
+            "arm": ["a"] * 4 + ["ar"] * 2,
+            "seed": [0, 0, 1, 1, -1, -1],
+            "horizon": [1, 2, 1, 2, 1, 2],
+            "r2": [0.9, 0.5, 0.8, 0.3, 0.95, 0.9],
+        }
+    )
     fig = plot_horizon_scores(closed, ["a", "ar"])
     lines = {line.get_label(): line for line in fig.axes[0].lines}
     np.testing.assert_allclose(lines["a"].get_ydata(), [0.85, 0.4])

@@ -1,4 +1,5 @@
 """The training loop (qkan_lib.training): configuration checks, one model, divergence."""
+
 import pytest
 import torch
 
@@ -16,10 +17,18 @@ def test_metrics_on_known_values():
         regression_metrics(y[:3], y)
 
 
-@pytest.mark.parametrize("bad, name", [(dict(epochs=0), "epochs"), (dict(lr=-1), "lr"), (dict(lr=True), "lr"),
-                                       (dict(optimizer="sgd"), "optimizer"), (dict(dtype="half"), "dtype"),
-                                       (dict(record_epochs=(31,)), "record_epochs"),
-                                       (dict(batch_size=2.5), "batch_size")])
+@pytest.mark.parametrize(
+    "bad, name",
+    [
+        (dict(epochs=0), "epochs"),
+        (dict(lr=-1), "lr"),
+        (dict(lr=True), "lr"),
+        (dict(optimizer="sgd"), "optimizer"),
+        (dict(dtype="half"), "dtype"),
+        (dict(record_epochs=(31,)), "record_epochs"),
+        (dict(batch_size=2.5), "batch_size"),
+    ],
+)
 def test_bad_train_config_names_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):
         ql.TrainConfig(**bad)
@@ -33,7 +42,9 @@ def test_training_reduces_the_loss_and_records_history():
     history = out["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
     assert history[-1]["train_mse"] < history[0]["train_mse"]
-    assert set(out["predictions"]) == {"1", "5"} and len(out["predictions"]["5"]["test"]) == len(data.x_test)
+    assert set(out["predictions"]) == {"1", "5"} and len(out["predictions"]["5"]["test"]) == len(
+        data.x_test
+    )
     assert out["seed_batched"] == 1
 
 
@@ -50,8 +61,9 @@ def test_the_loop_equals_a_plain_hand_written_loop():
     for _ in range(2):
         for start in range(0, len(data.x_train), 16):
             optimizer.zero_grad()
-            loss = torch.nn.functional.mse_loss(reference(data.x_train[start:start + 16]),
-                                                data.y_train[start:start + 16])
+            loss = torch.nn.functional.mse_loss(
+                reference(data.x_train[start : start + 16]), data.y_train[start : start + 16]
+            )
             loss.backward()
             optimizer.step()
     with torch.no_grad():
@@ -65,7 +77,9 @@ def test_shuffled_batches_follow_the_seed():
     for seed in (1, 1, 2):
         ql.seed_everything(0)
         model = ql.build_model("lstm", "bessel", dtype=torch.float64)
-        runs.append(ql.train(model, data, ql.TrainConfig(epochs=1, shuffle=True, seed=seed))["history"])
+        runs.append(
+            ql.train(model, data, ql.TrainConfig(epochs=1, shuffle=True, seed=seed))["history"]
+        )
     assert runs[0] == runs[1] and runs[0] != runs[2]
 
 

@@ -1,4 +1,5 @@
 """Seeding, device choice and input checks (qkan_lib.utils)."""
+
 import random
 
 import numpy as np
@@ -12,8 +13,14 @@ def test_one_seed_fixes_every_generator():
     draws = []
     for _ in range(2):
         generator = ql.seed_everything(42)
-        draws.append((random.random(), np.random.rand(), torch.rand(1).item(),
-                      torch.rand(1, generator=generator).item()))
+        draws.append(
+            (
+                random.random(),
+                np.random.rand(),
+                torch.rand(1).item(),
+                torch.rand(1, generator=generator).item(),
+            )
+        )
     assert draws[0] == draws[1]
     ql.seed_everything(43)
     assert torch.rand(1).item() != draws[0][2]

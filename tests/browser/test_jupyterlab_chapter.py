@@ -6,6 +6,7 @@ expression's result stored in its markdown cell) in headless Chromium, and check
 rendered prose shows the stored values and no raw role markup. Needs a built book and
 chromium + chromedriver, like test_published_book.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ SHOTS = ROOT / "_build" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not EXECUTED.is_dir(), reason="no executed chapters: run scripts/build_book.sh first"),
+    pytest.mark.skipif(
+        not EXECUTED.is_dir(), reason="no executed chapters: run scripts/build_book.sh first"
+    ),
 ]
 
 
@@ -40,11 +43,17 @@ def _chapter_with_expressions() -> tuple[str, list[str]]:
     """The first executed chapter whose prose has stored inline expressions, and their values."""
     for path in sorted(EXECUTED.glob("[0-9][0-9]_*.ipynb")):
         nb = json.loads(path.read_text())
-        values = [_plain(entry["result"]) for cell in nb["cells"] if cell["cell_type"] == "markdown"
-                  for entry in cell.get("metadata", {}).get("user_expressions", [])]
+        values = [
+            _plain(entry["result"])
+            for cell in nb["cells"]
+            if cell["cell_type"] == "markdown"
+            for entry in cell.get("metadata", {}).get("user_expressions", [])
+        ]
         if values:
             return path.name, values
-    pytest.fail(f"no chapter in {EXECUTED} has inline expressions ({{eval}} roles) with stored results")
+    pytest.fail(
+        f"no chapter in {EXECUTED} has inline expressions ({{eval}} roles) with stored results"
+    )
 
 
 def _free_port() -> int:
@@ -68,10 +77,19 @@ def jupyterlab(tmp_path_factory):
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
     port, token = _free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={EXECUTED.parent}", f"--LabApp.user_settings_dir={settings}",
-               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={EXECUTED.parent}",
+        f"--LabApp.user_settings_dir={settings}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # JupyterLab refuses root without it (book/how_to_run.md)
     log = open(ROOT / "_build" / "jupyterlab_test.log", "w")
@@ -80,7 +98,9 @@ def jupyterlab(tmp_path_factory):
     try:
         for _ in range(120):
             if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {server.returncode}; see _build/jupyterlab_test.log")
+                pytest.fail(
+                    f"JupyterLab exited with {server.returncode}; see _build/jupyterlab_test.log"
+                )
             try:
                 urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
                 break
@@ -88,9 +108,14 @@ def jupyterlab(tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("JupyterLab did not answer within 60 s; see _build/jupyterlab_test.log")
-        listed = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"],
-                                capture_output=True, text=True)
-        assert "jupyterlab-myst" in listed.stdout + listed.stderr, "jupyterlab-myst is not installed (requirements.txt)"
+        listed = subprocess.run(
+            [sys.executable, "-m", "jupyter", "labextension", "list"],
+            capture_output=True,
+            text=True,
+        )
+        assert "jupyterlab-myst" in listed.stdout + listed.stderr, (
+            "jupyterlab-myst is not installed (requirements.txt)"
+        )
         yield url, token
     finally:
         server.terminate()
@@ -109,11 +134,20 @@ def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
-        pytest.fail("chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)")
+        pytest.fail(
+            "chromium and chromedriver are required (Debian: apt-get install chromium "
+            "chromium-driver)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,2400",
-                 "--disable-gpu", "--no-first-run"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,2400",
+        "--disable-gpu",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(120)
@@ -122,7 +156,8 @@ def browser():
 
 
 RENDERED_PROSE = """
-    return [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst')]
+    return [...document.querySelectorAll(
+        '.jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst')]
         .map(e => e.innerText).join('\\n');
 """
 
@@ -134,7 +169,11 @@ def test_chapter_prose_shows_its_numbers_in_jupyterlab(jupyterlab, browser):
     name, values = _chapter_with_expressions()
     browser.get(f"{url}/lab/tree/notebooks/{name}?token={token}")
     wait = WebDriverWait(browser, 90, poll_frequency=1)
-    wait.until(lambda d: d.execute_script("return document.querySelectorAll('.jp-MarkdownCell').length") > 3)
+    wait.until(
+        lambda d: (
+            d.execute_script("return document.querySelectorAll('.jp-MarkdownCell').length") > 3
+        )
+    )
     try:
         wait.until(lambda d: all(v in d.execute_script(RENDERED_PROSE) for v in values))
     finally:
@@ -142,7 +181,8 @@ def test_chapter_prose_shows_its_numbers_in_jupyterlab(jupyterlab, browser):
         browser.save_screenshot(str(SHOTS / f"jupyterlab_{name.replace('.ipynb', '')}.png"))
     prose = browser.execute_script(RENDERED_PROSE)
     shown = [v for v in values if v in prose]
-    assert len(shown) == len(values), f"{name}: values missing from the rendered prose: " \
-                                      f"{[v for v in values if v not in prose]}"
+    assert len(shown) == len(values), (
+        f"{name}: values missing from the rendered prose: {[v for v in values if v not in prose]}"
+    )
     for raw in ("{eval}", "{glue:text}", "{glue}"):
         assert raw not in prose, f"{name}: raw {raw} markup in the rendered prose"

@@ -3,6 +3,7 @@
 Needs a built book (_build/html) and chromium + chromedriver; scripts/run_tests.sh provides
 both. Screenshots of every page are kept under _build/screenshots.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,11 +18,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-PAGES = sorted(str(p.relative_to(HTML)) for p in [*HTML.glob("notebooks/*.html"), *HTML.glob("book/*.html")])
+PAGES = sorted(
+    str(p.relative_to(HTML)) for p in [*HTML.glob("notebooks/*.html"), *HTML.glob("book/*.html")]
+)
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not (HTML / "index.html").exists(),
-                                 reason="no built book: run scripts/build_book.sh first (run_tests.sh does)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (HTML / "index.html").exists(),
+        reason="no built book: run scripts/build_book.sh first (run_tests.sh does)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +52,20 @@ def browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not chromium or not driver_path:
-        pytest.fail("chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)")
+        pytest.fail(
+            "chromium and chromedriver are required (Debian: apt-get install chromium "
+            "chromium-driver)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600",
-                 "--disable-gpu", "--no-first-run"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+        "--disable-gpu",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
@@ -87,11 +103,17 @@ def test_page_renders_offline(browser, server, page):
     if math_sources:
         assert _wait_for_mathjax(browser) == "ok"
         unrendered = browser.execute_script(
-            "return [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length")
+            "return [...document.querySelectorAll('.math')].filter(e => "
+            "!e.querySelector('mjx-container')).length"
+        )
         errors = browser.execute_script("return document.querySelectorAll('mjx-merror').length")
-        assert unrendered == 0 and errors == 0, f"{page}: {unrendered} unrendered equations, {errors} MathJax errors"
+        assert unrendered == 0 and errors == 0, (
+            f"{page}: {unrendered} unrendered equations, {errors} MathJax errors"
+        )
     images = browser.execute_script(
-        "return [...document.images].map(i => [i.src.slice(0, 80), i.complete && i.naturalWidth > 0])")
+        "return [...document.images].map(i => [i.src.slice(0, 80), i.complete && i.naturalWidth "
+        "> 0])"
+    )
     broken = [src for src, ok in images if not ok]
     assert not broken, f"{page}: images did not load: {broken}"
     if page.startswith("notebooks/"):
@@ -104,9 +126,17 @@ def test_page_renders_offline(browser, server, page):
     severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not severe, f"{page}: console errors: {severe}"
     events = _network_events(browser)
-    failed = [p.get("errorText", "") + " " + str(p.get("requestId")) for m, p in events if m == "Network.loadingFailed"]
-    outside = [p["request"]["url"] for m, p in events if m == "Network.requestWillBeSent"
-               and not p["request"]["url"].startswith((server, "data:", "blob:", "about:"))]
+    failed = [
+        p.get("errorText", "") + " " + str(p.get("requestId"))
+        for m, p in events
+        if m == "Network.loadingFailed"
+    ]
+    outside = [
+        p["request"]["url"]
+        for m, p in events
+        if m == "Network.requestWillBeSent"
+        and not p["request"]["url"].startswith((server, "data:", "blob:", "about:"))
+    ]
     assert not failed, f"{page}: failed requests: {failed}"
     assert not outside, f"{page}: requests leave the book: {outside}"
 
@@ -167,15 +197,25 @@ def test_page_layout(browser, server, page):
         for source, content in (("HTML", found["html"]), ("text", found["text"])):
             at = content.find(path + "/")
             if at >= 0:
-                problems.append(f"machine path {path!r} in the page {source}: ...{content[max(0, at - 60):at + 80]}...")
+                problems.append(
+                    f"machine path {path!r} in the page {source}: "
+                    f"...{content[max(0, at - 60) : at + 80]}..."
+                )
                 break
-    mislabelled = [(fid, number) for fid, number in found["captions"] if not number.startswith("Table")]
+    mislabelled = [
+        (fid, number) for fid, number in found["captions"] if not number.startswith("Table")
+    ]
     if mislabelled:
         problems.append(f"tables not numbered as tables (id, caption number): {mislabelled}")
     if found["wideCode"]:
-        problems.append(f"code cells wider than their box (scrollWidth, clientWidth, longest line): "
-                        f"{found['wideCode']}")
+        problems.append(
+            f"code cells wider than their box (scrollWidth, clientWidth, longest line): "
+            f"{found['wideCode']}"
+        )
     scroll, client = found["articleOverflow"]
     if scroll > client + 1:
-        problems.append(f"the article is {scroll}px wide in a {client}px column: something does not fit or scroll")
+        problems.append(
+            f"the article is {scroll}px wide in a {client}px column: something does not fit or "
+            "scroll"
+        )
     assert not problems, f"{page}:\n" + "\n".join(problems)
