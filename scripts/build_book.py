@@ -36,6 +36,11 @@ def execute_chapters(names: list[str], full: bool, device: str) -> None:
 
     (SRC / "notebooks").mkdir(parents=True, exist_ok=True)
     os.environ["QKAN_PROGRESS"] = "0"  # no progress bars in the published pages (qkan_lib.progress)
+    if not full:
+        # The quick protocol trains its grids in the kernel's own process: on a 2-core machine
+        # worker processes were measured to gain nothing (qkan_lib.parallel_grid), and their
+        # start-up costs more than a quick grid. $QKAN_WORKERS still overrides this.
+        os.environ.setdefault("QKAN_WORKERS", "1")
     for name in names:
         start = time.perf_counter()
         source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)

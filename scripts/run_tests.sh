@@ -14,4 +14,4 @@ fi
 ruff check qkan_lib tests benchmarks scripts
 python scripts/build_book.py
 python -m pytest tests "$@"
-python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 -p no:cacheprovider notebooks "$@"
+QKAN_WORKERS="${QKAN_WORKERS:-1}" python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 -p no:cacheprovider notebooks "$@"
