@@ -812,7 +812,7 @@ def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
                 "L": int(row["reps"]),
                 "epoch": int(row["epoch"]),
                 "models × edges": f"{int(row['models'])} × "
-                "{int(row['edges']) // int(row['models'])}",
+                f"{int(row['edges']) // int(row['models'])}",
                 "frequencies offered": str(int(row["max_frequencies"])),
                 "active frequencies": _range_text(row, "active_frequencies", False),
                 "energy outside dominant": _range_text(row, "share_outside_dominant", True),
