@@ -149,6 +149,7 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     assert row["single_frequency"] == (group["share_outside_dominant"] <= 0.01).mean()
     table = spectrum_usage_table(summary)
     assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0, 3:])
+    assert set(table["models × edges"]) == {"2 × 8"}
     with pytest.raises(ValueError, match="epochs"):
         spectrum_usage(
             "bessel", (1,), seeds=(0,), results_dir=tmp_path, epochs=(5,), train_overrides=SHORT
