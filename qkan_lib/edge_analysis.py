@@ -820,7 +820,10 @@ def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
                 "energy at combinations": _range_text(row, "share_combination", True),
                 "edges ≈ one frequency": f"{100 * row['single_frequency']:.0f}%",
                 "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
-                "test R²": "{:.4f} [{:.4f}, {:.4f}]".format(
+                # no test R² at initialisation (epoch 0): shown as a dash, like other gaps
+                "test R²": "—"
+                if math.isnan(row["test_r2_median"])
+                else "{:.4f} [{:.4f}, {:.4f}]".format(
                     row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]
                 ),
             }

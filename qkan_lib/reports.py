@@ -19,11 +19,19 @@ from .params import count_parameters
 from .statistics import paper_agreement, paper_cells, seed_summary
 
 
+def number(value: float, digits: int = 4) -> str:
+    """``digits`` decimals, or scientific notation where that would print only zeros
+    (|value| < 10^-digits, e.g. a training loss of 3e-5, which ``.4f`` shows as 0.0000)."""
+    if value != 0 and abs(value) < 10**-digits:
+        return f"{value:.{max(digits - 2, 1)}e}"
+    return f"{value:.{digits}f}"
+
+
 def mean_std(mean: float, std: float, digits: int = 4) -> str:
-    """'mean ± std' with ``digits`` decimals; a missing std (one seed) prints the mean alone."""
+    """'mean ± std' (see :func:`number`); a missing std (one seed) prints the mean alone."""
     if std is None or (isinstance(std, float) and math.isnan(std)):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+        return number(mean, digits)
+    return f"{number(mean, digits)} ± {number(std, digits)}"
 
 
 def training_time(frame: pd.DataFrame) -> float:
@@ -94,7 +102,7 @@ def mean_std_text(stats: pd.DataFrame, metric: str, digits: int = 4) -> pd.Serie
 
 def median_range(median: float, low: float, high: float, digits: int = 4) -> str:
     """'median [min, max]' with ``digits`` decimals."""
-    return f"{median:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{number(median, digits)} [{number(low, digits)}, {number(high, digits)}]"
 
 
 def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:

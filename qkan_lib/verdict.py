@@ -80,9 +80,13 @@ def superiority(
             if row.verdict == f"{b} better"
             else "no significant difference"
         )
+        # The verdict is Holm-corrected over the chapter's family; the interval is the plain
+        # (unadjusted) 95 % bootstrap interval of one comparison, so it can exclude zero while
+        # the corrected test does not reject: both are printed, labelled.
         parts.append(
-            f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} (median test R² "
-            f"{row.median_a:.4f} vs {row.median_b:.4f}, difference {row.effect:+.4f} "
+            f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} after Holm's correction "
+            f"(p = {row.p_holm:.2g}; median test R² {row.median_a:.4f} vs {row.median_b:.4f}, "
+            f"difference {row.effect:+.4f}, unadjusted 95 % interval "
             f"[{row.effect_ci_low:+.4f}, {row.effect_ci_high:+.4f}])"
         )
     n = int(min(rows["n_a"].min(), rows["n_b"].min()))

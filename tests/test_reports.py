@@ -50,6 +50,8 @@ def test_mean_std_formats_and_handles_one_seed():
     assert reports.mean_std(0.123456, 0.01) == "0.1235 ± 0.0100"
     assert reports.mean_std(1.0, float("nan")) == "1.0000"
     assert reports.mean_std(2.0, 0.5, digits=1) == "2.0 ± 0.5"
+    assert reports.mean_std(3.2e-5, 1.1e-5) == "3.20e-05 ± 1.10e-05"
+    assert reports.mean_std(0.5, 0.0) == "0.5000 ± 0.0000"
 
 
 def test_summary_takes_the_last_epoch_or_the_given_ones(frame):
