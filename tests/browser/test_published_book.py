@@ -149,8 +149,10 @@ def test_widget_slider_moves_linked_output(browser, server):
     browser.get(f"{server}/notebooks/01_daruan_spectrum.html")
     wait = WebDriverWait(browser, 30)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle"))
+    # The stacked spectrum widget is live in the page (jslink); the full `interact` explorer
+    # needs a kernel, so the chapter hides its dead output and says so.
     sliders = browser.find_elements(By.CSS_SELECTOR, ".widget-slider")
-    assert len(sliders) >= 2, "the interactive explorers did not render"
+    assert len(sliders) >= 1, "the spectrum widget did not render"
     visible_image = """
         const stack = document.querySelector('.widget-slider').closest('.widget-vbox');
         const imgs = [...stack.querySelectorAll('img')].filter(i => i.offsetParent !== null);
