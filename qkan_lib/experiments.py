@@ -174,29 +174,23 @@ def protocol(dataset: str, full: bool = False) -> Protocol:
             data_options=(("cells", 3 if full else 1), ("stand_in_days", 62 if full else 14)),
             lr_overrides=(("hqkan_lstm", 0.02),),
         )
-    if dataset in ("narma5", "narma10"):  # seq_len = the order: the window holds what y depends on
+    harder = {  # the harder tasks of chapter 10; NARMA: seq_len = the order (what y depends on)
+        "narma5": ((5,), (("val_fraction", 0.2),)),
+        "narma10": ((10,), (("val_fraction", 0.2),)),
+        "damped_shm_noisy": ((4,), (("noise_std", 0.05), ("val_fraction", 0.2))),
+    }
+    if dataset in harder:
+        seq_lens, data_options = harder[dataset]
         return Protocol(
             dataset,
             n_seeds=10 if full else 5,
-            seq_lens=(int(dataset[5:]),),
+            seq_lens=seq_lens,
             epochs=30,
             batch_size=10,
             lr=0.01,
             optimizer="rmsprop",
             dtype="float64",
-            data_options=(("val_fraction", 0.2),),
-        )
-    if dataset == "damped_shm_noisy":
-        return Protocol(
-            dataset,
-            n_seeds=10 if full else 5,
-            seq_lens=(4,),
-            epochs=30,
-            batch_size=10,
-            lr=0.01,
-            optimizer="rmsprop",
-            dtype="float64",
-            data_options=(("noise_std", 0.05), ("val_fraction", 0.2)),
+            data_options=data_options,
         )
     raise ValueError(f"unknown dataset {dataset!r}; choose from {ALL_DATASETS}")
 

@@ -75,64 +75,57 @@ class AffineGates(GateMap):
         return self.linear(v)
 
 
-class QKANGates(GateMap):
+class _LayerGates(GateMap):
+    """A gate map that is one (d + m) -> 4m layer, built by :meth:`make_layer` and stored under
+    the attribute ``layer_name`` (``qkan`` / ``hqkan``: the names in state dicts and parameter
+    counts), to which the step function and the forward pass delegate."""
+
+    layer_name = ""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        reps: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        **layer_options,
+    ):
+        super().__init__(input_size, hidden_size)
+        layer = self.make_layer(
+            input_size + hidden_size,
+            4 * hidden_size,
+            reps,
+            dtype=dtype,
+            device=device,
+            **layer_options,
+        )
+        setattr(self, self.layer_name, layer)
+
+    @staticmethod
+    def make_layer(in_features: int, out_features: int, reps: int, **options) -> nn.Module:
+        raise NotImplementedError
+
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return getattr(self, self.layer_name).step_function()
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.layer_name)(v)
+
+
+class QKANGates(_LayerGates):
     """Eq. (7): one QKAN layer (d + m -> 4m) gives all four gates."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        reps: int = 1,
-        *,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None,
-        **qkan_options,
-    ):
-        super().__init__(input_size, hidden_size)
-        self.qkan = QKANLayer(
-            input_size + hidden_size,
-            4 * hidden_size,
-            reps,
-            dtype=dtype,
-            device=device,
-            **qkan_options,
-        )
-
-    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return self.qkan.step_function()
-
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return self.qkan(v)
+    layer_name = "qkan"
+    make_layer = staticmethod(QKANLayer)
 
 
-class HQKANGates(GateMap):
+class HQKANGates(_LayerGates):
     """HQKAN-LSTM: one HQKAN (Linear -> QKAN latent -> Linear) gives all four gates."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        reps: int = 1,
-        *,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None,
-        **hqkan_options,
-    ):
-        super().__init__(input_size, hidden_size)
-        self.hqkan = HQKAN(
-            input_size + hidden_size,
-            4 * hidden_size,
-            reps,
-            dtype=dtype,
-            device=device,
-            **hqkan_options,
-        )
-
-    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return self.hqkan.step_function()
-
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        return self.hqkan(v)
+    layer_name = "hqkan"
+    make_layer = staticmethod(HQKAN)
 
 
 class QLSTMGates(GateMap):

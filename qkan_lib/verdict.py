@@ -299,31 +299,30 @@ def verdict_table(
         "Sec. III (DARUAN: 3^L frequencies)",
         spectrum_claim(spectrum_summary),
     )
-    rows.append(
+    add(
+        "The learned edges are interpretable",
+        "abstract, Sec. V",
         {
-            "claim": "The learned edges are interpretable",
-            "the paper": "abstract, Sec. V",
-            "what this book measured": "every trained edge is a one-dimensional function "
-            "with an exact finite Fourier series, plotted and measured in chapter 11",
+            "measured": "every trained edge is a one-dimensional function with an exact finite "
+            "Fourier series, plotted and measured in chapter 11",
             "verdict": "holds in this narrow sense (no study of what the functions mean)",
             "outcome": "holds in part",
-            "strength of the evidence": "exact spectra of every trained edge",
-        }
+            "strength": "exact spectra of every trained edge",
+        },
     )
-    rows.append(
+    real = "see the Urban chapter (real data)"
+    add(
+        "Table IV: better on the Milan data",
+        "Table IV",
         {
-            "claim": "Table IV: better on the Milan data",
-            "the paper": "Table IV",
-            "what this book measured": (
-                "the Urban chapter ran on a synthetic stand-in: the Milan files are not "
-                "available here"
-                if stand_in
-                else "see the Urban chapter (real data)"
-            ),
-            "verdict": UNTESTABLE if stand_in else "see the Urban chapter",
-            "outcome": "cannot be tested",
-            "strength of the evidence": "none on the real data" if stand_in else "",
-        }
+            "measured": "the Urban chapter ran on a synthetic stand-in: the Milan files are not "
+            "available here"
+            if stand_in
+            else real,
+            "verdict": UNTESTABLE if stand_in else real,
+            "outcome": "cannot be tested" if stand_in else "holds in part",
+            "strength": "none on the real data" if stand_in else "",
+        },
     )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
