@@ -58,7 +58,7 @@ from torch import nn
 from .daruan import bloch_vector
 from .layers import QKANLayer
 from .models import GateMap, LSTMCell, RecurrentRegressor
-from .utils import check_input, check_positive_int
+from .utils import check_input, check_positive_int, register_tensor
 
 
 @functools.cache
@@ -206,11 +206,7 @@ class FourierTwinLayer(nn.Module):
             ("postact_weight", postact_weight_trainable),
             ("postact_bias", postact_bias_trainable),
         ):
-            value = getattr(source, name).detach().clone()
-            if trainable:
-                self.register_parameter(name, nn.Parameter(value))
-            else:
-                self.register_buffer(name, value)
+            register_tensor(self, name, getattr(source, name).detach().clone(), trainable)
 
     @classmethod
     def from_qkan(cls, layer: QKANLayer) -> "FourierTwinLayer":

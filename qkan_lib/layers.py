@@ -17,7 +17,7 @@ from .daruan import (
     evaluate_daruan,
     prepare,
 )
-from .utils import check_input, check_positive_int
+from .utils import check_input, check_positive_int, register_tensor
 
 
 class QKANLayer(nn.Module):
@@ -67,18 +67,18 @@ class QKANLayer(nn.Module):
         edges = (out_features, in_features)
         self.theta = nn.Parameter(torch.empty(*edges, reps + 1, 2, **factory))
         nn.init.xavier_normal_(self.theta)
-        self._add("preact_weight", torch.ones(*edges, reps, **factory), preact_trainable)
-        self._add("preact_bias", torch.zeros(*edges, reps, **factory), preact_trainable)
+        register_tensor(
+            self, "preact_weight", torch.ones(*edges, reps, **factory), preact_trainable
+        )
+        register_tensor(self, "preact_bias", torch.zeros(*edges, reps, **factory), preact_trainable)
         base = torch.full(edges, 0.5 if base_trainable else 0.0, **factory)
-        self._add("base_weight", base, base_trainable)
-        self._add("postact_weight", torch.ones(*edges, **factory), postact_weight_trainable)
-        self._add("postact_bias", torch.zeros(*edges, **factory), postact_bias_trainable)
-
-    def _add(self, name: str, value: torch.Tensor, trainable: bool) -> None:
-        if trainable:
-            self.register_parameter(name, nn.Parameter(value))
-        else:
-            self.register_buffer(name, value)
+        register_tensor(self, "base_weight", base, base_trainable)
+        register_tensor(
+            self, "postact_weight", torch.ones(*edges, **factory), postact_weight_trainable
+        )
+        register_tensor(
+            self, "postact_bias", torch.zeros(*edges, **factory), postact_bias_trainable
+        )
 
     def edge_functions(self, x: torch.Tensor) -> torch.Tensor:
         """phi_jk(x_k) for every batch row and edge: shape (batch, out, in)."""

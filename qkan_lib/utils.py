@@ -90,6 +90,16 @@ def intra_op_threads(count: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def register_tensor(
+    module: torch.nn.Module, name: str, value: torch.Tensor, trainable: bool
+) -> None:
+    """A trainable Parameter, or a frozen buffer (so ``parameters()`` lists exactly what trains)."""
+    if trainable:
+        module.register_parameter(name, torch.nn.Parameter(value))
+    else:
+        module.register_buffer(name, value)
+
+
 def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
