@@ -41,23 +41,27 @@ def damped_pendulum(
     if n_points < 2 or t_end <= 0 or m <= 0:
         raise ValueError("need n_points >= 2, t_end > 0 and m > 0")
     t = np.linspace(0.0, t_end, n_points)
-
-    def rhs(state):
-        angle, velocity = state
-        return np.array([velocity, -(b / m) * velocity - g * math.sin(angle)])
-
-    state = np.array([angle0, omega0], dtype=float)
+    # Plain Python floats: a two-component state in NumPy arrays spent ~0.4 s per call in array
+    # overhead. Same operations in the same order as the vector form, so bit-identical.
+    damping = b / m
+    h = float(t[1] - t[0]) / substeps
+    half, sixth = 0.5 * h, h / 6.0
+    angle, velocity = float(angle0), float(omega0)
     out = np.empty((n_points, 2))
-    out[0] = state
-    h = (t[1] - t[0]) / substeps
+    out[0] = angle, velocity
+    sin = math.sin
     for k in range(1, n_points):
         for _ in range(substeps):
-            k1 = rhs(state)
-            k2 = rhs(state + 0.5 * h * k1)
-            k3 = rhs(state + 0.5 * h * k2)
-            k4 = rhs(state + h * k3)
-            state = state + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
-        out[k] = state
+            a1, v1 = velocity, -damping * velocity - g * sin(angle)
+            a, v = angle + half * a1, velocity + half * v1
+            a2, v2 = v, -damping * v - g * sin(a)
+            a, v = angle + half * a2, velocity + half * v2
+            a3, v3 = v, -damping * v - g * sin(a)
+            a, v = angle + h * a3, velocity + h * v3
+            a4, v4 = v, -damping * v - g * sin(a)
+            angle = angle + sixth * (a1 + 2 * a2 + 2 * a3 + a4)
+            velocity = velocity + sixth * (v1 + 2 * v2 + 2 * v3 + v4)
+        out[k] = angle, velocity
     return t, out[:, 0], out[:, 1]
 
 

@@ -6,6 +6,7 @@ import torch
 import qkan_lib as ql
 from qkan_lib import training
 from qkan_lib.metrics import regression_metrics
+from qkan_lib.utils import intra_op_threads
 
 
 def test_metrics_on_known_values():
@@ -113,3 +114,62 @@ def test_progress_bar_follows_the_setting(monkeypatch):
     assert not training.progress_bar(3, True, "x").disable
     monkeypatch.setenv("QKAN_PROGRESS", "1")
     assert not training.progress_bar(3, None, "x").disable
+
+
+@pytest.mark.parametrize("model_name, batch_size", [("qkan_lstm", 1), ("lstm", 10), ("qlstm", 7)])
+def test_the_flat_buffer_update_equals_per_tensor_rmsprop_bit_for_bit(model_name, batch_size):
+    """The loop's one-buffer optimiser (FlatParameters) against torch's RMSprop on each tensor."""
+    data = ql.load_dataset("bessel")
+    config = ql.TrainConfig(epochs=2, batch_size=batch_size)
+    ql.seed_everything(2)
+    model = ql.build_model(model_name, "bessel", dtype=torch.float64)
+    reference = ql.build_model(model_name, "bessel", dtype=torch.float64)
+    reference.load_state_dict(model.state_dict())
+    ql.train(model, data, config)
+    optimizer = torch.optim.RMSprop(reference.parameters(), lr=0.01, alpha=0.99, eps=1e-8)
+    with intra_op_threads(1):  # as the loop runs: BLAS rounding may depend on the thread count
+        plain_rmsprop_epochs(reference, optimizer, data, batch_size, epochs=2)
+    for (name, got), want in zip(model.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(got, want), name
+
+
+def plain_rmsprop_epochs(reference, optimizer, data, batch_size, epochs):
+    for _ in range(epochs):
+        for start in range(0, len(data.x_train), batch_size):
+            optimizer.zero_grad()
+            rows = slice(start, start + batch_size)
+            # the loop's loss as written in _fit: a mean over (batch, output) per model
+            error = reference(data.x_train[rows]).unsqueeze(0) - data.y_train[rows]
+            error.square().mean(dim=(1, 2)).sum().backward()
+            optimizer.step()
+
+
+def test_flat_parameters_share_one_buffer_and_refuse_mixed_dtypes():
+    a = torch.nn.Parameter(torch.ones(2, 3, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.arange(4.0, dtype=torch.float64))
+    flat = training.FlatParameters([a, b])
+    assert flat.values.tolist() == [1.0] * 6 + [0.0, 1.0, 2.0, 3.0]
+    (a.sum() + (b**2).sum()).backward()
+    assert flat.values.grad.tolist() == [1.0] * 6 + [0.0, 2.0, 4.0, 6.0]
+    with torch.no_grad():
+        flat.values.mul_(2)
+    assert a.tolist() == [[2.0] * 3] * 2 and b.tolist() == [0.0, 2.0, 4.0, 6.0]
+    flat.zero_grad()
+    assert not flat.values.grad.any()
+    flat.release([a, b])
+    assert a.grad is None and b.grad is None
+    with pytest.raises(ValueError, match="one dtype"):
+        training.FlatParameters([torch.nn.Parameter(torch.ones(1)), b])
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        training.FlatParameters([])
+
+
+def test_one_evaluation_pass_gives_each_split_its_own_metrics():
+    data = ql.load_dataset("damped_shm", val_fraction=0.2)
+    ql.seed_everything(1)
+    model = ql.build_model("qkan_lstm", "damped_shm", dtype=torch.float64)
+    last = ql.train(model, data, ql.TrainConfig(epochs=1))["history"][-1]
+    for name, x, y in data.splits():
+        want = regression_metrics(ql.predict(model, x), y)
+        for metric, value in want.items():
+            assert last[f"{name}_{metric}"] == pytest.approx(value, rel=1e-12, abs=1e-15)
