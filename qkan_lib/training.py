@@ -10,6 +10,7 @@ back-propagates the SUM of the per-model losses, so every model gets exactly its
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class FlatParameters:
         with torch.no_grad():
             self.values = torch.cat([p.detach().reshape(-1) for p in parameters])
         self.values.grad = torch.zeros_like(self.values)
+        self.parameters = list(parameters)
         start = 0
         for p in parameters:
             size = p.numel()
@@ -120,9 +122,9 @@ class FlatParameters:
     def zero_grad(self) -> None:
         self.values.grad.zero_()
 
-    def release(self, parameters: list[torch.Tensor]) -> None:
+    def release(self) -> None:
         """Drop the gradient views after training (the values stay in the shared buffer)."""
-        for p in parameters:
+        for p in self.parameters:
             p.grad = None
 
 
@@ -184,22 +186,20 @@ def _fit(forward, parameters, data, config, n_models, progress, description, on_
     splits = data.splits()
     # Every split in one forward pass per epoch (rows are independent), then cut apart.
     x_all = torch.cat([x for _, x, _ in splits]) if len(splits) > 1 else splits[0][1]
-    bounds = torch.tensor([0] + [len(x) for _, x, _ in splits]).cumsum(0).tolist()
-    in_order = None
-    if generator is None:  # the same batches every epoch: slices are views, no copies
-        in_order = [
-            (data.x_train[i : i + config.batch_size], data.y_train[i : i + config.batch_size])
-            for i in range(0, len(data.x_train), config.batch_size)
-        ]
-    start = time.perf_counter()
-    bar = progress_bar(config.epochs, progress, description)
-    for epoch in range(1, config.epochs + 1):
-        batches = in_order or [
+    bounds = list(itertools.accumulate((len(x) for _, x, _ in splits), initial=0))
+
+    def epoch_batches():
+        return [
             (data.x_train[index], data.y_train[index])
             for index in batch_indices(len(data.x_train), config.batch_size, generator)
         ]
+
+    in_order = epoch_batches() if generator is None else None  # the same batches every epoch
+    start = time.perf_counter()
+    bar = progress_bar(config.epochs, progress, description)
+    for epoch in range(1, config.epochs + 1):
         batch_losses = []
-        for x, y in batches:
+        for x, y in in_order if in_order is not None else epoch_batches():
             flat.zero_grad()
             losses = (forward(x) - y).square().mean(dim=(1, 2))  # one MSE per model
             losses.sum().backward()
@@ -230,7 +230,7 @@ def _fit(forward, parameters, data, config, n_models, progress, description, on_
         bar.set_postfix(loss=f"{float(mean_losses.mean()):.4g}")
         bar.update()
     bar.close()
-    flat.release(parameters)
+    flat.release()
     per_model = (time.perf_counter() - start) / n_models
     return [
         TrainOutcome(history=h, predictions=p, wall_time_s=per_model, seed_batched=n_models)

@@ -156,7 +156,7 @@ def test_flat_parameters_share_one_buffer_and_refuse_mixed_dtypes():
     assert a.tolist() == [[2.0] * 3] * 2 and b.tolist() == [0.0, 2.0, 4.0, 6.0]
     flat.zero_grad()
     assert not flat.values.grad.any()
-    flat.release([a, b])
+    flat.release()
     assert a.grad is None and b.grad is None
     with pytest.raises(ValueError, match="one dtype"):
         training.FlatParameters([torch.nn.Parameter(torch.ones(1)), b])
