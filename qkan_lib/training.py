@@ -45,6 +45,10 @@ class TrainConfig:
     dtype: str = "float64"
     shuffle: bool = False
     record_epochs: tuple[int, ...] = ()  # store predictions on every split at these epochs
+    # False: score the training split only after the last epoch and at record_epochs (the mean
+    # batch loss ``train_loss`` is kept every epoch). At the Urban size the training split is
+    # most of each epoch's evaluation, and only its final scores are read.
+    evaluate_train: bool = True
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
@@ -58,11 +62,21 @@ class TrainConfig:
         bad = [e for e in self.record_epochs if not 1 <= e <= self.epochs]
         if bad:
             raise ValueError(f"record_epochs {bad} are outside 1..{self.epochs}")
+        if not isinstance(self.evaluate_train, bool):
+            raise ValueError(f"evaluate_train must be True or False, got {self.evaluate_train!r}")
 
     def to_dict(self) -> dict:
+        """The settings as JSON-ready values. Settings added after the first stored results
+        appear only when they differ from their default, so older runs keep their fingerprint."""
         out = dataclasses.asdict(self)
         out["record_epochs"] = list(self.record_epochs)
+        for name, default in LATER_SETTINGS.items():
+            if out[name] == default:
+                del out[name]
         return out
+
+
+LATER_SETTINGS = {"evaluate_train": True}  # added after results were stored: name -> default
 
 
 class TrainOutcome(TypedDict):
@@ -162,7 +176,8 @@ def fit(
     on_epoch_end: Callable[[int], None] | None = None,
     threads: int | None = 1,
 ) -> list[TrainOutcome]:
-    """Train ``n_models`` models at once and evaluate every split after each epoch.
+    """Train ``n_models`` models at once and evaluate every split after each epoch (the
+    training split only after the last and the recorded epochs if not ``config.evaluate_train``).
 
     ``forward(x)`` returns (n_models, batch, outputs); ``parameters`` are all trainable tensors
     (stacked on a leading model axis when n_models > 1). Optimisers act elementwise, so one
@@ -177,16 +192,31 @@ def fit(
         )
 
 
+class _EvaluationPass:
+    """Some splits' inputs stacked once, scored in one forward pass and cut apart again."""
+
+    def __init__(self, splits: list[tuple[str, torch.Tensor, torch.Tensor]]):
+        self.splits = splits
+        self.x = torch.cat([x for _, x, _ in splits]) if len(splits) > 1 else splits[0][1]
+        self.bounds = list(itertools.accumulate((len(x) for _, x, _ in splits), initial=0))
+
+    def run(self, forward: Forward):
+        """(name, targets, predictions (S, rows, outputs)) per split."""
+        y_hat = evaluate(forward, self.x)
+        for (name, _, y), lo, hi in zip(self.splits, self.bounds[:-1], self.bounds[1:]):
+            yield name, y, y_hat[:, lo:hi]
+
+
 def _fit(forward, parameters, data, config, n_models, progress, description, on_epoch_end):
     generator = seed_everything(config.seed) if config.shuffle else None
     flat = FlatParameters(parameters)
     optimizer = flat.optimizer(config)
     histories: list[list[dict]] = [[] for _ in range(n_models)]
     predictions: list[dict] = [{} for _ in range(n_models)]
-    splits = data.splits()
-    # Every split in one forward pass per epoch (rows are independent), then cut apart.
-    x_all = torch.cat([x for _, x, _ in splits]) if len(splits) > 1 else splits[0][1]
-    bounds = list(itertools.accumulate((len(x) for _, x, _ in splits), initial=0))
+    # The scored splits go through ONE forward pass (rows are independent), then are cut apart.
+    all_splits = _EvaluationPass(data.splits())
+    each_epoch = all_splits if config.evaluate_train else _EvaluationPass(data.splits()[1:])
+    all_splits_epochs = set(config.record_epochs) | {config.epochs}
 
     def epoch_batches():
         return [
@@ -214,9 +244,8 @@ def _fit(forward, parameters, data, config, n_models, progress, description, on_
             )
         mean_losses = stacked.mean(0)
         entries = [{"epoch": epoch, "train_loss": float(mean_losses[k])} for k in range(n_models)]
-        y_hat_all = evaluate(forward, x_all)
-        for (name, _, y), lo, hi in zip(splits, bounds[:-1], bounds[1:]):
-            y_hat = y_hat_all[:, lo:hi]
+        scored = all_splits if epoch in all_splits_epochs else each_epoch
+        for name, y, y_hat in scored.run(forward):
             for k in range(n_models):
                 for metric, value in regression_metrics(y_hat[k], y).items():
                     entries[k][f"{name}_{metric}"] = value

@@ -104,6 +104,23 @@ def test_fingerprint_follows_the_setting_and_the_results_version(monkeypatch):
     assert exp.fingerprint() != before
 
 
+def test_a_later_setting_at_its_default_keeps_older_fingerprints():
+    """Settings added to TrainConfig after results were stored enter the stored dict (and so the
+    fingerprint) only when they differ from their default, so adding one retrains nothing."""
+    exp = ql.Experiment("lstm", "bessel", 4, ql.TrainConfig(epochs=1))
+    for name, default in ql.training.LATER_SETTINGS.items():
+        assert getattr(exp.train, name) == default and name not in exp.train.to_dict()
+    lean = ql.Experiment("lstm", "bessel", 4, ql.TrainConfig(epochs=1, evaluate_train=False))
+    assert lean.train.to_dict()["evaluate_train"] is False
+    assert lean.fingerprint() != exp.fingerprint()
+    assert ql.Experiment.from_dict(lean.to_dict()) == lean
+    # the stored dict of a run made before the setting existed: no key, same experiment
+    older = exp.to_dict()
+    assert "evaluate_train" not in older["train"] and ql.Experiment.from_dict(older) == exp
+    urban = ql.protocol("urban").experiments(models=("lstm",))
+    assert all(e.train.evaluate_train is False for e in urban)
+
+
 def test_protocols_are_complete_and_take_a_base_seed():
     full = ql.protocol("urban", full=True)
     assert full.seq_lens == (4, 8, 12, 16, 32, 64) and full.lr_for("hqkan_lstm") == 0.02

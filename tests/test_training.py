@@ -28,6 +28,7 @@ def test_metrics_on_known_values():
         (dict(dtype="half"), "dtype"),
         (dict(record_epochs=(31,)), "record_epochs"),
         (dict(batch_size=2.5), "batch_size"),
+        (dict(evaluate_train=0), "evaluate_train"),
     ],
 )
 def test_bad_train_config_names_the_parameter(bad, name):
@@ -173,3 +174,29 @@ def test_one_evaluation_pass_gives_each_split_its_own_metrics():
         want = regression_metrics(ql.predict(model, x), y)
         for metric, value in want.items():
             assert last[f"{name}_{metric}"] == pytest.approx(value, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("model_name", ["qkan_lstm", "lstm"])
+def test_skipping_the_per_epoch_training_scores_changes_nothing_else(model_name):
+    """evaluate_train=False: the training split is scored after the last and the recorded
+    epochs only; the weights, the loss and every other split's scores are those of a full run."""
+    data = ql.load_dataset("damped_shm", val_fraction=0.2)
+    runs = {}
+    for evaluate_train in (True, False):
+        ql.seed_everything(3)
+        model = ql.build_model(model_name, "damped_shm", dtype=torch.float64)
+        config = ql.TrainConfig(epochs=4, record_epochs=(2,), evaluate_train=evaluate_train)
+        runs[evaluate_train] = ql.train(model, data, config)
+    full, lean = runs[True], runs[False]
+    assert full["final_state"] == lean["final_state"]
+    for epoch, (a, b) in enumerate(zip(full["history"], lean["history"]), start=1):
+        scored_train = epoch in (2, 4)
+        assert ("train_mse" in b) == scored_train and ("val_mse" in b and "test_r2" in b)
+        assert set(b) == (
+            set(a)
+            if scored_train
+            else {k for k in a if not k.startswith("train_")} | {"train_loss"}
+        )
+        for key, value in b.items():  # one pass over fewer rows: rounding only
+            assert value == pytest.approx(a[key], rel=1e-12, abs=1e-15), (epoch, key)
+    assert set(lean["predictions"]["2"]) == {"train", "val", "test"}
