@@ -32,11 +32,11 @@ from qkan_lib import (
     RecurrentRegressor,
     load_dataset,
 )
-from qkan_lib.configs import MODEL_LABELS
-from qkan_lib.machine import median_time
-from qkan_lib.pennylane_circuits import pennylane_qlstm_circuit
-from qkan_lib.qlstm_kernel import reference_qlstm_path
-from qkan_lib.recurrent_kernel import reference_path
+from qkan_lib.book.timing import median_time
+from qkan_lib.core.pennylane_circuits import pennylane_qlstm_circuit
+from qkan_lib.kernels.paths import reference_path
+from qkan_lib.kernels.qlstm_sequence import reference_qlstm_path
+from qkan_lib.models.registry import MODEL_LABELS
 
 TARGETS = {
     "daruan_layer": 15.0,

@@ -7,8 +7,8 @@ Per configuration it times, interleaved in one process with one intra-op thread,
 step (zero_grad, forward, MSE, backward, step) for all S seeds:
 
 * ``batched``: the S models' parameters stacked and evaluated by one ``torch.func.vmap``-ed
-  forward (as qkan_lib.seed_batching.train_seeds does; the fused kernel cannot run under vmap, so
-  this is the autograd path);
+  forward (as qkan_lib.runs.seed_batching.train_seeds does; the fused kernel cannot run under
+  vmap, so this is the autograd path);
 * ``one after another (fused)``: S separate models, each on its default (fused) path;
 * ``one after another (autograd)``: the same inside ``reference_path()``.
 
@@ -26,8 +26,8 @@ import time
 import torch
 
 import qkan_lib as ql
-from qkan_lib.daruan import vmap_compatible
-from qkan_lib.recurrent_kernel import reference_path
+from qkan_lib.core.daruan import vmap_compatible
+from qkan_lib.kernels.paths import reference_path
 
 SHAPES = {"damped_shm": (10, 4), "bessel": (10, 4), "urban": (64, 64)}  # dataset: (batch, seq_len)
 

@@ -1,44 +1,40 @@
 """qkan_lib: the library behind the QKAN-LSTM interactive book.
 
-Chapters use this one namespace (``import qkan_lib as ql``): the names below, and the
-submodules ``ql.plots``, ``ql.reports``, ``ql.milan``, ``ql.paper``, ``ql.edge_analysis`` and
-``ql.edge_plots`` (loaded on first use,
-so ``import qkan_lib`` does not pay for matplotlib).
+Chapters use this one namespace (``import qkan_lib as ql``): the names below, and the modules
+of the wings as ``ql.plots``, ``ql.tables``, ``ql.findings``, ... (see ``_SUBMODULES``; loaded
+on first use, so ``import qkan_lib`` does not pay for matplotlib).
+
+The wings, from the bottom up (each imports only from those before it):
+
+* ``utils``, ``paper``: checks, seeding, devices; the numbers the paper printed.
+* ``core``: circuit math and the reference implementations (DARUAN, QKAN layers, spectra,
+  parameter shift, QLSTM circuits, PennyLane oracles).
+* ``kernels``: compiled execution paths, registered by role; ``reference_path()``.
+* ``models``: gate maps, cells, baselines' models, parameter counts, the model registry.
+* ``data``: windows and splits, every dataset, the dataset registry.
+* ``runs``: training, protocols, the result store, the run path, grids, Dask workers.
+* ``evidence``: statistics, forecasters, findings, claims, learned spectra, the verdict.
+* ``book``: figures, tables, timings.
 """
 
 import importlib
 
-from .circuits import circuit_expectations, expectations, variational_unitaries
-from .configs import (
-    DATASET_LABELS,
-    DATASETS,
-    MODEL_LABELS,
-    MODELS,
-    affine_lstm,
-    build_model,
-    model_config,
+from .core.circuits import circuit_expectations, expectations, variational_unitaries
+from .core.daruan import DARUAN, amplitude_readout, bloch_vector, evaluate_daruan
+from .core.layers import HQKAN, QKANLayer, latent_width
+from .core.shift import circuit_evaluations, daruan_shift_gradients, qlstm_shift_gradients
+from .core.spectrum import (
+    evaluate_series,
+    exact_fourier_series,
+    fft_coefficients,
+    fit_coefficients,
+    predicted_frequencies,
+    sign_patterns,
 )
-from .daruan import DARUAN, amplitude_readout, bloch_vector, evaluate_daruan
-from .data import (
-    bessel_j,
-    bessel_series,
-    damped_pendulum,
-    load_dataset,
-    milan_source,
-    urban_dataset,
-)
-from .experiments import (
-    Experiment,
-    Protocol,
-    RunResult,
-    experiments_for,
-    protocol,
-    run_experiment,
-    run_grid,
-    tune_learning_rate,
-)
-from .layers import HQKAN, QKANLayer, latent_width
-from .models import (
+from .data.registry import load_dataset, milan_source, urban_dataset
+from .data.synthetic import bessel_j, bessel_series, damped_pendulum
+from .kernels.paths import reference_path
+from .models.cells import (
     AffineGates,
     GateMap,
     HQKANGates,
@@ -49,51 +45,77 @@ from .models import (
     QLSTMGates,
     RecurrentRegressor,
 )
-from .params import count_parameters, search_configurations
-from .seed_batching import train_seeds
-from .shift import circuit_evaluations, daruan_shift_gradients, qlstm_shift_gradients
-from .spectrum import (
-    evaluate_series,
-    exact_fourier_series,
-    fft_coefficients,
-    fit_coefficients,
-    predicted_frequencies,
-    sign_patterns,
+from .models.parameters import count_parameters
+from .models.registry import (
+    DATASET_LABELS,
+    DATASETS,
+    MODEL_LABELS,
+    MODELS,
+    affine_lstm,
+    build_model,
+    model_config,
+    search_configurations,
 )
-from .training import TrainConfig, predict, train
-from .utils import environment_info, resolve_device, seed_everything
+from .runs.experiment import Experiment, Protocol, experiments_for, protocol
+from .runs.grid import run_grid, tune_learning_rate
+from .runs.run import run_experiment
+from .runs.seed_batching import train_seeds
+from .runs.store import RunResult
+from .runs.training import TrainConfig, predict, train
+from .utils import __version__, environment_info, resolve_device, seed_everything
 
-__version__ = "0.1.0"
-
-_LAZY_SUBMODULES = (
-    "plots",
-    "reports",
-    "milan",
-    "paper",
-    "pennylane_circuits",
-    "edge_analysis",
-    "edge_plots",
-    "statistics",
-    "claims",
-    "diagrams",
-    "machine",
-    "stats_plots",
-    "series_accuracy",
-    "evidence",
-    "baselines",
-    "fourier_twin",
-    "forecasting",
-    "verdict",
-)
+# Modules a chapter reaches as ``ql.<name>``, loaded on first use (so ``import qkan_lib`` does
+# not pay for matplotlib, PennyLane or Numba). The wings' modules by their own names, plus the
+# names chapters used before the library had wings.
+_SUBMODULES = {
+    "plots": "book.plots",
+    "spectrum_plots": "book.spectrum_plots",
+    "stats_plots": "book.stats_plots",
+    "diagrams": "book.diagrams",
+    "tables": "book.tables",
+    "timing": "book.timing",
+    "statistics": "evidence.statistics",
+    "findings": "evidence.findings",
+    "forecasters": "evidence.forecasters",
+    "closed_loop": "evidence.closed_loop",
+    "reductions": "evidence.reductions",
+    "learned_spectra": "evidence.learned_spectra",
+    "verdict": "evidence.verdict",
+    "series_accuracy": "evidence.series_accuracy",
+    "milan": "data.milan",
+    "narma": "data.narma",
+    "pennylane_circuits": "core.pennylane_circuits",
+    "fourier_twin": "models.fourier_twin",
+    "matched_lstm": "models.matched_lstm",
+    "registry": "models.registry",
+    "experiment": "runs.experiment",
+    "store": "runs.store",
+    "run": "runs.run",
+    "grid": "runs.grid",
+    "paths": "kernels.paths",
+    "paper": "paper",
+    "utils": "utils",
+    # names from before the wings
+    "reports": "book.tables",
+    "machine": "book.timing",
+    "edge_plots": "book.spectrum_plots",
+    "edge_analysis": "evidence.learned_spectra",
+    "claims": "evidence.reductions",
+    "baselines": "evidence.forecasters",
+    "forecasting": "evidence.closed_loop",
+    "experiments": "runs.experiment",
+}
 
 
 def __getattr__(name: str):
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{_SUBMODULES[name]}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "__version__",
+    "reference_path",
     "DARUAN",
     "DATASETS",
     "DATASET_LABELS",

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .configs import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
-from .experiments import default_results_dir, experiments_for, run_grid
-from .reports import mean_std_text, results_frame, summary, training_time
+from .book.tables import mean_std_text, results_frame, summary, training_time
+from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
+from .runs.experiment import experiments_for
+from .runs.grid import run_grid
+from .runs.store import default_results_dir
 
 METRICS = ("test_mse", "test_mae", "test_r2")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__version__ = "0.1.0"  # the library's version, recorded with every result
+
 import contextlib
 import os
 import platform
@@ -10,6 +12,7 @@ import sys
 from collections.abc import Iterator
 
 import numpy as np
+import scipy
 import torch
 
 
@@ -119,8 +122,6 @@ def cpu_name() -> str:
 
 def environment_info(device: torch.device | str | None = None) -> dict:
     """Versions and hardware, recorded with every result file."""
-    import scipy
-
     info = {
         "cpu": cpu_name(),
         "python": sys.version.split()[0],
@@ -130,8 +131,6 @@ def environment_info(device: torch.device | str | None = None) -> dict:
         "scipy": scipy.__version__,
         "cpu_threads": torch.get_num_threads(),
     }
-    from . import __version__
-
     info["qkan_lib"] = __version__
     if device is not None:
         device = torch.device(device)

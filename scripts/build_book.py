@@ -35,10 +35,10 @@ def execute_chapters(names: list[str], full: bool, device: str) -> None:
     import papermill as pm
 
     (SRC / "notebooks").mkdir(parents=True, exist_ok=True)
-    os.environ["QKAN_PROGRESS"] = "0"  # no progress bars in the published pages (qkan_lib.progress)
+    os.environ["QKAN_PROGRESS"] = "0"  # no progress bars on the pages (qkan_lib.runs.progress)
     if not full:
         # The quick protocol trains its grids in the kernel's own process: on a 2-core machine
-        # worker processes were measured to gain nothing (qkan_lib.parallel_grid), and their
+        # worker processes were measured to gain nothing (qkan_lib.runs.workers), and their
         # start-up costs more than a quick grid. $QKAN_WORKERS still overrides this.
         os.environ.setdefault("QKAN_WORKERS", "1")
     for name in names:

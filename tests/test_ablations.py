@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import qkan_lib as q
-from qkan_lib.data import load_dataset
+from qkan_lib.data.registry import load_dataset
 
 F64 = torch.float64
 
@@ -99,7 +99,7 @@ def test_hqkan_latent_widths(latent):
 
 @pytest.mark.parametrize("model_name", ["fourier_lstm", "param_matched_lstm"])
 def test_new_models_train_through_the_library_engine(model_name):
-    from qkan_lib.training import TrainConfig, train
+    from qkan_lib.runs.training import TrainConfig, train
 
     data = load_dataset("bessel", 4)
     data.x_train, data.y_train = data.x_train[:20], data.y_train[:20]

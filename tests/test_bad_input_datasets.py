@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qkan_lib import data as D
-from qkan_lib import milan
+from qkan_lib.data import milan
+from qkan_lib.data import registry as D
 
 
 @pytest.mark.parametrize("bad", [0, 1, 0.0, 1.0, -0.2, 1.5, float("nan"), True, "0.5", None])

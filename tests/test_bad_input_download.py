@@ -15,7 +15,7 @@ import threading
 import numpy as np
 import pytest
 
-from qkan_lib import milan
+from qkan_lib.data import milan
 
 T0 = milan.FIRST_SLOT_MS
 LIFETIME = 30.0  # seconds; the server stops itself after this

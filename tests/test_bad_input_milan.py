@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from qkan_lib import milan
+from qkan_lib.data import milan
 
 T0 = milan.FIRST_SLOT_MS
 SLOT = milan.SLOT_MS

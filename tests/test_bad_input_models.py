@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from qkan_lib import build_model
-from qkan_lib.daruan import DARUAN
-from qkan_lib.daruan import evaluate_daruan as daruan
-from qkan_lib.layers import HQKAN, QKANLayer, latent_width
-from qkan_lib.models import AffineGates, HQKANGates, LSTMRegressor, QKANGates, QLSTMGates
+from qkan_lib.core.daruan import DARUAN
+from qkan_lib.core.daruan import evaluate_daruan as daruan
+from qkan_lib.core.layers import HQKAN, QKANLayer, latent_width
+from qkan_lib.models.cells import AffineGates, HQKANGates, LSTMRegressor, QKANGates, QLSTMGates
 
 MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
 

@@ -5,15 +5,18 @@ import pytest
 import torch
 
 import qkan_lib as q
-from qkan_lib.baselines import (
+from qkan_lib.data.registry import SequenceData, load_dataset
+from qkan_lib.data.windows import make_windows
+from qkan_lib.evidence.forecasters import (
     LinearAutoregression,
     baseline_metrics,
+    persistence_forecast,
+)
+from qkan_lib.models.matched_lstm import (
     build_parameter_matched_lstm,
     lstm_parameter_count,
     parameter_matched_lstm_hidden,
-    persistence_forecast,
 )
-from qkan_lib.data import SequenceData, load_dataset, make_windows
 
 
 def _windows_data(series, seq_len, n_train):
@@ -44,7 +47,7 @@ def test_persistence_exact_when_next_equals_last():
 def test_persistence_metrics_on_damped_shm_are_computed_by_regression_metrics():
     data = load_dataset("damped_shm", 4)
     out = baseline_metrics(data)
-    from qkan_lib.metrics import regression_metrics
+    from qkan_lib.runs.metrics import regression_metrics
 
     manual = regression_metrics(data.x_test[:, -1], data.y_test)
     assert out["persistence"]["test"] == manual
@@ -155,7 +158,9 @@ def test_parameter_matched_lstm_named_configuration():
         q.build_model("param_matched_lstm", "damped_shm", match="qlstm").lstm.hidden_size == 3
     )  # 78 -> 76
     with pytest.raises(ValueError, match="match must be one of"):
-        build_parameter_matched_lstm("bessel", match="param_matched_lstm")
+        q.build_model("param_matched_lstm", "bessel", match="param_matched_lstm")
+    with pytest.raises(ValueError, match="give target_params, hidden_size or match_count"):
+        build_parameter_matched_lstm("bessel")
 
 
 def test_parameter_matched_build_does_not_move_the_random_stream():

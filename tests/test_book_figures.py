@@ -9,20 +9,20 @@ import torch
 from matplotlib.figure import Figure
 
 from qkan_lib import evaluate_daruan as daruan
-from qkan_lib.machine import (
-    LoadSnapshot,
-    busy_warning,
-    load_snapshot,
-    time_samples,
-    time_spread_table,
-)
-from qkan_lib.plots import (
+from qkan_lib.book.plots import (
     SPECTRUM_WEIGHTS,
     daruan_parameters,
     plot_daruan_spectrum,
     plot_r2_gap,
     plot_shift_sinusoid,
     plot_timing_spread,
+)
+from qkan_lib.book.timing import (
+    LoadSnapshot,
+    busy_warning,
+    load_snapshot,
+    time_samples,
+    time_spread_table,
 )
 
 
@@ -159,7 +159,7 @@ def test_spectrum_axes_can_be_fixed_across_L():
 
 def test_diagrams_are_figures():
     pytest.importorskip("pennylane")
-    from qkan_lib.diagrams import draw_daruan_circuit, draw_qlstm_circuit, plot_lstm_cell
+    from qkan_lib.book.diagrams import draw_daruan_circuit, draw_qlstm_circuit, plot_lstm_cell
 
     for fig in (draw_daruan_circuit(2), draw_qlstm_circuit(3, 2, 2), plot_lstm_cell()):
         assert isinstance(fig, Figure)
@@ -179,7 +179,7 @@ def test_diagrams_are_figures():
 
 def test_readout_spectra_draws_both_readouts_and_the_band():
     from qkan_lib import fft_coefficients
-    from qkan_lib.plots import plot_readout_spectra
+    from qkan_lib.book.plots import plot_readout_spectra
 
     theta, w, b = daruan_parameters(2, theta_seed=0, bias=0.1)
     x = torch.arange(256, dtype=torch.float64) * (2 * math.pi / 256)

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from qkan_lib import machine
-from qkan_lib.plots import plot_bessel_data, plot_pendulum_data
+from qkan_lib.book import timing as machine
+from qkan_lib.book.plots import plot_bessel_data, plot_pendulum_data
 
 
 def test_data_figures_shade_the_test_part():
@@ -140,7 +140,7 @@ def test_step_time_by_threads_restores_the_thread_count():
 
 
 def test_timing_figure_can_stack_its_panels():
-    from qkan_lib.plots import plot_timing_spread
+    from qkan_lib.book.plots import plot_timing_spread
 
     table = _table()
     fig = plot_timing_spread(table, ncols=1, what="training step")

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib import circuit_kernel
-from qkan_lib.circuits import can_use_kernel, expectations, variational_unitaries
+from qkan_lib.core.circuits import can_use_kernel, expectations, variational_unitaries
+from qkan_lib.kernels import circuit as circuit_kernel
 
 RNG = np.random.default_rng(11)
 

@@ -1,11 +1,11 @@
-"""qkan_lib.claims: the reduction arithmetic against brute force, and the findings it supports."""
+"""qkan_lib.evidence.reductions: the reduction arithmetic against brute force, and its findings."""
 
 import itertools
 from pathlib import Path
 
 import pytest
 
-from qkan_lib.claims import (
+from qkan_lib.evidence.reductions import (
     CLAIMS,
     PARTS,
     POOLED,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from qkan_lib import DARUAN, evaluate_daruan
-from qkan_lib.pennylane_circuits import pennylane_daruan
+from qkan_lib.core.pennylane_circuits import pennylane_daruan
 
 RNG = np.random.default_rng(1234)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib.daruan import daruan_core, edge_constants, prepare, vmap_compatible
+from qkan_lib.core.daruan import daruan_core, edge_constants, prepare, vmap_compatible
 
 
 @pytest.mark.parametrize("reps", [1, 2, 4])

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from qkan_lib.data import cache_dir, display_path, milan_source
+from qkan_lib.data.registry import milan_source
+from qkan_lib.data.urban import cache_dir, display_path
 
 
 def test_paths_are_shown_relative_to_a_named_root(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""qkan_lib.edge_analysis and edge_plots: exact edge spectra of trained QKAN layers."""
+"""qkan_lib.evidence.learned_spectra and edge_plots: exact edge spectra of trained QKAN layers."""
 
 import math
 
@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from qkan_lib import build_model
-from qkan_lib.edge_analysis import (
+from qkan_lib.book.spectrum_plots import (
+    gate_labels,
+    plot_edge_functions,
+    plot_edge_spectra,
+    plot_weight_trajectories,
+)
+from qkan_lib.core.layers import QKANLayer
+from qkan_lib.core.spectrum import fft_coefficients
+from qkan_lib.evidence.learned_spectra import (
     EdgeParameters,
     SpectrumRecorder,
     edge_spectrum,
@@ -18,14 +26,6 @@ from qkan_lib.edge_analysis import (
     reconstruct,
     spectral_summary,
 )
-from qkan_lib.edge_plots import (
-    gate_labels,
-    plot_edge_functions,
-    plot_edge_spectra,
-    plot_weight_trajectories,
-)
-from qkan_lib.layers import QKANLayer
-from qkan_lib.spectrum import fft_coefficients
 
 
 def trained_like_layer(in_features=3, out_features=4, reps=2, seed=0, unit_weights=False):

@@ -1,4 +1,4 @@
-"""The evidence functions of the "Testing the claims" part (qkan_lib.evidence)."""
+"""The evidence functions of the "Testing the claims" part (qkan_lib.evidence.findings)."""
 
 import numpy as np
 import pandas as pd
@@ -6,8 +6,8 @@ import pytest
 from scipy import stats as sps
 
 import qkan_lib as ql
-from qkan_lib import evidence
-from qkan_lib.statistics import holm
+from qkan_lib.evidence import findings as evidence
+from qkan_lib.evidence.statistics import holm
 
 
 def test_arm_names_and_labels():
@@ -121,7 +121,7 @@ def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
         spec.experiments(["lstm"], seeds=[int(lstm.seed)], lr=0.02, epochs=2)[0], tmp_path
     )
     data = ql.load_dataset("damped_shm", 4)
-    from qkan_lib.forecasting import horizon_metrics
+    from qkan_lib.evidence.closed_loop import horizon_metrics
 
     expected = horizon_metrics(model, data.x_test, data.y_test, 3)
     got = closed[(closed["arm"] == "lstm") & (closed["seed"] == lstm.seed)]

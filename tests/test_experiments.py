@@ -1,4 +1,4 @@
-"""Protocols, experiments and the result store (qkan_lib.experiments)."""
+"""Protocols, experiments, the run path and the result store (qkan_lib.runs)."""
 
 import dataclasses
 import json
@@ -6,7 +6,8 @@ import json
 import pytest
 
 import qkan_lib as ql
-from qkan_lib import experiments
+from qkan_lib.runs import experiment as experiments
+from qkan_lib.runs import run, store
 
 
 def test_results_are_written_once_then_loaded_never_retrained(tmp_path, monkeypatch):
@@ -30,7 +31,7 @@ def test_results_are_written_once_then_loaded_never_retrained(tmp_path, monkeypa
     def no_training(*args, **kwargs):
         raise AssertionError("a finished result must be loaded, not retrained")
 
-    monkeypatch.setattr(experiments, "train", no_training)
+    monkeypatch.setattr(run, "train", no_training)
     loaded = ql.run_experiment(exp, tmp_path)
     assert loaded == first
     other = ql.Experiment("qkan_lstm", "bessel", 4, ql.TrainConfig(epochs=2, seed=2))
@@ -52,8 +53,8 @@ def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch
     def no_training(*args, **kwargs):
         raise AssertionError("a finished grid must be loaded, not retrained")
 
-    monkeypatch.setattr(experiments, "train", no_training)
-    monkeypatch.setattr(experiments, "run_seed_group", no_training)
+    monkeypatch.setattr(run, "train", no_training)
+    monkeypatch.setattr(run, "run_seed_group", no_training)
     assert ql.run_grid(grid, tmp_path) == results
     (tmp_path / grid[3].filename()).unlink()  # an interrupted grid: only the missing run trains
     with pytest.raises(AssertionError, match="not retrained"):
@@ -62,13 +63,13 @@ def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch
 
 def test_jobs_group_seeds_only_where_allowed():
     grid = ql.experiments_for("bessel", models=("qkan_lstm", "lstm"), seeds=(0, 1, 2), epochs=1)
-    jobs = experiments.plan_jobs(grid, batch_seeds=True)
+    jobs = run.plan_jobs(grid, batch_seeds=True)
     assert sorted(len(j) for j in jobs) == [1, 1, 1, 3]
-    assert all(len(j) == 1 for j in experiments.plan_jobs(grid, batch_seeds=False))
+    assert all(len(j) == 1 for j in run.plan_jobs(grid, batch_seeds=False))
     shuffled = [
         dataclasses.replace(e, train=dataclasses.replace(e.train, shuffle=True)) for e in grid
     ]
-    assert all(len(j) == 1 for j in experiments.plan_jobs(shuffled, batch_seeds=True))
+    assert all(len(j) == 1 for j in run.plan_jobs(shuffled, batch_seeds=True))
 
 
 def test_same_seed_same_result(tmp_path):
@@ -90,7 +91,7 @@ def test_corrupt_or_foreign_result_files_are_reported(tmp_path):
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(TypeError):
-        experiments.write_json_atomic(tmp_path / "r.json", {"bad": object()})
+        store.write_json_atomic(tmp_path / "r.json", {"bad": object()})
     assert not list(tmp_path.iterdir())
 
 
@@ -108,7 +109,7 @@ def test_a_later_setting_at_its_default_keeps_older_fingerprints():
     """Settings added to TrainConfig after results were stored enter the stored dict (and so the
     fingerprint) only when they differ from their default, so adding one retrains nothing."""
     exp = ql.Experiment("lstm", "bessel", 4, ql.TrainConfig(epochs=1))
-    for name, default in ql.training.LATER_SETTINGS.items():
+    for name, default in ql.runs.training.LATER_SETTINGS.items():
         assert getattr(exp.train, name) == default and name not in exp.train.to_dict()
     lean = ql.Experiment("lstm", "bessel", 4, ql.TrainConfig(epochs=1, evaluate_train=False))
     assert lean.train.to_dict()["evaluate_train"] is False
@@ -168,8 +169,9 @@ def test_tuning_uses_validation_only_and_picks_the_lowest_median(tmp_path):
 def test_trained_model_reproduces_the_stored_scores(tmp_path):
     """The rebuilt model's test metrics equal the run's last recorded ones: alone exactly,
     seed-batched to rounding (both paths store their final weights)."""
-    from qkan_lib.experiments import load_result, trained_model
-    from qkan_lib.metrics import regression_metrics
+    from qkan_lib.runs.metrics import regression_metrics
+    from qkan_lib.runs.run import trained_model
+    from qkan_lib.runs.store import load_result
 
     spec = ql.protocol("damped_shm")
     data = ql.load_dataset("damped_shm", 4)
@@ -189,7 +191,8 @@ def test_trained_model_reproduces_the_stored_scores(tmp_path):
 
 
 def test_trained_model_retrains_a_result_without_weights(tmp_path):
-    from qkan_lib.experiments import load_result, trained_model, write_json_atomic
+    from qkan_lib.runs.run import trained_model
+    from qkan_lib.runs.store import load_result, write_json_atomic
 
     experiment = ql.protocol("damped_shm").experiments(["lstm"], seeds=(3,), epochs=1)[0]
     ql.run_grid([experiment], tmp_path)

@@ -5,14 +5,10 @@ import pytest
 import torch
 
 import qkan_lib as q
-from qkan_lib.data import load_dataset, synthetic_dataset
-from qkan_lib.forecasting import (
-    closed_loop_forecast,
-    horizon_metrics,
-    horizon_targets,
-    noisy_damped_shm,
-)
-from qkan_lib.metrics import regression_metrics
+from qkan_lib.data.noisy import noisy_damped_shm
+from qkan_lib.data.registry import load_dataset, synthetic_dataset
+from qkan_lib.evidence.closed_loop import closed_loop_forecast, horizon_metrics, horizon_targets
+from qkan_lib.runs.metrics import regression_metrics
 
 F64 = torch.float64
 

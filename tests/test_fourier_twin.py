@@ -6,7 +6,7 @@ import torch
 from oracles import daruan_expectation
 
 import qkan_lib as q
-from qkan_lib.fourier_twin import (
+from qkan_lib.models.fourier_twin import (
     FourierTwinLayer,
     daruan_angle_coefficients,
     edge_parameter_counts,

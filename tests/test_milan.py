@@ -9,8 +9,8 @@ import threading
 import numpy as np
 import pytest
 
-from qkan_lib import milan
-from qkan_lib.data import urban_dataset
+from qkan_lib.data import milan
+from qkan_lib.data.registry import urban_dataset
 
 T0 = milan.FIRST_SLOT_MS
 SLOT = milan.SLOT_MS

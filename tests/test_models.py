@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib.models import QLSTMGates
+from qkan_lib.models.cells import QLSTMGates
 
 RNG = np.random.default_rng(7)
 
@@ -13,7 +13,7 @@ def test_affine_cell_equals_torch_lstm():
     torch.manual_seed(0)
     d, m = 3, 5
     reference = torch.nn.LSTM(d, m, batch_first=True, dtype=torch.float64)
-    ours = ql.configs.affine_lstm(d, m, dtype=torch.float64)
+    ours = ql.affine_lstm(d, m, dtype=torch.float64)
     with torch.no_grad():
         gates = ours.cell.gates.linear
         gates.weight.copy_(torch.cat([reference.weight_ih_l0, reference.weight_hh_l0], dim=1))

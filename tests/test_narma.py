@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from qkan_lib.data import load_dataset
-from qkan_lib.narma import (
+from qkan_lib.data.narma import (
     NarmaDivergenceError,
     check_bounded,
     chronological_split,
@@ -14,6 +13,7 @@ from qkan_lib.narma import (
     narma_dataset,
     narma_recursion,
 )
+from qkan_lib.data.registry import load_dataset
 
 
 def plain_narma(u, n, y0=0.0):

@@ -1,6 +1,6 @@
 import pytest
 
-from qkan_lib.progress import ENV_VAR, in_jupyter_kernel, progress_enabled
+from qkan_lib.runs.progress import ENV_VAR, in_jupyter_kernel, progress_enabled
 
 
 def test_progress_follows_the_request_then_the_environment(monkeypatch):

@@ -9,14 +9,22 @@ import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib import qlstm_kernel, qlstm_kernel_loops
-from qkan_lib.models import LSTMCell, QLSTMGates, RecurrentRegressor
-from qkan_lib.qlstm_kernel import (
-    FusedQLSTMSequence,
-    can_fuse_qlstm,
-    fused_qlstm_final_hidden,
-    reference_qlstm_path,
-)
+from qkan_lib.kernels import qlstm_loops as qlstm_kernel_loops
+from qkan_lib.kernels import qlstm_sequence as qlstm_kernel
+from qkan_lib.kernels.paths import reference_path, sequence_kernel
+from qkan_lib.kernels.qlstm_sequence import FusedQLSTMSequence
+from qkan_lib.models.cells import LSTMCell, QLSTMGates, RecurrentRegressor
+
+
+def can_fuse_qlstm(gates, x):
+    """Whether the dispatcher sends these QLSTM gates and input to the fused sequence kernel."""
+    kernel = sequence_kernel(gates, x)
+    return kernel is not None and kernel.name == "qlstm_sequence"
+
+
+def fused_qlstm_final_hidden(gates, x):
+    return qlstm_kernel.fused_final_hidden(gates.theta, x, gates.hidden_size)
+
 
 RNG = np.random.default_rng(15)
 TOLERANCE = {torch.float64: 1e-12, torch.float32: 2e-5}
@@ -47,7 +55,7 @@ def value_and_grads(model, x, weights):
 def assert_paths_agree(model, x, tol):
     weights = torch.tensor(RNG.normal(size=(x.shape[0], 1)), dtype=x.dtype)
     fused = value_and_grads(model, x, weights)
-    with reference_qlstm_path():
+    with reference_path():
         reference = value_and_grads(model, x, weights)
     torch.testing.assert_close(fused[0], reference[0], atol=tol, rtol=0)
     torch.testing.assert_close(fused[1], reference[1], atol=tol, rtol=0)
@@ -122,7 +130,7 @@ def test_adam_step_via_fused_equals_step_via_reference(dataset, dtype):
     for model, force_reference in ((fused, False), (reference, True)):
         optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
         optimizer.zero_grad(set_to_none=True)
-        with reference_qlstm_path() if force_reference else torch.enable_grad():
+        with reference_path() if force_reference else torch.enable_grad():
             torch.nn.functional.mse_loss(model(x), y).backward()
         gradients.append([p.grad.clone() for p in model.parameters()])
         optimizer.step()
@@ -152,7 +160,7 @@ def test_regressor_dispatches_to_the_kernel_only_when_it_can(monkeypatch):
     x = sequence(2, 3, 1).detach()
     model(x)
     assert calls == [1]
-    with reference_qlstm_path():
+    with reference_path():
         model(x)
         assert not can_fuse_qlstm(model.cell.gates, x)
     assert calls == [1] and can_fuse_qlstm(model.cell.gates, x)
@@ -197,7 +205,7 @@ def test_second_order_gradients_are_refused_clearly_and_work_on_the_reference_pa
     (g,) = torch.autograd.grad(model(x).sum(), theta, create_graph=False)
     with pytest.raises(RuntimeError, match="first-order"):
         torch.autograd.grad(model(x).sum(), theta, create_graph=True)
-    with reference_qlstm_path():
+    with reference_path():
         (g_ref,) = torch.autograd.grad(model(x).sum(), theta, create_graph=True)
     torch.testing.assert_close(g, g_ref.detach(), atol=1e-12, rtol=0)
     assert g_ref.requires_grad
@@ -218,8 +226,8 @@ def test_loops_load_lazily_and_are_cachable():
     module-level functions without closures, which Numba's disk cache can reuse across
     processes (a closure would be recompiled, ~20 s, in every process)."""
     code = (
-        "import sys, qkan_lib, qkan_lib.qlstm_kernel; "
-        "sys.exit('qkan_lib.qlstm_kernel_loops' in sys.modules)"
+        "import sys, qkan_lib, qkan_lib.kernels.qlstm_sequence; "
+        "sys.exit('qkan_lib.kernels.qlstm_loops' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     for kernel in (qlstm_kernel_loops.forward, qlstm_kernel_loops.backward):
@@ -236,7 +244,7 @@ def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
     )
     model = qlstm(2, 3, 2)
     x = sequence(5, 6, 2).detach()
-    with reference_qlstm_path():
+    with reference_path():
         want = model(x)
     with torch.no_grad():
         torch.testing.assert_close(model(x), want, atol=1e-12, rtol=0)
@@ -245,7 +253,7 @@ def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
     assert kept == [False, False]
     x.requires_grad_()
     (g_x,) = torch.autograd.grad(model(x).sum(), x)
-    with reference_qlstm_path():
+    with reference_path():
         (want_x,) = torch.autograd.grad(model(x).sum(), x)
     torch.testing.assert_close(g_x, want_x, atol=1e-12, rtol=0)
     assert kept == [False, False, True]

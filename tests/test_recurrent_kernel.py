@@ -1,7 +1,7 @@
 """The fused QKAN-LSTM / HQKAN-LSTM kernel against the autograd reference loop.
 
 Oracle: the same model run inside ``reference_path()`` (the step-by-step PyTorch loop of
-qkan_lib.models, differentiated by autograd), plus finite differences (gradcheck). Every
+qkan_lib.models.cells, differentiated by autograd), plus finite differences (gradcheck). Every
 comparison covers the value h_T / the prediction and the gradient of every trainable tensor
 and of the input x.
 """
@@ -13,8 +13,20 @@ import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib import recurrent_kernel as rk
-from qkan_lib.models import (
+from qkan_lib.kernels import qkan_sequence as rk
+from qkan_lib.kernels.paths import execution_path, reference_path
+
+
+def can_fuse(gates, x):
+    """Whether the dispatcher sends this gate map and input to the QKAN sequence kernel."""
+    return execution_path(gates, x) == "qkan_sequence"
+
+
+def layer_of(gates):
+    return getattr(gates, "qkan", None) or getattr(gates, "hqkan", gates)
+
+
+from qkan_lib.models.cells import (
     AffineGates,
     HQKANGates,
     LSTMCell,
@@ -78,7 +90,7 @@ def fused_and_reference(model, x, seed=1):
     torch.manual_seed(seed)
     weights = torch.randn(x.shape[0], 1, dtype=x.dtype)
     results = []
-    for context in (torch.enable_grad, rk.reference_path):
+    for context in (torch.enable_grad, reference_path):
         with context():
             xg = x.detach().requires_grad_()
             out = model(xg)
@@ -88,7 +100,7 @@ def fused_and_reference(model, x, seed=1):
 
 
 def assert_fused_equals_reference(model, x):
-    assert rk.can_fuse(model.cell.gates, x)
+    assert can_fuse(model.cell.gates, x)
     (out, grads), (ref_out, ref_grads) = fused_and_reference(model, x)
     tol = TOL[x.dtype]
     torch.testing.assert_close(out, ref_out, **tol)
@@ -280,7 +292,7 @@ def test_training_steps_equal_the_reference(name, dtype):
     fused = ql.build_model(name, "urban", dtype=dtype)
     reference = copy.deepcopy(fused)
     x, y = torch.randn(8, 12, 1, dtype=dtype), torch.randn(8, 1, dtype=dtype)
-    for model, context in ((fused, torch.enable_grad), (reference, rk.reference_path)):
+    for model, context in ((fused, torch.enable_grad), (reference, reference_path)):
         optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
         with context():
             for _ in range(3):
@@ -304,7 +316,7 @@ def test_no_grad_forward_keeps_nothing_and_agrees(kind, count_fused_calls):
     with torch.no_grad():
         got = model(x)
     assert count_fused_calls == [False]  # the kernel ran, and stored nothing for a backward pass
-    with rk.reference_path(), torch.no_grad():
+    with reference_path(), torch.no_grad():
         want = model(x)
     torch.testing.assert_close(got, want, **TOL[torch.float64])
     assert not got.requires_grad
@@ -316,7 +328,7 @@ def test_create_graph_is_refused_with_a_pointer_to_the_reference_path():
     out = model(x).sum()
     with pytest.raises(RuntimeError, match="reference_path"):
         torch.autograd.grad(out, list(model.parameters()), create_graph=True)
-    with rk.reference_path():
+    with reference_path():
         grads = torch.autograd.grad(model(x).sum(), list(model.parameters()), create_graph=True)
     assert grads[0].requires_grad
 
@@ -334,25 +346,25 @@ def test_can_fuse_declines_what_the_kernel_does_not_cover():
     model = make_model("qkan", 1, 2, 1, torch.float64)
     gates = model.cell.gates
     x = torch.randn(2, 3, 1, dtype=torch.float64)
-    assert rk.can_fuse(gates, x)
-    assert not rk.can_fuse(gates, x.float())  # dtype mismatch with the parameters
-    with rk.reference_path():
-        assert not rk.can_fuse(gates, x)
-    assert rk.can_fuse(gates, x)
-    assert not rk.can_fuse(AffineGates(1, 2, dtype=torch.float64), x)
-    assert not rk.can_fuse(QLSTMGates(1, 2, dtype=torch.float64), x)
+    assert can_fuse(gates, x)
+    assert not can_fuse(gates, x.float())  # dtype mismatch with the parameters
+    with reference_path():
+        assert not can_fuse(gates, x)
+    assert can_fuse(gates, x)
+    assert not can_fuse(AffineGates(1, 2, dtype=torch.float64), x)
+    assert not can_fuse(QLSTMGates(1, 2, dtype=torch.float64), x)
     seen = []
-    torch.func.vmap(lambda row: seen.append(rk.can_fuse(gates, row.unsqueeze(0))) or row)(x)
+    torch.func.vmap(lambda row: seen.append(can_fuse(gates, row.unsqueeze(0))) or row)(x)
     assert seen == [False]
     half = make_model("qkan", 1, 2, 1, torch.bfloat16)
-    assert not rk.can_fuse(half.cell.gates, x.bfloat16())
+    assert not can_fuse(half.cell.gates, x.bfloat16())
 
 
 def test_vmapped_seeds_take_the_reference_path_and_agree():
     """Seed batching (torch.func.vmap over stacked parameters) must still work: it falls back."""
     from torch.func import functional_call, stack_module_state, vmap
 
-    from qkan_lib.daruan import vmap_compatible
+    from qkan_lib.core.daruan import vmap_compatible
 
     models = [make_model("qkan", 1, 2, 1, torch.float64, seed=s) for s in range(2)]
     params, buffers = stack_module_state(models)
@@ -366,12 +378,12 @@ def test_vmapped_seeds_take_the_reference_path_and_agree():
 def test_fused_final_hidden_checks_its_arguments():
     model = make_model("qkan", 1, 2, 1, torch.float64)
     x = torch.randn(2, 3, 1, dtype=torch.float64)
-    h = rk.fused_final_hidden(model.cell.gates, x, 2)
+    h = rk.fused_final_hidden(layer_of(model.cell.gates), x, 2)
     assert h.shape == (2, 2)
     with pytest.raises(ValueError, match="hidden_size 3"):
-        rk.fused_final_hidden(model.cell.gates, x, 3)
+        rk.fused_final_hidden(layer_of(model.cell.gates), x, 3)
     with pytest.raises(ValueError, match="can_fuse"):
-        rk.fused_final_hidden(AffineGates(1, 2, dtype=torch.float64), x, 2)
+        rk.fused_final_hidden(AffineGates(1, 2, dtype=torch.float64).linear, x, 2)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -381,7 +393,7 @@ def test_cuda_falls_back_to_the_reference_and_matches_cpu(name):
     cpu = ql.build_model(name, "urban", dtype=torch.float64)
     gpu = copy.deepcopy(cpu).cuda()
     x = torch.randn(4, 6, 1, dtype=torch.float64)
-    assert not rk.can_fuse(gpu.cell.gates, x.cuda())
+    assert not can_fuse(gpu.cell.gates, x.cuda())
     out_gpu = gpu(x.cuda())
     out_gpu.sum().backward()
     out_cpu = cpu(x)

@@ -1,4 +1,4 @@
-"""Report tables (qkan_lib.reports): the book's headline sentences come from these."""
+"""Report tables (qkan_lib.book.tables): the book's headline sentences come from these."""
 
 import math
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import qkan_lib as ql
-from qkan_lib import reports
-from qkan_lib.experiments import RunResult
+from qkan_lib.book import tables as reports
+from qkan_lib.runs.store import RunResult
 
 
 def fake_result(model, seed, r2_by_epoch, dataset="bessel", seq_len=4, mae=0.1, wall=2.0, lr=0.01):

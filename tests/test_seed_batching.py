@@ -1,4 +1,4 @@
-"""Seed batching (qkan_lib.seed_batching) equals separate runs."""
+"""Seed batching (qkan_lib.runs.seed_batching) equals separate runs."""
 
 import pytest
 import torch

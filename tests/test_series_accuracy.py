@@ -1,4 +1,4 @@
-"""qkan_lib.series_accuracy: the power series of J_n, truncation and cancellation told apart."""
+"""evidence.series_accuracy: the power series of J_n, truncation and cancellation told apart."""
 
 import math
 from fractions import Fraction
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.special
 
-from qkan_lib import series_accuracy as sa
+from qkan_lib.evidence import series_accuracy as sa
 
 
 @pytest.mark.parametrize("order", [0, 1, 2, 5])

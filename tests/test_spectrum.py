@@ -12,7 +12,7 @@ from qkan_lib import (
     fit_coefficients,
     predicted_frequencies,
 )
-from qkan_lib.plots import daruan_parameters, plot_daruan_spectrum
+from qkan_lib.book.plots import daruan_parameters, plot_daruan_spectrum
 
 RNG = np.random.default_rng(7)
 

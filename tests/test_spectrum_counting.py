@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from qkan_lib import evaluate_daruan as daruan
-from qkan_lib.plots import SPECTRUM_WEIGHTS, daruan_parameters, plot_daruan_spectrum
-from qkan_lib.spectrum import (
+from qkan_lib.book.plots import SPECTRUM_WEIGHTS, daruan_parameters, plot_daruan_spectrum
+from qkan_lib.core.spectrum import (
     distinct_frequencies,
     exact_fourier_series,
     fit_coefficients,

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-import qkan_lib.training
+import qkan_lib.runs.training
 from qkan_lib import protocol, run_experiment
-from qkan_lib.edge_analysis import (
+from qkan_lib.book.spectrum_plots import plot_edge_detail, plot_edge_spectra, plot_spectrum_usage
+from qkan_lib.core.layers import QKANLayer
+from qkan_lib.evidence.learned_spectra import (
     USAGE_COLUMNS,
     edge_spectrum,
     edges_path,
@@ -23,8 +25,6 @@ from qkan_lib.edge_analysis import (
     spectrum_verdict,
     train_qkan_lstm_edges,
 )
-from qkan_lib.edge_plots import plot_edge_detail, plot_edge_spectra, plot_spectrum_usage
-from qkan_lib.layers import QKANLayer
 
 SHORT = {"epochs": 2}  # two epochs of the Bessel protocol: seconds, not minutes
 
@@ -56,7 +56,7 @@ def test_coarse_merge_pairs_mirror_clusters():
     layer = one_edge_layer([1.0, 1.05], seed=3)
     exact = edge_spectrum(layer, 0, 0)
     merged = edge_spectrum(layer, 0, 0, tol=0.1)
-    # a merged cluster stands at its mean (qkan_lib.spectrum.distinct_frequencies)
+    # a merged cluster stands at its mean (qkan_lib.core.spectrum.distinct_frequencies)
     np.testing.assert_allclose(merged.frequencies, [1.025, 2.05])
 
     def cluster(lo, hi):
@@ -96,7 +96,7 @@ def test_training_with_snapshots_is_the_grids_run_and_is_cached(tmp_path, monkey
     def no_training(*args, **kwargs):
         raise AssertionError("trained again although the cache holds the run")
 
-    monkeypatch.setattr(qkan_lib.training, "train", no_training)
+    monkeypatch.setattr(qkan_lib.runs.training, "train", no_training)
     again = train_qkan_lstm_edges("bessel", 2, 1, results_dir=tmp_path / "a", train_overrides=SHORT)
     for epoch in (0, 1, 2):
         np.testing.assert_array_equal(

@@ -1,4 +1,4 @@
-"""qkan_lib.statistics against scipy, brute-force oracles and the properties reviewers rely on."""
+"""evidence.statistics against scipy, brute-force oracles and the properties reviewers rely on."""
 
 import itertools
 import math
@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from qkan_lib.paper import R2_EPOCHS, TABLE_II_R2
-from qkan_lib.statistics import (
+from qkan_lib.evidence.statistics import (
     NO_DIFFERENCE,
     bootstrap_ci,
     cliffs_delta,
@@ -32,6 +31,7 @@ from qkan_lib.statistics import (
     summarize,
     welch_t,
 )
+from qkan_lib.paper import R2_EPOCHS, TABLE_II_R2
 
 # fixed data, no ties inside or across the samples (so exact small-sample oracles apply)
 A = np.array([0.971, 0.962, 0.955, 0.981, 0.944, 0.968, 0.975, 0.959])
@@ -357,7 +357,7 @@ def test_paper_agreement_and_count():
 def test_forest_plot():
     import matplotlib.pyplot as plt
 
-    from qkan_lib.stats_plots import plot_forest
+    from qkan_lib.book.stats_plots import plot_forest
 
     table = compare_models(results({"a": A, "b": B, "c": A + 1e-4}), "r2", [("a", "b"), ("a", "c")])
     fig = plot_forest(table)
@@ -378,7 +378,7 @@ def test_plot_seed_scores_and_horizon_scores():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qkan_lib.stats_plots import plot_horizon_scores, plot_seed_scores
+    from qkan_lib.book.stats_plots import plot_horizon_scores, plot_seed_scores
 
     final = pd.DataFrame(
         {

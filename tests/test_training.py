@@ -1,11 +1,11 @@
-"""The training loop (qkan_lib.training): configuration checks, one model, divergence."""
+"""The training loop (qkan_lib.runs.training): configuration checks, one model, divergence."""
 
 import pytest
 import torch
 
 import qkan_lib as ql
-from qkan_lib import training
-from qkan_lib.metrics import regression_metrics
+from qkan_lib.runs import training
+from qkan_lib.runs.metrics import regression_metrics
 from qkan_lib.utils import intra_op_threads
 
 

@@ -1,9 +1,9 @@
-"""The verdict rules (qkan_lib.verdict) on hand-made evidence."""
+"""The verdict rules (qkan_lib.evidence.verdict) on hand-made evidence."""
 
 import pandas as pd
 import pytest
 
-from qkan_lib import verdict as V
+from qkan_lib.evidence import verdict as V
 
 
 def comparison(a, b, dataset, verdict, p=0.01, n=10, median_a=0.99, median_b=0.98):

@@ -1,0 +1,513 @@
+"""Pure plotting functions. Widgets in the chapters are thin wrappers around these."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ..core.daruan import evaluate_daruan
+from ..core.spectrum import exact_fourier_series, fit_coefficients, predicted_frequencies
+from ..data.milan import longest_gap
+from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
+from ..paper import R2_EPOCHS
+
+
+def daruan_parameters(
+    reps: int, weights=None, theta_seed: int = 0, theta_shift: float = 0.0, bias: float = 0.0
+):
+    """A reproducible parameter set for one DARUAN, as the spectrum widget builds it.
+
+    Angles are drawn uniformly in [-pi, pi) from ``theta_seed`` and shifted by
+    ``theta_shift``; every encoding bias is ``bias``; ``weights`` gives w_1..w_reps
+    (default all 1).
+    """
+    gen = torch.Generator().manual_seed(int(theta_seed))
+    theta = (
+        torch.rand(reps + 1, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    ) * math.pi + theta_shift
+    w = (
+        torch.ones(reps, dtype=torch.float64)
+        if weights is None
+        else torch.as_tensor(list(weights)[:reps], dtype=torch.float64)
+    )
+    if w.numel() != reps:
+        raise ValueError(f"need {reps} encoding weights, got {w.numel()}")
+    b = torch.full((reps,), float(bias), dtype=torch.float64)
+    return theta, w, b
+
+
+# Encoding weights of the spectrum explorers: every prefix w_1..w_L has 3^L distinct sums
+# s . w (no two sign patterns collide, the closest two frequencies are 0.05 apart), so the
+# "3^L frequencies" of chapter 1 is true for each L = 1..4 (tests/test_spectrum_counting.py).
+SPECTRUM_WEIGHTS = (1.0, 1.7, 0.4, 2.15)
+
+
+def plot_daruan_spectrum(
+    theta,
+    weight,
+    bias,
+    readout: str = "expectation",
+    x_range: tuple = (-2 * math.pi, 2 * math.pi),
+    n_points: int = 2001,
+    figsize=(10, 3.6),
+    omega_limit: float | None = None,
+    coeff_limit: float | None = None,
+):
+    """Draw a DARUAN phi(x) (left) and |c_omega| on its predicted frequencies Omega (right).
+
+    The coefficients are a least-squares fit on Omega over ``x_range``; the title of
+    the right panel counts the distinct non-negative frequencies (merged with a tolerance,
+    see :func:`qkan_lib.spectrum.distinct_frequencies`) and reports the fit's largest
+    residual, which is at rounding level exactly when phi lies in the span of Omega (true
+    for <Z>, false for the amplitude readout). ``omega_limit`` and ``coeff_limit`` fix the
+    spectrum's axes, so that panels for several L can be compared. Returns the Figure.
+    """
+    x = torch.linspace(*x_range, n_points, dtype=torch.float64)
+    with torch.no_grad():
+        y = evaluate_daruan(
+            x,
+            torch.as_tensor(theta, dtype=torch.float64),
+            torch.as_tensor(weight, dtype=torch.float64),
+            torch.as_tensor(bias, dtype=torch.float64),
+            readout,
+        )
+    omegas = predicted_frequencies(weight)
+    freqs, coeffs, residual = fit_coefficients(x, y, omegas)
+    fig, (ax_f, ax_s) = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
+    ax_f.plot(x.numpy(), y.numpy(), color="C0")
+    ax_f.set(
+        xlabel="x",
+        ylabel=r"$\varphi(x)$",
+        ylim=(-1.05, 1.05),
+        title=f"DARUAN, L = {torch.as_tensor(weight).numel()}, readout: {readout}",
+    )
+    ax_f.axhline(0, color="0.8", lw=0.8)
+    ax_s.stem(freqs, np.abs(coeffs), basefmt=" ")
+    ax_s.set(
+        xlabel=r"frequency $\omega$",
+        ylabel=r"$|c_\omega|$",
+        title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {residual:.1e}",
+    )
+    if omega_limit is not None:
+        ax_s.set_xlim(-omega_limit, omega_limit)
+    if coeff_limit is not None:
+        ax_s.set_ylim(0, coeff_limit)
+    return fig
+
+
+def plot_readout_spectra(
+    freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequency: int = 12, floor: float = 1e-18
+):
+    """FFT coefficients of one DARUAN under the two readouts, on a log axis.
+
+    ``freqs`` and the two coefficient arrays are :func:`qkan_lib.spectrum.fft_coefficients`
+    of the same circuit read out as <Z> and as |alpha| - |beta|; frequencies up to
+    ``max_frequency`` are drawn, the band |omega| <= ``reps`` (all a <Z> readout can hold)
+    is shaded, and magnitudes below ``floor`` are drawn at ``floor``. Returns the Figure.
+    """
+    freqs = np.asarray(freqs)
+    if not (freqs.shape == np.shape(coeffs_z) == np.shape(coeffs_amplitude)):
+        raise ValueError(
+            f"freqs, coeffs_z and coeffs_amplitude must have one shape, got "
+            f"{freqs.shape}, {np.shape(coeffs_z)}, {np.shape(coeffs_amplitude)}"
+        )
+    shown = np.abs(freqs) <= max_frequency
+    fig, ax = plt.subplots(figsize=(7, 3.2), constrained_layout=True)
+    ax.axvspan(-reps, reps, color="0.9", label=rf"$|\omega| \leq L = {reps}$")
+    ax.semilogy(
+        freqs[shown],
+        np.maximum(np.abs(np.asarray(coeffs_z)[shown]), floor),
+        "o",
+        label=r"$\langle Z\rangle$ (Eq. 3)",
+    )
+    ax.semilogy(
+        freqs[shown],
+        np.maximum(np.abs(np.asarray(coeffs_amplitude)[shown]), floor),
+        "x",
+        label=r"$|\alpha|-|\beta|$",
+    )
+    ax.set(
+        xlabel=r"frequency $\omega$",
+        ylabel=r"$|c_\omega|$",
+        ylim=(floor / 2, 2),
+        title=f"L = {reps}, w = 1: the two readouts' FFT coefficients",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
+    """Figure 3: predictions against ground truth over the whole series, per model and epoch.
+
+    ``results`` are :class:`~qkan_lib.experiments.RunResult` objects of one dataset (any seeds;
+    ``seed`` is drawn). Training
+    targets are left of the dashed line, test targets right of it.
+    """
+    chosen = {r.experiment.model: r for r in results if r.seed == seed}
+    models = [m for m in MODELS if m in chosen]
+    if not models:
+        raise ValueError(f"no results with seed {seed}")
+    fig, axes = plt.subplots(
+        len(models),
+        len(epochs),
+        figsize=(3.6 * len(epochs), 2.1 * len(models)),
+        sharex=True,
+        sharey=True,
+        constrained_layout=True,
+        squeeze=False,
+    )
+    for row, model in enumerate(models):
+        result = chosen[model]
+        truth = sum(
+            (result.targets[s] for s in ("train", "val", "test") if s in result.targets), []
+        )
+        n_train = len(result.targets["train"])
+        for col, epoch in enumerate(epochs):
+            ax = axes[row, col]
+            predicted = result.predictions.get(str(epoch))
+            ax.plot(truth, color="0.2", lw=1.2, label="ground truth")
+            if predicted is not None:
+                series = sum((predicted[s] for s in ("train", "val", "test") if s in predicted), [])
+                ax.plot(series, color="C1", lw=1.2, ls="--", label="prediction")
+            ax.axvline(n_train, color="C0", ls=":", lw=1)
+            if row == 0:
+                ax.set_title(f"epoch {epoch}")
+            if col == 0:
+                ax.set_ylabel(MODEL_LABELS[model])
+    axes[0, 0].legend(loc="lower left", fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_seed_spread(
+    frame, metric: str = "test_r2", paper=None, epochs=None, ylim=None, title: str = ""
+):
+    """A metric against the epoch per model: mean over seeds, band from min to max, paper points."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), constrained_layout=True)
+    for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
+        stats = frame[frame["model"] == model].groupby("epoch")[metric].agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], color=f"C{k}", label=MODEL_LABELS[model])
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2)
+        if paper is not None and epochs is not None:
+            ax.plot(epochs, paper[model], "x", color=f"C{k}", ms=8, mew=2)
+    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), ylim=ylim, title=title)
+    ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, label: str):
+    """Milan data exploration: the cell-selection rule (left) and the chosen series (right).
+
+    ``series`` is a :class:`qkan_lib.milan.MilanSeries`, ``selected`` its chosen column
+    indices; ``label`` (real data or stand-in) is printed in the figure title.
+    """
+    coverage, gaps = series.coverage(), longest_gap(series.values)
+    mean = np.nanmean(series.values, axis=0)
+    ok = (coverage >= min_coverage) & (gaps <= max_gap)
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, 3.6), constrained_layout=True, gridspec_kw={"width_ratios": [1, 1.6]}
+    )
+    ax = axes[0]
+    ax.scatter(coverage[~ok], mean[~ok], s=12, color="0.6", label="excluded")
+    ax.scatter(coverage[ok], mean[ok], s=12, color="C0", label="continuous enough")
+    ax.scatter(
+        coverage[selected],
+        mean[selected],
+        s=60,
+        facecolors="none",
+        edgecolors="C3",
+        label="selected",
+    )
+    ax.axvline(min_coverage, color="C3", ls=":")
+    ax.set(xlabel="share of slots with data", ylabel="mean SMS-in per slot", title="cell selection")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    days = (series.slots_ms - series.slots_ms[0]) / 86_400_000
+    for k, column in enumerate(selected):
+        ax.plot(
+            days,
+            series.values[:, column],
+            lw=0.7,
+            color=f"C{k}",
+            label=f"square {series.squares[column]}",
+        )
+    ax.set(xlabel="days since 2013-11-01", ylabel="SMS-in per 10 min", title="selected squares")
+    ax.legend(fontsize=8)
+    fig.suptitle(label, color="C3" if series.stand_in else "black", fontweight="bold")
+    return fig
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """A figure as PNG bytes (closes the figure)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def spectrum_stack_widget(
+    weights=SPECTRUM_WEIGHTS, theta_seed: int = 0, bias: float = 0.3, max_reps: int = 4
+):
+    """A slider over L that needs no Python kernel: precomputed spectra in a Stack widget whose
+    selected child is jslink-ed to the slider, so it also works in the published HTML page.
+
+    Every panel has the same axes (the widest frequency range and the tallest coefficient
+    over all L), so moving the slider shows stems appear, not axes rescale.
+    """
+    from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
+
+    if len(weights) < max_reps:
+        raise ValueError(f"weights needs max_reps = {max_reps} values, got {len(weights)}")
+    params = [
+        daruan_parameters(reps, weights=list(weights)[:reps], theta_seed=theta_seed, bias=bias)
+        for reps in range(1, max_reps + 1)
+    ]
+    omega_limit = 1.05 * float(np.sum(np.abs(weights[:max_reps]))) + 0.2
+    coeff_limit = 1.1 * max(float(np.max(np.abs(exact_fourier_series(*p)[1]))) for p in params)
+    images = []
+    for theta, w, b in params:
+        fig = plot_daruan_spectrum(theta, w, b, omega_limit=omega_limit, coeff_limit=coeff_limit)
+        images.append(Image(value=figure_png(fig), format="png", width="100%"))
+    slider = SelectionSlider(
+        options=[f"L = {r}" for r in range(1, max_reps + 1)],
+        value="L = 3",
+        description="re-uploads",
+        continuous_update=True,
+    )
+    stack = Stack(images, selected_index=slider.index)
+    jslink((slider, "index"), (stack, "selected_index"))
+    caption = HTML(f"<i>w = {tuple(weights)[:max_reps]}; precomputed, linked in the browser</i>")
+    return VBox([slider, stack, caption])
+
+
+def plot_parameter_counts(table):
+    """Table I as bars: classical + quantum (stacked) for this book's models and the paper's, per
+    dataset."""
+    fig, axes = plt.subplots(
+        1, len(DATASETS), figsize=(12, 3.6), sharey=True, constrained_layout=True
+    )
+    for ax, dataset in zip(axes, DATASETS):
+        part = table[table["dataset"] == dataset].set_index("model").loc[list(MODELS)]
+        x = np.arange(len(MODELS))
+        for offset, prefix, hatch, label in (
+            (-0.2, "", None, "this book"),
+            (0.2, "paper_", "//", "paper"),
+        ):
+            classical = part[f"{prefix}classical"].fillna(0).astype(float).to_numpy()
+            quantum = part[f"{prefix}quantum"].fillna(0).astype(float).to_numpy()
+            ax.bar(
+                x + offset,
+                classical,
+                0.38,
+                color="C0",
+                hatch=hatch,
+                edgecolor="white",
+                label=f"classical ({label})",
+            )
+            ax.bar(
+                x + offset,
+                quantum,
+                0.38,
+                bottom=classical,
+                color="C1",
+                hatch=hatch,
+                edgecolor="white",
+                label=f"quantum ({label})",
+            )
+        ax.set_xticks(x, [MODEL_LABELS[m] for m in MODELS], rotation=30, ha="right")
+        ax.set_title(DATASET_LABELS[dataset])
+    axes[0].set_ylabel("trainable parameters")
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def plot_shift_sinusoid(
+    phi_of_angle,
+    angle0: float,
+    shift: float = math.pi / 2,
+    n_points: int = 201,
+    label: str = r"$\theta$",
+):
+    """phi as a function of one gate angle, with the two parameter-shift evaluations marked.
+
+    The curve is drawn over one full period centred on ``angle0`` (angle0 - pi .. angle0 + pi),
+    so both shifted points angle0 +/- shift (|shift| < pi) always lie inside the plotted range,
+    wherever the angle sits. ``phi_of_angle`` maps a float angle to a float. Returns the Figure.
+    """
+    if not 0 < abs(shift) < math.pi:
+        raise ValueError(
+            f"shift must satisfy 0 < |shift| < pi to fall inside one period, got {shift}"
+        )
+    angles = np.linspace(angle0 - math.pi, angle0 + math.pi, n_points)
+    values = np.array([float(phi_of_angle(float(a))) for a in angles])
+    fig, ax = plt.subplots(figsize=(7, 3), constrained_layout=True)
+    ax.plot(angles, values, color="C0", label=rf"$\varphi$ as a function of {label}")
+    ax.axvline(angle0, color="0.6", ls=":", label=f"{label} now")
+    shifted = [angle0 + shift, angle0 - shift]
+    ax.plot(
+        shifted,
+        [float(phi_of_angle(a)) for a in shifted],
+        "o",
+        color="C3",
+        ms=7,
+        label=rf"shifted runs, {label} $\pm\,\pi/2$",
+    )
+    ax.set(
+        xlabel=label,
+        ylabel=r"$\varphi(x)$",
+        xlim=(angles[0], angles[-1]),
+        title="one angle: a pure sinusoid, one period around the current value",
+    )
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: str = ""):
+    """1 - R^2 against the epoch on a log axis: mean over seeds, band min..max, paper points.
+
+    R^2 close to 1 squeezes every good model into one line at the top of a linear axis;
+    1 - R^2 (the unexplained share of the variance) on a log axis shows a 0.99 and a 0.999
+    a decade apart. ``paper`` maps a model to its published R^2 at ``epochs``; they are drawn
+    as crosses. Values of 1 - R^2 below 1e-6 are drawn at 1e-6. Returns the Figure.
+    """
+    if (paper is None) != (epochs is None):
+        raise ValueError("pass both paper and epochs, or neither")
+    floor = 1e-6
+    fig, ax = plt.subplots(figsize=(7.5, 3.8), constrained_layout=True)
+    for k, model in enumerate(m for m in MODELS if m in set(frame["model"])):
+        gap = (1 - frame[frame["model"] == model].set_index("epoch")[metric]).clip(lower=floor)
+        stats = gap.groupby(level=0).agg(["mean", "min", "max"])
+        ax.plot(
+            stats.index, stats["mean"], color=f"C{k}", label=f"{MODEL_LABELS[model]} (this book)"
+        )
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2, lw=0)
+        if paper is not None and model in paper:
+            published = [
+                (e, max(1 - v, floor)) for e, v in zip(epochs, paper[model]) if v is not None
+            ]
+            ax.plot(
+                *zip(*published),
+                "X",
+                color=f"C{k}",
+                ms=9,
+                mec="black",
+                mew=0.8,
+                label=f"{MODEL_LABELS[model]} (paper)",
+            )
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel=r"$1 - R^2$ (log scale; lower is better)", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_timing_spread(
+    table,
+    title: str = "",
+    unit: str = "ms",
+    what: str = "forward + backward",
+    ncols: int | None = None,
+):
+    """Timings with their spread: median with a min..max bar, one panel per varied axis.
+
+    ``table`` has columns ``model``, ``axis`` (what was varied), ``value`` and ``min_s``,
+    ``median_s``, ``max_s`` (seconds; :func:`qkan_lib.machine.time_spread_table` writes it).
+    Models are drawn side by side with a small offset on a categorical x axis, so the tick
+    labels are the measured values only and never overlap. ``what`` names the timed unit
+    in the y label; ``ncols`` panels per row (default: all in one row). Returns the Figure.
+    """
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}.get(unit)
+    if scale is None:
+        raise ValueError(f"unit must be 's', 'ms' or 'us', got {unit!r}")
+    missing = {"model", "axis", "value", "min_s", "median_s", "max_s"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks columns {sorted(missing)}")
+    axes_names = list(dict.fromkeys(table["axis"]))
+    ncols = len(axes_names) if ncols is None else max(1, min(int(ncols), len(axes_names)))
+    nrows = -(-len(axes_names) // ncols)
+    fig, grid = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(4.2 * ncols if ncols > 1 else 7.5, 3.6 * nrows),
+        constrained_layout=True,
+        squeeze=False,
+    )
+    for extra in grid.flat[len(axes_names) :]:
+        extra.remove()
+    axes = grid.reshape(1, -1)
+    models = [m for m in MODELS if m in set(table["model"])] + sorted(
+        set(table["model"]) - set(MODELS)
+    )
+    for ax, name in zip(axes[0], axes_names):
+        part = table[table["axis"] == name]
+        values = sorted(set(part["value"]))
+        for k, model in enumerate(models):
+            rows = part[part["model"] == model].set_index("value").reindex(values)
+            position = np.arange(len(values)) + (k - (len(models) - 1) / 2) * 0.12
+            median = rows["median_s"].to_numpy(dtype=float) * scale
+            low = median - rows["min_s"].to_numpy(dtype=float) * scale
+            high = rows["max_s"].to_numpy(dtype=float) * scale - median
+            ax.errorbar(
+                position,
+                median,
+                yerr=[low, high],
+                fmt="o-",
+                ms=4,
+                capsize=3,
+                color=f"C{k}",
+                label=MODEL_LABELS.get(model, model),
+            )
+        ax.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values])
+        ax.set(
+            xlabel=name.replace("_", " "),
+            ylabel=f"{unit} per {what} (median, min-max)",
+            yscale="log",
+        )
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_pendulum_data(t, angle, velocity, series, n_train: int):
+    """The Damped SHM data: the pendulum's angle and angular velocity against time (left) and
+    the scaled series that is modelled, with the chronological test part shaded (right).
+
+    ``n_train`` is the index of the first sample whose window is a test window's target.
+    Returns the Figure.
+    """
+    series = np.asarray(series, dtype=float)
+    if not 0 <= n_train <= len(series):
+        raise ValueError(f"n_train must lie in [0, {len(series)}], got {n_train}")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3), constrained_layout=True)
+    axes[0].plot(t, angle, label=r"$\theta$")
+    axes[0].plot(t, velocity, label=r"$\dot\theta$ (modelled)")
+    axes[0].set(xlabel="t", title="damped pendulum")
+    axes[0].legend()
+    axes[1].plot(series, color="0.3")
+    axes[1].axvspan(n_train, len(series), color="C1", alpha=0.15, label="test windows' targets")
+    axes[1].set(xlabel="sample", title="scaled to [-1, 1]")
+    axes[1].legend()
+    return fig
+
+
+def plot_bessel_data(x, series, n_train: int):
+    """The Bessel data: scaled J_2 against x with the chronological test part shaded from
+    sample ``n_train`` on. Returns the Figure."""
+    x, series = np.asarray(x, dtype=float), np.asarray(series, dtype=float)
+    if x.shape != series.shape:
+        raise ValueError(f"x and series must have the same shape, got {x.shape} and {series.shape}")
+    if not 0 <= n_train < len(series):
+        raise ValueError(f"n_train must lie in [0, {len(series) - 1}], got {n_train}")
+    fig, ax = plt.subplots(figsize=(8, 3), constrained_layout=True)
+    ax.plot(x, series, color="0.3")
+    ax.axvspan(x[n_train], x[-1], color="C1", alpha=0.15, label="test part")
+    ax.set(xlabel="x", ylabel=r"scaled $J_2(x)$")
+    ax.legend()
+    return fig

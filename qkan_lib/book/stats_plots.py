@@ -1,0 +1,178 @@
+"""Pure plots of the seed statistics in qkan_lib.statistics (forest plot of comparisons)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..evidence.statistics import NO_DIFFERENCE
+
+_EFFECTS = {
+    "effect": "median difference a − b (of the per-seed differences if paired)",
+    "rank_effect": "rank effect (Cliff's δ or rank-biserial r)",
+}
+
+
+def plot_forest(
+    table: pd.DataFrame, effect: str = "effect", labels=None, title: str | None = None, figsize=None
+):
+    """Forest plot of a :func:`qkan_lib.statistics.compare_models` table.
+
+    One row per comparison: the point estimate of ``effect`` ("effect" or "rank_effect")
+    and its bootstrap interval, with the Holm-adjusted p and the seed counts at the right.
+    Comparisons with a significant verdict are drawn in colour, the rest in grey; the
+    dashed line is "no difference".
+    """
+    if effect not in _EFFECTS:
+        raise ValueError(f"effect must be one of {tuple(_EFFECTS)}, got {effect!r}")
+    needed = [
+        effect,
+        f"{effect}_ci_low",
+        f"{effect}_ci_high",
+        "a",
+        "b",
+        "p_holm",
+        "verdict",
+        "n_a",
+        "n_b",
+    ]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"table lacks column(s) {missing}: pass a compare_models() table")
+    if table.empty:
+        raise ValueError("table has no comparisons to plot")
+    rows = table.reset_index(drop=True)
+    names = list(labels) if labels is not None else [f"{r.a} vs {r.b}" for r in rows.itertuples()]
+    if len(names) != len(rows):
+        raise ValueError(f"labels needs {len(rows)} entries, got {len(names)}")
+    y = np.arange(len(rows))[::-1]
+    fig, ax = plt.subplots(
+        figsize=figsize or (7.5, 0.45 * len(rows) + 1.3), constrained_layout=True
+    )
+    ax.axvline(0, color="0.5", ls="--", lw=0.9)
+    for yi, row in zip(y, rows.itertuples()):
+        significant = row.verdict != NO_DIFFERENCE
+        color = "C3" if significant else "0.55"
+        mid, low, high = (
+            getattr(row, effect),
+            getattr(row, f"{effect}_ci_low"),
+            getattr(row, f"{effect}_ci_high"),
+        )
+        ax.plot([low, high], [yi, yi], color=color, lw=2)
+        ax.plot([mid], [yi], "o", color=color, ms=6)
+        ax.annotate(
+            f"p_Holm = {row.p_holm:.3g}, n = {row.n_a}/{row.n_b}",
+            (1.01, yi),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, names)
+    ax.set_xlabel(_EFFECTS[effect])
+    ax.set_title(
+        title or "differences between models over seeds (percentile bootstrap intervals)",
+        fontsize=10,
+    )
+    return fig
+
+
+METRIC_LABELS = {"test_r2": "test R²", "r2": "R²", "test_mse": "test MSE", "mse": "MSE"}
+
+
+def plot_seed_scores(
+    final: pd.DataFrame,
+    order,
+    labels=None,
+    metric: str = "test_r2",
+    fixed=None,
+    by: str | None = None,
+    title: str | None = None,
+    ylim=None,
+):
+    """Every seed's score per arm (dots), its median (bar) and fixed reference values (lines).
+
+    ``final`` has one row per (arm, seed) with columns ``arm`` and ``metric`` (and ``by`` for
+    one panel per value, e.g. dataset); ``fixed`` maps a label to a value drawn as a
+    horizontal line (a deterministic forecaster) or, with ``by``, ``{panel: {label: value}}``.
+    """
+    order = list(order)
+    labels = list(labels) if labels is not None else order
+    if len(labels) != len(order):
+        raise ValueError(f"labels needs {len(order)} entries, got {len(labels)}")
+    if "arm" not in final.columns or metric not in final.columns:
+        raise ValueError(f"final needs columns 'arm' and {metric!r}")
+    panels = [None] if by is None else list(dict.fromkeys(final[by]))
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(4.2 * len(panels) + 1, 3.6),
+        squeeze=False,
+        constrained_layout=True,
+        sharey=ylim is not None,
+    )
+    for ax, panel in zip(axes[0], panels):
+        part = final if panel is None else final[final[by] == panel]
+        for x, name in enumerate(order):
+            values = part[part["arm"] == name][metric].to_numpy(float)
+            if values.size == 0:
+                continue
+            jitter = np.linspace(-0.15, 0.15, values.size) if values.size > 1 else np.zeros(1)
+            ax.plot(x + jitter, values, "o", ms=4, alpha=0.7, color=f"C{x % 10}")
+            ax.plot([x - 0.3, x + 0.3], [np.median(values)] * 2, color="k", lw=2)
+        lines = fixed if panel is None or fixed is None else fixed.get(panel, {})
+        for k, (name, value) in enumerate((lines or {}).items()):
+            ax.axhline(value, ls=("--", ":", "-.")[k % 3], color="0.35", lw=1, label=name)
+        if lines:
+            ax.legend(fontsize=8, loc="best")  # where it hides the fewest seeds
+        ax.set_xticks(range(len(order)), labels, rotation=35, ha="right", fontsize=8)
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        if panel is not None:
+            ax.set_title(str(panel), fontsize=10)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_horizon_scores(
+    closed: pd.DataFrame,
+    order,
+    labels=None,
+    metric: str = "r2",
+    title: str | None = None,
+    ylim=None,
+):
+    """Closed-loop score against the horizon: median over seeds (line) and range (band) per
+    arm; deterministic forecasters (seed < 0) as dashed lines."""
+    order = list(order)
+    labels = list(labels) if labels is not None else order
+    needed = {"arm", "seed", "horizon", metric}
+    if not needed <= set(closed.columns):
+        raise ValueError(f"closed needs columns {sorted(needed)}")
+    fig, ax = plt.subplots(figsize=(9, 3.8), constrained_layout=True)
+    for k, (name, label) in enumerate(zip(order, labels)):
+        part = closed[closed["arm"] == name]
+        if part.empty:
+            continue
+        stats = part.groupby("horizon")[metric].agg(["median", "min", "max"])
+        deterministic = (part["seed"] < 0).all()
+        ax.plot(
+            stats.index,
+            stats["median"],
+            ls="--" if deterministic else "-",
+            color=f"C{k % 10}",
+            label=label,
+        )
+        if not deterministic:
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k % 10}", alpha=0.12)
+    ax.set_xlabel("forecast horizon (steps fed back)")
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
+    # outside the axes: the bands fill the plot, a legend inside would hide them
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or "closed-loop forecasts: median over seeds, band = min–max", fontsize=10)
+    return fig

@@ -1,0 +1,153 @@
+"""The Urban dataset: where its Milan files come from (real, or the labelled stand-in), and
+its windows, splits and scaling."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..utils import check_positive_int
+from . import milan
+from .milan import ENV_VAR, MilanSeries, fill_gaps, select_cells
+from .windows import MinMaxScaler, SequenceData, check_fraction, make_windows, to_tensor
+
+
+def cache_dir():
+    """Where the library caches generated data: $QKAN_CACHE, default ~/.cache/qkan_lib."""
+    return Path(os.environ.get("QKAN_CACHE", Path.home() / ".cache" / "qkan_lib"))
+
+
+def display_path(path) -> str:
+    """``path`` as a page may print it, without the absolute path of the machine that ran it.
+
+    Relative to the first root that contains it: the Milan folder ("$QKAN_MILAN_DIR/..."),
+    the library cache ("$QKAN_CACHE/..."), the working directory ("./..."), the home
+    directory ("~/..."); otherwise only its last component ("<...>/name").
+    """
+    target = Path(path).expanduser().resolve()
+    roots = [
+        (f"${ENV_VAR}", os.environ.get(ENV_VAR)),
+        ("$QKAN_CACHE", cache_dir()),
+        (".", Path.cwd()),
+        ("~", Path.home()),
+    ]
+    for name, root in roots:
+        if not root:
+            continue
+        try:
+            relative = target.relative_to(Path(root).expanduser().resolve())
+        except ValueError:
+            continue
+        return name if relative == Path(".") else f"{name}/{relative.as_posix()}"
+    return f"<...>/{target.name}"
+
+
+def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
+    """Where the Urban data comes from: ``milan_dir``, else $QKAN_MILAN_DIR, else a stand-in.
+
+    Returns ``(directory, is_stand_in)``. The stand-in is written once (raw format, with a
+    STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib).
+    """
+    chosen = milan_dir or os.environ.get(milan.ENV_VAR)
+    if chosen:
+        given = "milan_dir" if milan_dir else f"${milan.ENV_VAR}"
+        if isinstance(chosen, bytes) or not isinstance(chosen, (str, os.PathLike)):
+            raise ValueError(
+                f"{given} must be a folder path (str or Path), got {type(chosen).__name__}"
+            )
+        directory = Path(chosen)
+        if directory.is_file():  # a single day file
+            return directory, (directory.parent / milan.STAND_IN_MARKER).exists()
+        try:
+            with warnings.catch_warnings():  # the loader warns about skipped files once, later
+                warnings.simplefilter("ignore")
+                milan.milan_files(directory)  # a clear error if the directory holds no data files
+        except milan.MilanPathError as exc:
+            raise milan.MilanPathError(f"{given}={str(chosen)!r}: {exc}") from exc
+        return directory, (directory / milan.STAND_IN_MARKER).exists()
+    directory = cache_dir() / f"milan_stand_in_{stand_in_days}d_seed{seed}"
+    if not (directory / milan.STAND_IN_MARKER).exists():
+        milan.write_stand_in(directory, days=stand_in_days, seed=seed)
+    return directory, True
+
+
+def urban_dataset(
+    series,
+    seq_len: int = 4,
+    cells: int = 1,
+    fractions=(0.7, 0.15, 0.15),
+    min_coverage: float = 0.98,
+    max_gap: int = 6,
+    dtype: torch.dtype = torch.float64,
+) -> SequenceData:
+    """Urban telecommunication windows from a :class:`qkan_lib.milan.MilanSeries`.
+
+    The ``cells`` most active squares passing :func:`qkan_lib.milan.select_cells` are
+    gap-filled by linear interpolation; each square's series is split in time 70 / 15 / 15;
+    the min-max scaler is fitted on the training parts only (validation and test values
+    may fall outside [-1, 1]); windows never cross a split or a square.
+    """
+    if not isinstance(series, MilanSeries):
+        raise ValueError(
+            f"series must be a MilanSeries (from qkan_lib.milan.load_milan_sms), "
+            f"got {type(series).__name__}"
+        )
+    seq_len = check_positive_int(seq_len, "seq_len")
+    cells = check_positive_int(cells, "cells")
+    try:
+        fractions = tuple(fractions)
+    except TypeError:
+        raise ValueError(
+            f"fractions must be three numbers (train, val, test), got {fractions!r}"
+        ) from None
+    if len(fractions) != 3:
+        raise ValueError(f"fractions must be three numbers (train, val, test), got {fractions!r}")
+    for label, value in zip(("train", "val", "test"), fractions):
+        check_fraction(value, f"fractions ({label})")
+    if abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}")
+    if (
+        isinstance(min_coverage, bool)
+        or not isinstance(min_coverage, (int, float))
+        or not 0 <= min_coverage <= 1
+    ):
+        raise ValueError(f"min_coverage must be a number from 0 to 1, got {min_coverage!r}")
+    if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
+        raise ValueError(f"max_gap must be a non-negative integer (slots), got {max_gap!r}")
+    n = len(series.values)
+    cut1, cut2 = int(fractions[0] * n), int((fractions[0] + fractions[1]) * n)
+    for label, length in (("train", cut1), ("val", cut2 - cut1), ("test", n - cut2)):
+        if length - seq_len - 1 < 1:  # refused now, not deep inside training
+            raise ValueError(
+                f"seq_len={seq_len} with fractions={fractions} leaves the {label} "
+                f"split without windows: it gets {length} of the {n} slots and a "
+                "window needs seq_len + 2"
+            )
+    columns = select_cells(series, cells, min_coverage, max_gap)
+    filled = np.stack([fill_gaps(series.values[:, c]) for c in columns], 1)
+    parts = {"train": filled[:cut1], "val": filled[cut1:cut2], "test": filled[cut2:]}
+    scaler = MinMaxScaler.fit(parts["train"])
+    tensors = {}
+    for name, values in parts.items():
+        xs, ys = zip(
+            *(make_windows(scaler.transform(values[:, j]), seq_len) for j in range(len(columns)))
+        )
+        tensors[name] = (to_tensor(np.concatenate(xs), dtype), to_tensor(np.concatenate(ys), dtype))
+    return SequenceData(
+        "urban",
+        seq_len,
+        *tensors["train"],
+        *tensors["test"],
+        *tensors["val"],
+        scaler=scaler,
+        stand_in=series.stand_in,
+        info={
+            "squares": series.squares[columns].tolist(),
+            "cuts": [cut1, cut2],
+            "source": series.source,
+        },
+    )

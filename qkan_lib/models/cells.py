@@ -1,0 +1,323 @@
+r"""The four recurrent models: LSTM, QLSTM, QKAN-LSTM and HQKAN-LSTM.
+
+Every quantum or quantum-inspired model is the LSTM cell of Eq. (1) with a different
+*gate map*: a module that takes :math:`v_t = [x_t, h_{t-1}]` and returns the four gate
+pre-activations side by side, in torch.nn.LSTM's order (input, forget, candidate,
+output), in ONE call. So a QKAN-LSTM computes all 4m gate units with one vectorised
+QKAN layer, and a QLSTM evaluates its four circuits as one batch.
+
+Every gate map derives from :class:`GateMap`, whose ``step_function()`` returns the map applied
+at every time step: work that does not depend on the step (the QLSTM circuits' unitaries, say)
+is done once per sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ..core.circuits import expectations, variational_unitaries
+from ..core.layers import HQKAN, QKANLayer
+from ..kernels import qkan_sequence, qlstm_sequence
+from ..kernels.paths import SequenceKernel, register_sequence_kernel, sequence_kernel
+from ..utils import check_float_tensor, check_positive_int
+
+
+class GateMap(nn.Module):
+    """Base class of gate maps: ``v_t = [x_t, h_{t-1}]`` (batch, d + m) -> the four gate
+    pre-activations (batch, 4m) in torch.nn.LSTM's order (input, forget, candidate, output).
+
+    :meth:`step_function` returns the map to apply at every time step; subclasses override it
+    to do the work that does not depend on the step (the QLSTM circuits' unitaries, the DARUAN
+    constants) once per sequence.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.forward
+
+
+class ModuleGates(GateMap):
+    """Any module mapping (batch, d + m) -> (batch, 4m) as a gate map: a reader's own gate
+    function, or another library's layer (the benchmark wraps the reference ``qkan`` layer)."""
+
+    def __init__(self, input_size: int, hidden_size: int, module: nn.Module):
+        super().__init__(input_size, hidden_size)
+        self.module = module
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return self.module(v)
+
+
+class AffineGates(GateMap):
+    """The classical gate map of Eq. (1): W v + b for all four gates in one Linear."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
+        super().__init__(input_size, hidden_size)
+        self.linear = nn.Linear(
+            input_size + hidden_size, 4 * hidden_size, dtype=dtype, device=device
+        )
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return self.linear(v)
+
+
+class _LayerGates(GateMap):
+    """A gate map that is one (d + m) -> 4m layer, built by :meth:`make_layer` and stored under
+    the attribute ``layer_name`` (``qkan`` / ``hqkan``: the names in state dicts and parameter
+    counts), to which the step function and the forward pass delegate."""
+
+    layer_name = ""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        reps: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        **layer_options,
+    ):
+        super().__init__(input_size, hidden_size)
+        layer = self.make_layer(
+            input_size + hidden_size,
+            4 * hidden_size,
+            reps,
+            dtype=dtype,
+            device=device,
+            **layer_options,
+        )
+        setattr(self, self.layer_name, layer)
+
+    @staticmethod
+    def make_layer(in_features: int, out_features: int, reps: int, **options) -> nn.Module:
+        raise NotImplementedError
+
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return getattr(self, self.layer_name).step_function()
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.layer_name)(v)
+
+
+class QKANGates(_LayerGates):
+    """Eq. (7): one QKAN layer (d + m -> 4m) gives all four gates."""
+
+    layer_name = "qkan"
+    make_layer = staticmethod(QKANLayer)
+
+
+class HQKANGates(_LayerGates):
+    """HQKAN-LSTM: one HQKAN (Linear -> QKAN latent -> Linear) gives all four gates."""
+
+    layer_name = "hqkan"
+    make_layer = staticmethod(HQKAN)
+
+
+class QLSTMGates(GateMap):
+    """Four variational circuits on n = d + m qubits (the reference QLSTM), one per gate.
+
+    ``theta`` has shape (4, depth, n) and is initialised 0.01 * randn as in the reference.
+    Each circuit returns <Z> on its first ``hidden_size`` qubits, so there is no classical
+    projection in or out of the circuits.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        depth: int = 3,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
+        super().__init__(input_size, hidden_size)
+        self.n_qubits = input_size + hidden_size
+        self.depth = check_positive_int(depth, "depth")
+        self.theta = nn.Parameter(
+            0.01 * torch.randn(4, depth, self.n_qubits, dtype=dtype, device=device)
+        )
+
+    def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        unitary = variational_unitaries(self.theta)  # once per sequence
+
+        def step(v: torch.Tensor) -> torch.Tensor:
+            z = expectations(v, unitary, self.hidden_size)  # (4, batch, m)
+            return z.permute(1, 0, 2).reshape(v.shape[0], 4 * self.hidden_size)
+
+        return step
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return self.step_function()(v)
+
+
+class LSTMCell(nn.Module):
+    """Eq. (1) with a pluggable gate map (Eq. 7 when the gate map is a QKAN)."""
+
+    def __init__(self, input_size: int, hidden_size: int, gates: GateMap):
+        super().__init__()
+        if not isinstance(gates, GateMap):
+            raise ValueError(f"gates must be a qkan_lib GateMap, got {type(gates).__name__}")
+        if (gates.input_size, gates.hidden_size) != (input_size, hidden_size):
+            raise ValueError(
+                f"gates were built for input_size {gates.input_size} and hidden_size "
+                f"{gates.hidden_size}, the cell for {input_size} and {hidden_size}"
+            )
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.gates = gates
+
+    def step_function(self):
+        gate_step = self.gates.step_function()
+        m = self.hidden_size
+
+        def step(x_t: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+            z = gate_step(torch.cat([x_t, h], dim=-1))
+            # Two kernels over all 4m units beat four small ones: small cells are latency-bound.
+            i, f, _, o = torch.sigmoid(z).chunk(4, dim=-1)
+            g = torch.tanh(z[:, 2 * m : 3 * m])
+            c = torch.addcmul(f * c, i, g)
+            return o * torch.tanh(c), c
+
+        return step
+
+    def forward(self, x_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        return self.step_function()(x_t, *state)
+
+
+def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> None:
+    check_float_tensor(x, "sequence input")
+    if x.dim() != 3 or x.shape[-1] != input_size:
+        raise ValueError(
+            f"sequence input must have shape (batch, seq_len, {input_size}), got {tuple(x.shape)}"
+        )
+    if x.shape[1] < 1:
+        raise ValueError("sequence input must have at least one time step")
+    if x.dtype != dtype:
+        raise ValueError(
+            f"sequence input has dtype {x.dtype} but the model has {dtype}; convert one of them"
+        )
+    if not torch.isfinite(x).all():
+        raise ValueError("sequence input contains NaN or infinite values")
+
+
+class RecurrentRegressor(nn.Module):
+    """Run a cell over a sequence and predict the next value from the last hidden state.
+
+    QKAN-LSTM, HQKAN-LSTM and QLSTM on the CPU run the whole sequence as one compiled call
+    (the kernels registered below, :mod:`qkan_lib.kernels`); the loop of
+    :meth:`reference_final_hidden` is the reference path, taken for other devices and gate maps
+    and inside ``qkan_lib.reference_path()``.
+    """
+
+    def __init__(
+        self,
+        cell: LSTMCell,
+        output_size: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
+        super().__init__()
+        self.cell = cell
+        ref = next(cell.parameters())  # the head follows the cell unless told otherwise
+        self.head = nn.Linear(
+            cell.hidden_size,
+            check_positive_int(output_size, "output_size"),
+            dtype=dtype or ref.dtype,
+            device=device or ref.device,
+        )
+
+    def final_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """h_T after running the cell over ``x`` (batch, seq_len, input_size) from zero state:
+        one compiled call where :func:`qkan_lib.kernels.paths.sequence_kernel` finds a kernel
+        for the gate map, else :meth:`reference_final_hidden`."""
+        if type(self.cell) is LSTMCell:
+            kernel = sequence_kernel(self.cell.gates, x)
+            if kernel is not None:
+                return kernel.final_hidden(self.cell.gates, x, self.cell.hidden_size)
+        return self.reference_final_hidden(x)
+
+    def reference_final_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The straightforward path: the cell's step function, one autograd step per time step."""
+        batch = x.shape[0]
+        h = x.new_zeros(batch, self.cell.hidden_size)
+        c = x.new_zeros(batch, self.cell.hidden_size)
+        step = self.cell.step_function()
+        for t in range(x.shape[1]):
+            h, c = step(x[:, t], h, c)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+        return self.head(self.final_hidden(x))
+
+
+class LSTMRegressor(nn.Module):
+    """The classical baseline: torch.nn.LSTM (fused kernel) + Linear head."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        output_size: int = 1,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ):
+        super().__init__()
+        self.input_size = check_positive_int(input_size, "input_size")
+        check_positive_int(hidden_size, "hidden_size")
+        check_positive_int(num_layers, "num_layers")
+        check_positive_int(output_size, "output_size")
+        factory = {"dtype": dtype, "device": device}
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, **factory)
+        self.head = nn.Linear(hidden_size, output_size, **factory)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_sequence(x, self.input_size, self.head.weight.dtype)
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+# The compiled whole-sequence paths, by gate-map class (exact class: a subclass may change the
+# map). The kernels see the layer or the angles, never the gate-map classes.
+register_sequence_kernel(
+    QKANGates,
+    SequenceKernel(
+        "qkan_sequence",
+        lambda gates, x: qkan_sequence.can_fuse(gates.qkan, x),
+        lambda gates, x, hidden: qkan_sequence.fused_final_hidden(gates.qkan, x, hidden),
+    ),
+)
+register_sequence_kernel(
+    HQKANGates,
+    SequenceKernel(
+        "qkan_sequence",
+        lambda gates, x: qkan_sequence.can_fuse(gates.hqkan, x),
+        lambda gates, x, hidden: qkan_sequence.fused_final_hidden(gates.hqkan, x, hidden),
+    ),
+)
+register_sequence_kernel(
+    QLSTMGates,
+    SequenceKernel(
+        "qlstm_sequence",
+        lambda gates, x: qlstm_sequence.can_fuse(gates.theta, x),
+        lambda gates, x, hidden: qlstm_sequence.fused_final_hidden(gates.theta, x, hidden),
+    ),
+)

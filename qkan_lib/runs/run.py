@@ -1,0 +1,157 @@
+"""One run path: train one experiment (or one group of seeds) and store its result.
+
+Single runs, the serial grid and the Dask workers all call :func:`run_job`; datasets come from
+one cache (:class:`DataCache`), so a grid loads each dataset once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from ..data.registry import load_dataset
+from ..data.windows import SequenceData
+from ..models.parameters import count_parameters
+from ..models.registry import build_model
+from ..utils import seed_everything
+from .experiment import Experiment, PathLike
+from .seed_batching import BATCHABLE, train_seeds
+from .store import RunResult, load_result, save_result
+from .training import DTYPES, train
+
+
+def load_experiment_data(experiment: Experiment) -> SequenceData:
+    """The dataset an experiment trains on."""
+    return load_dataset(experiment.dataset, experiment.seq_len, **dict(experiment.data_options))
+
+
+class DataCache:
+    """Each (dataset, seq_len, options) loaded once and reused by the next runs that need it:
+    a grid's serial loop keeps one for the grid, a Dask worker one for its lifetime."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._data: dict[tuple, SequenceData] = {}
+
+    def __call__(self, experiment: Experiment) -> SequenceData:
+        key = (experiment.dataset, experiment.seq_len, experiment.data_options)
+        if key not in self._data:
+            if len(self._data) >= self.size:  # the oldest goes: grids visit datasets in turn
+                self._data.pop(next(iter(self._data)))
+            self._data[key] = load_experiment_data(experiment)
+        return self._data[key]
+
+
+def run_experiment(
+    experiment: Experiment,
+    results_dir: PathLike,
+    force: bool = False,
+    progress: bool | None = None,
+    data: SequenceData | None = None,
+) -> RunResult:
+    """Train one experiment, or load its finished result from ``results_dir``.
+
+    The result file name contains a fingerprint of the full configuration, so a changed
+    setting never reuses a stale result; ``force=True`` retrains anyway.
+    """
+    path = Path(results_dir) / experiment.filename()
+    if path.exists() and not force:
+        return load_result(path)
+    seed_everything(experiment.train.seed)
+    if data is None:
+        data = load_experiment_data(experiment)
+    model = build_model(
+        experiment.model,
+        experiment.dataset,
+        dtype=DTYPES[experiment.train.dtype],
+        **dict(experiment.model_options),
+    )
+    outcome = train(model, data, experiment.train, progress)
+    return save_result(experiment, results_dir, count_parameters(model), data, outcome)
+
+
+def trained_model(
+    experiment: Experiment, results_dir: PathLike, progress: bool | None = None
+) -> tuple[torch.nn.Module, RunResult]:
+    """The trained model of ``experiment`` and its result: rebuilt from the stored weights, or
+    trained now (and stored) when the result is missing or predates stored weights.
+
+    For closed-loop forecasts and other analyses that need the model, not just its scores.
+    The model is in eval mode, in the run's dtype, on the CPU.
+    """
+    path = Path(results_dir) / experiment.filename()
+    result = load_result(path) if path.exists() else None
+    if result is None or result.final_state is None:
+        result = run_experiment(experiment, results_dir, force=True, progress=progress)
+    dtype = DTYPES[experiment.train.dtype]
+    with torch.random.fork_rng(devices=[]):  # the weights are overwritten: leave the stream alone
+        model = build_model(
+            experiment.model, experiment.dataset, dtype=dtype, **dict(experiment.model_options)
+        )
+    state = {
+        name: torch.as_tensor(result.final_state[name], dtype=tensor.dtype)
+        for name, tensor in model.state_dict().items()
+    }
+    model.load_state_dict(state)
+    return model.eval(), result
+
+
+def run_seed_group(
+    experiments: Sequence[Experiment],
+    results_dir: PathLike,
+    data: SequenceData | None = None,
+    progress: bool | None = None,
+) -> list[RunResult]:
+    """Train experiments that differ only in their seed as one seed-batched model and store each
+    seed's result (see :mod:`qkan_lib.seed_batching`)."""
+
+    key = experiments[0].with_seed(0)
+    if any(e.with_seed(0) != key for e in experiments):
+        raise ValueError("a seed group must differ only in the seed")
+    data = load_experiment_data(key) if data is None else data
+    model_options = dict(key.model_options)
+    outcomes = train_seeds(
+        key.model,
+        key.dataset,
+        data,
+        key.train,
+        [e.train.seed for e in experiments],
+        model_options,
+        progress,
+    )
+    counts = count_parameters(build_model(key.model, key.dataset, **model_options))
+    return [save_result(e, results_dir, counts, data, o) for e, o in zip(experiments, outcomes)]
+
+
+def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list[Experiment]]:
+    """Group experiments into jobs: seeds of one configuration together where seed batching
+    applies (:data:`qkan_lib.seed_batching.BATCHABLE`, no shuffling, two or more seeds),
+    every other experiment alone."""
+
+    groups: dict[Experiment, list[Experiment]] = {}
+    jobs: list[list[Experiment]] = []
+    for e in experiments:
+        if batch_seeds and e.model in BATCHABLE and not e.train.shuffle:
+            groups.setdefault(e.with_seed(0), []).append(e)
+        else:
+            jobs.append([e])
+    for members in groups.values():
+        jobs.extend([members] if len(members) > 1 else [[m] for m in members])
+    return jobs
+
+
+def run_job(
+    job: Sequence[Experiment],
+    results_dir: PathLike,
+    data: SequenceData | None = None,
+    progress: bool | None = False,
+) -> list[RunResult]:
+    """Train one job of :func:`plan_jobs` (a seed group, or a single run), store each run's
+    result atomically the moment it ends, and return the results. The one run path of single
+    runs, the serial grid and the Dask workers."""
+    job = list(job)
+    if len(job) > 1:
+        return run_seed_group(job, results_dir, data, progress=progress)
+    return [run_experiment(job[0], results_dir, force=True, progress=progress, data=data)]

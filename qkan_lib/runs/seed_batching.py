@@ -1,0 +1,85 @@
+"""Train every seed of a configuration at once: S models as one batched model.
+
+The S models are built exactly as separate runs would build them (``seed_everything(seed)``
+then ``build_model``), their parameters are stacked on a leading seed axis
+(``torch.func.stack_module_state``) and one ``torch.func.vmap``-ed forward pass evaluates all
+of them; :func:`qkan_lib.training.fit` then trains them as it trains one model. The results
+equal S separate runs up to floating-point reduction order.
+
+It is not the default (``run_grid(batch_seeds=False)``): on the CPU the compiled whole-sequence
+kernels of QKAN-LSTM, HQKAN-LSTM and QLSTM cannot run under vmap, and seeds one after another
+on those kernels were measured faster than S seeds batched on the autograd path, for every model
+and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x). On a GPU, where the kernels
+do not apply and each operator costs a launch, batching may pay; it is opt-in there, unmeasured
+here. :data:`BATCHABLE` lists the models that CAN be batched.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+
+from ..core.daruan import vmap_compatible
+from ..data.registry import SequenceData
+from ..models.registry import build_model
+from ..utils import resolve_device, seed_everything
+from .training import DTYPES, TrainConfig, TrainOutcome, fit, state_to_lists
+
+BATCHABLE = ("qlstm", "qkan_lstm", "hqkan_lstm")  # torch.nn.LSTM's fused kernel has no vmap rule
+
+
+def train_seeds(
+    model_name: str,
+    dataset_name: str,
+    data: SequenceData,
+    config: TrainConfig,
+    seeds: Iterable[int],
+    model_options: dict | None = None,
+    progress: bool | None = None,
+) -> list[TrainOutcome]:
+    """Like :func:`qkan_lib.training.train` for ``config`` with each seed in ``seeds``, in one pass.
+
+    Returns one :class:`~qkan_lib.training.TrainOutcome` per seed; ``wall_time_s`` is the
+    batched run's time divided by the number of seeds, ``final_state`` is that seed's slice
+    of the trained stack.
+    """
+    if model_name not in BATCHABLE:
+        raise ValueError(f"seed batching supports {BATCHABLE}; train {model_name!r} seed by seed")
+    if config.shuffle:
+        raise ValueError("seed batching needs the same batch order for every seed (shuffle=False)")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("no seeds given")
+    from torch.func import functional_call, stack_module_state, vmap
+
+    device, dtype = resolve_device(config.device), DTYPES[config.dtype]
+    models = []
+    for seed in seeds:
+        seed_everything(seed)
+        models.append(
+            build_model(
+                model_name, dataset_name, dtype=dtype, device=device, **(model_options or {})
+            )
+        )
+    params, _ = stack_module_state(models)
+    buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
+    template = copy.deepcopy(models[0])
+    batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), in_dims=(0, None))
+    data = data.to(dtype=dtype, device=device)
+    with vmap_compatible():
+        outcomes = fit(
+            lambda x: batched(params, x),
+            list(params.values()),
+            data,
+            config,
+            len(seeds),
+            progress,
+            f"{model_name} x {len(seeds)} seeds",
+        )
+    for k, (model, outcome) in enumerate(zip(models, outcomes)):  # seed k's slice of the stack
+        state = {
+            name: params[name][k] if name in params else value
+            for name, value in model.state_dict().items()
+        }
+        outcome["final_state"] = state_to_lists(state)
+    return outcomes
