@@ -48,12 +48,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
-def check_float_tensor(x, name: str = "input") -> None:
-    """Raise a ValueError naming ``name`` unless ``x`` is a floating-point torch.Tensor."""
+def check_float_tensor(x, name: str = "input", error: type[Exception] = ValueError) -> None:
+    """Raise ``error`` (a ValueError by default) naming ``name`` unless ``x`` is a
+    floating-point torch.Tensor."""
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        raise error(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise ValueError(
+        raise error(
             f"{name} must be a floating-point tensor, got dtype {x.dtype}; "
             "convert it, e.g. x.to(torch.float64)"
         )

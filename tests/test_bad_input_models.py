@@ -4,10 +4,18 @@ import pytest
 import torch
 
 from qkan_lib import build_model
+from qkan_lib.core.circuits import circuit_expectations
 from qkan_lib.core.daruan import DARUAN
 from qkan_lib.core.daruan import evaluate_daruan as daruan
 from qkan_lib.core.layers import HQKAN, QKANLayer, latent_width
-from qkan_lib.models.cells import AffineGates, HQKANGates, LSTMRegressor, QKANGates, QLSTMGates
+from qkan_lib.models.cells import (
+    QLSTM_MAX_UNITARY_BYTES,
+    AffineGates,
+    HQKANGates,
+    LSTMRegressor,
+    QKANGates,
+    QLSTMGates,
+)
 
 MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
 
@@ -136,3 +144,35 @@ def test_valid_input_still_runs(model):
     assert out.shape == (2, 1) and torch.isfinite(out).all()
     layer = HQKAN(3, 8, dtype=torch.float64)
     assert layer(torch.zeros(5, 3, dtype=torch.float64)).shape == (5, 8)
+
+
+def test_qlstm_refuses_a_state_vector_it_cannot_hold():
+    # 21 qubits: 4 gates x 3 layers x 2^21 x 2^21 float64 = 12 * 4^21 * 8 bytes (192 TiB)
+    needed = 12 * 4**21 * 8
+    with pytest.raises(ValueError, match=rf"QLSTM with 21 qubits .* needs {needed:,} bytes"):
+        build_model("qlstm", "damped_shm", hidden_size=20)
+    # the limit sits between 12 qubits (1.5 GiB at depth 3) and 13 (6 GiB)
+    assert 12 * 4**12 * 8 <= QLSTM_MAX_UNITARY_BYTES < 12 * 4**13 * 8
+    assert QLSTMGates(1, 11).n_qubits == 12
+    with pytest.raises(ValueError, match="13 qubits"):
+        QLSTMGates(1, 12)
+    with pytest.raises(ValueError, match="7 qubits .* depth 50000"):
+        QLSTMGates(1, 6, depth=50000)  # the layers count too
+
+
+@pytest.mark.parametrize("name", ["v", "theta"])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
+def test_circuit_expectations_names_a_non_float_tensor(name, dtype):
+    tensors = {"v": torch.zeros(2, 3, dtype=torch.float64), "theta": torch.zeros(2, 3).double()}
+    tensors[name] = tensors[name].to(dtype)
+    with pytest.raises(TypeError, match=rf"{name} must be a floating-point .* {dtype}"):
+        circuit_expectations(tensors["v"], tensors["theta"], 1)
+
+
+def test_circuit_expectations_names_mismatched_float_dtypes():
+    v, theta = torch.zeros(2, 3, dtype=torch.float32), torch.zeros(2, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match="v has dtype torch.float32 but theta has torch.float64"):
+        circuit_expectations(v, theta, 1)
+    # the same tensors in one dtype run: <Z> of RY(0) H|0> = |+> through RY(0) layers is 0
+    out = circuit_expectations(v.double(), theta, 1)
+    assert out.shape == (2, 1) and torch.allclose(out, torch.zeros(2, 1, dtype=torch.float64))

@@ -8,6 +8,15 @@ import pytest
 import qkan_lib as ql
 from qkan_lib.runs import experiment as experiments
 from qkan_lib.runs import run, store
+from qkan_lib.runs import workers as parallel_grid
+
+
+@pytest.fixture(autouse=True)
+def serial_grid(monkeypatch):
+    """run_grid reads $QKAN_WORKERS / $QKAN_SCHEDULER: these tests run serially whatever the
+    caller's environment holds, and monkeypatch restores it afterwards."""
+    monkeypatch.delenv(parallel_grid.SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(parallel_grid.WORKERS_ENV, "1")
 
 
 def test_results_are_written_once_then_loaded_never_retrained(tmp_path, monkeypatch):

@@ -159,3 +159,118 @@ def test_verdict_counts_and_display():
     }
     assert list(V.verdict_display(table).columns) == ["outcome", "evidence"]
     assert V.verdict_details(table).count("\n") == 4 and "**a** (x)" in V.verdict_details(table)
+
+
+def _report_row(printed, reachable, consistent, named, largest=0.98):
+    return {
+        "printed": printed,
+        "location": f"where {printed}",
+        "reachable": reachable,
+        "named_consistent": consistent,
+        "named_comparisons": named,
+        "consistent_with": "qkan_lstm vs lstm, total, urban" if consistent else "",
+        "any_matches": consistent,
+        "largest_possible": largest,
+    }
+
+
+def test_verdict_table_on_hand_made_evidence():
+    c = comparison
+    comparisons = pd.DataFrame(
+        [
+            # QKAN-LSTM beats LSTM on both datasets (largest Holm p 0.004)
+            c("qkan_lstm", "lstm", "damped_shm", "qkan_lstm better", p=0.001, n=20),
+            c("qkan_lstm", "lstm", "bessel", "qkan_lstm better", p=0.004, n=20),
+            # QLSTM wins on Bessel: contradicted
+            c("qkan_lstm", "qlstm", "damped_shm", "no significant difference", p=0.5, n=20),
+            c("qkan_lstm", "qlstm", "bessel", "qlstm better", p=0.002, n=20),
+            # identical arms: no difference anywhere
+            c("hqkan_lstm", "lstm", "damped_shm", "no significant difference", p=1.0, n=20),
+            c("qkan_lstm", "fourier_lstm", "damped_shm", "qkan_lstm better", p=0.01, n=20),
+            c("qkan_lstm", "fourier_lstm", "bessel", "no significant difference", p=0.3, n=20),
+        ]
+        # another protocol saying the opposite is never read
+        + [{**c("qkan_lstm", "lstm", "bessel", "lstm better"), "protocol": "batch1"}]
+    )
+    trivial = pd.DataFrame(
+        [
+            {"dataset": "damped_shm", "forecaster": "ar", "split": "test", "r2": 0.995},
+            {"dataset": "bessel", "forecaster": "ar", "split": "test", "r2": 0.90},
+            {"dataset": "bessel", "forecaster": "persistence", "split": "test", "r2": 0.95},
+            {"dataset": "bessel", "forecaster": "ar", "split": "train", "r2": 0.999},
+        ]
+    )
+    harder = pd.DataFrame(
+        [
+            c("qkan_lstm", "lstm", "narma5", "qkan_lstm better", p=0.01, n=20),
+            c("qkan_lstm", "lstm", "narma10", "lstm better", p=0.03, n=20),
+        ]
+    )
+    spectrum = pd.DataFrame(
+        [
+            {"dataset": "bessel", "reps": 1, "epoch": 30, "models": 20, "max_frequencies": 1,
+             "active_frequencies_median": 1.0, "single_frequency": 1.0},
+            # epoch 1 of L = 2 is one frequency per edge; only the last epoch counts
+            {"dataset": "bessel", "reps": 2, "epoch": 1, "models": 20, "max_frequencies": 4,
+             "active_frequencies_median": 1.0, "single_frequency": 0.9},
+            {"dataset": "bessel", "reps": 2, "epoch": 30, "models": 20, "max_frequencies": 4,
+             "active_frequencies_median": 3.0, "single_frequency": 0.1},
+        ]
+    )  # fmt: skip
+    reductions = pd.DataFrame(
+        [
+            _report_row("79%", True, 3, 3),
+            _report_row("99.5%", False, 0, 3),
+            _report_row("50–70%", True, 1, 2),
+        ]
+    )
+    table = V.verdict_table(
+        {"comparisons": comparisons, "trivial": trivial},
+        {"harder_comparisons": harder},
+        spectrum,
+        reductions,
+        {"damped_shm": 0.99, "bessel": 0.98},
+        stand_in=True,
+    ).set_index("claim")
+    assert list(table.columns) == list(V.COLUMNS)[1:]
+    outcome, verdict = table["outcome"], table["verdict"]
+    strength = table["strength of the evidence"]
+    measured = table["what this book measured"]
+    assert verdict["QKAN-LSTM more accurate than LSTM"] == V.HOLDS
+    assert (
+        strength["QKAN-LSTM more accurate than LSTM"] == "20 seeds per model, largest Holm p 0.004"
+    )
+    assert verdict["QKAN-LSTM more accurate than QLSTM"] == V.CONTRADICTED
+    assert strength["QKAN-LSTM more accurate than QLSTM"] == (
+        "20 seeds per model, Holm p 0.002 where QLSTM wins"
+    )
+    assert verdict["HQKAN-LSTM more accurate than LSTM"] == V.NOT_SUPPORTED
+    assert verdict["QKAN-LSTM beats an LSTM of its size"] == V.UNTESTABLE  # no such rows
+    assert verdict["QKAN-LSTM beats its Fourier twin"] == V.NOT_SUPPORTED
+    assert (
+        strength["QKAN-LSTM beats its Fourier twin"] == "20 seeds per model, smallest Holm p 0.01"
+    )
+    # the trivial forecasters reach the paper's best on Damped SHM only (the train split ignored)
+    assert outcome["The tasks measure expressivity"] == "holds in part"
+    assert measured["The tasks measure expressivity"] == (
+        "Damped SHM: ar reaches test R² 0.9950 (paper's best model 0.9900); "
+        "Bessel Function: persistence reaches test R² 0.9500 (paper's best model 0.9800)"
+    )
+    assert verdict["QKAN-LSTM beats LSTM on harder tasks"] == V.CONTRADICTED
+    assert "Holm p 0.03 where LSTM wins" in strength["QKAN-LSTM beats LSTM on harder tasks"]
+    assert outcome["79% fewer parameters"] == "holds"
+    assert "3 comparisons" in measured["79% fewer parameters"]
+    assert verdict["99.5% fewer parameters"] == "cannot come from Table I"
+    assert "98.0%" in measured["99.5% fewer parameters"]
+    assert outcome["50–70% fewer parameters"] == "holds in part"
+    assert measured["50–70% fewer parameters"].startswith("1 of the 2 comparisons")
+    assert verdict["The enriched spectrum is used"].startswith("holds only beyond")
+    assert outcome["Table IV: better on the Milan data"] == "cannot be tested"
+    assert V.verdict_counts(table.reset_index()) == {
+        "holds": 2,  # QKAN-LSTM vs LSTM, 79%
+        "holds in part": 4,  # trivial, 50-70 %, spectrum, interpretable edges
+        "does not hold": 3,  # vs QLSTM, harder tasks, 99.5 %
+        "not supported": 2,  # HQKAN-LSTM vs LSTM, the twin
+        "cannot be tested": 2,  # matched LSTM, Table IV
+        "claims": 13,
+    }

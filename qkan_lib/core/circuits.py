@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from ..utils import check_float_tensor
 from .qubit_basis import basis_bits, cnot_permutation, z_signs
 
 KERNEL_DTYPES = (torch.float32, torch.float64)
@@ -100,6 +101,10 @@ def circuit_expectations(v: torch.Tensor, theta: torch.Tensor, n_measured: int) 
     (:mod:`qkan_lib.circuit_kernel`; first-order gradients only, not for ``torch.func`` transforms);
     other devices and dtypes through :func:`variational_unitaries` and :func:`expectations`.
     """
+    check_float_tensor(v, "v", TypeError)
+    check_float_tensor(theta, "theta", TypeError)
+    if v.dtype != theta.dtype:
+        raise TypeError(f"v has dtype {v.dtype} but theta has {theta.dtype}; use one dtype")
     _, n_qubits = _check_theta(theta)
     if v.dim() != 2 or v.shape[-1] != n_qubits:
         raise ValueError(f"circuit input must have shape (batch, {n_qubits}), got {tuple(v.shape)}")

@@ -173,6 +173,10 @@ def reduction_claims(report: pd.DataFrame) -> list[dict]:
             )
         elif row.named_consistent:
             verdict, outcome = HOLDS, "holds"
+            measured = (
+                f"all {row.named_comparisons} comparisons its sentence names reproduce "
+                f"{row.printed}: {row.consistent_with}"
+            )
         else:
             verdict, outcome = (
                 "does not hold for the comparisons its sentence names",

@@ -128,6 +128,11 @@ class HQKANGates(_LayerGates):
     make_layer = staticmethod(HQKAN)
 
 
+# The QLSTM simulators hold every layer of the four circuits as a dense 2^n x 2^n matrix:
+# 4 * depth * 4^n numbers. Gate maps needing more than this many bytes (in float64) are refused.
+QLSTM_MAX_UNITARY_BYTES = 4 * 2**30
+
+
 class QLSTMGates(GateMap):
     """Four variational circuits on n = d + m qubits (the reference QLSTM), one per gate.
 
@@ -148,6 +153,15 @@ class QLSTMGates(GateMap):
         super().__init__(input_size, hidden_size)
         self.n_qubits = input_size + hidden_size
         self.depth = check_positive_int(depth, "depth")
+        needed = 4 * depth * 4**self.n_qubits * 8  # float64, the training dtype
+        if needed > QLSTM_MAX_UNITARY_BYTES:
+            raise ValueError(
+                f"QLSTM with {self.n_qubits} qubits (input_size {input_size} + hidden_size "
+                f"{hidden_size}) needs {needed:,} bytes ({needed / 2**30:,.1f} GiB) for its "
+                f"circuits' unitaries (4 gates x depth {depth} x 2^{self.n_qubits} x "
+                f"2^{self.n_qubits} float64), above the {QLSTM_MAX_UNITARY_BYTES / 2**30:g} GiB "
+                "limit (qkan_lib.models.QLSTM_MAX_UNITARY_BYTES); use fewer qubits"
+            )
         self.theta = nn.Parameter(
             0.01 * torch.randn(4, depth, self.n_qubits, dtype=dtype, device=device)
         )
