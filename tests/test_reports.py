@@ -227,3 +227,25 @@ def test_tuning_table_marks_the_chosen_rate():
     assert "2 seeds" in table.index.name
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
     assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.index.name
+
+
+def test_training_time_of_arm_frames_matches_one_row_per_dataset_arm_seed():
+    # chapter 10's former rule: one run per (dataset, arm, seed); two arms may train the same
+    # configuration (same model, variant and rate) and each counts
+    results = [fake_result("lstm", s, [0.5, 0.9], wall=1.0 + 0.1 * s) for s in range(3)]
+    twin = [fake_result("lstm", s, [0.5, 0.9], wall=3.0 + 0.7 * s) for s in range(3)]
+    other = [
+        fake_result("qkan_lstm", s, [0.5], dataset="damped_shm", wall=0.3 * s + 1 / 3)
+        for s in range(3)
+    ]
+    frame = pd.concat(
+        [
+            reports.results_frame(results).assign(arm="lstm"),
+            reports.results_frame(twin).assign(arm="lstm_again"),
+            reports.results_frame(other).assign(arm="qkan"),
+        ],
+        ignore_index=True,
+    )
+    former = frame.groupby(["dataset", "arm", "seed"])["wall_time_s"].first().sum()
+    assert reports.training_time(frame) == former  # bit for bit: the same order of summation
+    assert reports.training_time(frame) == pytest.approx(3.3 + 11.1 + 1.9)

@@ -21,9 +21,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.circuits import circuit_expectations
+from ..core.layers import QKANLayer
+from ..core.pennylane_circuits import pennylane_qlstm_circuit
+from ..data.registry import load_dataset
 from ..kernels.paths import reference_path
-from ..models.registry import build_model
-from ..utils import check_positive_int, intra_op_threads
+from ..models.cells import LSTMCell, ModuleGates, QKANGates, QLSTMGates, RecurrentRegressor
+from ..models.registry import MODEL_LABELS, build_model
+from ..utils import check_positive_int, environment_info, intra_op_threads
 
 
 @dataclass(frozen=True)
@@ -416,3 +421,414 @@ def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> s
     factor = ratio if faster else 1 / ratio
     word = "faster" if faster else "slower"
     return f"{factor:.2f}x {word}" if short else f"{factor:.1f} times {word} than"
+
+
+# ---------------------------------------------------------------------------------------------
+# the speed benchmarks (benchmarks/run_benchmarks.py and chapter 8 both call run_benchmarks)
+
+BENCHMARK_TARGETS = {
+    "daruan_layer": 15.0,
+    "gate_sequence": 4.0,
+    "qlstm_circuit": 50.0,
+    "urban_step": 1 / 1.5,  # QKAN-LSTM / HQKAN-LSTM Adam step at most 1.5x torch.nn.LSTM's
+    "qlstm_step": 3.0,
+}  # QLSTM's Adam step at least 3x faster than its autograd path
+
+
+def _optional(name: str, log):
+    try:
+        return __import__(name)
+    except ImportError:
+        log(f"[skip] {name} is not installed: comparisons against it are skipped")
+        return None
+
+
+def _forward_backward(module, x):
+    def run():
+        inputs = x.detach().requires_grad_()
+        module(inputs).sum().backward()
+
+    return run
+
+
+def _bench_daruan_layer(qkan, runs, quick):
+    batch, width, reps = (64, 32, 3) if quick else (256, 64, 3)
+    x = torch.randn(batch, width)
+    ours = QKANLayer(width, width, reps)
+    rows = [
+        (
+            "daruan_layer",
+            f"QKANLayer({width}->{width}, reps {reps}), batch {batch}, fwd+bwd",
+            median_time(_forward_backward(ours, x), runs),
+            "plain qkan_lib (gate by gate)",
+            median_time(_forward_backward(ours.reference_forward, x), runs),
+            None,
+        )
+    ]
+    if qkan is not None:
+        ref = qkan.QKANLayer(
+            width, width, reps=reps, solver="exact", preact_trainable=True, device="cpu"
+        )
+        rows.append(
+            (
+                "daruan_layer",
+                rows[0][1],
+                rows[0][2],
+                "qkan 0.2.3 exact",
+                median_time(_forward_backward(ref, x), runs),
+                BENCHMARK_TARGETS["daruan_layer"],
+            )
+        )
+    return rows
+
+
+def _bench_gate_sequence(qkan, runs, quick):
+    rows = []
+    steps, batch = (32, 32) if quick else (64, 64)
+    for reps in (1, 2, 3):
+        seq = torch.randn(batch, steps, 1)
+        ours = RecurrentRegressor(LSTMCell(1, 1, QKANGates(1, 1, reps)))
+        label = f"QKAN-LSTM gate layer (2->4, reps {reps}), {steps} steps, batch {batch}, fwd+bwd"
+        t_ours = median_time(lambda: ours(seq).sum().backward(), runs)
+        if qkan is not None:
+            layer = qkan.QKANLayer(
+                2, 4, reps=reps, solver="exact", preact_trainable=True, device="cpu"
+            )
+            ref = RecurrentRegressor(LSTMCell(1, 1, ModuleGates(1, 1, layer)))
+            rows.append(
+                (
+                    "gate_sequence",
+                    label,
+                    t_ours,
+                    "qkan 0.2.3 exact",
+                    median_time(lambda: ref(seq).sum().backward(), runs),
+                    BENCHMARK_TARGETS["gate_sequence"],
+                )
+            )
+        else:
+            rows.append(("gate_sequence", label, t_ours, "-", float("nan"), None))
+    return rows
+
+
+def _bench_qlstm_circuit(qml, runs, quick):
+    """Batches 10 and 64 are the paper protocol's (SHM/Bessel and Urban); 256 shows the
+    large-batch end."""
+    return [
+        row
+        for batch in ((10,) if quick else (10, 64, 256))
+        for row in _bench_qlstm_circuit_batch(qml, runs, batch)
+    ]
+
+
+def _bench_qlstm_circuit_batch(qml, runs, batch):
+    hidden, depth = 5, 3
+    n = hidden + 1
+    v = torch.rand(batch, n, dtype=torch.float64)
+    theta = torch.randn(depth, n, dtype=torch.float64, requires_grad=True)
+
+    def ours():
+        circuit_expectations(v, theta, hidden).sum().backward()
+
+    label = f"QLSTM circuit ({n} qubits, depth {depth}), batch {batch}, fwd+bwd"
+    t_ours = median_time(
+        ours, 10 * runs, warmup=5
+    )  # sub-millisecond: more samples for a stable median
+    if qml is None:
+        return [("qlstm_circuit", label, t_ours, "-", float("nan"), None)]
+    circuit = pennylane_qlstm_circuit(n, depth, hidden, interface="torch", diff_method="backprop")
+
+    def reference():
+        torch.stack(circuit(v, theta)).sum().backward()
+
+    return [
+        (
+            "qlstm_circuit",
+            label,
+            t_ours,
+            "PennyLane default.qubit (torch, backprop)",
+            median_time(reference, runs),
+            BENCHMARK_TARGETS["qlstm_circuit"],
+        )
+    ]
+
+
+def _bench_qlstm_sequence(qml, runs, quick):
+    """The circuits in their real use: a QLSTM cell over a window, both simulators in the same
+    cell."""
+    if qml is None:
+        return []
+
+    hidden, depth, steps, batch = 5, 3, 4, 10
+    n = hidden + 1
+    circuit = pennylane_qlstm_circuit(n, depth, hidden, interface="torch", diff_method="backprop")
+
+    class PennyLaneGates(torch.nn.Module):
+        def __init__(self, theta):
+            super().__init__()
+            self.theta = theta
+
+        def forward(self, v):
+            return torch.cat([torch.stack(circuit(v, self.theta[g]), -1) for g in range(4)], -1)
+
+    gates = QLSTMGates(1, hidden, depth, dtype=torch.float64)
+    ours = RecurrentRegressor(LSTMCell(1, hidden, gates)).double()
+    reference_gates = ModuleGates(1, hidden, PennyLaneGates(gates.theta))
+    reference = RecurrentRegressor(LSTMCell(1, hidden, reference_gates)).double()
+    reference.head.load_state_dict(ours.head.state_dict())
+    seq = torch.rand(batch, steps, 1, dtype=torch.float64)
+    torch.testing.assert_close(ours(seq), reference(seq))  # same model, two simulators
+    label = f"QLSTM cell, 4 circuits x {steps} steps, batch {batch}, fwd+bwd"
+    return [
+        (
+            "qlstm_sequence",
+            label,
+            median_time(lambda: ours(seq).sum().backward(), runs),
+            "PennyLane default.qubit in the same cell",
+            median_time(lambda: reference(seq).sum().backward(), max(3, runs // 2)),
+            BENCHMARK_TARGETS["qlstm_circuit"],
+        )
+    ]
+
+
+def _bench_training_epoch(runs, quick, device):
+    data = load_dataset("bessel").to(dtype=torch.float32, device=device)
+    rows = []
+    for name in ("qkan_lstm", "hqkan_lstm", "qlstm"):
+        models = {
+            m: build_model(m, "bessel", dtype=torch.float32, device=device) for m in ("lstm", name)
+        }
+
+        def epoch(model):
+            optimizer = torch.optim.RMSprop(model.parameters(), lr=0.01)
+
+            def run():
+                for i in range(0, len(data.x_train), 10):
+                    optimizer.zero_grad()
+                    loss = torch.nn.functional.mse_loss(
+                        model(data.x_train[i : i + 10]), data.y_train[i : i + 10]
+                    )
+                    loss.backward()
+                    optimizer.step()
+
+            return run
+
+        t_lstm = median_time(epoch(models["lstm"]), runs)
+        t_model = median_time(epoch(models[name]), runs)
+        rows.append(
+            (
+                "training_epoch",
+                f"{name} epoch (Bessel, batch 10) on {device}",
+                t_model,
+                "torch.nn.LSTM(1, 5) epoch",
+                t_lstm,
+                1 / 5 if name == "qkan_lstm" else None,
+            )
+        )
+    return rows
+
+
+def _interleaved_times(cases: dict, rounds: int, warmup: int = 3) -> dict[str, list[float]]:
+    """Wall times of every case, run round-robin (so a busy spell on the machine hits all of
+    them alike); the starting case rotates from round to round."""
+    for _ in range(warmup):
+        for fn in cases.values():
+            fn()
+    names = list(cases)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            start = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _adam_step(model, x, y, reference: bool = False):
+    """One full training step: zero_grad, forward, MSE, backward, Adam update."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    context = reference_path if reference else nullcontext  # the autograd reference path
+
+    def step():
+        with context():
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+    return step
+
+
+def _bench_urban_step(runs, quick, log):
+    """Training step at the Urban shape (batch 64, seq_len 64, input 1), float32 and float64.
+
+    The models are ``build_model(name, "urban")``; QKAN-LSTM and HQKAN-LSTM also run on their
+    autograd reference path (``reference_path()``), the speed-up of the fused kernel. Timed
+    with ONE intra-op thread: the tensors of a tiny recurrent model are too small to split, so
+    extra threads only add synchronisation, and on a busy machine a parallel region in the
+    backward pass waits for a thread that is not scheduled (a QKAN-LSTM step was measured at
+    328 ms with 2 threads against 61 ms with 1). Independent runs use the other cores.
+    """
+    rounds = 7 if quick else max(15, 3 * runs)
+    rows = []
+    with intra_op_threads(1):
+        for dtype in (torch.float32, torch.float64):
+            generator = torch.Generator().manual_seed(0)
+            x = torch.rand(64, 64, 1, generator=generator, dtype=dtype) * 2 - 1
+            y = torch.rand(64, 1, generator=generator, dtype=dtype) * 2 - 1
+            cases = {}
+            for name in ("lstm", "qkan_lstm", "hqkan_lstm", "qlstm"):
+                for reference in (False, True) if name != "lstm" else (False,):
+                    torch.manual_seed(1)
+                    model = build_model(name, "urban", dtype=dtype)
+                    cases[name, reference] = _adam_step(model, x, y, reference)
+            times = _interleaved_times(cases, rounds)
+            medians = {key: statistics.median(t) for key, t in times.items()}
+            dt = str(dtype).removeprefix("torch.")
+            log(
+                f"training step at the Urban shape ({dt}, batch 64, seq_len 64, 1 thread, "
+                f"{rounds} interleaved rounds): median [25%-75%] ms"
+            )
+            for (name, reference), t in times.items():
+                q1, _, q3 = statistics.quantiles(t, n=4)
+                path = "autograd reference" if reference else "default path"
+                log(
+                    f"  {MODEL_LABELS[name]:<11} {path:<19}{medians[name, reference] * 1e3:>9.3f}"
+                    f"  [{q1 * 1e3:.3f}-{q3 * 1e3:.3f}]"
+                )
+            lstm = medians["lstm", False]
+            for name in ("qkan_lstm", "hqkan_lstm"):
+                label = f"{MODEL_LABELS[name]} Adam step, Urban 64x64, {dt}"
+                rows.append(
+                    (
+                        "urban_step",
+                        label,
+                        medians[name, False],
+                        "torch.nn.LSTM step (same run)",
+                        lstm,
+                        BENCHMARK_TARGETS["urban_step"],
+                    )
+                )
+                rows.append(
+                    (
+                        "urban_step",
+                        label,
+                        medians[name, False],
+                        "its autograd reference path",
+                        medians[name, True],
+                        None,
+                    )
+                )
+            label = f"QLSTM Adam step, Urban 64x64, {dt}"
+            rows.append(
+                (
+                    "urban_step",
+                    label,
+                    medians["qlstm", False],
+                    "torch.nn.LSTM step (same run)",
+                    lstm,
+                    None,
+                )
+            )
+            rows.append(
+                (
+                    "urban_step",
+                    label,
+                    medians["qlstm", False],
+                    "its autograd reference path",
+                    medians["qlstm", True],
+                    BENCHMARK_TARGETS["qlstm_step"],
+                )
+            )
+    return rows
+
+
+BENCHMARK_SECTIONS = (
+    "daruan_layer",
+    "gate_sequence",
+    "qlstm_circuit",
+    "qlstm_sequence",
+    "training_epoch",
+    "urban_step",
+)
+
+
+def run_benchmarks(
+    quick: bool = False,
+    runs: int = 7,
+    only=None,
+    threads: int | None = None,
+    log=None,
+) -> dict:
+    """Speed of qkan_lib against references measured in the same run.
+
+    ``quick``: the smaller shapes (what the book's chapter 8 runs); ``runs``: timed repeats
+    per case (medians); ``only``: an iterable of :data:`BENCHMARK_SECTIONS` (default: all);
+    ``threads``: PyTorch intra-op threads for the whole run (``None``: leave as is; the book
+    uses 1, as its training runs do); ``log``: a function called with progress lines (e.g.
+    ``print``; default: quiet). The reference library ``qkan`` (PyPI 0.2.3, "exact" solver)
+    and PennyLane are optional: a comparison whose reference is missing is skipped (logged).
+    The global random state is restored afterwards; inside, ``torch.manual_seed(0)``.
+
+    Returns ``{"environment": environment_info("cpu"), "rows": [...]}``, one row per
+    comparison with ``kind``, ``case``, ``ours_s``, ``reference``, ``reference_s``,
+    ``speedup`` (reference_s / ours_s) and ``target`` (see :data:`BENCHMARK_TARGETS`; None
+    when the comparison has none). :func:`benchmark_table` shows the rows.
+    """
+    runs = check_positive_int(runs, "runs")
+    wanted = set(BENCHMARK_SECTIONS if only is None else only)
+    unknown = wanted - set(BENCHMARK_SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown sections {sorted(unknown)}; choose from {BENCHMARK_SECTIONS}")
+    log = log or (lambda line: None)
+    with torch.random.fork_rng(), intra_op_threads(threads):
+        torch.manual_seed(0)
+        qkan = _optional("qkan", log) if wanted & {"daruan_layer", "gate_sequence"} else None
+        qml = _optional("pennylane", log) if wanted & {"qlstm_circuit", "qlstm_sequence"} else None
+        rows = []
+        if "daruan_layer" in wanted:
+            rows += _bench_daruan_layer(qkan, runs, quick)
+        if "gate_sequence" in wanted:
+            rows += _bench_gate_sequence(qkan, runs, quick)
+        if "qlstm_circuit" in wanted:
+            rows += _bench_qlstm_circuit(qml, runs, quick)
+        if "qlstm_sequence" in wanted:
+            rows += _bench_qlstm_sequence(qml, runs, quick)
+        if "training_epoch" in wanted:
+            rows += _bench_training_epoch(runs, quick, "cpu")
+            if torch.cuda.is_available():
+                rows += _bench_training_epoch(runs, quick, "cuda")
+        if "urban_step" in wanted:
+            rows += _bench_urban_step(runs, quick, log)
+        environment = environment_info("cpu")
+    records = [
+        {
+            "kind": kind,
+            "case": label,
+            "ours_s": ours,
+            "reference": ref_name,
+            "reference_s": ref,
+            "speedup": ref / ours,
+            "target": target,
+        }
+        for kind, label, ours, ref_name, ref, target in rows
+    ]
+    return {"environment": environment, "rows": records}
+
+
+def benchmark_lines(records) -> list[str]:
+    """:func:`run_benchmarks`' rows as the fixed-width lines of the command-line table."""
+    lines = [
+        f"{'case':<72}{'ours ms':>9}  {'reference':<42}{'ref ms':>9}{'speed-up':>10}{'target':>9}"
+    ]
+    for r in records:
+        ratio, target = r["speedup"], r["target"]
+        if target is None:
+            verdict = ""
+        elif target >= 1:
+            verdict = f">={target:g}x {'ok' if ratio >= target else 'MISSED'}"
+        else:  # a slowdown bound: ours may be at most 1/target times the reference
+            verdict = f"<={1 / target:g}x slower {'ok' if ratio >= target else 'MISSED'}"
+        lines.append(
+            f"{r['case']:<72}{r['ours_s'] * 1e3:>9.3f}  {r['reference']:<42}"
+            f"{r['reference_s'] * 1e3:>9.3f}{ratio:>9.2f}x  {verdict}"
+        )
+    return lines

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from math import comb
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..data.registry import load_dataset
@@ -56,7 +55,7 @@ from .statistics import (
     NO_DIFFERENCE,
     compare_models,
     count_inside,
-    holm,
+    holm_verdicts,
     paper_agreement,
     paper_cells,
     seed_summary,
@@ -297,16 +296,7 @@ def compare_family(
                 rng=rng,
             )
         rows.append(row.assign(kind=kind))
-    table = pd.concat(rows, ignore_index=True)
-    table["p_holm"] = holm(table["p_raw"].to_numpy())
-
-    def verdict(row) -> str:
-        if row["p_holm"] >= alpha or row["rank_effect"] == 0:
-            return NO_DIFFERENCE
-        return f"{row['a'] if row['rank_effect'] > 0 else row['b']} better"
-
-    table["verdict"] = table.apply(verdict, axis=1)
-    return table
+    return holm_verdicts(pd.concat(rows, ignore_index=True), "rank_effect", alpha=alpha)
 
 
 def arm_summary(
@@ -470,12 +460,7 @@ def _fixed_scores(trivial: pd.DataFrame, dataset: str) -> dict[str, float]:
 
 def _reholm(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Holm over every row of ``table`` (one family), verdicts recomputed."""
-    table = table.copy()
-    table["p_holm"] = holm(table["p_raw"].to_numpy())
-    significant = (table["p_holm"] < alpha) & (table["rank_effect"] != 0)
-    winner = np.where(table["rank_effect"] > 0, table["a"], table["b"])
-    table["verdict"] = np.where(significant, pd.Series(winner) + " better", NO_DIFFERENCE)
-    return table
+    return holm_verdicts(table, "rank_effect", alpha=alpha)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ gives the pieces a reviewer expects for such a claim:
 * effect sizes (difference of medians, difference of means, Cliff's delta, the
   common-language effect size, the paired rank-biserial correlation) with percentile
   bootstrap confidence intervals drawn from a seeded :class:`numpy.random.Generator`;
-* Holm-Bonferroni adjustment of a family of p-values;
+* Holm-Bonferroni adjustment of a family of p-values and the verdicts it allows
+  (:func:`holm_verdicts`, the one home of that rule);
 * :func:`compare_models`, a tidy table with one row per comparison and a plain verdict;
 * agreement with a published value that can fail: "the paper's value lies inside our seed
   range" (or inside a central quantile interval), always reported with the seed count.
@@ -313,6 +314,36 @@ def holm(pvalues) -> np.ndarray:
     return adjusted
 
 
+def holm_verdicts(
+    table: pd.DataFrame,
+    direction: str = "rank_effect",
+    *,
+    alpha: float = ALPHA,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Holm's correction over every row of ``table`` (one family) and each row's verdict.
+
+    ``table`` has columns ``a``, ``b``, ``p_raw`` and ``direction`` (an effect whose sign says
+    which arm scored higher: positive, ``a``). Returns a copy with ``p_holm`` (:func:`holm` of
+    ``p_raw``) and ``verdict``: "no significant difference" (:data:`NO_DIFFERENCE`) when
+    ``p_holm`` is not below ``alpha`` or the direction is exactly 0, otherwise "<winner> better",
+    the winner being the arm the direction favours (``higher_is_better`` says which way the
+    metric points). The one home of this rule: :func:`compare_models` and the evidence
+    families of :mod:`qkan_lib.evidence` all call it.
+    """
+    _columns(table, ["a", "b", "p_raw", direction], "table")
+    table = table.copy()
+    table["p_holm"] = holm(table["p_raw"].to_numpy())
+    verdicts = []
+    for a, b, p, d in zip(table["a"], table["b"], table["p_holm"], table[direction]):
+        if p >= alpha or d == 0:
+            verdicts.append(NO_DIFFERENCE)
+        else:  # a NaN direction favours neither a nor "higher", so b (as every former copy)
+            verdicts.append(f"{a if (d > 0) == higher_is_better else b} better")
+    table["verdict"] = verdicts
+    return table
+
+
 # ---------------------------------------------------------------------------------------------
 # the tidy comparison table
 
@@ -423,16 +454,9 @@ def compare_models(
                 "_direction": direction,
             }
         )
-    table = pd.DataFrame(rows)
-    table["p_holm"] = holm(table["p_raw"].to_numpy())
-
-    def verdict(row) -> str:
-        if row["p_holm"] >= alpha or row["_direction"] == 0:
-            return NO_DIFFERENCE
-        a_higher = row["_direction"] > 0
-        return f"{row['a'] if a_higher == higher_is_better else row['b']} better"
-
-    table["verdict"] = table.apply(verdict, axis=1)
+    table = holm_verdicts(
+        pd.DataFrame(rows), "_direction", alpha=alpha, higher_is_better=higher_is_better
+    )
     return table.drop(columns="_direction")
 
 

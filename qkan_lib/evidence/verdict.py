@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..models.registry import DATASET_LABELS, MODEL_LABELS
+from .learned_spectra import SEVERAL_FREQUENCIES, last_epoch_settings
 
 HOLDS = "holds"
 CONTRADICTED = "does not hold (contradicted)"
@@ -201,10 +202,10 @@ def reduction_claims(report: pd.DataFrame) -> list[dict]:
 
 def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     """Does a trained QKAN-LSTM use the enriched spectrum? From
-    :func:`qkan_lib.edge_analysis.spectrum_usage_summary` at the last epoch."""
-    last = summary[
-        summary["epoch"] == summary.groupby(["dataset", "reps"])["epoch"].transform("max")
-    ]
+    :func:`qkan_lib.edge_analysis.spectrum_usage_summary` at the last epoch, each setting
+    judged by :func:`qkan_lib.edge_analysis.last_epoch_settings` (the rule chapter 11's
+    :func:`~qkan_lib.edge_analysis.spectrum_verdict` reads too)."""
+    last = last_epoch_settings(summary)
     parts = []
     for row in last.sort_values(["reps", "dataset"]).itertuples():
         parts.append(
@@ -216,7 +217,11 @@ def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     paper = last[last["reps"] == paper_reps]
     richer = last[last["reps"] > paper_reps]
     one_in_paper = bool((paper["max_frequencies"] <= 1).all()) if len(paper) else False
-    several_beyond = bool((richer["single_frequency"] < 0.5).all()) if len(richer) else False
+    several_beyond = (
+        bool((richer["frequencies_per_edge"] == SEVERAL_FREQUENCIES).all())
+        if len(richer)
+        else False
+    )
     if one_in_paper and several_beyond:
         verdict = (
             "holds only beyond the paper's configuration: with L = 1 every edge is one "

@@ -121,8 +121,12 @@ def save_result(
 
 
 def training_time(frame: pd.DataFrame) -> float:
-    """Total training time in seconds of the runs in a :func:`results_frame` (one per run)."""
-    keys = ["dataset", "model", "variant", "seq_len", "seed", "lr", "batch_size"]
+    """Total training time in seconds of the runs in a :func:`results_frame` (one per run).
+
+    A run is one (dataset, model, variant, seq_len, seed, lr, batch_size); a frame with an
+    ``arm`` column (:func:`qkan_lib.evidence.findings.run_arms`) also splits runs by arm, so two
+    arms that train the same configuration each count (as they each were trained or loaded)."""
+    keys = ["dataset", "arm", "model", "variant", "seq_len", "seed", "lr", "batch_size"]
     keys = [k for k in keys if k in frame.columns]
     return float(frame.groupby(keys)["wall_time_s"].first().sum())
 
