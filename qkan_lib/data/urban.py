@@ -11,8 +11,16 @@ import numpy as np
 import torch
 
 from ..utils import check_positive_int
-from . import milan
-from .milan import ENV_VAR, MilanSeries, fill_gaps, select_cells
+from .milan import (
+    ENV_VAR,
+    STAND_IN_MARKER,
+    MilanPathError,
+    MilanSeries,
+    fill_gaps,
+    milan_files,
+    select_cells,
+    write_stand_in,
+)
 from .windows import MinMaxScaler, SequenceData, check_fraction, make_windows, to_tensor
 
 
@@ -52,26 +60,26 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     Returns ``(directory, is_stand_in)``. The stand-in is written once (raw format, with a
     STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib).
     """
-    chosen = milan_dir or os.environ.get(milan.ENV_VAR)
+    chosen = milan_dir or os.environ.get(ENV_VAR)
     if chosen:
-        given = "milan_dir" if milan_dir else f"${milan.ENV_VAR}"
+        given = "milan_dir" if milan_dir else f"${ENV_VAR}"
         if isinstance(chosen, bytes) or not isinstance(chosen, (str, os.PathLike)):
             raise ValueError(
                 f"{given} must be a folder path (str or Path), got {type(chosen).__name__}"
             )
         directory = Path(chosen)
         if directory.is_file():  # a single day file
-            return directory, (directory.parent / milan.STAND_IN_MARKER).exists()
+            return directory, (directory.parent / STAND_IN_MARKER).exists()
         try:
             with warnings.catch_warnings():  # the loader warns about skipped files once, later
                 warnings.simplefilter("ignore")
-                milan.milan_files(directory)  # a clear error if the directory holds no data files
-        except milan.MilanPathError as exc:
-            raise milan.MilanPathError(f"{given}={str(chosen)!r}: {exc}") from exc
-        return directory, (directory / milan.STAND_IN_MARKER).exists()
+                milan_files(directory)  # a clear error if the directory holds no data files
+        except MilanPathError as exc:
+            raise MilanPathError(f"{given}={str(chosen)!r}: {exc}") from exc
+        return directory, (directory / STAND_IN_MARKER).exists()
     directory = cache_dir() / f"milan_stand_in_{stand_in_days}d_seed{seed}"
-    if not (directory / milan.STAND_IN_MARKER).exists():
-        milan.write_stand_in(directory, days=stand_in_days, seed=seed)
+    if not (directory / STAND_IN_MARKER).exists():
+        write_stand_in(directory, days=stand_in_days, seed=seed)
     return directory, True
 
 

@@ -61,11 +61,9 @@ from .paths import FUSED_DTYPES, transforms_active
 def _kernels() -> types.SimpleNamespace:
     """The compiled sequence kernels (:mod:`qkan_lib.qlstm_kernel_loops`), imported on first use
     only, so that ``import qkan_lib`` does not pay for Numba."""
-    from . import qlstm_loops as qlstm_kernel_loops
+    from .qlstm_loops import backward, forward  # loads Numba
 
-    return types.SimpleNamespace(
-        forward=qlstm_kernel_loops.forward, backward=qlstm_kernel_loops.backward
-    )
+    return types.SimpleNamespace(forward=forward, backward=backward)
 
 
 @functools.lru_cache(maxsize=32)
