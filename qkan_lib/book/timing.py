@@ -27,7 +27,7 @@ from ..core.pennylane_circuits import pennylane_qlstm_circuit
 from ..data.registry import load_dataset
 from ..kernels.paths import reference_path
 from ..models.cells import LSTMCell, ModuleGates, QKANGates, QLSTMGates, RecurrentRegressor
-from ..models.registry import MODEL_LABELS, build_model
+from ..models.registry import MODEL_LABELS, MODEL_REGISTRY, build_model
 from ..utils import check_positive_int, environment_info, intra_op_threads
 
 
@@ -127,7 +127,7 @@ def _training_step(model: torch.nn.Module, batch: int, seq_len: int, device, dty
     return step
 
 
-REPS_MODELS = ("qkan_lstm", "hqkan_lstm")
+REPS_MODELS = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.daruan_edges)
 
 
 def time_spread_table(

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.registry import load_dataset
+from ..data.registry import HARDER_DATASETS, load_dataset
 from ..models.parameters import count_parameters
 from ..models.registry import DATASET_LABELS, MODEL_LABELS, MODELS, build_model
 from ..paper import R2_EPOCHS, TABLE_II_R2, TABLE_III_R2
@@ -466,7 +466,6 @@ def _reholm(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # chapter 10
 
-HARDER_DATASETS = ("narma5", "narma10", "damped_shm_noisy")
 QUICK_NARMA_EPOCHS = 10  # NARMA has about 4x the training windows of Damped SHM
 
 

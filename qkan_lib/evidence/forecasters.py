@@ -15,7 +15,7 @@ import torch
 from ..runs.metrics import regression_metrics
 from ..utils import check_positive_int
 
-BASELINES = ("persistence", "ar")
+TRIVIAL_FORECASTERS = ("persistence", "ar")
 
 
 def _check_windows(x: torch.Tensor, name: str = "x") -> None:
@@ -100,7 +100,7 @@ def baseline_metrics(data, order: int | None = None) -> dict[str, dict[str, dict
     """
     output_size = data.y_train.shape[1]
     ar = LinearAutoregression(order).fit(data.x_train, data.y_train)
-    out: dict = {name: {} for name in BASELINES}
+    out: dict = {name: {} for name in TRIVIAL_FORECASTERS}
     for split, x, y in data.splits():
         out["persistence"][split] = regression_metrics(persistence_forecast(x, output_size), y)
         out["ar"][split] = regression_metrics(ar.predict(x), y)

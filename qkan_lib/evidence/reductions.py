@@ -32,7 +32,7 @@ from ..models.registry import DATASET_LABELS, MODEL_LABELS
 from ..paper import TABLE_I
 
 PARTS = ("classical", "quantum", "total")
-BASELINES = ("lstm", "qlstm")
+REDUCTION_BASELINES = ("lstm", "qlstm")
 QUANTUM_INSPIRED = ("qkan_lstm", "hqkan_lstm")
 POOLED = "all datasets (summed)"
 
@@ -164,7 +164,7 @@ def parameter_counts(table: Mapping = TABLE_I, pooled: bool = False) -> pd.DataF
 def reductions(
     table: Mapping = TABLE_I,
     ours: Iterable[str] | None = QUANTUM_INSPIRED,
-    theirs: Iterable[str] | None = BASELINES,
+    theirs: Iterable[str] | None = REDUCTION_BASELINES,
     cross_part: bool = False,
     cross_dataset: bool = False,
     pooled: bool = False,
@@ -295,7 +295,7 @@ def claim_report(
     default = reductions(
         table,
         ours=[m for m in QUANTUM_INSPIRED if m in present],
-        theirs=[m for m in BASELINES if m in present],
+        theirs=[m for m in REDUCTION_BASELINES if m in present],
     )
     widest = every_reduction(table)
     ceiling = largest_possible_reduction(table)
@@ -394,7 +394,8 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
             row.part_ours,
         )
         cells.setdefault(column, {})[index] = text
-    order = [f"vs {models.get(m, m)}" for m in BASELINES if f"vs {models.get(m, m)}" in cells]
+    order = [f"vs {models.get(m, m)}" for m in REDUCTION_BASELINES]
+    order = [column for column in order if column in cells]
     index = list(dict.fromkeys(i for c in order for i in cells[c]))
     part_rank = {p: k for k, p in enumerate(PARTS)}
     first_seen = {}
@@ -475,10 +476,10 @@ def describe_larger(table: Mapping = TABLE_I) -> str:
     frame = reductions(
         table,
         ours=[m for m in QUANTUM_INSPIRED if m in present],
-        theirs=[m for m in BASELINES if m in present],
+        theirs=[m for m in REDUCTION_BASELINES if m in present],
     )
     sentences = []
-    for baseline in BASELINES:
+    for baseline in REDUCTION_BASELINES:
         mine = frame[frame["model_theirs"] == baseline]
         if mine.empty:
             continue

@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
+from ..data.registry import (  # noqa: F401  (dataset names, re-exported for callers)
+    ALL_DATASETS,
+    DATASET_LABELS,
+    DATASETS,
+    EXTRA_DATASETS,
+    dataset_spec,
+)
 from ..utils import check_positive_int
 from .cells import (
     AffineGates,
+    GateMap,
     HQKANGates,
     LSTMCell,
     LSTMRegressor,
@@ -33,30 +43,6 @@ from .cells import (
 from .fourier_twin import fourier_lstm_from_qkan
 from .matched_lstm import build_parameter_matched_lstm
 from .parameters import count_parameters
-
-MODELS = ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")
-BASELINE_MODELS = ("fourier_lstm", "param_matched_lstm")  # the claims' baselines, not in Table I
-ALL_MODELS = MODELS + BASELINE_MODELS
-DATASETS = ("damped_shm", "bessel", "urban")  # the paper's
-# Harder tasks of the "Testing the claims" part; models keep their Damped SHM sizes there.
-EXTRA_DATASETS = ("narma5", "narma10", "damped_shm_noisy")
-ALL_DATASETS = DATASETS + EXTRA_DATASETS
-MODEL_LABELS = {
-    "lstm": "LSTM",
-    "qlstm": "QLSTM",
-    "qkan_lstm": "QKAN-LSTM",
-    "hqkan_lstm": "HQKAN-LSTM",
-    "fourier_lstm": "Fourier twin",
-    "param_matched_lstm": "Matched LSTM",
-}
-DATASET_LABELS = {
-    "damped_shm": "Damped SHM",
-    "bessel": "Bessel Function",
-    "urban": "Urban Telecommunication",
-    "narma5": "NARMA-5",
-    "narma10": "NARMA-10",
-    "damped_shm_noisy": "Damped SHM + noise",
-}
 
 _CONFIGS = {
     "lstm": {
@@ -111,9 +97,8 @@ def model_config(model: str, dataset: str, **overrides) -> dict:
     """The named configuration (a fresh dict), with optional overrides of its keys."""
     if model not in MODELS + BASELINE_MODELS:
         raise ValueError(f"unknown model {model!r}; choose from {MODELS + BASELINE_MODELS}")
-    if dataset not in DATASETS + EXTRA_DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose from {DATASETS + EXTRA_DATASETS}")
-    config = copy.deepcopy(_CONFIGS[model][dataset if dataset in DATASETS else "damped_shm"])
+    sizes = dataset_spec(dataset).model_sizes or dataset
+    config = copy.deepcopy(_CONFIGS[model][sizes])
     unknown = set(overrides) - set(config)
     if unknown:
         raise ValueError(
@@ -144,26 +129,72 @@ def build_model(
         if key.endswith("_trainable") and not isinstance(value, bool):
             raise ValueError(f"{key} must be True or False, got {value!r}")
     factory = {"dtype": dtype, "device": device}
-    if model == "param_matched_lstm":
-        return build_parameter_matched_lstm(
-            dataset, input_size=input_size, **config, **factory, match_count=_matched_count
-        )
-    if (
-        model == "fourier_lstm"
-    ):  # same random draws as build_model("qkan_lstm"): same initial function
-        return fourier_lstm_from_qkan(
-            build_model("qkan_lstm", dataset, input_size=input_size, **config, **factory)
-        )
+    return MODEL_REGISTRY[model].build(dataset, config, input_size, factory)
+
+
+def _recurrent(gate_map: Callable[..., GateMap]):
+    """A builder of ``RecurrentRegressor(LSTMCell(gate_map(...)))``: the paper's cell, Eq. (1)."""
+
+    def build(dataset, config, input_size, factory):
+        hidden = check_positive_int(config.pop("hidden_size"), "hidden_size")
+        gates = gate_map(input_size, hidden, **config, **factory)
+        return RecurrentRegressor(LSTMCell(input_size, hidden, gates))
+
+    return build
+
+
+def _lstm(dataset, config, input_size, factory):
     hidden = check_positive_int(config.pop("hidden_size"), "hidden_size")
-    if model == "lstm":
-        return LSTMRegressor(input_size, hidden, config["num_layers"], **factory)
-    if model == "qlstm":
-        gates = QLSTMGates(input_size, hidden, config["depth"], **factory)
-    elif model == "qkan_lstm":
-        gates = QKANGates(input_size, hidden, **config, **factory)
-    elif model == "hqkan_lstm":
-        gates = HQKANGates(input_size, hidden, **config, **factory)
-    return RecurrentRegressor(LSTMCell(input_size, hidden, gates))
+    return LSTMRegressor(input_size, hidden, config["num_layers"], **factory)
+
+
+def _fourier_lstm(dataset, config, input_size, factory):
+    # same random draws as build_model("qkan_lstm"): the same initial function
+    qkan = build_model("qkan_lstm", dataset, input_size=input_size, **config, **factory)
+    return fourier_lstm_from_qkan(qkan)
+
+
+def _param_matched_lstm(dataset, config, input_size, factory):
+    return build_parameter_matched_lstm(
+        dataset, input_size=input_size, **config, **factory, match_count=_matched_count
+    )
+
+
+def _qlstm_gates(input_size, hidden, depth, dtype=None, device=None):
+    return QLSTMGates(input_size, hidden, depth, dtype=dtype, device=device)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: its label, whether the paper has it or the claims' tests add it, how it is
+    built from a configuration, and the traits the runs and the book ask about."""
+
+    name: str
+    label: str
+    family: str  # "paper" (Table I) or "baseline" (the claims' baselines)
+    build: Callable[[str, dict, int, dict], torch.nn.Module]  # (dataset, config, d, factory)
+    seed_batchable: bool = False  # S seeds train as one vmapped model (runs.seed_batching)
+    daruan_edges: bool = False  # its gate map is DARUAN edges, so it takes `reps`
+
+
+MODEL_REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        # torch.nn.LSTM's fused kernel has no vmap rule: LSTM trains seed by seed
+        ModelSpec("lstm", "LSTM", "paper", _lstm),
+        ModelSpec("qlstm", "QLSTM", "paper", _recurrent(_qlstm_gates), seed_batchable=True),
+        ModelSpec("qkan_lstm", "QKAN-LSTM", "paper", _recurrent(QKANGates),
+                  seed_batchable=True, daruan_edges=True),
+        ModelSpec("hqkan_lstm", "HQKAN-LSTM", "paper", _recurrent(HQKANGates),
+                  seed_batchable=True, daruan_edges=True),
+        ModelSpec("fourier_lstm", "Fourier twin", "baseline", _fourier_lstm),
+        ModelSpec("param_matched_lstm", "Matched LSTM", "baseline", _param_matched_lstm),
+    )
+}  # fmt: skip
+MODELS = tuple(n for n, s in MODEL_REGISTRY.items() if s.family == "paper")
+BASELINE_MODELS = tuple(n for n, s in MODEL_REGISTRY.items() if s.family == "baseline")
+ALL_MODELS = MODELS + BASELINE_MODELS
+MODEL_LABELS = {name: spec.label for name, spec in MODEL_REGISTRY.items()}
 
 
 def _matched_count(match: str, dataset: str, input_size: int) -> int:

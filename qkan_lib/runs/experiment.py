@@ -23,9 +23,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..data.registry import milan_source
-from ..models.registry import ALL_DATASETS, ALL_MODELS, MODELS
-from ..paper import R2_EPOCHS, SEQ_LENS
+from ..data.registry import ALL_DATASETS, dataset_spec, milan_source
+from ..models.registry import ALL_MODELS, MODELS
 from ..utils import check_positive_int
 from .training import TrainConfig
 
@@ -75,7 +74,7 @@ class Protocol:
 
     @property
     def has_validation(self) -> bool:
-        return self.dataset in ("urban", "narma5", "narma10") or bool(
+        return dataset_spec(self.dataset).has_validation or bool(
             dict(self.data_options).get("val_fraction")
         )
 
@@ -117,7 +116,7 @@ class Protocol:
         so real and stand-in results never mix.
         """
         data_options = dict(self.data_options)
-        if self.dataset == "urban":
+        if dataset_spec(self.dataset).uses_milan:
             directory, _ = milan_source(milan_dir, data_options["stand_in_days"])
             data_options["milan_dir"] = str(directory)
         chosen_seeds = tuple(self.seeds(base_seed) if seeds is None else seeds)
@@ -141,54 +140,9 @@ class Protocol:
 
 
 def protocol(dataset: str, full: bool = False) -> Protocol:
-    """The quick (default) or full protocol of a dataset."""
-    if dataset in ("damped_shm", "bessel"):
-        return Protocol(
-            dataset,
-            n_seeds=10 if full else 3,
-            seq_lens=(4,),
-            epochs=30,
-            batch_size=10,
-            lr=0.01,
-            optimizer="rmsprop",
-            dtype="float64",
-            record_epochs=R2_EPOCHS,
-        )
-    if dataset == "urban":
-        return Protocol(
-            dataset,
-            n_seeds=3 if full else 1,
-            seq_lens=SEQ_LENS if full else (4, 16, 64),
-            epochs=50 if full else 5,
-            batch_size=64,
-            lr=0.01,
-            optimizer="adam",
-            dtype="float32",
-            data_options=(("cells", 3 if full else 1), ("stand_in_days", 62 if full else 14)),
-            lr_overrides=(("hqkan_lstm", 0.02),),
-            # Table IV reads the test split; the training split is ~70 % of each epoch's
-            # evaluation at this size, so it is scored after the last epoch only.
-            evaluate_train=False,
-        )
-    harder = {  # the harder tasks of chapter 10; NARMA: seq_len = the order (what y depends on)
-        "narma5": ((5,), (("val_fraction", 0.2),)),
-        "narma10": ((10,), (("val_fraction", 0.2),)),
-        "damped_shm_noisy": ((4,), (("noise_std", 0.05), ("val_fraction", 0.2))),
-    }
-    if dataset in harder:
-        seq_lens, data_options = harder[dataset]
-        return Protocol(
-            dataset,
-            n_seeds=10 if full else 5,
-            seq_lens=seq_lens,
-            epochs=30,
-            batch_size=10,
-            lr=0.01,
-            optimizer="rmsprop",
-            dtype="float64",
-            data_options=data_options,
-        )
-    raise ValueError(f"unknown dataset {dataset!r}; choose from {ALL_DATASETS}")
+    """The quick (default) or full protocol of a dataset (its settings live in the dataset
+    registry, :data:`qkan_lib.data.registry.DATASET_REGISTRY`)."""
+    return Protocol(dataset, **dataset_spec(dataset).protocol(full))
 
 
 def experiments_for(

@@ -20,12 +20,12 @@ import copy
 from collections.abc import Iterable
 
 from ..core.daruan import vmap_compatible
-from ..data.registry import SequenceData
-from ..models.registry import build_model
+from ..data.windows import SequenceData
+from ..models.registry import MODEL_REGISTRY, build_model
 from ..utils import resolve_device, seed_everything
 from .training import DTYPES, TrainConfig, TrainOutcome, fit, state_to_lists
 
-BATCHABLE = ("qlstm", "qkan_lstm", "hqkan_lstm")  # torch.nn.LSTM's fused kernel has no vmap rule
+BATCHABLE = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.seed_batchable)
 
 
 def train_seeds(
