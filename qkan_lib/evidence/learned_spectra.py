@@ -46,12 +46,11 @@ from ..core.daruan import evaluate_daruan
 from ..core.layers import QKANLayer
 from ..core.spectrum import evaluate_series, exact_fourier_series
 from ..models.parameters import count_parameters
-from ..models.registry import DATASET_LABELS, build_model, model_config
+from ..models.registry import DATASET_LABELS, model_config
 from ..runs.experiment import protocol
-from ..runs.run import load_experiment_data
+from ..runs.run import build_experiment_model, load_experiment_data, train_run
 from ..runs.store import atomic_write, default_results_dir, load_result, save_result
-from ..runs.training import DTYPES, train
-from ..utils import check_positive_int, seed_everything
+from ..utils import check_positive_int
 
 DEFAULT_TOL = 1e-9
 DEFAULT_ENERGY_TOL = 1e-3
@@ -572,9 +571,9 @@ def train_qkan_lstm_edges(
 ) -> TrainedEdges:
     """Train (or load) one QKAN-LSTM of the protocol and snapshot its gate layer every epoch.
 
-    The run is the experiment grid's (:func:`qkan_lstm_experiment`: seed, build, train as
-    :func:`qkan_lib.run_experiment` does), with a :class:`SpectrumRecorder` on the training
-    loop's ``on_epoch_end`` hook. Two files land in ``results_dir`` (default: the grid's):
+    The run is the experiment grid's (:func:`qkan_lstm_experiment`), trained by the one run path
+    (:func:`qkan_lib.runs.run.train_run`) with a :class:`SpectrumRecorder` on its
+    ``on_epoch_end`` hook. Two files land in ``results_dir`` (default: the grid's):
     the grid's result JSON (only if the grid has not stored it already) and, beside it,
     ``<same name>.edges.pt`` with the trained ``state_dict`` and theta / w / b at every epoch,
     written atomically and keyed by the experiment's fingerprint. A later call loads both
@@ -584,17 +583,10 @@ def train_qkan_lstm_edges(
     results_dir = Path(results_dir or default_results_dir())
     json_path = results_dir / experiment.filename()
     path = edges_path(experiment, results_dir)
-    dtype = DTYPES[experiment.train.dtype]
-    options = dict(experiment.model_options)
     payload = None if force else _load_edges(path, experiment)
     if payload is None or not json_path.exists():
-        seed_everything(seed)  # as run_experiment: seed, then build
-        if data is None:
-            data = load_experiment_data(experiment)
-        model = build_model("qkan_lstm", dataset, dtype=dtype, **options)
         recorder = SpectrumRecorder()
-        recorder(0, model)
-        outcome = train(model, data, experiment.train, progress, on_epoch_end=recorder)
+        model, data, outcome = train_run(experiment, data, progress, on_epoch_end=recorder)
         if force or not json_path.exists():
             result = save_result(experiment, results_dir, count_parameters(model), data, outcome)
         else:  # the grid's own result (perhaps seed-batched: equal up to rounding) stays
@@ -617,7 +609,7 @@ def train_qkan_lstm_edges(
             },
         )
         return TrainedEdges(experiment, result, model, recorder)
-    model = build_model("qkan_lstm", dataset, dtype=dtype, **options)
+    model = build_experiment_model(experiment)
     model.load_state_dict(payload["state_dict"])
     recorder = SpectrumRecorder()
     for index, epoch in enumerate(payload["epochs"]):

@@ -6,7 +6,7 @@ one cache (:class:`DataCache`), so a grid loads each dataset once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -19,7 +19,7 @@ from ..utils import seed_everything
 from .experiment import Experiment, PathLike
 from .seed_batching import BATCHABLE, train_seeds
 from .store import RunResult, load_result, save_result
-from .training import DTYPES, train
+from .training import DTYPES, TrainOutcome, train
 
 
 def load_experiment_data(experiment: Experiment) -> SequenceData:
@@ -44,14 +44,49 @@ class DataCache:
         return self._data[key]
 
 
+def build_experiment_model(experiment: Experiment) -> torch.nn.Module:
+    """The experiment's model, untrained, in the run's dtype (draws from the random stream)."""
+    return build_model(
+        experiment.model,
+        experiment.dataset,
+        dtype=DTYPES[experiment.train.dtype],
+        **dict(experiment.model_options),
+    )
+
+
+EpochHook = Callable[[int, torch.nn.Module], object]
+
+
+def train_run(
+    experiment: Experiment,
+    data: SequenceData | None = None,
+    progress: bool | None = None,
+    on_epoch_end: EpochHook | None = None,
+) -> tuple[torch.nn.Module, SequenceData, TrainOutcome]:
+    """Train one experiment: seed, load the data, build, train. The one place a single run is
+    trained. ``on_epoch_end(epoch, model)`` is called with epoch 0 (the initial model) and after
+    every epoch, e.g. to snapshot the edges (:class:`qkan_lib.evidence.learned_spectra.
+    SpectrumRecorder`)."""
+    seed_everything(experiment.train.seed)
+    if data is None:
+        data = load_experiment_data(experiment)
+    model = build_experiment_model(experiment)
+    if on_epoch_end is not None:
+        on_epoch_end(0, model)
+    outcome = train(model, data, experiment.train, progress, on_epoch_end=on_epoch_end)
+    return model, data, outcome
+
+
 def run_experiment(
     experiment: Experiment,
     results_dir: PathLike,
     force: bool = False,
     progress: bool | None = None,
     data: SequenceData | None = None,
+    on_epoch_end: EpochHook | None = None,
 ) -> RunResult:
-    """Train one experiment, or load its finished result from ``results_dir``.
+    """Train one experiment (:func:`train_run`) and store its result, or load its finished
+    result from ``results_dir``.
 
     The result file name contains a fingerprint of the full configuration, so a changed
     setting never reuses a stale result; ``force=True`` retrains anyway.
@@ -59,16 +94,7 @@ def run_experiment(
     path = Path(results_dir) / experiment.filename()
     if path.exists() and not force:
         return load_result(path)
-    seed_everything(experiment.train.seed)
-    if data is None:
-        data = load_experiment_data(experiment)
-    model = build_model(
-        experiment.model,
-        experiment.dataset,
-        dtype=DTYPES[experiment.train.dtype],
-        **dict(experiment.model_options),
-    )
-    outcome = train(model, data, experiment.train, progress)
+    model, data, outcome = train_run(experiment, data, progress, on_epoch_end)
     return save_result(experiment, results_dir, count_parameters(model), data, outcome)
 
 
@@ -85,11 +111,8 @@ def trained_model(
     result = load_result(path) if path.exists() else None
     if result is None or result.final_state is None:
         result = run_experiment(experiment, results_dir, force=True, progress=progress)
-    dtype = DTYPES[experiment.train.dtype]
     with torch.random.fork_rng(devices=[]):  # the weights are overwritten: leave the stream alone
-        model = build_model(
-            experiment.model, experiment.dataset, dtype=dtype, **dict(experiment.model_options)
-        )
+        model = build_experiment_model(experiment)
     state = {
         name: torch.as_tensor(result.final_state[name], dtype=tensor.dtype)
         for name, tensor in model.state_dict().items()

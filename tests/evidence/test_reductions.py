@@ -31,7 +31,7 @@ from qkan_lib.evidence.reductions import (
 from qkan_lib.paper import TABLE_I
 
 # verbatim excerpts of the paper (its headings and the claims' sentences), shipped with the tests
-EXCERPTS = Path(__file__).parent / "data" / "paper_excerpts.txt"
+EXCERPTS = Path(__file__).parent / "paper_excerpts.txt"
 # the full text, where a clone has shared/paper/ beside (or, for a worktree, above) it
 PAPER_TEXT = next(
     (

@@ -11,7 +11,7 @@ import torch
 
 from qkan_lib.book import timing as machine
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run_benchmarks.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run_benchmarks.py"
 KEYS = ["kind", "case", "ours_s", "reference", "reference_s", "speedup", "target"]
 
 
