@@ -32,7 +32,7 @@ def _box_class():
     ``qml.drawer.label`` prints ``RZ("θ")`` with quotes; a box that only carries a label
     prints it plain, at the drawer's font size. Built on first use (PennyLane is heavy).
     """
-    import pennylane as qml
+    import pennylane as qml  # lazy: PennyLane is heavy, and only the drawings need it
 
     class LabelledBox(qml.operation.Operation):
         num_wires = 1
@@ -56,7 +56,7 @@ def draw_daruan_circuit(reps: int = 2):
     readout. Each block is one labelled box, so the labels stay legible on a page.
     Returns the Figure.
     """
-    import pennylane as qml
+    import pennylane as qml  # lazy: PennyLane is heavy, and only the drawings need it
 
     if not isinstance(reps, int) or reps < 1:
         raise ValueError(f"reps must be a positive integer, got {reps!r}")
@@ -87,7 +87,7 @@ def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
     pairs, then odd pairs) followed by trainable RY(θ_l,k), and <Z> on the first
     ``n_measured`` qubits. Returns the Figure.
     """
-    import pennylane as qml
+    import pennylane as qml  # lazy: PennyLane is heavy, and only the drawings need it
 
     for name, value in (("n_qubits", n_qubits), ("depth", depth), ("n_measured", n_measured)):
         if not isinstance(value, int) or value < 1:

@@ -259,6 +259,7 @@ def spectrum_stack_widget(
     Every panel has the same axes (the widest frequency range and the tallest coefficient
     over all L), so moving the slider shows stems appear, not axes rescale.
     """
+    # lazy: ipywidgets is needed only by the widget, not by the static figures
     from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
 
     if len(weights) < max_reps:

@@ -13,7 +13,7 @@ from .qubit_basis import entangling_pairs
 def pennylane_daruan(reps: int, interface: str = "auto", diff_method: str = "best"):
     """A QNode ``circuit(x, theta, preact_weight, preact_bias) -> <Z>`` of the DARUAN on
     ``default.qubit`` (the circuit of :mod:`qkan_lib.daruan`)."""
-    import pennylane as qml
+    import pennylane as qml  # lazy: PennyLane is heavy, and only the oracle needs it
 
     dev = qml.device("default.qubit", wires=1)
 
@@ -37,7 +37,7 @@ def pennylane_qlstm_circuit(
     """A QNode ``circuit(v, theta) -> [<Z_0>, ..., <Z_{n_measured-1}>]`` of one QLSTM gate
     circuit (the circuit of :mod:`qkan_lib.circuits`). ``v`` may carry a leading batch axis
     (PennyLane's parameter broadcasting)."""
-    import pennylane as qml
+    import pennylane as qml  # lazy: PennyLane is heavy, and only the oracle needs it
 
     dev = qml.device("default.qubit", wires=n_qubits)
     pairs = entangling_pairs(n_qubits)

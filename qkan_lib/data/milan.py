@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 SLOT_MS = 600_000  # 10 minutes
 FIRST_SLOT_MS = 1_383_260_400_000  # 2013-11-01 00:00 Milan time (CET, UTC+1)
@@ -247,8 +248,6 @@ def _stamp_to_ms(text: str) -> int:
 
 def _csv_time_to_ms(column: np.ndarray, path, lines: np.ndarray) -> np.ndarray:
     """CSV dates -> epoch ms, parsing each distinct value once (a day has 144)."""
-    import pandas as pd
-
     codes, distinct = pd.factorize(np.char.strip(column.astype(str)))
     first_row = np.unique(codes, return_index=True)[1]
     ms = np.empty(len(distinct), dtype=np.int64)
@@ -350,7 +349,7 @@ def read_milan_file(path) -> dict[str, np.ndarray]:
         )
     if len(counts) <= body_start:
         raise MilanFormatError(f"{path}: no data rows")
-    import pandas as pd  # the C parser; every line already has the right number of fields
+    # pandas' C parser: every line already has the right number of fields
 
     frame = pd.read_csv(
         io.BytesIO(data),

@@ -343,7 +343,7 @@ def _backward_loops(
 @functools.cache
 def _kernels():
     """Compile the loops (first call in a process; later processes load the disk cache)."""
-    import numba
+    import numba  # lazy: `import qkan_lib` does not pay for Numba
 
     def jit(fn):
         return numba.njit(cache=True, error_model="numpy")(fn)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
+from torch.func import functional_call, stack_module_state, vmap
+
 from ..core.daruan import vmap_compatible
 from ..data.windows import SequenceData
 from ..models.registry import MODEL_REGISTRY, build_model
@@ -50,7 +52,6 @@ def train_seeds(
     seeds = list(seeds)
     if not seeds:
         raise ValueError("no seeds given")
-    from torch.func import functional_call, stack_module_state, vmap
 
     device, dtype = resolve_device(config.device), DTYPES[config.dtype]
     models = []

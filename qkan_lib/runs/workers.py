@@ -115,7 +115,7 @@ def _package_path() -> str:
 def local_cluster(workers: int):
     """A :class:`distributed.LocalCluster` of ``workers`` processes, one thread each, quiet, no
     dashboard; its workers import this process's ``qkan_lib`` and use one intra-op thread."""
-    from distributed import LocalCluster
+    from distributed import LocalCluster  # lazy: Dask is needed only by parallel grids
 
     path = os.pathsep.join(p for p in (_package_path(), os.environ.get("PYTHONPATH")) if p)
     return LocalCluster(
@@ -150,7 +150,7 @@ def run_jobs_distributed(
     finished before it keep their files, so the next call resumes.
     """
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, as_completed  # lazy: Dask, as above
     except ImportError as exc:
         raise ImportError(
             "running a grid on several workers needs Dask: pip install "
