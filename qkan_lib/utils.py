@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"  # the library's version, recorded with every result
-
 import contextlib
 import os
 import platform
@@ -14,6 +12,10 @@ from collections.abc import Iterator
 import numpy as np
 import scipy
 import torch
+
+__version__ = "0.1.0"  # the library's version, recorded with every result
+# The dtypes the compiled kernels read (float32 and float64 NumPy views of the tensors).
+KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
 def seed_everything(seed: int) -> torch.Generator:

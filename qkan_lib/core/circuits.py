@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import torch
 
-from ..utils import check_float_tensor
+from ..utils import KERNEL_DTYPES, check_float_tensor
 from .qubit_basis import basis_bits, cnot_permutation, z_signs
-
-KERNEL_DTYPES = (torch.float32, torch.float64)
 
 
 def _check_theta(theta: torch.Tensor) -> tuple[int, int]:

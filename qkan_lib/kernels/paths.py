@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
-# The dtypes every compiled kernel reads (float32 and float64 NumPy views of the tensors).
-FUSED_DTYPES = (torch.float32, torch.float64)
+from ..utils import KERNEL_DTYPES
+
+FUSED_DTYPES = KERNEL_DTYPES  # defined once, in qkan_lib.utils (core.circuits reads it too)
 # OpenBLAS runs a GEMM with m*n*k up to this on the calling thread (interface/gemm.c:
 # SMP_THRESHOLD_MIN 65536 x GEMM_MULTITHREAD_THRESHOLD 4); the kernels block their matrix
 # products to stay at or below it, so a kernel call never wakes BLAS threads.
