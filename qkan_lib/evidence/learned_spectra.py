@@ -47,6 +47,7 @@ from ..core.layers import QKANLayer
 from ..core.spectrum import evaluate_series, exact_fourier_series
 from ..models.parameters import count_parameters
 from ..models.registry import DATASET_LABELS, model_config
+from ..runs.archive import require_or_train
 from ..runs.experiment import protocol
 from ..runs.run import build_experiment_model, load_experiment_data, train_run
 from ..runs.store import atomic_write, default_results_dir, load_result, save_result
@@ -583,6 +584,8 @@ def train_qkan_lstm_edges(
     results_dir = Path(results_dir or default_results_dir())
     json_path = results_dir / experiment.filename()
     path = edges_path(experiment, results_dir)
+    if not force:
+        require_or_train([experiment], results_dir)  # copies an archived run and its edges
     payload = None if force else _load_edges(path, experiment)
     if payload is None or not json_path.exists():
         recorder = SpectrumRecorder()

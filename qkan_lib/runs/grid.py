@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..models.registry import MODELS
+from .archive import require_or_train
 from .experiment import Experiment, PathLike, Protocol
 from .run import DataCache, plan_jobs, run_job
 from .store import RunResult, default_results_dir, load_result, results_frame
@@ -40,8 +41,9 @@ def run_grid(
     """
     results_dir = Path(results_dir or default_results_dir())
     experiments = list(experiments)
-    missing = [e for e in experiments if force or not (results_dir / e.filename()).exists()]
-    jobs = plan_jobs(list(dict.fromkeys(missing)), batch_seeds)
+    unique = list(dict.fromkeys(experiments))
+    missing = unique if force else require_or_train(unique, results_dir)  # archive first
+    jobs = plan_jobs(missing, batch_seeds)
     workers, scheduler = choose_workers(jobs, workers, scheduler)
     if jobs and workers != 1:
         done = run_jobs_distributed(jobs, results_dir, workers, scheduler, progress)

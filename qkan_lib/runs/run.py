@@ -16,6 +16,7 @@ from ..data.windows import SequenceData
 from ..models.parameters import count_parameters
 from ..models.registry import build_model
 from ..utils import seed_everything
+from .archive import materialize, require_or_train
 from .experiment import Experiment, PathLike
 from .seed_batching import BATCHABLE, train_seeds
 from .store import RunResult, load_result, save_result
@@ -92,7 +93,7 @@ def run_experiment(
     setting never reuses a stale result; ``force=True`` retrains anyway.
     """
     path = Path(results_dir) / experiment.filename()
-    if path.exists() and not force:
+    if not force and not require_or_train([experiment], results_dir):  # stored or archived
         return load_result(path)
     model, data, outcome = train_run(experiment, data, progress, on_epoch_end)
     return save_result(experiment, results_dir, count_parameters(model), data, outcome)
@@ -108,7 +109,7 @@ def trained_model(
     The model is in eval mode, in the run's dtype, on the CPU.
     """
     path = Path(results_dir) / experiment.filename()
-    result = load_result(path) if path.exists() else None
+    result = load_result(path) if materialize(experiment, results_dir) else None
     if result is None or result.final_state is None:
         result = run_experiment(experiment, results_dir, force=True, progress=progress)
     with torch.random.fork_rng(devices=[]):  # the weights are overwritten: leave the stream alone

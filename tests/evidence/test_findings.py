@@ -119,7 +119,7 @@ def test_run_arms_and_closed_loop_from_stored_weights(tmp_path):
     fixed = closed[closed["seed"] < 0]
     assert set(fixed["arm"]) == {"persistence", "ar"} and len(fixed) == 6
     lstm = final[final["arm"] == "lstm"].iloc[0]
-    model, _ = ql.experiments.trained_model(
+    model, _ = ql.run.trained_model(
         spec.experiments(["lstm"], seeds=[int(lstm.seed)], lr=0.02, epochs=2)[0], tmp_path
     )
     data = ql.load_dataset("damped_shm", 4)

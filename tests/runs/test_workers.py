@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import qkan_lib as ql
-from qkan_lib.runs import run
+from qkan_lib.runs import run as run_path
 from qkan_lib.runs import workers as parallel_grid
 
 
@@ -18,7 +18,7 @@ def _grid(models, seeds, epochs):
 
 
 def _jobs(grid):
-    return run.plan_jobs(grid, batch_seeds=True)
+    return run_path.plan_jobs(grid, batch_seeds=True)
 
 
 @pytest.fixture
@@ -171,6 +171,6 @@ def test_a_worker_killed_mid_run_loses_only_its_run(tmp_path, clean_env):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished grid must be loaded, not retrained")
 
-    clean_env.setattr(run, "train", no_training)
-    clean_env.setattr(run, "run_seed_group", no_training)
+    clean_env.setattr(run_path, "train", no_training)
+    clean_env.setattr(run_path, "run_seed_group", no_training)
     assert ql.run_grid(grid, tmp_path, workers=1) == results

@@ -1,0 +1,318 @@
+"""The run archive: finished runs kept in the repository, verified before use, read by every build.
+
+A results folder (:mod:`qkan_lib.runs.store`) is a cache: a file is trusted because this
+machine wrote it. An archive travels: it is committed, cloned and read elsewhere, so each file
+is checked against a manifest of SHA-256 checksums before a single number is read from it.
+
+Layout of an archive folder (``archive/full`` for the paper's full protocol):
+
+* ``runs/<result file name>.gz``: one run, the JSON of a :class:`~qkan_lib.runs.store.RunResult`
+  gzipped, with ``targets`` replaced by ``{"$ref": "<sha256>"}``: the targets of a split depend
+  on the data only, so every run on the same data shares one file.
+* ``targets/<sha256>.json.gz``: ``{split: [target values]}``, shared by the runs that name it.
+* ``edges/<result file stem>.edges.pt``: the trained edges of a learned-spectra run
+  (:mod:`qkan_lib.evidence.learned_spectra`), a ``torch.save`` payload.
+* ``MANIFEST.json``: ``files`` maps every path above to its ``sha256`` and ``bytes`` (runs also
+  to their ``fingerprint`` and ``experiment``), and ``provenance`` says how the archive was
+  made (command, library version, ``RESULTS_VERSION``, machine, CPU time).
+
+Pandas reads a run's history as ``pd.DataFrame(json.load(gzip.open(path))["history"])``.
+
+Verification (:func:`verify_archive`) names every problem: a file missing, a file the manifest
+does not list (foreign), a checksum that differs (corrupted, truncated or hand-edited), two
+files of one experiment (duplicated), and a run whose fingerprint no longer matches its
+experiment under this library (stale: something that enters the fingerprint changed, e.g.
+``RESULTS_VERSION``). :func:`materialize` copies a verified run into a results folder, where
+the rest of the library reads it like any finished run; a file that fails verification is never
+used (the run is trained instead, or :class:`ArchiveError` is raised in archive-only mode).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from .experiment import RESULTS_VERSION, Experiment, PathLike
+from .store import atomic_write, write_json_atomic
+
+ARCHIVE_ENV = "QKAN_ARCHIVE"  # the archive folder to read (default: archive/full in a checkout)
+NO_TRAINING_ENV = "QKAN_NO_TRAINING"  # "1": a missing run is an error, never trained
+MANIFEST = "MANIFEST.json"
+ARCHIVE_FORMAT = 1
+EDGES_SUFFIX = ".edges.pt"
+
+
+class ArchiveError(ValueError):
+    """An archive file that cannot be trusted, or a run that archive-only mode cannot find."""
+
+
+class RunsMissing(ArchiveError):
+    """Runs that archive-only mode (``$QKAN_NO_TRAINING=1``) would have had to train."""
+
+    def __init__(self, experiments: Iterable[Experiment]):
+        self.experiments = list(experiments)
+        names = [e.filename() for e in self.experiments]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        super().__init__(
+            f"{len(names)} run(s) are neither in the results folder nor in the archive, and "
+            f"${NO_TRAINING_ENV}=1 forbids training: {shown}"
+        )
+
+
+def sha256(path: PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_archive_dir() -> Path | None:
+    """``$QKAN_ARCHIVE``, else ``archive/full`` beside the ``qkan_lib`` package of a checkout,
+    else None ("" in the variable switches the archive off)."""
+    if ARCHIVE_ENV in os.environ:
+        value = os.environ[ARCHIVE_ENV]
+        return Path(value) if value else None
+    candidate = Path(__file__).resolve().parents[2] / "archive" / "full"
+    return candidate if (candidate / MANIFEST).exists() else None
+
+
+_NO_TRAINING = ContextVar("qkan_no_training", default=False)
+
+
+@contextmanager
+def no_training():
+    """Within this block a run that is neither stored nor archived raises :class:`RunsMissing`
+    (as ``$QKAN_NO_TRAINING=1`` does): for builds that must read, never train."""
+    token = _NO_TRAINING.set(True)
+    try:
+        yield
+    finally:
+        _NO_TRAINING.reset(token)
+
+
+def training_forbidden() -> bool:
+    return _NO_TRAINING.get() or os.environ.get(NO_TRAINING_ENV, "") not in ("", "0")
+
+
+def _write_gzip_json(path: Path, payload) -> None:
+    # mtime=0: the same payload always gives the same bytes (and checksum)
+    data = gzip.compress(json.dumps(payload, separators=(",", ":")).encode(), mtime=0)
+    atomic_write(path, lambda out: out.write(data), binary=True)
+
+
+def _read_gzip_json(path: Path):
+    try:
+        return json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, EOFError, ValueError) as exc:
+        raise ArchiveError(f"{path}: unreadable archive file ({exc})") from exc
+
+
+# ----------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------
+
+
+def export_archive(
+    results_dir: PathLike, archive_dir: PathLike, provenance: dict | None = None
+) -> dict:
+    """Write every run (and learned-spectra edges file) of ``results_dir`` into a new archive at
+    ``archive_dir`` (replaced if it exists) and return its manifest."""
+    results_dir, archive_dir = Path(results_dir), Path(archive_dir)
+    if archive_dir.exists():
+        shutil.rmtree(archive_dir)
+    files: dict[str, dict] = {}
+    fingerprints: dict[str, str] = {}
+    for path in sorted(results_dir.glob("*.json")):
+        payload = json.loads(path.read_text())
+        experiment = Experiment.from_dict(payload["experiment"])
+        if payload.get("fingerprint") != experiment.fingerprint() or path.name != (
+            experiment.filename()
+        ):
+            raise ArchiveError(f"{path}: its name or fingerprint does not match its experiment")
+        targets = json.dumps(payload["targets"], sort_keys=True, separators=(",", ":"))
+        key = hashlib.sha256(targets.encode()).hexdigest()
+        target_path = f"targets/{key}.json.gz"
+        if target_path not in files:
+            _write_gzip_json(archive_dir / target_path, payload["targets"])
+            files[target_path] = {}
+        payload["targets"] = {"$ref": key}
+        run_path = f"runs/{path.name}.gz"
+        _write_gzip_json(archive_dir / run_path, payload)
+        files[run_path] = {
+            "fingerprint": experiment.fingerprint(),
+            "experiment": payload["experiment"],
+        }
+        fingerprints[experiment.fingerprint()] = run_path
+    for path in sorted(results_dir.glob(f"*{EDGES_SUFFIX}")):
+        stem = path.name[: -len(EDGES_SUFFIX)]
+        if f"{stem}.json" not in {Path(p).name[:-3] for p in files if p.startswith("runs/")}:
+            continue  # edges whose run is not archived are not read by any build
+        target = archive_dir / "edges" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        files[f"edges/{path.name}"] = {}
+    for relative, entry in files.items():
+        entry.update(
+            sha256=sha256(archive_dir / relative), bytes=(archive_dir / relative).stat().st_size
+        )
+    manifest = {
+        "format": ARCHIVE_FORMAT,
+        "results_version": RESULTS_VERSION,
+        "provenance": provenance or {},
+        "files": dict(sorted(files.items())),
+    }
+    write_json_atomic(archive_dir / MANIFEST, manifest)
+    return manifest
+
+
+# ----------------------------------------------------------------------------------------
+# Reading and verifying
+# ----------------------------------------------------------------------------------------
+
+
+def read_manifest(archive_dir: PathLike) -> dict:
+    path = Path(archive_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"{path}: no readable manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
+        raise ArchiveError(f"{path}: not an archive manifest of format {ARCHIVE_FORMAT}")
+    return manifest
+
+
+def verify_archive(archive_dir: PathLike, checksums: bool = True) -> list[str]:
+    """Every problem of the archive at ``archive_dir``, one line each naming the file (an empty
+    list: the archive is intact and current). ``checksums=False`` skips hashing the files."""
+    archive_dir = Path(archive_dir)
+    manifest = read_manifest(archive_dir)
+    listed = manifest["files"]
+    problems = []
+    present = {
+        p.relative_to(archive_dir).as_posix()
+        for p in archive_dir.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    }
+    for relative in sorted(present - set(listed)):
+        problems.append(f"{relative}: foreign file, not in {MANIFEST}")
+    for relative in sorted(set(listed) - present):
+        problems.append(f"{relative}: missing (listed in {MANIFEST})")
+    seen: dict[str, str] = {}
+    for relative, entry in listed.items():
+        path = archive_dir / relative
+        if relative in present and checksums:
+            size = path.stat().st_size
+            if size != entry.get("bytes"):
+                problems.append(
+                    f"{relative}: {size} bytes, {MANIFEST} says {entry.get('bytes')} "
+                    "(truncated or edited)"
+                )
+            elif sha256(path) != entry.get("sha256"):
+                problems.append(
+                    f"{relative}: checksum differs from {MANIFEST} (corrupted or edited)"
+                )
+        if "experiment" in entry:
+            fingerprint = entry.get("fingerprint")
+            if fingerprint in seen:
+                problems.append(f"{relative}: duplicate of {seen[fingerprint]} (same experiment)")
+            seen[fingerprint] = relative
+            try:
+                current = Experiment.from_dict(entry["experiment"]).fingerprint()
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(f"{relative}: its experiment is not readable here ({exc})")
+                continue
+            if (
+                current != fingerprint
+                or Path(relative).name
+                != f"{Experiment.from_dict(entry['experiment']).filename()}.gz"
+            ):
+                problems.append(
+                    f"{relative}: stale: this library fingerprints its experiment as {current} "
+                    f"(RESULTS_VERSION {RESULTS_VERSION}, archive made with "
+                    f"{manifest.get('results_version')}); regenerate the archive"
+                )
+    return problems
+
+
+class Archive:
+    """A read-only archive folder whose files are checked against the manifest when read."""
+
+    def __init__(self, directory: PathLike):
+        self.directory = Path(directory)
+        self.manifest = read_manifest(self.directory)
+        self.files = self.manifest["files"]
+
+    def _checked(self, relative: str) -> Path:
+        entry = self.files.get(relative)
+        path = self.directory / relative
+        if entry is None:
+            raise ArchiveError(f"{path}: not in {MANIFEST} (foreign file)")
+        if not path.exists():
+            raise ArchiveError(f"{path}: listed in {MANIFEST} but missing")
+        if path.stat().st_size != entry["bytes"] or sha256(path) != entry["sha256"]:
+            raise ArchiveError(
+                f"{path}: does not match its checksum in {MANIFEST} (corrupted, truncated or "
+                "edited); restore it from git or regenerate the archive"
+            )
+        return path
+
+    def has_run(self, experiment: Experiment) -> bool:
+        entry = self.files.get(f"runs/{experiment.filename()}.gz")
+        return entry is not None and entry.get("fingerprint") == experiment.fingerprint()
+
+    def run_payload(self, experiment: Experiment) -> dict:
+        """The verified result JSON of ``experiment`` with its targets restored."""
+        payload = _read_gzip_json(self._checked(f"runs/{experiment.filename()}.gz"))
+        ref = payload.get("targets", {}).get("$ref")
+        if ref is not None:
+            payload["targets"] = _read_gzip_json(self._checked(f"targets/{ref}.json.gz"))
+        if payload.get("fingerprint") != experiment.fingerprint():
+            raise ArchiveError(f"runs/{experiment.filename()}.gz: holds another experiment")
+        return payload
+
+    def edges_file(self, experiment: Experiment) -> Path | None:
+        relative = f"edges/{experiment.filename()[: -len('.json')]}{EDGES_SUFFIX}"
+        return self._checked(relative) if relative in self.files else None
+
+
+def _archive() -> Archive | None:
+    directory = default_archive_dir()
+    return Archive(directory) if directory is not None else None
+
+
+def materialize(
+    experiment: Experiment, results_dir: PathLike, archive: Archive | None = None
+) -> bool:
+    """Make ``experiment``'s finished run available in ``results_dir``: True if it is there
+    already or was copied, verified, from the archive; False if it must be trained (in
+    archive-only mode a missing run raises :class:`RunsMissing` instead)."""
+    path = Path(results_dir) / experiment.filename()
+    if path.exists():
+        return True
+    archive = archive if archive is not None else _archive()
+    if archive is not None and archive.has_run(experiment):
+        write_json_atomic(path, archive.run_payload(experiment))
+        edges = archive.edges_file(experiment)
+        if edges is not None:
+            target = Path(results_dir) / edges.name
+            atomic_write(target, lambda out: out.write(edges.read_bytes()), binary=True)
+        return True
+    return False
+
+
+def require_or_train(experiments: Iterable[Experiment], results_dir: PathLike) -> list[Experiment]:
+    """The experiments that must be trained (neither stored nor archived); archive-only mode
+    raises :class:`RunsMissing` naming them instead."""
+    archive = _archive()
+    missing = [e for e in experiments if not materialize(e, results_dir, archive)]
+    if missing and training_forbidden():
+        raise RunsMissing(missing)
+    return missing

@@ -1,0 +1,144 @@
+"""The run archive (qkan_lib.runs.archive): exported runs read back equal, every kind of damaged
+file detected and named, stale runs named, archive-only builds never train."""
+
+import gzip
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+import qkan_lib as ql
+from qkan_lib.evidence.learned_spectra import edges_path, train_qkan_lstm_edges
+from qkan_lib.runs import archive as A
+from qkan_lib.runs import experiment as experiment_module
+from qkan_lib.runs import run as run_module
+from qkan_lib.runs.store import load_result
+
+SHORT = {"epochs": 2}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Three short runs on Bessel (two share their data) and one learned-spectra run."""
+    results = tmp_path_factory.mktemp("results")
+    grid = ql.experiments_for("bessel", models=("lstm", "qkan_lstm"), seeds=(0,), epochs=2)
+    grid += ql.experiments_for("damped_shm", models=("lstm",), seeds=(0,), epochs=2)
+    ql.run_grid(grid, results, workers=1)
+    edges = train_qkan_lstm_edges("bessel", 2, 1, results_dir=results, train_overrides=SHORT)
+    return results, grid, edges.experiment
+
+
+@pytest.fixture
+def archive(trained, tmp_path):
+    results, grid, edges_experiment = trained
+    folder = tmp_path / "archive"
+    manifest = A.export_archive(results, folder, provenance={"command": "test"})
+    return folder, manifest, grid, edges_experiment
+
+
+def no_training(*args, **kwargs):
+    raise AssertionError("an archived run must be read, not trained")
+
+
+def test_an_exported_archive_is_intact_and_shares_targets(archive):
+    folder, manifest, grid, _ = archive
+    assert A.verify_archive(folder) == []
+    runs = [p for p in manifest["files"] if p.startswith("runs/")]
+    targets = [p for p in manifest["files"] if p.startswith("targets/")]
+    edges = [p for p in manifest["files"] if p.startswith("edges/")]
+    assert len(runs) == 4 and len(edges) == 1
+    assert len(targets) == 2  # Bessel's three runs share one file, Damped SHM has its own
+    assert manifest["provenance"] == {"command": "test"}
+    # pandas reads a run's history straight from the archive
+    history = pd.DataFrame(json.loads(gzip.open(folder / runs[0]).read())["history"])
+    assert {"epoch", "train_loss", "test_r2"} <= set(history.columns)
+
+
+def test_archived_runs_read_back_equal_without_training(archive, trained, tmp_path, monkeypatch):
+    folder, _, grid, edges_experiment = archive
+    results, *_ = trained
+    monkeypatch.setenv("QKAN_ARCHIVE", str(folder))
+    monkeypatch.setattr(run_module, "train", no_training)
+    monkeypatch.setattr(run_module, "run_seed_group", no_training)
+    fresh = tmp_path / "fresh"
+    read = ql.run_grid(grid, fresh, workers=1)
+    for result in read:
+        assert result == load_result(results / result.experiment.filename())
+        stored = json.loads((results / result.experiment.filename()).read_text())
+        assert json.loads((fresh / result.experiment.filename()).read_text()) == stored
+    again = train_qkan_lstm_edges("bessel", 2, 1, results_dir=fresh, train_overrides=SHORT)
+    assert again.experiment == edges_experiment
+    assert edges_path(edges_experiment, fresh).read_bytes() == (
+        edges_path(edges_experiment, results).read_bytes()
+    )
+
+
+def _run_file(folder):
+    return sorted((folder / "runs").iterdir())[0]
+
+
+@pytest.mark.parametrize("damage", ["corrupted", "truncated", "edited"])
+def test_a_damaged_file_is_named_and_never_used(archive, tmp_path, monkeypatch, damage):
+    folder, _, grid, _ = archive
+    path = _run_file(folder)
+    data = path.read_bytes()
+    if damage == "corrupted":
+        path.write_bytes(data[:40] + bytes([data[40] ^ 0xFF]) + data[41:])
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # a hand-edited number, written back as valid gzip of the same length or not
+        payload = json.loads(gzip.decompress(data))
+        payload["history"][-1]["test_r2"] = 0.999
+        path.write_bytes(gzip.compress(json.dumps(payload).encode(), mtime=0))
+    problems = A.verify_archive(folder)
+    assert len(problems) == 1 and problems[0].startswith(f"runs/{path.name}:")
+    monkeypatch.setenv("QKAN_ARCHIVE", str(folder))
+    victim = next(e for e in grid if f"{e.filename()}.gz" == path.name)
+    with pytest.raises(A.ArchiveError, match=path.name):
+        A.materialize(victim, tmp_path / "fresh")
+    assert not (tmp_path / "fresh" / victim.filename()).exists()
+
+
+def test_foreign_and_duplicated_files_are_named(archive):
+    folder, manifest, _, _ = archive
+    first = _run_file(folder)
+    copy = first.with_name("bessel_lstm_L4_seed7_000000000000.json.gz")
+    shutil.copyfile(first, copy)
+    assert A.verify_archive(folder) == [f"runs/{copy.name}: foreign file, not in MANIFEST.json"]
+    entry = dict(manifest["files"][f"runs/{first.name}"])
+    manifest["files"][f"runs/{copy.name}"] = entry  # listed, but the same experiment twice
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    problems = A.verify_archive(folder)
+    assert any(p.startswith(f"runs/{copy.name}: duplicate of runs/{first.name}") for p in problems)
+    (folder / "targets" / "extra.json.gz").write_bytes(b"x")
+    assert "targets/extra.json.gz: foreign file, not in MANIFEST.json" in A.verify_archive(folder)
+
+
+def test_a_missing_file_is_named(archive):
+    folder, *_ = archive
+    path = _run_file(folder)
+    path.unlink()
+    assert A.verify_archive(folder) == [f"runs/{path.name}: missing (listed in MANIFEST.json)"]
+
+
+def test_a_change_of_what_enters_the_fingerprint_makes_every_run_stale(archive, monkeypatch):
+    folder, manifest, _, _ = archive
+    monkeypatch.setattr(experiment_module, "RESULTS_VERSION", experiment_module.RESULTS_VERSION + 1)
+    problems = A.verify_archive(folder, checksums=False)
+    runs = sorted(p for p in manifest["files"] if p.startswith("runs/"))
+    assert [p.split(":")[0] for p in problems] == runs
+    assert all("stale" in p for p in problems)
+
+
+def test_archive_only_mode_names_the_runs_it_would_have_to_train(archive, tmp_path, monkeypatch):
+    folder, _, grid, _ = archive
+    monkeypatch.setenv("QKAN_ARCHIVE", str(folder))
+    monkeypatch.setenv("QKAN_NO_TRAINING", "1")
+    assert len(ql.run_grid(grid, tmp_path / "ok", workers=1)) == len(grid)  # all archived
+    extra = ql.experiments_for("bessel", models=("qlstm",), seeds=(0,), epochs=2)
+    with pytest.raises(A.RunsMissing, match=extra[0].filename()) as missing:
+        ql.run_grid(grid + extra, tmp_path / "partial", workers=1)
+    assert missing.value.experiments == extra
+    with pytest.raises(A.RunsMissing):
+        ql.run_experiment(extra[0], tmp_path / "partial")
