@@ -1,5 +1,8 @@
 """The ``qkan-experiments`` command (also ``python -m qkan_lib``): run any grid of
-models x datasets x seq_lens x seeds and print the result table."""
+models x datasets x seq_lens x seeds and print the result table.
+
+``qkan-experiments book [--quick] [--budget MINUTES] [--plan]`` plans and trains every run the
+chapters read; ``qkan-experiments archive export|verify`` writes or checks the run archive."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from .book.tables import mean_std_text, results_frame, summary, training_time
+from .evidence.book_runs import book_plan, run_book
 from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
+from .runs.archive import archive_provenance, export_archive, verify_archive
 from .runs.experiment import experiments_for
 from .runs.grid import run_grid
 from .runs.store import default_results_dir
@@ -28,7 +33,71 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def book_main(argv: list[str]) -> int:
+    """``qkan-experiments book``: print the plan of every run the chapters read, then train what
+    is missing, within an optional budget."""
+    parser = argparse.ArgumentParser(prog="qkan-experiments book", description=book_main.__doc__)
+    parser.add_argument("--quick", action="store_true", help="the quick protocol, not the full")
+    parser.add_argument("--budget", type=float, metavar="MINUTES", help="start no run after it")
+    parser.add_argument("--plan", action="store_true", help="print the plan only; train nothing")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--results-dir", type=Path, default=default_results_dir())
+    args = parser.parse_args(argv)
+    if args.budget is not None and args.budget <= 0:
+        parser.error(f"--budget must be a positive number of minutes, got {args.budget}")
+    full = not args.quick
+    rows = book_plan(full, args.results_dir, args.device)
+    print(f"{'full' if full else 'quick'} protocol, results in {args.results_dir}")
+    for step, missing, more, estimate in rows:
+        if not missing:
+            state = "complete"
+        else:
+            cost = "unknown time" if estimate is None else f"about {estimate / 60:.1f} CPU min"
+            state = f"{len(missing)} run(s) to train ({cost}){', more after them' if more else ''}"
+        print(f"  chapter {step.chapter} {step.title}: {state}")
+    if args.plan or all(not missing for _, missing, _, _ in rows):
+        return 0
+    budget = None if args.budget is None else args.budget * 60
+    done = run_book(full, args.results_dir, args.device, budget_s=budget)
+    print("complete" if done else "stopped within the budget; run the same command to continue")
+    return 0
+
+
+def archive_main(argv: list[str]) -> int:
+    """``qkan-experiments archive export|verify``: write the run archive from a results folder,
+    or check an archive against its manifest (exit 1 naming every problem)."""
+    parser = argparse.ArgumentParser(
+        prog="qkan-experiments archive", description=archive_main.__doc__
+    )
+    parser.add_argument("action", choices=("export", "verify"))
+    parser.add_argument("--archive", type=Path, default=Path("archive/full"))
+    parser.add_argument("--results-dir", type=Path, default=default_results_dir())
+    parser.add_argument("--command", default="", help="export: how the runs were made")
+    args = parser.parse_args(argv)
+    if args.action == "export":
+        manifest = export_archive(
+            args.results_dir,
+            args.archive,
+            provenance=archive_provenance(args.results_dir, args.command),
+        )
+        size = sum(entry["bytes"] for entry in manifest["files"].values())
+        runs = sum(1 for name in manifest["files"] if name.startswith("runs/"))
+        print(
+            f"{runs} runs, {len(manifest['files'])} files, {size / 2**20:.1f} MiB in {args.archive}"
+        )
+    problems = verify_archive(args.archive)
+    for line in problems:
+        print(f"{args.archive}/{line}")
+    print(f"{args.archive}: {'intact' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "book":
+        return book_main(argv[1:])
+    if argv and argv[0] == "archive":
+        return archive_main(argv[1:])
     parser = argparse.ArgumentParser(prog="qkan-experiments", description=__doc__)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ALL_MODELS)
     parser.add_argument(

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.registry import HARDER_DATASETS, load_dataset
+from ..data.registry import HARDER_DATASETS, dataset_spec, load_dataset
 from ..models.parameters import count_parameters
 from ..models.registry import DATASET_LABELS, MODEL_LABELS, MODELS, build_model
 from ..paper import R2_EPOCHS, TABLE_II_R2, TABLE_III_R2
@@ -66,6 +66,16 @@ QUICK_EVALUATION_SEEDS = 10  # the fewest that let a Holm-corrected family reach
 FULL_EVALUATION_SEEDS = 20
 EVALUATION_SEED_OFFSET = 100  # evaluation seeds start here (tuning uses the protocol's seeds)
 TUNING_RATES = {False: (0.003, 0.01, 0.03), True: (0.001, 0.003, 0.01, 0.03, 0.1)}
+# Urban's sweep (chapter 7; its full protocol stops at 0.03, the claims' sweeps at 0.1).
+URBAN_TUNING_RATES = {False: (0.003, 0.01, 0.03), True: (0.001, 0.003, 0.01, 0.03)}
+
+
+def tuning_rates(dataset: str, full: bool) -> tuple[float, ...]:
+    """The learning rates a chapter sweeps on the validation split of ``dataset``."""
+    table = URBAN_TUNING_RATES if dataset_spec(dataset).uses_milan else TUNING_RATES
+    return table[bool(full)]
+
+
 FORECASTERS = {"ar": "AR(p)", "persistence": "persistence"}
 BATCH1_QUICK_DATASETS = ("damped_shm",)  # batch 1 costs ~10x: the quick protocol runs it here only
 PROTOCOL_LABELS = {"batch10": "batch 10 (reference)", "batch1": "batch 1"}

@@ -120,6 +120,26 @@ def _read_gzip_json(path: Path):
 # ----------------------------------------------------------------------------------------
 
 
+def archive_provenance(results_dir: PathLike, command: str = "") -> dict:
+    """How the runs of ``results_dir`` were made: the command, this library's version and
+    RESULTS_VERSION, the machine (from the runs' own records) and their total training time."""
+    runs = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        payload = json.loads(path.read_text())
+        runs.append((payload.get("wall_time_s", 0.0), payload.get("environment", {})))
+    machines = sorted({(env.get("cpu", "?"), env.get("platform", "?")) for _, env in runs})
+    versions = sorted({env.get("qkan_lib", "?") for _, env in runs})
+    return {
+        "command": command,
+        "runs": len(runs),
+        "training_cpu_s": round(sum(seconds for seconds, _ in runs), 1),
+        "machines": [{"cpu": cpu, "platform": platform} for cpu, platform in machines],
+        "library_versions": versions,
+        "results_version": RESULTS_VERSION,
+        "torch": sorted({env.get("torch", "?") for _, env in runs}),
+    }
+
+
 def export_archive(
     results_dir: PathLike, archive_dir: PathLike, provenance: dict | None = None
 ) -> dict:
@@ -149,6 +169,7 @@ def export_archive(
         files[run_path] = {
             "fingerprint": experiment.fingerprint(),
             "experiment": payload["experiment"],
+            "wall_time_s": payload.get("wall_time_s"),
         }
         fingerprints[experiment.fingerprint()] = run_path
     for path in sorted(results_dir.glob(f"*{EDGES_SUFFIX}")):

@@ -11,7 +11,7 @@ import pandas as pd
 from ..models.registry import MODELS
 from .archive import require_or_train
 from .experiment import Experiment, PathLike, Protocol
-from .run import DataCache, plan_jobs, run_job
+from .run import BudgetSpent, DataCache, budget_left, plan_jobs, run_job
 from .store import RunResult, default_results_dir, load_result, results_frame
 from .training import progress_bar
 from .workers import choose_workers, run_jobs_distributed
@@ -53,10 +53,14 @@ def run_grid(
     data_for = DataCache()
     done: dict[Experiment, RunResult] = {}
     bar = progress_bar(sum(len(job) for job in jobs), progress, "training runs")
-    for job in jobs:  # each run trains with one intra-op thread (qkan_lib.runs.training.fit)
-        done.update(zip(job, run_job(job, results_dir, data_for(job[0]))))
-        bar.update(len(job))
-    bar.close()
+    try:
+        for index, job in enumerate(jobs):  # one intra-op thread per run (runs.training.fit)
+            if not budget_left():
+                raise BudgetSpent([e for j in jobs[index:] for e in j])
+            done.update(zip(job, run_job(job, results_dir, data_for(job[0]))))
+            bar.update(len(job))
+    finally:
+        bar.close()
     return [done[e] if e in done else load_result(results_dir / e.filename()) for e in experiments]
 
 

@@ -6,7 +6,10 @@ one cache (:class:`DataCache`), so a grid loads each dataset once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import torch
@@ -179,3 +182,31 @@ def run_job(
     if len(job) > 1:
         return run_seed_group(job, results_dir, data, progress=progress)
     return [run_experiment(job[0], results_dir, force=True, progress=progress, data=data)]
+
+
+class BudgetSpent(RuntimeError):
+    """A time budget (:func:`time_budget`) ran out: no further run was started. ``left`` are the
+    experiments not trained; every finished run is already stored, so calling again resumes."""
+
+    def __init__(self, left: Sequence[Experiment]):
+        self.left = list(left)
+        super().__init__(f"time budget spent; {len(self.left)} run(s) not started")
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("qkan_run_deadline", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float | None) -> Iterator[None]:
+    """Within this block, grids start no new run once ``seconds`` have passed (runs that have
+    started finish and are stored); then :class:`BudgetSpent` is raised. None: no budget."""
+    token = _DEADLINE.set(None if seconds is None else time.monotonic() + float(seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def budget_left() -> bool:
+    deadline = _DEADLINE.get()
+    return deadline is None or time.monotonic() < deadline

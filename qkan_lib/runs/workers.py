@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from ..utils import check_positive_int, resolve_device
-from .run import DataCache, run_job
+from .run import BudgetSpent, DataCache, budget_left, run_job
 from .store import write_json_atomic
 from .training import progress_bar
 
@@ -162,25 +162,39 @@ def run_jobs_distributed(
     done: dict = {}
     try:
         with Client(scheduler or cluster, set_as_default=False) as client:
-            futures = {
-                client.submit(worker_job, list(job), str(results_dir), key=_job_key(job)): job
-                for job in jobs
-            }
+            # A few jobs per worker in flight, the next submitted as one finishes: a time
+            # budget then stops starting runs without cancelling any that started.
+            slots = 2 * max(1, workers or len(client.scheduler_info()["workers"]))
+            queue = list(jobs)
+            futures: dict = {}
+
+            def submit(job):
+                future = client.submit(worker_job, list(job), str(results_dir), key=_job_key(job))
+                futures[future] = job
+                return future
+
+            pending = as_completed(
+                [submit(queue.pop(0)) for _ in range(min(slots, len(queue)))], loop=client.loop
+            )
             bar = progress_bar(sum(len(job) for job in jobs), progress, "training runs")
             try:
-                for future in as_completed(list(futures), loop=client.loop):
+                for future in pending:
                     results = future.result()
                     for result in results:
                         path = results_dir / result.experiment.filename()
                         if not path.exists():
                             write_json_atomic(path, result.to_json())
-                    done.update(zip(futures[future], results))
+                    done.update(zip(futures.pop(future), results))
                     bar.update(len(results))
+                    if queue and budget_left():
+                        pending.add(submit(queue.pop(0)))
             except BaseException:
                 client.cancel(list(futures))
                 raise
             finally:
                 bar.close()
+            if queue:
+                raise BudgetSpent([e for job in queue for e in job])
     finally:
         if cluster is not None:
             cluster.close()

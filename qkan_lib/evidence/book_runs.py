@@ -1,0 +1,177 @@
+"""Every training run the book's chapters read, as one plan that can be run in bounded pieces.
+
+Each :class:`BookStep` makes the same library calls, with the same arguments, as the chapter
+it names (so its runs are the chapter's runs, file for file). :func:`book_plan` says what is
+still missing, step by step, without training anything: it runs the steps in archive-only mode
+(:func:`qkan_lib.runs.archive.no_training`) and counts the runs of the first grid each step
+cannot read. A step whose later runs depend on an earlier result (evaluation seeds after
+learning-rate tuning) reports the runs it can see now and says that more follow.
+:func:`run_book` trains what is missing, step after step, within an optional time budget;
+every finished run is stored at once, so calling it again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data.registry import dataset_spec, milan_source
+from ..runs.archive import RunsMissing, default_archive_dir, no_training, read_manifest
+from ..runs.experiment import Experiment, protocol
+from ..runs.grid import run_grid, tune_learning_rate
+from ..runs.run import BudgetSpent, time_budget
+from ..runs.store import default_results_dir, load_result
+from .findings import ablations_and_harder_evidence, baselines_evidence, tuning_rates
+from .learned_spectra import spectrum_usage_study, train_qkan_lstm_edges
+
+
+@dataclass(frozen=True)
+class BookStep:
+    chapter: str
+    title: str
+    run: Callable[[Path, bool, str, int], object]  # (results_dir, full, device, seed)
+
+
+def _table(dataset: str):
+    def run(results_dir, full, device, seed):
+        spec = protocol(dataset, full)
+        options = {}
+        if dataset_spec(dataset).uses_milan:  # the chapter's source: real files or the stand-in
+            directory, _ = milan_source(None, dict(spec.data_options)["stand_in_days"], seed=0)
+            options = {"milan_dir": str(directory)}
+        run_grid(spec.experiments(base_seed=seed, device=device, **options), results_dir)
+        if options:  # Urban: tuned on its own validation split, at the shortest windows
+            tune_learning_rate(
+                spec,
+                tuning_rates(dataset, full),
+                seeds=spec.seeds(seed),
+                seq_lens=(spec.seq_lens[0],),
+                results_dir=results_dir,
+                device=device,
+                **options,
+            )
+        else:
+            tune_learning_rate(
+                spec.with_validation(),
+                tuning_rates(dataset, full),
+                seeds=spec.seeds(seed),
+                results_dir=results_dir,
+                device=device,
+            )
+
+    return run
+
+
+def _baselines(results_dir, full, device, seed):
+    baselines_evidence(results_dir, full=full, base_seed=seed, device=device)
+
+
+def _ablations(results_dir, full, device, seed):
+    ablations_and_harder_evidence(results_dir, full=full, base_seed=seed, device=device)
+
+
+def _spectra(results_dir, full, device, seed):
+    for dataset in ("bessel", "damped_shm"):
+        train_qkan_lstm_edges(dataset, reps=2, seed=seed, full=full, device=device,
+                              results_dir=results_dir)  # fmt: skip
+    spectrum_usage_study(("damped_shm", "bessel"), (1, 2, 3), full=full, device=device,
+                         results_dir=results_dir)  # fmt: skip
+
+
+BOOK_STEPS = (
+    BookStep("05", "Damped SHM: Table II and learning-rate tuning", _table("damped_shm")),
+    BookStep("06", "Bessel: Table III and learning-rate tuning", _table("bessel")),
+    BookStep("07", "Urban: Table IV and learning-rate tuning", _table("urban")),
+    BookStep("09", "Baselines: tuning and evaluation seeds", _baselines),
+    BookStep("10", "Ablations and harder tasks", _ablations),
+    BookStep("11", "What the models learn: edge spectra", _spectra),
+)
+
+
+def _cost(experiment: Experiment, known: dict) -> float | None:
+    """Seconds one run is expected to take: the median of stored runs of the same model and
+    dataset, scaled by epochs x sequence length (None when nothing comparable is stored)."""
+    key = (experiment.model, experiment.dataset, experiment.train.batch_size)
+    samples = known.get(key)
+    if not samples:
+        return None
+    size = experiment.train.epochs * experiment.seq_len
+    return statistics.median(seconds / work * size for seconds, work in samples)
+
+
+def stored_costs(results_dir: Path) -> dict:
+    """Measured (wall seconds, epochs x seq_len) of every stored or archived run, by (model,
+    dataset, batch size)."""
+    known: dict = {}
+    archive = default_archive_dir()
+    if archive is not None:
+        for entry in read_manifest(archive)["files"].values():
+            if entry.get("wall_time_s") is None:
+                continue
+            e = Experiment.from_dict(entry["experiment"])
+            key = (e.model, e.dataset, e.train.batch_size)
+            known.setdefault(key, []).append((entry["wall_time_s"], e.train.epochs * e.seq_len))
+    for path in Path(results_dir).glob("*.json"):
+        try:
+            result = load_result(path)
+        except ValueError:
+            continue
+        e = result.experiment
+        key = (e.model, e.dataset, e.train.batch_size)
+        known.setdefault(key, []).append((result.wall_time_s, e.train.epochs * e.seq_len))
+    return known
+
+
+def book_plan(full: bool = True, results_dir=None, device: str = "auto", seed: int = 0) -> list:
+    """One row per step: ``(step, missing runs visible now, more after them?, estimated s)``.
+
+    Trains nothing. Runs already stored or archived are read (copied from the archive into
+    ``results_dir``), so a complete step is checked, not assumed."""
+    results_dir = Path(results_dir or default_results_dir())
+    known = stored_costs(results_dir)
+    rows = []
+    for step in BOOK_STEPS:
+        try:
+            with no_training():
+                step.run(results_dir, full, device, seed)
+            rows.append((step, [], False, 0.0))
+        except RunsMissing as missing:
+            costs = [_cost(e, known) for e in missing.experiments]
+            estimate = None if None in costs else sum(costs)
+            rows.append((step, missing.experiments, True, estimate))
+    return rows
+
+
+def run_book(
+    full: bool = True,
+    results_dir=None,
+    device: str = "auto",
+    seed: int = 0,
+    budget_s: float | None = None,
+    log: Callable[[str], None] = print,
+) -> bool:
+    """Train every run the book needs that is not stored or archived, step by step, starting
+    no new run after ``budget_s`` seconds. Returns True when every step is complete."""
+    results_dir = Path(results_dir or default_results_dir())
+    start = time.monotonic()
+    for step in BOOK_STEPS:
+        left = None if budget_s is None else budget_s - (time.monotonic() - start)
+        if left is not None and left <= 0:
+            log(f"budget spent before chapter {step.chapter}; run the command again to continue")
+            return False
+        log(f"chapter {step.chapter}: {step.title}")
+        try:
+            with time_budget(left):
+                step.run(results_dir, full, device, seed)
+        except BudgetSpent as spent:
+            log(
+                f"budget spent in chapter {step.chapter}: {len(spent.left)} run(s) of its "
+                "current grid not started (every finished run is stored); run the command "
+                "again to continue"
+            )
+            return False
+    log(f"every step complete in {time.monotonic() - start:.0f} s")
+    return True
