@@ -1,8 +1,14 @@
 """Execute every chapter with papermill, then build the HTML book from the executed copies.
 
-    python scripts/build_book.py            # quick protocol (minutes on 2 CPU cores)
-    python scripts/build_book.py --full     # the paper's full protocol
+    python scripts/build_book.py            # full protocol read from archive/full, no training
+    python scripts/build_book.py --quick    # the quick protocol, trained here (minutes)
+    python scripts/build_book.py --full     # the full protocol, training what is missing
     python scripts/build_book.py --only 01_daruan_spectrum
+
+By default every chapter runs with the paper's full protocol and reads its runs from the
+verified run archive (archive/full, qkan_lib.runs.archive) with training forbidden. A chapter
+whose runs the archive lacks is built with the quick protocol instead, and its page says so.
+Without an archive the default is the quick protocol.
 
 The source tree is staged into _build/src (book pages, _config.yml, _toc.yml and the
 *executed* notebooks), and Jupyter Book builds it with execution off and warnings as
@@ -30,13 +36,50 @@ BUILD = ROOT / "_build"
 SRC = BUILD / "src"
 
 
-def execute_chapters(names: list[str], full: bool, device: str) -> None:
-    import nbformat
+ARCHIVE = ROOT / "archive" / "full"
+
+
+def protocol_banner(protocol: str, missing: str = "") -> str:
+    """The note at the top of a chapter page saying which protocol its numbers come from."""
+    if protocol == "archive":
+        return (
+            "```{note}\nThis page is built with the **full protocol** (`full_protocol = True`); "
+            "its training runs are read from the verified run archive (`archive/full`, see "
+            "*How to run*), not retrained. Retraining them: `qkan-experiments book`.\n```"
+        )
+    return (
+        "```{warning}\nThis page shows the **quick protocol**: the run archive does not yet "
+        f"hold every run of this chapter's full protocol ({missing}).\n```"
+    )
+
+
+def execute_chapter(source, output, full: bool, device: str) -> None:
     import papermill as pm
+
+    pm.execute_notebook(
+        source,
+        output,
+        parameters={"full_protocol": full, "device": device},
+        cwd=ROOT / "notebooks",
+        progress_bar=False,
+        kernel_name="python3",
+        language="python",
+    )
+
+
+def execute_chapters(names: list[str], full: bool, device: str, mode: str = "train") -> None:
+    """``mode``: "train" (the protocol given by ``full``, training what is missing) or
+    "archive" (full protocol from the archive, training forbidden; quick where it lacks runs)."""
+    import copy
+
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
 
     (SRC / "notebooks").mkdir(parents=True, exist_ok=True)
     os.environ["QKAN_PROGRESS"] = "0"  # no progress bars on the pages (qkan_lib.runs.progress)
-    if not full:
+    if mode == "archive":
+        os.environ["QKAN_ARCHIVE"] = str(ARCHIVE)
+    if not full or mode == "archive":
         # The quick protocol trains its grids in the kernel's own process: on a 2-core machine
         # worker processes were measured to gain nothing (qkan_lib.runs.workers), and their
         # start-up costs more than a quick grid. $QKAN_WORKERS still overrides this.
@@ -46,17 +89,27 @@ def execute_chapters(names: list[str], full: bool, device: str) -> None:
         source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         add_expression_cells(source)
         output = SRC / "notebooks" / f"{name}.ipynb"
-        pm.execute_notebook(
-            source,
-            output,
-            parameters={"full_protocol": full, "device": device},
-            cwd=ROOT / "notebooks",
-            progress_bar=False,
-            kernel_name="python3",
-            language="python",
-        )
+        banner = ""
+        if mode == "archive":
+            os.environ["QKAN_NO_TRAINING"] = "1"
+            try:
+                execute_chapter(copy.deepcopy(source), output, True, device)
+                banner = protocol_banner("archive")
+            except PapermillExecutionError as exc:
+                if exc.ename != "RunsMissing":
+                    raise
+                banner = protocol_banner("fallback", exc.evalue.split(" are ")[0] + " missing")
+                print(f"{name}: the archive lacks runs ({exc.evalue[:200]}); quick protocol")
+                os.environ["QKAN_NO_TRAINING"] = "0"
+                execute_chapter(copy.deepcopy(source), output, False, device)
+            finally:
+                os.environ["QKAN_NO_TRAINING"] = "0"
+        else:
+            execute_chapter(source, output, full, device)
         executed = nbformat.read(output, as_version=4)
         collect_expression_results(executed, name)
+        if banner:  # under the chapter's title
+            executed.cells.insert(1, nbformat.v4.new_markdown_cell(banner))
         nbformat.write(executed, output)
         print(f"executed {name} in {time.perf_counter() - start:.0f} s", flush=True)
 
@@ -93,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--full", action="store_true", help="run the paper's full protocol")
+    protocol = parser.add_mutually_exclusive_group()
+    protocol.add_argument(
+        "--full", action="store_true", help="the full protocol, training what is missing"
+    )
+    protocol.add_argument("--quick", action="store_true", help="the quick protocol, trained here")
     parser.add_argument(
         "--device", default="auto", help="'auto' (GPU when present), 'cpu' or 'cuda'"
     )
@@ -113,8 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     SRC.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_js.py")], check=True)
+    if args.full or args.quick:
+        mode = "train"
+    elif (ARCHIVE / "MANIFEST.json").exists():
+        mode = "archive"
+        verify = [sys.executable, "-m", "qkan_lib", "archive", "verify", "--archive", str(ARCHIVE)]
+        subprocess.run(verify, check=True)  # a damaged or stale archive stops the build here
+    else:
+        mode = "train"
+        print("no run archive (archive/full): building the quick protocol")
     if not args.no_execute:
-        execute_chapters(names, args.full, args.device)
+        execute_chapters(names, args.full, args.device, mode)
     missing = [c for c in chapters if not (SRC / "notebooks" / f"{c}.ipynb").exists()]
     if missing:
         parser.error(f"chapters not executed yet: {missing}")
