@@ -39,6 +39,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+import pandas as pd
+
 from .experiment import RESULTS_VERSION, Experiment, PathLike
 from .store import atomic_write, write_json_atomic
 
@@ -337,3 +339,28 @@ def require_or_train(experiments: Iterable[Experiment], results_dir: PathLike) -
     if missing and training_forbidden():
         raise RunsMissing(missing)
     return missing
+
+
+def provenance_table(archive_dir: PathLike | None = None):
+    """How the archive was made, for a page: one row per fact (a pandas DataFrame), or None
+    when there is no archive. The archive is verified (checksums included) as it is described."""
+    directory = Path(archive_dir) if archive_dir is not None else default_archive_dir()
+    if directory is None or not (directory / MANIFEST).exists():
+        return None
+    manifest = read_manifest(directory)
+    made = manifest.get("provenance", {})
+    files = manifest["files"]
+    problems = verify_archive(directory)
+    machines = "; ".join(f"{m['cpu']} ({m['platform']})" for m in made.get("machines", []))
+    rows = {
+        "command": made.get("command") or "not recorded",
+        "runs": str(sum(1 for name in files if name.startswith("runs/"))),
+        "training time, all runs": f"{made.get('training_cpu_s', 0) / 3600:.1f} CPU hours",
+        "machine": machines or "not recorded",
+        "qkan_lib": ", ".join(made.get("library_versions", [])) or "not recorded",
+        "RESULTS_VERSION": str(manifest.get("results_version")),
+        "torch": ", ".join(made.get("torch", [])) or "not recorded",
+        "size in git": f"{sum(e['bytes'] for e in files.values()) / 2**20:.1f} MiB",
+        "verified now": "intact" if not problems else f"{len(problems)} problem(s)",
+    }
+    return pd.DataFrame({"": list(rows.values())}, index=pd.Index(list(rows), name="archive"))
