@@ -4,6 +4,7 @@ its windows, splits and scaling."""
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -54,13 +55,46 @@ def display_path(path) -> str:
     return f"<...>/{target.name}"
 
 
+CACHE_TOKEN = "$QKAN_CACHE"
+_STAND_IN_NAME = re.compile(r"milan_stand_in_(\d+)d_seed(\d+)")
+
+
+def stand_in_dir(stand_in_days: int, seed: int = 0) -> Path:
+    """The library cache's folder of the stand-in of ``stand_in_days`` days and ``seed``."""
+    return cache_dir() / f"milan_stand_in_{stand_in_days}d_seed{seed}"
+
+
+def portable_source(directory) -> str:
+    """How an experiment records its Urban data source: a folder in the library cache (the
+    stand-in) as ``"$QKAN_CACHE/<name>"``, the same on every machine, so the fingerprints of its
+    runs are too (and no home folder is recorded); any other folder as given."""
+    try:
+        relative = Path(directory).resolve().relative_to(cache_dir().resolve())
+    except ValueError:
+        return str(directory)
+    return f"{CACHE_TOKEN}/{relative.as_posix()}"
+
+
+def resolve_source(milan_dir):
+    """The folder on this machine of a source recorded by :func:`portable_source` (a stand-in
+    that this machine has not written yet is written now)."""
+    if not (isinstance(milan_dir, str) and milan_dir.startswith(f"{CACHE_TOKEN}/")):
+        return milan_dir
+    directory = cache_dir() / milan_dir[len(CACHE_TOKEN) + 1 :]
+    match = _STAND_IN_NAME.fullmatch(directory.name)
+    if match and not (directory / STAND_IN_MARKER).exists():
+        write_stand_in(directory, days=int(match[1]), seed=int(match[2]))
+    return directory
+
+
 def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
     """Where the Urban data comes from: ``milan_dir``, else $QKAN_MILAN_DIR, else a stand-in.
 
     Returns ``(directory, is_stand_in)``. The stand-in is written once (raw format, with a
-    STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib).
+    STAND_IN.txt marker) under $QKAN_CACHE (default ~/.cache/qkan_lib). ``milan_dir`` may be a
+    recorded source (:func:`portable_source`).
     """
-    chosen = milan_dir or os.environ.get(ENV_VAR)
+    chosen = resolve_source(milan_dir) or os.environ.get(ENV_VAR)
     if chosen:
         given = "milan_dir" if milan_dir else f"${ENV_VAR}"
         if isinstance(chosen, bytes) or not isinstance(chosen, (str, os.PathLike)):
@@ -77,7 +111,7 @@ def milan_source(milan_dir=None, stand_in_days: int = 14, seed: int = 0):
         except MilanPathError as exc:
             raise MilanPathError(f"{given}={str(chosen)!r}: {exc}") from exc
         return directory, (directory / STAND_IN_MARKER).exists()
-    directory = cache_dir() / f"milan_stand_in_{stand_in_days}d_seed{seed}"
+    directory = stand_in_dir(stand_in_days, seed)
     if not (directory / STAND_IN_MARKER).exists():
         write_stand_in(directory, days=stand_in_days, seed=seed)
     return directory, True

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.urban import portable_source, resolve_source
 from .experiment import RESULTS_VERSION, Experiment, PathLike
 from .store import atomic_write, write_json_atomic
 
@@ -142,6 +143,23 @@ def archive_provenance(results_dir: PathLike, command: str = "") -> dict:
     }
 
 
+def _portable(payload: dict, experiment: Experiment) -> Experiment:
+    """The run's experiment with its Urban source recorded portably
+    (:func:`qkan_lib.data.urban.portable_source`): a stand-in in this machine's cache becomes
+    ``$QKAN_CACHE/<name>``, so the run is found on any machine. The data are the same files, so
+    the run is unchanged; only its record and fingerprint (hence its file name) are."""
+    options = payload["experiment"].get("data_options", {})
+    if "milan_dir" not in options:
+        return experiment
+    portable = portable_source(resolve_source(options["milan_dir"]))
+    if portable == options["milan_dir"]:
+        return experiment
+    options["milan_dir"] = portable
+    experiment = Experiment.from_dict(payload["experiment"])
+    payload["fingerprint"] = experiment.fingerprint()
+    return experiment
+
+
 def export_archive(
     results_dir: PathLike, archive_dir: PathLike, provenance: dict | None = None
 ) -> dict:
@@ -151,7 +169,6 @@ def export_archive(
     if archive_dir.exists():
         shutil.rmtree(archive_dir)
     files: dict[str, dict] = {}
-    fingerprints: dict[str, str] = {}
     for path in sorted(results_dir.glob("*.json")):
         payload = json.loads(path.read_text())
         experiment = Experiment.from_dict(payload["experiment"])
@@ -159,6 +176,7 @@ def export_archive(
             experiment.filename()
         ):
             raise ArchiveError(f"{path}: its name or fingerprint does not match its experiment")
+        experiment = _portable(payload, experiment)
         targets = json.dumps(payload["targets"], sort_keys=True, separators=(",", ":"))
         key = hashlib.sha256(targets.encode()).hexdigest()
         target_path = f"targets/{key}.json.gz"
@@ -166,14 +184,13 @@ def export_archive(
             _write_gzip_json(archive_dir / target_path, payload["targets"])
             files[target_path] = {}
         payload["targets"] = {"$ref": key}
-        run_path = f"runs/{path.name}.gz"
+        run_path = f"runs/{experiment.filename()}.gz"
         _write_gzip_json(archive_dir / run_path, payload)
         files[run_path] = {
             "fingerprint": experiment.fingerprint(),
             "experiment": payload["experiment"],
             "wall_time_s": payload.get("wall_time_s"),
         }
-        fingerprints[experiment.fingerprint()] = run_path
     for path in sorted(results_dir.glob(f"*{EDGES_SUFFIX}")):
         stem = path.name[: -len(EDGES_SUFFIX)]
         if f"{stem}.json" not in {Path(p).name[:-3] for p in files if p.startswith("runs/")}:

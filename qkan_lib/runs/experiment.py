@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..data.registry import ALL_DATASETS, dataset_spec, milan_source
+from ..data.urban import portable_source
 from ..models.registry import ALL_MODELS, MODELS
 from ..utils import check_positive_int
 from .training import TrainConfig
@@ -118,7 +119,7 @@ class Protocol:
         data_options = dict(self.data_options)
         if dataset_spec(self.dataset).uses_milan:
             directory, _ = milan_source(milan_dir, data_options["stand_in_days"])
-            data_options["milan_dir"] = str(directory)
+            data_options["milan_dir"] = portable_source(directory)  # same on every machine
         chosen_seeds = tuple(self.seeds(base_seed) if seeds is None else seeds)
         out = []
         for model in models:
