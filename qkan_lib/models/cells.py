@@ -311,22 +311,20 @@ class LSTMRegressor(nn.Module):
 
 # The compiled whole-sequence paths, by gate-map class (exact class: a subclass may change the
 # map). The kernels see the layer or the angles, never the gate-map classes.
-register_sequence_kernel(
-    QKANGates,
-    SequenceKernel(
-        "qkan_sequence",
-        lambda gates, x: qkan_sequence.can_fuse(gates.qkan, x),
-        lambda gates, x, hidden: qkan_sequence.fused_final_hidden(gates.qkan, x, hidden),
-    ),
-)
-register_sequence_kernel(
-    HQKANGates,
-    SequenceKernel(
-        "qkan_sequence",
-        lambda gates, x: qkan_sequence.can_fuse(gates.hqkan, x),
-        lambda gates, x, hidden: qkan_sequence.fused_final_hidden(gates.hqkan, x, hidden),
-    ),
-)
+def _layer_kernel(attribute: str) -> SequenceKernel:
+    """The QKAN sequence kernel for a gate map whose layer (QKAN or HQKAN) is ``attribute``."""
+
+    def applies(gates, x):
+        return qkan_sequence.can_fuse(getattr(gates, attribute), x)
+
+    def final_hidden(gates, x, hidden):
+        return qkan_sequence.fused_final_hidden(getattr(gates, attribute), x, hidden)
+
+    return SequenceKernel("qkan_sequence", applies, final_hidden)
+
+
+register_sequence_kernel(QKANGates, _layer_kernel("qkan"))
+register_sequence_kernel(HQKANGates, _layer_kernel("hqkan"))
 register_sequence_kernel(
     QLSTMGates,
     SequenceKernel(
