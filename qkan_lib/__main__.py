@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .book.tables import mean_std_text, results_frame, summary, training_time
-from .evidence.book_runs import book_plan, run_book
+from .evidence.book_runs import BOOK_STEPS, book_plan, run_book
 from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
 from .runs.archive import archive_provenance, export_archive, verify_archive
 from .runs.experiment import experiments_for
@@ -40,25 +40,38 @@ def book_main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="the quick protocol, not the full")
     parser.add_argument("--budget", type=float, metavar="MINUTES", help="start no run after it")
     parser.add_argument("--plan", action="store_true", help="print the plan only; train nothing")
+    parser.add_argument(
+        "--chapters", nargs="+", metavar="NN", help="only these chapters' steps (e.g. 09 11)"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--results-dir", type=Path, default=default_results_dir())
     args = parser.parse_args(argv)
     if args.budget is not None and args.budget <= 0:
         parser.error(f"--budget must be a positive number of minutes, got {args.budget}")
     full = not args.quick
-    rows = book_plan(full, args.results_dir, args.device)
+    steps = [s for s in BOOK_STEPS if not args.chapters or s.chapter in args.chapters]
+    if not steps:
+        parser.error(
+            f"no step for chapters {args.chapters}; choose from {[s.chapter for s in BOOK_STEPS]}"
+        )
+    rows = book_plan(full, args.results_dir, args.device, steps=steps)
     print(f"{'full' if full else 'quick'} protocol, results in {args.results_dir}")
     for step, missing, more, estimate in rows:
         if not missing:
             state = "complete"
         else:
-            cost = "unknown time" if estimate is None else f"about {estimate / 60:.1f} CPU min"
+            if estimate is None:
+                cost = "unknown time"
+            elif estimate < 60:
+                cost = f"about {estimate:.0f} CPU s"
+            else:
+                cost = f"about {estimate / 60:.1f} CPU min"
             state = f"{len(missing)} run(s) to train ({cost}){', more after them' if more else ''}"
         print(f"  chapter {step.chapter} {step.title}: {state}")
     if args.plan or all(not missing for _, missing, _, _ in rows):
         return 0
     budget = None if args.budget is None else args.budget * 60
-    done = run_book(full, args.results_dir, args.device, budget_s=budget)
+    done = run_book(full, args.results_dir, args.device, budget_s=budget, steps=steps)
     print("complete" if done else "stopped within the budget; run the same command to continue")
     return 0
 

@@ -125,7 +125,9 @@ def stored_costs(results_dir: Path) -> dict:
     return known
 
 
-def book_plan(full: bool = True, results_dir=None, device: str = "auto", seed: int = 0) -> list:
+def book_plan(
+    full: bool = True, results_dir=None, device: str = "auto", seed: int = 0, steps=BOOK_STEPS
+) -> list:
     """One row per step: ``(step, missing runs visible now, more after them?, estimated s)``.
 
     Trains nothing. Runs already stored or archived are read (copied from the archive into
@@ -133,7 +135,7 @@ def book_plan(full: bool = True, results_dir=None, device: str = "auto", seed: i
     results_dir = Path(results_dir or default_results_dir())
     known = stored_costs(results_dir)
     rows = []
-    for step in BOOK_STEPS:
+    for step in steps:
         try:
             with no_training():
                 step.run(results_dir, full, device, seed)
@@ -152,12 +154,13 @@ def run_book(
     seed: int = 0,
     budget_s: float | None = None,
     log: Callable[[str], None] = print,
+    steps=BOOK_STEPS,
 ) -> bool:
     """Train every run the book needs that is not stored or archived, step by step, starting
     no new run after ``budget_s`` seconds. Returns True when every step is complete."""
     results_dir = Path(results_dir or default_results_dir())
     start = time.monotonic()
-    for step in BOOK_STEPS:
+    for step in steps:
         left = None if budget_s is None else budget_s - (time.monotonic() - start)
         if left is not None and left <= 0:
             log(f"budget spent before chapter {step.chapter}; run the command again to continue")
