@@ -669,8 +669,9 @@ def format_comparisons(
                 "comparison": f"{arm_label(r.a)} vs {arm_label(r.b)}",
                 "test": r.test,
                 "n": f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value",
-                "median difference [95% CI]": f"{r.effect:+.{digits}f} "
+                "a − b [95% CI]": f"{r.effect:+.{digits}f} "
                 f"[{r.effect_ci_low:+.{digits}f}, {r.effect_ci_high:+.{digits}f}]",
+                "statistic": r.effect_statistic,
                 "rank effect": f"{r.rank_effect:+.2f}",
                 "p (raw)": f"{r.p_raw:.3g}",
                 "p (Holm)": f"{r.p_holm:.3g}",
@@ -806,7 +807,7 @@ def comparison_sentence(table: pd.DataFrame) -> str:
         where = f" on {r.dataset}" if "dataset" in table.columns else ""
         clauses.append(
             f"{arm_label(r.a)} vs {arm_label(r.b)}{where}: {_verdict_text(r.verdict)} "
-            f"(median difference {r.effect:+.3g}, p_Holm = {r.p_holm:.2g}, "
+            f"({r.effect_statistic} {r.effect:+.3g}, p_Holm = {r.p_holm:.2g}, "
             f"{r.n_a} seeds)"
         )
     return "; ".join(clauses) + "."

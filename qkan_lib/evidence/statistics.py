@@ -33,6 +33,8 @@ from scipy import stats as sps
 ALPHA = 0.05
 INDEPENDENT_TESTS = ("mannwhitney", "welch")
 NO_DIFFERENCE = "no significant difference"
+# What `effect` is, by pairing: its name travels with the number (column `effect_statistic`).
+EFFECT_STATISTICS = {False: "difference of medians", True: "median of per-seed differences"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,6 +446,7 @@ def compare_models(
                 "mean_a": float(x.mean()),
                 "mean_b": float(y.mean()),
                 "effect": effect[0],
+                "effect_statistic": EFFECT_STATISTICS[paired],
                 "effect_ci_low": effect[1],
                 "effect_ci_high": effect[2],
                 "rank_effect": rank[0],

@@ -87,7 +87,7 @@ def superiority(
         parts.append(
             f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} after Holm's correction "
             f"(p = {row.p_holm:.2g}; median test R² {row.median_a:.4f} vs {row.median_b:.4f}, "
-            f"difference {row.effect:+.4f}, unadjusted 95 % interval "
+            f"{row.effect_statistic} {row.effect:+.4f}, unadjusted 95 % interval "
             f"[{row.effect_ci_low:+.4f}, {row.effect_ci_high:+.4f}])"
         )
     n = int(min(rows["n_a"].min(), rows["n_b"].min()))

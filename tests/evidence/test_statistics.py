@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from qkan_lib.evidence import verdict
 from qkan_lib.evidence.statistics import (
     NO_DIFFERENCE,
     bootstrap_ci,
@@ -288,6 +289,25 @@ def test_compare_models_paired_by_seed():
     doubled = pd.concat([frame, frame])
     with pytest.raises(ValueError, match="one row per seed"):
         compare_models(doubled, "r2", [("a", "b")], paired=True)
+
+
+def test_the_effect_is_named_for_the_statistic_it_is():
+    """Paired: the median of per-seed differences, which can have the opposite sign of the
+    difference of medians; the label travels with the number into the verdict text."""
+    a = np.array([5.0, 6.0, 7.0, 1.0, 2.0])  # seed by seed: a wins 3 of 5 pairs
+    b = np.array([4.0, 5.0, 6.0, 8.0, 9.0])
+    assert np.median(a) - np.median(b) < 0 < np.median(a - b)  # opposite signs
+    frame = results({"a": a, "b": b})
+    paired = compare_models(frame, "r2", [("a", "b")], paired=True).iloc[0]
+    assert paired["effect"] == np.median(a - b) > 0
+    assert paired["effect_statistic"] == "median of per-seed differences"
+    independent = compare_models(frame, "r2", [("a", "b")]).iloc[0]
+    assert independent["effect"] == np.median(a) - np.median(b) < 0
+    assert independent["effect_statistic"] == "difference of medians"
+    row = paired.to_dict() | {"dataset": "bessel", "protocol": "batch10", "p_holm": 0.5}
+    text = verdict.superiority(pd.DataFrame([row]), "a", "b")["measured"]
+    assert f"median of per-seed differences {paired['effect']:+.4f}" in text
+    assert "difference +" not in text.replace("per-seed differences +", "")
 
 
 @pytest.mark.parametrize(

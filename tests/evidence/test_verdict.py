@@ -19,6 +19,7 @@ def comparison(a, b, dataset, verdict, p=0.01, n=10, median_a=0.99, median_b=0.9
         "median_a": median_a,
         "median_b": median_b,
         "effect": median_a - median_b,
+        "effect_statistic": "difference of medians",
         "effect_ci_low": -0.01,
         "effect_ci_high": 0.02,
     }
