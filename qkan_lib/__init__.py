@@ -34,7 +34,7 @@ from .core.spectrum import (
 from .data.registry import load_dataset, milan_source, urban_dataset
 from .data.synthetic import bessel_j, bessel_series, damped_pendulum
 from .kernels.paths import reference_path
-from .models.cells import (
+from .models import (  # the models wing's public names
     AffineGates,
     GateMap,
     HQKANGates,
@@ -44,8 +44,8 @@ from .models.cells import (
     QKANGates,
     QLSTMGates,
     RecurrentRegressor,
+    count_parameters,
 )
-from .models.parameters import count_parameters
 from .models.registry import (
     DATASET_LABELS,
     DATASETS,

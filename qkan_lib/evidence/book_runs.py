@@ -43,24 +43,16 @@ def _table(dataset: str):
             directory, _ = milan_source(None, dict(spec.data_options)["stand_in_days"], seed=0)
             options = {"milan_dir": str(directory)}
         run_grid(spec.experiments(base_seed=seed, device=device, **options), results_dir)
-        if options:  # Urban: tuned on its own validation split, at the shortest windows
-            tune_learning_rate(
-                spec,
-                tuning_rates(dataset, full),
-                seeds=spec.seeds(seed),
-                seq_lens=(spec.seq_lens[0],),
-                results_dir=results_dir,
-                device=device,
-                **options,
-            )
-        else:
-            tune_learning_rate(
-                spec.with_validation(),
-                tuning_rates(dataset, full),
-                seeds=spec.seeds(seed),
-                results_dir=results_dir,
-                device=device,
-            )
+        # Urban is tuned on its own validation split, at the shortest windows
+        tuning = dict(options, seq_lens=(spec.seq_lens[0],)) if options else {}
+        tune_learning_rate(
+            spec if options else spec.with_validation(),
+            tuning_rates(dataset, full),
+            seeds=spec.seeds(seed),
+            results_dir=results_dir,
+            device=device,
+            **tuning,
+        )
 
     return run
 

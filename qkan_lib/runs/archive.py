@@ -29,6 +29,7 @@ used (the run is trained instead, or :class:`ArchiveError` is raised in archive-
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -325,7 +326,16 @@ class Archive:
 
 def _archive() -> Archive | None:
     directory = default_archive_dir()
-    return Archive(directory) if directory is not None else None
+    if directory is None:
+        return None
+    stat = (Path(directory) / MANIFEST).stat()
+    return _cached_archive(str(Path(directory).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_archive(directory: str, mtime_ns: int, size: int) -> Archive:
+    """One parsed manifest per archive version (every grid of a chapter asks for it)."""
+    return Archive(directory)
 
 
 def materialize(
