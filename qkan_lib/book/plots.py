@@ -169,6 +169,12 @@ def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
         for col, epoch in enumerate(epochs):
             ax = axes[row, col]
             predicted = result.predictions.get(str(epoch))
+            if predicted is None and epoch in result.experiment.train.record_epochs:
+                raise ValueError(
+                    f"{result.experiment.filename()}: its predictions at epoch {epoch} were "
+                    "recorded but not kept (the run archive keeps only those a chapter draws: "
+                    "qkan_lib.evidence.book_runs.plotted_predictions); retrain the run to see them"
+                )
             ax.plot(truth, color="0.2", lw=1.2, label="ground truth")
             if predicted is not None:
                 series = sum((predicted[s] for s in ("train", "val", "test") if s in predicted), [])

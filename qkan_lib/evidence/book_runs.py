@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.registry import dataset_spec, milan_source
+from ..paper import R2_EPOCHS
 from ..runs.archive import RunsMissing, default_archive_dir, no_training, read_manifest
 from ..runs.experiment import Experiment, protocol
 from ..runs.grid import run_grid, tune_learning_rate
@@ -81,6 +82,29 @@ BOOK_STEPS = (
     BookStep("10", "Ablations and harder tasks", _ablations),
     BookStep("11", "What the models learn: edge spectra", _spectra),
 )
+
+
+# Figure 3 of chapters 5 and 6 (qkan_lib.book.plots.plot_predictions, whose default epochs are
+# R2_EPOCHS) draws the predictions of the chapter's Table II/III runs of seed `seed`.
+FIGURE_3_DATASETS = ("damped_shm", "bessel")
+
+
+def plotted_predictions(full: bool = True, seed: int = 0, device: str = "auto"):
+    """The archive's ``predictions`` policy (:func:`qkan_lib.runs.archive.export_archive`):
+    for each run, the epochs whose predictions a chapter draws (Figure 3 of chapters 5 and 6:
+    the table runs of seed ``seed`` at the paper's epochs ``R2_EPOCHS``); none for every other
+    run."""
+    drawn = {
+        e.fingerprint()
+        for dataset in FIGURE_3_DATASETS
+        for e in protocol(dataset, full).experiments(base_seed=seed, device=device)
+        if e.train.seed == seed
+    }
+
+    def policy(experiment: Experiment) -> tuple[int, ...]:
+        return R2_EPOCHS if experiment.fingerprint() in drawn else ()
+
+    return policy
 
 
 def _cost(experiment: Experiment, known: dict) -> float | None:

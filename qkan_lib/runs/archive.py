@@ -14,7 +14,16 @@ Layout of an archive folder (``archive/full`` for the paper's full protocol):
   (:mod:`qkan_lib.evidence.learned_spectra`), a ``torch.save`` payload.
 * ``MANIFEST.json``: ``files`` maps every path above to its ``sha256`` and ``bytes`` (runs also
   to their ``fingerprint`` and ``experiment``), and ``provenance`` says how the archive was
-  made (command, library version, ``RESULTS_VERSION``, machine, CPU time).
+  made (command, library version, ``RESULTS_VERSION``, machine, CPU time). Written compactly,
+  one file per line.
+
+Predictions (format 2): a run keeps its recorded predictions only where a figure draws them
+(``predictions`` of :func:`export_archive`; for the book,
+:func:`qkan_lib.evidence.book_runs.plotted_predictions`): the other runs are stored with
+``predictions`` holding only the epochs kept (mostly none), and ``predictions_dropped`` listing
+the recorded epochs left out. Histories, metrics and final weights are always kept whole, and
+nothing that enters a fingerprint changes. Format 1 archives (every prediction kept) are read
+as before.
 
 Pandas reads a run's history as ``pd.DataFrame(json.load(gzip.open(path))["history"])``.
 
@@ -35,7 +44,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -49,7 +58,8 @@ from .store import atomic_write, write_json_atomic
 ARCHIVE_ENV = "QKAN_ARCHIVE"  # the archive folder to read (default: archive/full in a checkout)
 NO_TRAINING_ENV = "QKAN_NO_TRAINING"  # "1": a missing run is an error, never trained
 MANIFEST = "MANIFEST.json"
-ARCHIVE_FORMAT = 1
+ARCHIVE_FORMAT = 2
+READABLE_FORMATS = (1, 2)  # 1: every recorded prediction kept; 2: only those a figure draws
 EDGES_SUFFIX = ".edges.pt"
 
 
@@ -161,11 +171,35 @@ def _portable(payload: dict, experiment: Experiment) -> Experiment:
     return experiment
 
 
+def _write_manifest(path: Path, manifest: dict) -> None:
+    """Compact JSON, one ``files`` entry per line (small, and a diff names the runs changed)."""
+
+    def compact(value) -> str:
+        return json.dumps(value, separators=(",", ":"))
+
+    head = {k: v for k, v in manifest.items() if k != "files"}
+    lines = [f"{compact(name)}:{compact(entry)}" for name, entry in manifest["files"].items()]
+    text = compact(head)[:-1] + ',"files":{\n' + ",\n".join(lines) + "\n}}\n"
+    atomic_write(path, lambda out: out.write(text))
+
+
+def keep_every_prediction(experiment: Experiment) -> None:
+    """The ``predictions`` policy that keeps every recorded prediction."""
+    return None
+
+
 def export_archive(
-    results_dir: PathLike, archive_dir: PathLike, provenance: dict | None = None
+    results_dir: PathLike,
+    archive_dir: PathLike,
+    provenance: dict | None = None,
+    predictions: Callable[[Experiment], Collection[int] | None] = keep_every_prediction,
 ) -> dict:
     """Write every run (and learned-spectra edges file) of ``results_dir`` into a new archive at
-    ``archive_dir`` (replaced if it exists) and return its manifest."""
+    ``archive_dir`` (replaced if it exists) and return its manifest.
+
+    ``predictions(experiment)`` names the epochs whose recorded predictions the archive keeps
+    for that run (None: all of them); the epochs left out are listed in the run's
+    ``predictions_dropped``. Nothing else of a run is changed."""
     results_dir, archive_dir = Path(results_dir), Path(archive_dir)
     if archive_dir.exists():
         shutil.rmtree(archive_dir)
@@ -178,6 +212,15 @@ def export_archive(
         ):
             raise ArchiveError(f"{path}: its name or fingerprint does not match its experiment")
         experiment = _portable(payload, experiment)
+        keep = predictions(experiment)
+        if keep is not None:
+            kept = {str(epoch) for epoch in keep}
+            recorded = payload.get("predictions", {})
+            dropped = sorted(set(recorded) - kept, key=int)
+            payload["predictions"] = {e: v for e, v in recorded.items() if e in kept}
+            if dropped or "predictions_dropped" in payload:
+                previously = payload.get("predictions_dropped", [])
+                payload["predictions_dropped"] = sorted({*previously, *map(int, dropped)})
         targets = json.dumps(payload["targets"], sort_keys=True, separators=(",", ":"))
         key = hashlib.sha256(targets.encode()).hexdigest()
         target_path = f"targets/{key}.json.gz"
@@ -210,8 +253,20 @@ def export_archive(
         "provenance": provenance or {},
         "files": dict(sorted(files.items())),
     }
-    write_json_atomic(archive_dir / MANIFEST, manifest)
+    _write_manifest(archive_dir / MANIFEST, manifest)
     return manifest
+
+
+def unpack_archive(archive_dir: PathLike, results_dir: PathLike) -> int:
+    """Copy every run (and edges file) of the archive, verified, into ``results_dir`` as a
+    finished run (so it can be exported again, e.g. with another ``predictions`` policy, without
+    training). Returns the number of runs copied."""
+    archive = Archive(archive_dir)
+    runs = 0
+    for relative, entry in archive.files.items():
+        if "experiment" in entry:
+            runs += materialize(Experiment.from_dict(entry["experiment"]), results_dir, archive)
+    return runs
 
 
 # ----------------------------------------------------------------------------------------
@@ -225,8 +280,10 @@ def read_manifest(archive_dir: PathLike) -> dict:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ArchiveError(f"{path}: no readable manifest ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
-        raise ArchiveError(f"{path}: not an archive manifest of format {ARCHIVE_FORMAT}")
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
+        raise ArchiveError(
+            f"{path}: not an archive manifest of a format this library reads {READABLE_FORMATS}"
+        )
     return manifest
 
 

@@ -37,3 +37,14 @@ def test_a_spent_budget_starts_no_run_and_a_second_call_resumes(tmp_path, monkey
 def test_the_command_refuses_a_budget_that_is_not_positive(tmp_path):
     with pytest.raises(SystemExit):
         main(["book", "--budget", "0", "--results-dir", str(tmp_path)])
+
+
+def test_the_archive_keeps_the_predictions_of_figure_3_only():
+    policy = book_runs.plotted_predictions(full=True, seed=0)
+    kept = {}
+    for dataset in ("damped_shm", "bessel", "urban"):
+        for e in ql.experiments_for(dataset, full=True):
+            if policy(e):
+                kept[(e.dataset, e.model, e.train.seed)] = policy(e)
+    assert set(kept) == {(d, m, 0) for d in ("damped_shm", "bessel") for m in ql.MODELS}
+    assert set(kept.values()) == {ql.paper.R2_EPOCHS}

@@ -142,3 +142,47 @@ def test_archive_only_mode_names_the_runs_it_would_have_to_train(archive, tmp_pa
     assert missing.value.experiments == extra
     with pytest.raises(A.RunsMissing):
         ql.run_experiment(extra[0], tmp_path / "partial")
+
+
+def test_a_predictions_policy_keeps_only_the_drawn_predictions_and_changes_nothing_else(
+    trained, tmp_path
+):
+    results, grid, _ = trained
+    drawn = next(e for e in grid if e.model == "lstm" and e.dataset == "bessel")
+    folder = tmp_path / "archive"
+    A.export_archive(results, folder, predictions=lambda e: (1,) if e == drawn else ())
+    assert A.verify_archive(folder) == []
+    unpacked = tmp_path / "unpacked"
+    assert A.unpack_archive(folder, unpacked) == 4
+    for experiment in grid:
+        original = json.loads((results / experiment.filename()).read_text())
+        read = json.loads((unpacked / experiment.filename()).read_text())
+        assert original["predictions"].keys() == {"1"}  # two epochs: only epoch 1 recorded
+        if experiment == drawn:
+            assert read == original
+        else:
+            assert read.pop("predictions") == {} and read.pop("predictions_dropped") == [1]
+            original.pop("predictions")
+            assert read == original  # history, weights, fingerprint: all unchanged
+    # exported again from the unpacked runs (as `archive export --from-archive` does): the same
+    # bytes, and the dropped epochs stay named
+    again = A.export_archive(unpacked, tmp_path / "again", predictions=lambda e: ())
+    first = A.read_manifest(folder)["files"]
+    changed = {p for p, entry in again["files"].items() if entry["sha256"] != first[p]["sha256"]}
+    assert changed == {f"runs/{drawn.filename()}.gz"}
+    trimmed = load_result(unpacked / grid[1].filename())
+    with pytest.raises(ValueError, match=f"{grid[1].filename()}.*epoch 1.*not kept"):
+        ql.plots.plot_predictions([trimmed], epochs=(1,))
+    ql.plots.plot_predictions([load_result(unpacked / drawn.filename())], epochs=(1,))
+
+
+def test_a_manifest_is_compact_and_format_1_still_reads(archive):
+    folder, manifest, *_ = archive
+    text = (folder / "MANIFEST.json").read_text()
+    assert json.loads(text) == json.loads(json.dumps(manifest))
+    assert len(text.splitlines()) == len(manifest["files"]) + 2  # head, one line per file, end
+    (folder / "MANIFEST.json").write_text(json.dumps(dict(manifest, format=1)))
+    assert A.verify_archive(folder) == []
+    (folder / "MANIFEST.json").write_text(json.dumps(dict(manifest, format=99)))
+    with pytest.raises(A.ArchiveError, match="MANIFEST.json: not an archive manifest"):
+        A.verify_archive(folder)
