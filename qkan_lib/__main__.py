@@ -2,20 +2,33 @@
 models x datasets x seq_lens x seeds and print the result table.
 
 ``qkan-experiments book [--quick] [--budget MINUTES] [--plan]`` plans and trains every run the
-chapters read; ``qkan-experiments archive export|verify`` writes or checks the run archive."""
+chapters read; ``qkan-experiments archive export|verify|report`` writes, checks or reports the
+run archive."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from .book.tables import mean_std_text, results_frame, summary, training_time
-from .evidence.book_runs import BOOK_STEPS, book_plan, run_book
+from .evidence.book_runs import BOOK_STEPS, book_plan, plotted_predictions, run_book
+from .evidence.report import archive_report
 from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
-from .runs.archive import archive_provenance, export_archive, verify_archive
+from .runs.archive import (
+    ARCHIVE_ENV,
+    MANIFEST,
+    archive_provenance,
+    export_archive,
+    keep_every_prediction,
+    read_manifest,
+    unpack_archive,
+    verify_archive,
+)
 from .runs.experiment import experiments_for
 from .runs.grid import run_grid
 from .runs.store import default_results_dir
@@ -77,22 +90,62 @@ def book_main(argv: list[str]) -> int:
 
 
 def archive_main(argv: list[str]) -> int:
-    """``qkan-experiments archive export|verify``: write the run archive from a results folder,
-    or check an archive against its manifest (exit 1 naming every problem)."""
+    """``qkan-experiments archive export|verify|report``: write the run archive from a results
+    folder, check an archive against its manifest (exit 1 naming every problem), or print the
+    full protocol's numbers from it as markdown (trains nothing, unless --train-quick)."""
     parser = argparse.ArgumentParser(
         prog="qkan-experiments archive", description=archive_main.__doc__
     )
-    parser.add_argument("action", choices=("export", "verify"))
+    parser.add_argument("action", choices=("export", "verify", "report"))
     parser.add_argument("--archive", type=Path, default=Path("archive/full"))
     parser.add_argument("--results-dir", type=Path, default=default_results_dir())
     parser.add_argument("--command", default="", help="export: how the runs were made")
+    parser.add_argument(
+        "--from-archive",
+        type=Path,
+        help="export: read the runs from this archive (verified) instead of --results-dir, e.g. "
+        "to write it again with the current format; its provenance is kept",
+    )
+    parser.add_argument(
+        "--keep-all-predictions",
+        action="store_true",
+        help="export: keep every recorded prediction (default: only those a chapter draws)",
+    )
+    parser.add_argument("--output", type=Path, help="report: also write the markdown here")
+    parser.add_argument(
+        "--train-quick",
+        action="store_true",
+        help="report: train the quick protocol's missing runs to list the verdicts that change "
+        "(its claims chapters: minutes on 2 cores); default: read only the stored ones",
+    )
+    parser.add_argument("--skip-quick", action="store_true", help="report: no quick verdicts")
     args = parser.parse_args(argv)
+    if args.action == "report":
+        quick = "skip" if args.skip_quick else "train" if args.train_quick else "stored"
+        if not (args.archive / MANIFEST).exists():
+            parser.error(f"--archive {args.archive}: no {MANIFEST} there")
+        os.environ[ARCHIVE_ENV] = str(args.archive.resolve())  # the archive the report reads
+        text = archive_report(args.results_dir, quick=quick)
+        print(text)
+        if args.output is not None:
+            args.output.write_text(text)
+        return 0
     if args.action == "export":
-        manifest = export_archive(
-            args.results_dir,
-            args.archive,
-            provenance=archive_provenance(args.results_dir, args.command),
-        )
+        policy = keep_every_prediction if args.keep_all_predictions else plotted_predictions()
+        with tempfile.TemporaryDirectory() as scratch:
+            results_dir, provenance = args.results_dir, None
+            if args.from_archive is not None:
+                results_dir = Path(scratch)
+                unpack_archive(args.from_archive, results_dir)
+                provenance = read_manifest(args.from_archive).get("provenance")
+                if args.command:
+                    provenance = dict(provenance or {}, command=args.command)
+            manifest = export_archive(
+                results_dir,
+                args.archive,
+                provenance=provenance or archive_provenance(results_dir, args.command),
+                predictions=policy,
+            )
         size = sum(entry["bytes"] for entry in manifest["files"].values())
         runs = sum(1 for name in manifest["files"] if name.startswith("runs/"))
         print(

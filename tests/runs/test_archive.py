@@ -186,3 +186,21 @@ def test_a_manifest_is_compact_and_format_1_still_reads(archive):
     (folder / "MANIFEST.json").write_text(json.dumps(dict(manifest, format=99)))
     with pytest.raises(A.ArchiveError, match="MANIFEST.json: not an archive manifest"):
         A.verify_archive(folder)
+
+
+def test_the_command_exports_an_archive_again_from_an_archive(archive, tmp_path, capsys):
+    from qkan_lib.__main__ import main
+
+    folder, manifest, grid, _ = archive
+    again = tmp_path / "again"
+    assert main(["archive", "export", "--from-archive", str(folder), "--archive", str(again)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{again}: intact"
+    rewritten = A.read_manifest(again)
+    assert rewritten["provenance"] == manifest["provenance"]  # how the runs were made: kept
+    assert {p: e.get("fingerprint") for p, e in rewritten["files"].items()} == {
+        p: e.get("fingerprint") for p, e in manifest["files"].items()
+    }
+    # none of these short runs is drawn by a figure: their predictions are left out
+    for experiment in grid:
+        run = json.loads(gzip.decompress((again / f"runs/{experiment.filename()}.gz").read_bytes()))
+        assert run["predictions"] == {} and run["predictions_dropped"] == [1]

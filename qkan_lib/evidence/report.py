@@ -1,0 +1,256 @@
+"""The numbers of a protocol in one markdown report (``qkan-experiments archive report``).
+
+Every number comes from the chapters' own library calls on the chapters' own runs (read from
+the run archive or the results folder, never typed): the test R² of every model and baseline
+on every dataset, the Holm-corrected comparisons of chapters 9 and 10, Table IV's MAE and MSE,
+and the verdict table of chapter 12 (:func:`book_verdict`), with the claims whose verdict
+differs between the quick protocol and the full one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+import pandas as pd
+
+from ..data.registry import DATASET_LABELS, milan_source
+from ..models.registry import MODEL_LABELS
+from ..paper import TABLE_II_R2, TABLE_III_R2
+from ..runs.archive import RunsMissing, no_training
+from ..runs.experiment import PathLike, protocol
+from ..runs.grid import run_grid
+from ..runs.store import results_frame
+from .findings import (
+    FORECASTERS,
+    PROTOCOL_LABELS,
+    ablations_and_harder_evidence,
+    arm_label,
+    baselines_evidence,
+    format_comparisons,
+)
+from .learned_spectra import spectrum_usage_study, spectrum_usage_summary
+from .reductions import claim_report
+from .statistics import seed_summary
+from .verdict import verdict_table
+
+TABLE_DATASETS = ("damped_shm", "bessel")  # Tables II and III (chapters 5 and 6)
+COMPARISON_COLUMNS = ("test", "n", "a − b [95% CI]", "p (raw)", "p (Holm)", "verdict")
+# the names compare_models records, as a reader reads them
+TEST_LABELS = {
+    "mannwhitney": "Mann-Whitney U",
+    "welch": "Welch t",
+    "wilcoxon": "Wilcoxon signed-rank (paired)",
+}
+
+
+def book_verdict(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto") -> dict:
+    """Chapter 12's verdict from chapters 9-11's runs: ``{"baselines", "harder", "spectrum",
+    "table"}`` (the evidence dicts of :func:`~qkan_lib.evidence.findings.baselines_evidence`
+    and :func:`~qkan_lib.evidence.findings.ablations_and_harder_evidence`, the spectrum-usage
+    summary and :func:`~qkan_lib.evidence.verdict.verdict_table`)."""
+    baselines = baselines_evidence(results_dir, full=full, base_seed=seed, device=device)
+    harder = ablations_and_harder_evidence(results_dir, full=full, base_seed=seed, device=device)
+    usage = spectrum_usage_study(
+        ("damped_shm", "bessel"), (1, 2, 3), full=full, device=device, results_dir=results_dir
+    )
+    spectrum = spectrum_usage_summary(usage)
+    paper_best = {
+        "damped_shm": max(v[-1] for v in TABLE_II_R2.values()),
+        "bessel": max(v[-1] for v in TABLE_III_R2.values()),
+    }
+    urban = protocol("urban", full)
+    _, stand_in = milan_source(None, dict(urban.data_options)["stand_in_days"])
+    table = verdict_table(baselines, harder, spectrum, claim_report(), paper_best, stand_in)
+    return {"baselines": baselines, "harder": harder, "spectrum": spectrum, "table": table}
+
+
+def table_frame(dataset: str, results_dir: PathLike, full: bool, seed: int = 0,
+                device: str = "auto") -> pd.DataFrame:  # fmt: skip
+    """The last epoch of every run of a table chapter's grid (Tables II-IV: chapters 5-7)."""
+    spec = protocol(dataset, full)
+    options = {}
+    if spec.dataset == "urban":  # the chapter's source: the Milan files or the stand-in
+        directory, _ = milan_source(None, dict(spec.data_options)["stand_in_days"], seed=0)
+        options = {"milan_dir": str(directory)}
+    frame = results_frame(
+        run_grid(spec.experiments(base_seed=seed, device=device, **options), results_dir)
+    )
+    last = frame.groupby(["model", "seq_len", "seed"])["epoch"].transform("max")
+    return frame[frame["epoch"] == last].reset_index(drop=True)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame (index included, flat or multi-level) as a GitHub markdown table."""
+    frame = frame.reset_index()
+    names = [" ".join(map(str, c)).strip() if isinstance(c, tuple) else str(c) for c in frame]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _r2_rows(summary: pd.DataFrame, source: str, label=arm_label) -> pd.DataFrame:
+    """Rows of the R² table from a seed_summary / arm_summary frame (columns dataset, arm or
+    model, n, mean, std, median, min, max)."""
+    name = "arm" if "arm" in summary else "model"
+    return pd.DataFrame(
+        {
+            "runs": source,
+            "dataset": [DATASET_LABELS.get(d, d) for d in summary["dataset"]],
+            "model": [label(a) for a in summary[name]],
+            "seeds": summary["n"].astype(int),
+            "mean ± std": [f"{m:.4f} ± {s:.4f}" for m, s in zip(summary["mean"], summary["std"])],
+            "median": [f"{v:.4f}" for v in summary["median"]],
+            "range": [f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(summary["min"], summary["max"])],
+        }
+    )
+
+
+def r2_table(tables: dict, baselines: dict, harder: dict) -> pd.DataFrame:
+    """Test R² (last epoch, over seeds) of every model and baseline on every dataset."""
+    parts = []
+    for dataset, final in tables.items():
+        summary = seed_summary(final, "test_r2", by=("dataset", "model")).reset_index()
+        source = "Table IV (chapter 7)" if dataset == "urban" else "Tables II-III (chapters 5-6)"
+        if dataset == "urban":  # one row per window length
+            summary = seed_summary(final, "test_r2", by=("dataset", "seq_len", "model"))
+            summary = summary.reset_index()
+            summary["model"] = [
+                f"{MODEL_LABELS[m]}, sequence length {s}" for m, s in zip(summary["model"],
+                                                                  summary["seq_len"])
+            ]  # fmt: skip
+            parts.append(_r2_rows(summary, source, label=str))
+        else:
+            parts.append(_r2_rows(summary, source, label=lambda m: MODEL_LABELS[m]))
+    for name, label in PROTOCOL_LABELS.items():
+        summary = baselines["summary"][baselines["summary"]["protocol"] == name]
+        parts.append(_r2_rows(summary, f"claims, {label} (chapter 9)"))
+    parts.append(_r2_rows(harder["harder_summary"], "harder tasks (chapter 10)"))
+    ablations = harder["ablation_summary"].assign(dataset="damped_shm")
+    parts.append(_r2_rows(ablations, "ablations (chapter 10)"))
+    trivial = pd.concat([baselines["trivial"], harder["harder_trivial"]], ignore_index=True)
+    test = trivial[trivial["split"] == "test"].drop_duplicates(["dataset", "forecaster"])
+    parts.append(
+        pd.DataFrame(
+            {
+                "runs": "trivial forecasters (deterministic)",
+                "dataset": [DATASET_LABELS.get(d, d) for d in test["dataset"]],
+                "model": [FORECASTERS.get(f, f) for f in test["forecaster"]],
+                "seeds": 1,
+                "mean ± std": [f"{v:.4f}" for v in test["r2"]],
+                "median": [f"{v:.4f}" for v in test["r2"]],
+                "range": "",
+            }
+        )
+    )
+    return pd.concat(parts, ignore_index=True).set_index(["runs", "dataset", "model"])
+
+
+def comparisons_table(baselines: dict, harder: dict) -> pd.DataFrame:
+    """Every Holm family of chapters 9 and 10, one row per comparison, as the chapters show it
+    (:func:`~qkan_lib.evidence.findings.format_comparisons`)."""
+    families = []
+    for name, label in PROTOCOL_LABELS.items():
+        part = baselines["comparisons"][baselines["comparisons"]["protocol"] == name]
+        families.append((f"claims, {label}", part))
+    shm = {"dataset": "damped_shm"}
+    families += [
+        ("harder tasks", harder["harder_comparisons"]),
+        ("ablations", harder["ablation_comparisons"].assign(**shm)),
+        ("closed loop", harder["closed_loop_comparisons"].assign(**shm)),
+    ]
+    parts = []
+    for family, table in families:
+        shown = format_comparisons(table.reset_index(drop=True), by=("dataset",))
+        shown = shown.reset_index()
+        shown["dataset"] = [DATASET_LABELS.get(d, d) for d in shown["dataset"]]
+        shown["test"] = [TEST_LABELS.get(t, t) for t in shown["test"]]
+        parts.append(shown.assign(family=family))
+    table = pd.concat(parts, ignore_index=True)
+    return table.set_index(["family", "dataset", "comparison"])[list(COMPARISON_COLUMNS)]
+
+
+def table_iv(final: pd.DataFrame) -> pd.DataFrame:
+    """Table IV: test MAE and MSE (mean ± std over seeds) per model and sequence length."""
+    stats = {m: seed_summary(final, m, by=("model", "seq_len")) for m in ("test_mae", "test_mse")}
+    rows = []
+    for (model, seq_len), mae in stats["test_mae"].iterrows():
+        mse = stats["test_mse"].loc[(model, seq_len)]
+        rows.append(
+            {
+                "model": MODEL_LABELS[model],
+                "sequence length": seq_len,
+                "seeds": int(mae["n"]),
+                "MAE": f"{mae['mean']:.4f} ± {mae['std']:.4f}",
+                "MSE": f"{mse['mean']:.4g} ± {mse['std']:.2g}",
+            }
+        )
+    return pd.DataFrame(rows).set_index(["model", "sequence length"])
+
+
+def verdict_changes(full: pd.DataFrame, quick: pd.DataFrame) -> pd.DataFrame:
+    """The claims whose outcome or verdict differs between two verdict tables."""
+    both = full.merge(quick, on="claim", how="outer", suffixes=("", " (quick)")).set_index("claim")
+    changed = (both["outcome"] != both["outcome (quick)"]) | (
+        both["verdict"] != both["verdict (quick)"]
+    )
+    return both.loc[changed, ["outcome (quick)", "outcome", "verdict (quick)", "verdict"]].rename(
+        columns={"outcome": "outcome (full)", "verdict": "verdict (full)"}
+    )
+
+
+def archive_report(
+    results_dir: PathLike,
+    seed: int = 0,
+    device: str = "auto",
+    quick: str = "stored",
+    sections: Sequence[str] = ("r2", "comparisons", "table_iv", "verdict", "changes"),
+) -> str:
+    """The full protocol's numbers as markdown, read without training (a run that is neither
+    stored nor archived raises :class:`~qkan_lib.runs.archive.RunsMissing`).
+
+    ``quick``: how to get the quick protocol's verdict for the list of changed verdicts:
+    "stored" (read the runs in ``results_dir``; if some are missing the report says how many),
+    "train" (train what is missing: the quick protocol's claims chapters) or "skip"."""
+    if quick not in ("stored", "train", "skip"):
+        raise ValueError(f"quick must be 'stored', 'train' or 'skip', got {quick!r}")
+    out = ["# The full protocol, read from the run archive", ""]
+    with no_training():
+        full = book_verdict(results_dir, True, seed, device)
+        tables = {d: table_frame(d, results_dir, True, seed, device) for d in TABLE_DATASETS}
+        tables["urban"] = table_frame("urban", results_dir, True, seed, device)
+    if "r2" in sections:
+        out += ["## Test R² of every model and baseline (last epoch, over seeds)", ""]
+        out += [markdown_table(r2_table(tables, full["baselines"], full["harder"])), ""]
+    if "comparisons" in sections:
+        out += ["## Key comparisons, Holm-corrected within each family", ""]
+        out += [markdown_table(comparisons_table(full["baselines"], full["harder"])), ""]
+    if "table_iv" in sections:
+        stand_in = bool(tables["urban"]["stand_in"].all())
+        source = "synthetic stand-in of the Milan data" if stand_in else "the Milan data"
+        out += [f"## Table IV: test MAE and MSE per model and sequence length ({source})", ""]
+        out += [markdown_table(table_iv(tables["urban"])), ""]
+    if "verdict" in sections:
+        out += ["## The verdict table (full protocol)", ""]
+        shown = full["table"].set_index("claim")[
+            ["outcome", "verdict", "strength of the evidence", "what this book measured"]
+        ]
+        out += [markdown_table(shown), ""]
+    if "changes" in sections and quick != "skip":
+        out += ["## Verdicts that differ between the quick protocol and the full one", ""]
+        try:
+            with no_training() if quick == "stored" else nullcontext():
+                fast = book_verdict(results_dir, False, seed, device)
+        except RunsMissing as missing:
+            out += [
+                f"Not computed: {len(missing.experiments)} run(s) of the quick protocol (the "
+                "first missing grid) are not stored; report again with the quick runs trained "
+                "(`--train-quick`).",
+                "",
+            ]
+        else:
+            changes = verdict_changes(full["table"], fast["table"])
+            out += [markdown_table(changes) if len(changes) else "None: every claim has the "
+                    "same outcome and verdict under both protocols.", ""]  # fmt: skip
+    return "\n".join(out)
