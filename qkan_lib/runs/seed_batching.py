@@ -9,9 +9,12 @@ equal S separate runs up to floating-point reduction order.
 It is not the default (``run_grid(batch_seeds=False)``): on the CPU the compiled whole-sequence
 kernels of QKAN-LSTM, HQKAN-LSTM and QLSTM cannot run under vmap, and seeds one after another
 on those kernels were measured faster than S seeds batched on the autograd path, for every model
-and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x). On a GPU, where the kernels
-do not apply and each operator costs a launch, batching may pay; it is opt-in there, unmeasured
-here. :data:`BATCHABLE` lists the models that CAN be batched.
+and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x; at batch 1, chapter 9's
+batch-1 protocol, 1.5x to 3.1x with ``--batch-one``). There the fixed costs of a step dominate:
+one model stepping on the S batches stacked costs 4-12 % of S fused steps, a bound on what a
+compiled call with a model axis through the fused kernels could save (not built). On a GPU,
+where the kernels do not apply and each operator costs a launch, batching may pay; it is opt-in
+there, unmeasured here. :data:`BATCHABLE` lists the models that CAN be batched.
 """
 
 from __future__ import annotations
