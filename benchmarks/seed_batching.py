@@ -12,10 +12,11 @@ step (zero_grad, forward, MSE, backward, step) for all S seeds:
   vmap, so this is the autograd path);
 * ``one after another (fused)``: S separate models, each on its default (fused) path;
 * ``one after another (autograd)``: the same inside ``reference_path()``;
-* ``one model at batch S x B``: ONE model's step on the S batches stacked. It computes what S
-  models with a leading model axis in one compiled call would compute, except that their
-  weights differ (S small GEMMs instead of one): its ratio to ``fused`` bounds how much such a
-  call could save, since it pays the per-step fixed costs (Python, autograd, Adam) once.
+* ``one model at batch S x B``: ONE model's step on the S batches stacked. It pays the per-step
+  fixed costs (Python, autograd, the optimiser) once, as S models with a leading model axis in
+  one compiled call would; but it does the per-weight work (gate matrices from the angles and
+  their gradients) once where such a call does it S times, so its ratio to ``fused`` is an
+  optimistic estimate, far too optimistic for QLSTM, whose step is mostly per-weight work.
 
 It prints medians and the ratios to the fused sequential steps (below 1: faster than them).
 ``--batch-one`` times the batch-1 shapes of chapter 9's batch-1 protocol (every model of the
