@@ -16,7 +16,8 @@ step (zero_grad, forward, MSE, backward, step) for all S seeds:
   fixed costs (Python, autograd, the optimiser) once, as S models with a leading model axis in
   one compiled call would; but it does the per-weight work (gate matrices from the angles and
   their gradients) once where such a call does it S times, so its ratio to ``fused`` is an
-  optimistic estimate, far too optimistic for QLSTM, whose step is mostly per-weight work.
+  optimistic estimate, most of all for QLSTM, whose compiled circuit kernels (largely
+  per-weight work) take about 40 % of a batch-1 step.
 
 It prints medians and the ratios to the fused sequential steps (below 1: faster than them).
 ``--batch-one`` times the batch-1 shapes of chapter 9's batch-1 protocol (every model of the

@@ -12,10 +12,10 @@ on those kernels were measured faster than S seeds batched on the autograd path,
 and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x; at batch 1, chapter 9's
 batch-1 protocol, 1.5x to 3.1x with ``--batch-one``). One model stepping on the S batches
 stacked costs 4-12 % of S fused steps there, but that is no bound for S models in one compiled
-call (not built): it does each model's per-weight work once, and in QLSTM that work (its
-compiled circuit gradients, about 1.5 of its 1.9 ms per step, profiled) would stay S-fold;
-in QKAN-LSTM most of a step is Python, autograd and optimiser overhead, which such a call would
-pay once. On a GPU,
+call (not built): it does each model's per-weight work once. In QLSTM the compiled circuit
+kernels take about 40 % of a batch-1 step (profiled), much of it per-weight work that would stay
+S-fold; in QKAN-LSTM the compiled loops take under 15 % and the rest is Python, autograd and
+optimiser overhead, which such a call would pay once. On a GPU,
 where the kernels do not apply and each operator costs a launch, batching may pay; it is opt-in
 there, unmeasured here. :data:`BATCHABLE` lists the models that CAN be batched.
 """
