@@ -10,7 +10,14 @@ import numpy as np
 import torch
 
 from ..core.daruan import evaluate_daruan
-from ..core.spectrum import exact_fourier_series, fit_coefficients, predicted_frequencies
+from ..core.noise import NoiseModel, noisy_daruan
+from ..core.spectrum import (
+    exact_fourier_series,
+    fft_coefficients,
+    fit_coefficients,
+    predicted_frequencies,
+    shot_noise_floor,
+)
 from ..data.milan import longest_gap
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
@@ -38,6 +45,85 @@ def daruan_parameters(
         raise ValueError(f"need {reps} encoding weights, got {w.numel()}")
     b = torch.full((reps,), float(bias), dtype=torch.float64)
     return theta, w, b
+
+
+# Line styles of the noisy-DARUAN figure, one mapping for the plot and its caption.
+NOISY_DARUAN_STYLES = {
+    "exact": {"color": "0.55", "ls": "--", "label": "noiseless, exact"},
+    "noisy": {"color": "C0", "ls": "-", "label": "noisy, exact expectation"},
+    "sampled": {"color": "C3", "ls": "", "marker": ".", "label": "noisy, estimated from shots"},
+}
+
+
+def noisy_daruan_caption() -> str:
+    """The legend of :func:`plot_noisy_daruan` in words, from the same style mapping."""
+    words = {"--": "dashed", "-": "solid", "": "dots"}
+    colours = {"0.55": "grey", "C0": "blue", "C3": "red"}
+    return "; ".join(
+        f"{colours[st['color']]} {words[st['ls']]}: {st['label']}"
+        for st in NOISY_DARUAN_STYLES.values()
+    )
+
+
+def plot_noisy_daruan(
+    theta,
+    bias,
+    noise: NoiseModel,
+    shots: int | None = 1000,
+    seed: int = 0,
+    n_points: int = 128,
+    figsize=(10, 3.6),
+):
+    """A DARUAN with w_l = 1 on x in [0, 2 pi): noiseless, noisy and estimated from shots
+    (left), and |c_omega| of the three by FFT (right, log scale) with the shot-noise floor
+    (dotted). Returns the Figure."""
+    theta = torch.as_tensor(theta, dtype=torch.float64)
+    bias = torch.as_tensor(bias, dtype=torch.float64)
+    reps = theta.shape[0] - 1
+    x = torch.arange(n_points, dtype=torch.float64) * 2 * math.pi / n_points
+    gen = torch.Generator().manual_seed(int(seed))
+    curves = {
+        "exact": noisy_daruan(x, theta, None, bias),
+        "noisy": noisy_daruan(x, theta, None, bias, noise),
+    }
+    if shots is not None:
+        curves["sampled"] = noisy_daruan(x, theta, None, bias, noise, shots, gen)
+    fig, (ax_f, ax_s) = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
+    shown = np.arange(-reps - 2, reps + 3)
+    for offset, (key, y) in zip((-0.2, 0.0, 0.2), curves.items()):
+        style = NOISY_DARUAN_STYLES[key]
+        ax_f.plot(x.numpy(), y.numpy(), ms=4, **style)
+        freqs, coeffs = fft_coefficients(y.numpy())
+        keep = np.isin(freqs, shown)
+        ax_s.plot(
+            freqs[keep] + offset,
+            np.abs(coeffs[keep]),
+            marker="o",
+            ls="",
+            ms=5,
+            color=style["color"],
+            label=style["label"],
+        )
+    if shots is not None:
+        ax_s.axhline(shot_noise_floor(curves["noisy"].numpy(), shots), color="C3", ls=":", lw=1)
+    ax_f.set(
+        xlabel="x",
+        ylabel=r"$\varphi(x)$",
+        ylim=(-1.05, 1.05),
+        title=f"DARUAN, L = {reps}, shots: {'exact' if shots is None else shots}",
+    )
+    ax_f.legend(fontsize=9, loc="lower left")
+    ax_s.set(
+        xlabel=r"frequency $\omega$",
+        ylabel=r"$|c_\omega|$",
+        yscale="log",
+        ylim=(1e-5, 1.5),
+        title="spectrum by FFT (dotted: shot-noise floor)",
+    )
+    ax_s.set_xticks(shown)
+    for ax in (ax_f, ax_s):
+        ax.tick_params(labelsize=9)
+    return fig
 
 
 # Encoding weights of the spectrum explorers: every prefix w_1..w_L has 3^L distinct sums
