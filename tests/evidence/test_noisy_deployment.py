@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from qkan_lib import build_model, load_dataset, predict
+from qkan_lib.core.noise import NOISELESS, NoiseModel
+from qkan_lib.evidence import noisy_deployment as nd
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    data = load_dataset("damped_shm", 4)
+    models = {
+        (readout, 0): build_model("qkan_lstm", "damped_shm", dtype=torch.float64, readout=readout)
+        for readout in ("expectation", "amplitude")
+    }
+    return data, models
+
+
+def test_noiseless_exact_deployment_loses_nothing(setup):
+    data, models = setup
+    scores = nd.deployment_scores(models, data, {"none": NOISELESS}, shots=[None])
+    assert (scores["r2_lost"].abs() < 1e-12).all()
+    for model in models.values():
+        torch.testing.assert_close(
+            nd.deployed_predictions(model, data.x_test, NOISELESS), predict(model, data.x_test)
+        )
+
+
+def test_shots_and_noise_change_the_predictions(setup):
+    data, models = setup
+    model = models[("expectation", 0)]
+    exact = predict(model, data.x_test)
+    noisy = nd.deployed_predictions(model, data.x_test, NoiseModel(depolarizing=0.05))
+    assert (noisy - exact).abs().max() > 1e-3
+    scores = nd.deployment_scores(
+        {("expectation", 0): model}, data, {"none": NOISELESS}, shots=[100], repeats=3
+    )
+    assert scores["test_r2"].nunique() == 3  # independent draws per repeat
+    summary = nd.summarise_deployment(scores)
+    assert summary.loc[0, "count"] == 3 and summary.loc[0, "shots"] == "100"
+
+
+def test_daruan_device_errors_vanish_without_noise():
+    table = nd.daruan_device_errors({"none": NOISELESS, "dep": NoiseModel(depolarizing=0.01)})
+    assert table.loc[0, "max_error"] < 1e-12
+    assert table.loc[1, "rms_error"] > 1e-3
+
+
+def test_bad_arguments_are_named(setup):
+    data, models = setup
+    with pytest.raises(ValueError, match="repeats"):
+        nd.deployment_scores(models, data, {"none": NOISELESS}, repeats=0)
+    with pytest.raises(ValueError, match="shots"):
+        nd.deployment_scores(models, data, {"none": NOISELESS}, shots=[0])
