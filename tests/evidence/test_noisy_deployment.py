@@ -53,3 +53,28 @@ def test_bad_arguments_are_named(setup):
         nd.deployment_scores(models, data, {"none": NOISELESS}, repeats=0)
     with pytest.raises(ValueError, match="shots"):
         nd.deployment_scores(models, data, {"none": NOISELESS}, shots=[0])
+
+
+def _summary(medians):
+    import pandas as pd
+
+    rows = [
+        {"device": d, "shots": s, "median": m}
+        for d, by_shots in medians.items()
+        for s, m in by_shots.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_feasibility_rule_reads_the_smallest_usable_budget():
+    from qkan_lib.evidence.verdict import COLUMNS, device_feasibility
+
+    summary = _summary(
+        {"a": {"100": 0.5, "1 000": 0.005, "exact": 0.0}, "b": {"100": 0.3, "1 000": 0.02}}
+    )
+    row = device_feasibility(summary, {100: 1.0, 1000: 10.0}, seeds=3)
+    assert set(row) == set(COLUMNS) and row["outcome"] == "does not hold"
+    summary = _summary({"a": {"100": 0.5, "1 000": 0.005}, "b": {"100": 0.003, "1 000": 0.001}})
+    assert device_feasibility(summary, {1000: 10.0}, seeds=3)["outcome"] == "holds"
+    row = device_feasibility(summary, {1000: 1e9}, seeds=3)
+    assert row["outcome"] == "holds in part" and "1,000 shots" in row["what this book measured"]
