@@ -598,3 +598,80 @@ def plot_bessel_data(x, series, n_train: int):
     ax.set(xlabel="x", ylabel=r"scaled $J_2(x)$")
     ax.legend()
     return fig
+
+
+# Line styles of the deployment figure by device kind, one mapping for plot and caption.
+DEPLOYMENT_STYLES = {
+    "IBM": {"ls": "-", "marker": "o", "word": "solid lines with circles: IBM snapshots"},
+    "published": {"ls": "--", "marker": "s", "word": "dashed lines with squares: trapped ions"},
+}
+
+
+def deployment_caption() -> str:
+    """The line styles of :func:`plot_deployment` in words, from the same mapping."""
+    return "; ".join(style["word"] for style in DEPLOYMENT_STYLES.values())
+
+
+def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 3.8)):
+    """Median test R² lost against the shot budget, one line per device model, one panel per
+    readout (``readouts`` maps the summary's readout key to its display name); "exact" is the
+    device model's exact expectation, drawn at the right. Returns the Figure."""
+    fig, axes = plt.subplots(
+        1, len(readouts), figsize=figsize, sharey=True, constrained_layout=True, squeeze=False
+    )
+    for ax, (key, label) in zip(axes[0], readouts.items()):
+        part = summary[summary["readout"] == key]
+        order = list(dict.fromkeys(part["shots"]))
+        for i, (device, rows) in enumerate(part.groupby("device", sort=False)):
+            style = DEPLOYMENT_STYLES["published" if "published" in device else "IBM"]
+            y = rows.set_index("shots").loc[order, "median"].clip(lower=1e-4)
+            ax.plot(
+                range(len(order)),
+                y.to_numpy(),
+                ls=style["ls"],
+                marker=style["marker"],
+                ms=4,
+                color=f"C{i % 10}",
+                label=device,
+            )
+        ax.set_xticks(range(len(order)), order)
+        ax.set(yscale="log", xlabel="shots per circuit", title=f"readout: {label}")
+        ax.tick_params(labelsize=9)
+    axes[0, 0].set_ylabel("median test R² lost (floor 1e-4)")
+    axes[0, -1].legend(fontsize=8, loc="upper right", ncol=1)
+    return fig
+
+
+def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 3.6)):
+    """What the full training of one table would take on each device kind (bars, log scale)
+    against the measured training time here (black marks), per model. Returns the Figure."""
+    part = costs[costs["dataset"] == dataset]
+    models = list(dict.fromkeys(part["model"]))
+    devices = list(dict.fromkeys(part["device"]))
+    fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+    width = 0.8 / (len(devices) + 1)
+    for j, device in enumerate(devices):
+        rows = part[part["device"] == device].set_index("model").loc[models]
+        ax.bar(
+            np.arange(len(models)) + j * width,
+            rows["training_s"],
+            width,
+            color=f"C{j}",
+            label=device,
+        )
+    ax.bar(
+        np.arange(len(models)) + len(devices) * width,
+        [here_seconds.get(m, np.nan) for m in models],
+        width,
+        color="0.2",
+        label="this machine, exact simulation",
+    )
+    ax.set_xticks(np.arange(len(models)) + width * len(devices) / 2, models)
+    top = float(np.nanmax(part["training_s"])) * 1e3  # room for the legend above the bars
+    ax.set(yscale="log", ylabel="seconds for the full training", title=dataset, ylim=(None, top))
+    for days, text in ((1, "a day"), (365, "a year")):
+        ax.axhline(days * 86400, color="0.6", lw=0.8, ls=":")
+        ax.text(len(models) - 0.4, days * 86400 * 1.2, text, fontsize=9, color="0.4")
+    ax.legend(fontsize=9, loc="upper left", ncol=3)
+    ax.tick_params(labelsize=9)
+    return fig

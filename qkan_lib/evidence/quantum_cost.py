@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -33,7 +34,9 @@ from ..data.devices import calibration_sources, load_calibrations, published_fig
 from ..data.registry import load_dataset
 from ..models.cells import QLSTMGates
 from ..models.registry import DATASET_LABELS, MODEL_LABELS, build_model
-from ..runs.experiment import protocol
+from ..runs.archive import materialize
+from ..runs.experiment import experiments_for, protocol
+from ..runs.store import load_result
 
 QUANTUM_MODELS = ("qkan_lstm", "hqkan_lstm", "qlstm")
 TABLE_DATASETS = ("damped_shm", "bessel", "urban")
@@ -219,3 +222,21 @@ def cost_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def archived_training_seconds(
+    dataset: str, models: Iterable[str], results_dir, full: bool = True
+) -> dict[str, float]:
+    """Measured wall-clock seconds of a table's whole training here (all seeds, sequence
+    lengths), per model display name, read from the results store or the run archive; NaN where
+    a run is neither stored nor archived (nothing is trained)."""
+    out = {}
+    for name in models:
+        total = 0.0
+        for experiment in experiments_for(dataset, [name], full=full):
+            if not materialize(experiment, results_dir):
+                total = float("nan")
+                break
+            total += load_result(Path(results_dir) / experiment.filename()).wall_time_s
+        out[MODEL_LABELS.get(name, name)] = total
+    return out

@@ -397,7 +397,14 @@ def device_feasibility(
                 f"R² loss within {r2_tolerance} on {len(missing)} of {len(devices)} device models"
             ),
         )
-        measured = f"not usable on: {', '.join(missing)}"
+        largest = finite[finite["n"] == finite["n"].max()].set_index("device")["median"]
+        measured = (
+            "; ".join(
+                f"{d}: median test R² lost {largest[d]:.3f} at {finite['n'].max():,} shots"
+                for d in missing
+            )
+            + f" (tolerance {r2_tolerance})"
+        )
         budget = None
     else:
         budget = int(per_device.max())
