@@ -20,15 +20,36 @@ from ..core.daruan import evaluate_daruan
 from ..core.noise import NoiseModel, check_shots, noisy_daruan, on_device
 from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
+from ..runs.experiment import Experiment, experiments_for, protocol
 from ..runs.metrics import regression_metrics
 from ..runs.training import predict
 
 SHOT_BUDGETS = (100, 1000, 10000, None)  # None: the exact expectation on the device model
+# The quick protocol deploys on these (best and worst Heron snapshot, an Eagle, a trapped ion).
+QUICK_DEVICES = ("IBM Fez", "IBM Torino", "IBM Sherbrooke", "Quantinuum Helios")
 
 
 def shots_label(shots: int | None) -> str:
     """ "100", "1 000", ... or "exact"."""
     return "exact" if shots is None else f"{shots:,}".replace(",", " ")
+
+
+def deployment_experiments(full: bool = False) -> dict[str, list[Experiment]]:
+    """The trained models chapter 14 deploys, by readout: the QKAN-LSTM of Table II (Damped
+    SHM, <Z>) and the same model trained with the |alpha| - |beta| readout."""
+    return {
+        "expectation": experiments_for("damped_shm", ["qkan_lstm"], full=full),
+        "amplitude": protocol("damped_shm", full).experiments(
+            ["qkan_lstm"], model_options={"readout": "amplitude"}
+        ),
+    }
+
+
+def deployment_devices(noise_models: Mapping[str, NoiseModel], full: bool = False) -> dict:
+    """The device models a protocol deploys on: all of them (full) or :data:`QUICK_DEVICES`."""
+    if full:
+        return dict(noise_models)
+    return {k: v for k, v in noise_models.items() if k.split(" (")[0] in QUICK_DEVICES}
 
 
 def deployed_predictions(

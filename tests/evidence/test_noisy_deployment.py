@@ -78,3 +78,17 @@ def test_feasibility_rule_reads_the_smallest_usable_budget():
     assert device_feasibility(summary, {1000: 10.0}, seeds=3)["outcome"] == "holds"
     row = device_feasibility(summary, {1000: 1e9}, seeds=3)
     assert row["outcome"] == "holds in part" and "1,000 shots" in row["what this book measured"]
+
+
+def test_deployment_experiments_and_devices():
+    from qkan_lib.data.devices import device_noise_models
+
+    groups = nd.deployment_experiments(False)
+    assert set(groups) == {"expectation", "amplitude"}
+    assert [e.train.seed for e in groups["expectation"]] == [
+        e.train.seed for e in groups["amplitude"]
+    ]
+    assert dict(groups["amplitude"][0].model_options) == {"readout": "amplitude"}
+    models = device_noise_models()
+    quick = nd.deployment_devices(models, False)
+    assert len(quick) == len(nd.QUICK_DEVICES) and nd.deployment_devices(models, True) == models
