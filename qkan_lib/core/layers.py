@@ -18,7 +18,7 @@ from .daruan import (
     evaluate_daruan,
     prepare,
 )
-from .noise import active_device, noisy_daruan
+from .noise import active_device, shift_rule_daruan
 
 
 class QKANLayer(nn.Module):
@@ -122,7 +122,7 @@ class QKANLayer(nn.Module):
             if device_run is None:
                 phi = daruan_core(x.unsqueeze(1), *prepared)
             else:
-                phi = noisy_daruan(
+                phi = shift_rule_daruan(
                     x.unsqueeze(1),
                     self.theta,
                     self.preact_weight,

@@ -254,6 +254,71 @@ def noisy_daruan(
     return sample_expectation(z, shots, generator)
 
 
+SHIFT = math.pi / 2
+
+
+class ShiftRuleDaruan(torch.autograd.Function):
+    """:func:`noisy_daruan` forward; backward by the parameter-shift rule (Eq. 9), every shifted
+    circuit run on the same device model with the same shots (fresh outcomes), as a device
+    would train. Each block angle is shifted by +-pi/2; each encoding angle a_l = w_l x + b_l
+    too, and the chain rule gives the gradients for w_l, b_l and x. The rule is exact under
+    the channels (they do not depend on the angles) and the affine readout, so without shots
+    the gradient equals autograd's through :func:`noisy_bloch_vector`."""
+
+    @staticmethod
+    def forward(ctx, x, theta, preact_weight, preact_bias, noise, shots, generator):
+        ctx.save_for_backward(x, theta, preact_weight, preact_bias)
+        ctx.device = (noise, shots, generator)
+        return noisy_daruan(x, theta, preact_weight, preact_bias, noise, shots, generator)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, theta, w, b = ctx.saved_tensors
+        noise, shots, generator = ctx.device
+        run = lambda th, bias: noisy_daruan(x, th, w, bias, noise, shots, generator)  # noqa: E731
+        g_theta = torch.zeros_like(theta) if ctx.needs_input_grad[1] else None
+        if g_theta is not None:
+            for layer in range(theta.shape[-2]):
+                for k in range(2):
+                    step = torch.zeros_like(theta)
+                    step[..., layer, k] = SHIFT
+                    dz = 0.5 * (run(theta + step, b) - run(theta - step, b))
+                    g_theta[..., layer, k] = (grad * dz).sum_to_size(theta.shape[:-2])
+        g_w = torch.zeros_like(w) if ctx.needs_input_grad[2] else None
+        g_b = torch.zeros_like(b) if ctx.needs_input_grad[3] else None
+        g_x = None
+        if g_w is not None or g_b is not None or ctx.needs_input_grad[0]:
+            for layer in range(w.shape[-1]):
+                step = torch.zeros_like(b)
+                step[..., layer] = SHIFT
+                d_angle = grad * 0.5 * (run(theta, b + step) - run(theta, b - step))
+                if g_b is not None:
+                    g_b[..., layer] = d_angle.sum_to_size(b.shape[:-1])
+                if g_w is not None:
+                    g_w[..., layer] = (d_angle * x).sum_to_size(w.shape[:-1])
+                if ctx.needs_input_grad[0]:
+                    term = (d_angle * w[..., layer]).sum_to_size(x.shape)
+                    g_x = term if g_x is None else g_x + term
+        return g_x, g_theta, g_w, g_b, None, None, None
+
+
+def shift_rule_daruan(
+    x: torch.Tensor,
+    theta: torch.Tensor,
+    preact_weight: torch.Tensor,
+    preact_bias: torch.Tensor,
+    noise: NoiseModel = NOISELESS,
+    shots: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """:func:`noisy_daruan` whose gradients come from the parameter-shift rule on the device
+    model (see :class:`ShiftRuleDaruan`)."""
+    if not isinstance(noise, NoiseModel):
+        raise TypeError(f"noise must be a NoiseModel, got {type(noise).__name__}")
+    check_shots(shots)
+    return ShiftRuleDaruan.apply(x, theta, preact_weight, preact_bias, noise, shots, generator)
+
+
 @dataclass(frozen=True)
 class DeviceRun:
     """What :func:`on_device` installs: the noise model, the shots and their generator."""
@@ -271,9 +336,10 @@ def on_device(
     noise: NoiseModel = NOISELESS, shots: int | None = None, seed: int | None = 0
 ) -> Iterator[DeviceRun]:
     """Within this block every QKAN layer evaluates its DARUANs with :func:`noisy_daruan`
-    (``noise``, ``shots``, outcomes seeded by ``seed``). Recurrent models must also run their
-    reference path (``qkan_lib.kernels.paths.reference_path``): the compiled kernels compute
-    exact values."""
+    (``noise``, ``shots``, outcomes seeded by ``seed``) and differentiates them by the
+    parameter-shift rule on the same device model (:func:`shift_rule_daruan`). Recurrent
+    models must also run their reference path (``qkan_lib.kernels.paths.reference_path``):
+    the compiled kernels compute exact values."""
     if not isinstance(noise, NoiseModel):
         raise TypeError(f"noise must be a NoiseModel, got {type(noise).__name__}")
     shots = check_shots(shots)
