@@ -9,6 +9,7 @@ sqrt(P0) - sqrt(P1) with P0 = (1 + <Z>)/2, which is what the layers compute from
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 
@@ -22,7 +23,8 @@ from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
 from ..runs.experiment import Experiment, experiments_for, protocol
 from ..runs.metrics import regression_metrics
-from ..runs.training import predict
+from ..runs.run import build_experiment_model, load_experiment_data
+from ..runs.training import predict, train
 
 SHOT_BUDGETS = (100, 1000, 10000, None)  # None: the exact expectation on the device model
 # The quick protocol deploys on these (best and worst Heron snapshot, an Eagle, a trapped ion).
@@ -148,4 +150,54 @@ def daruan_device_errors(
                 "shot_se_1000": float(shot_se),
             }
         )
+    return pd.DataFrame(rows)
+
+
+def train_on_device(
+    experiment: Experiment,
+    noise: NoiseModel,
+    shots: int | None,
+    epochs: int | None = None,
+) -> dict:
+    """Train ``experiment``'s model with every DARUAN run on ``noise`` with ``shots`` and every
+    gradient from the parameter-shift rule on the same device model (fresh shots per shifted
+    circuit, seeded by the experiment's seed); score it exactly on the test split afterwards.
+
+    Only the DARUANs are on the device (QKAN-LSTM, HQKAN-LSTM); the rest of the model is
+    classical. Trains in this process, nothing is stored. Returns ``{"test_r2",
+    "exact_test_r2", "epochs"}``: the test R² with exact evaluation and with the device model
+    at the same shots."""
+    config = experiment.train
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs, record_epochs=(epochs,))
+    config = dataclasses.replace(config, device="cpu", evaluate_train=False)
+    data = load_experiment_data(experiment)
+    torch.manual_seed(config.seed)
+    model = build_experiment_model(experiment)
+    with reference_path(), on_device(noise, shots, seed=config.seed):
+        train(model, data, config, progress=False)
+    model.eval()
+    exact = regression_metrics(predict(model, data.x_test), data.y_test)["r2"]
+    on_dev = regression_metrics(
+        deployed_predictions(model, data.x_test, noise, shots, config.seed + 1), data.y_test
+    )["r2"]
+    return {"test_r2": exact, "device_test_r2": on_dev, "epochs": config.epochs}
+
+
+def device_training_scores(
+    experiments: Iterable[Experiment],
+    noise: NoiseModel,
+    shots: Iterable[int | None],
+    epochs: int | None = None,
+) -> pd.DataFrame:
+    """:func:`train_on_device` for every experiment and shot budget: columns model, seed,
+    shots (:func:`shots_label`), test_r2 (exact evaluation), device_test_r2, epochs."""
+    rows = []
+    for experiment in experiments:
+        for n in shots:
+            out = train_on_device(experiment, noise, check_shots(n), epochs)
+            rows.append(
+                {"model": experiment.model, "seed": experiment.train.seed,
+                 "shots": shots_label(n), **out}
+            )  # fmt: skip
     return pd.DataFrame(rows)

@@ -92,3 +92,31 @@ def test_deployment_experiments_and_devices():
     models = device_noise_models()
     quick = nd.deployment_devices(models, False)
     assert len(quick) == len(nd.QUICK_DEVICES) and nd.deployment_devices(models, True) == models
+
+
+def test_training_on_a_noiseless_device_equals_ordinary_training():
+    """Parameter-shift gradients without shots or noise are autograd's: two epochs of training
+    on the device reach the same model as ordinary training (reference path)."""
+    import dataclasses
+
+    from qkan_lib import experiments_for, reference_path, train
+    from qkan_lib.runs.run import build_experiment_model, load_experiment_data
+
+    experiment = experiments_for("damped_shm", ["qkan_lstm"])[0]
+    got = nd.train_on_device(experiment, NOISELESS, None, epochs=2)
+    config = dataclasses.replace(
+        experiment.train, epochs=2, record_epochs=(2,), device="cpu", evaluate_train=False
+    )
+    data = load_experiment_data(experiment)
+    torch.manual_seed(config.seed)
+    model = build_experiment_model(experiment)
+    with reference_path():
+        train(model, data, config, progress=False)
+    from qkan_lib.runs.metrics import regression_metrics
+
+    want = regression_metrics(predict(model.eval(), data.x_test), data.y_test)["r2"]
+    assert got["test_r2"] == pytest.approx(want, abs=1e-8)
+    assert got["device_test_r2"] == pytest.approx(want, abs=1e-8)
+    noisy = nd.device_training_scores([experiment], NoiseModel(depolarizing=0.05), [100], 1)
+    assert list(noisy.columns) == ["model", "seed", "shots", "test_r2", "device_test_r2", "epochs"]
+    assert noisy.loc[0, "shots"] == "100" and noisy.loc[0, "test_r2"] != pytest.approx(want)
