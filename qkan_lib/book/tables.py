@@ -9,12 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
-from ..evidence.statistics import paper_agreement, paper_cells, seed_summary
+from ..evidence.statistics import (
+    holm,
+    mann_whitney,
+    paper_agreement,
+    paper_cells,
+    seed_summary,
+)
 from ..models.parameters import count_parameters
 from ..models.registry import (
     ALL_MODELS,
@@ -413,3 +420,35 @@ def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataF
             row[f"days on {c.device.split(' (')[0]}"] = f"{c.training_s / 86400:,.0f}"
         rows.append(row)
     return pd.DataFrame(rows).set_index(["data set", "model"])
+
+
+def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:
+    """Test R² of models trained on a device model, per model and shot budget: mean ± std,
+    median, seeds, and the Holm-adjusted Mann-Whitney p-value against exact-expectation
+    training of the same model (from
+    :func:`qkan_lib.evidence.noisy_deployment.device_training_scores`)."""
+    rows, pvalues = [], []
+    for (model, shots), group in scores.groupby(["model", "shots"], sort=False):
+        values = group[column].to_numpy()
+        exact = scores[(scores["model"] == model) & (scores["shots"] == "exact")][column]
+        p = float("nan")
+        if shots != "exact" and len(exact) >= 2 and len(values) >= 2:
+            p = mann_whitney(values, exact.to_numpy())
+            pvalues.append(p)
+        rows.append(
+            {
+                "model": MODEL_LABELS.get(model, model),
+                "shots": shots,
+                "test R²": mean_std(
+                    values.mean(), values.std(ddof=1) if len(values) > 1 else None, 3
+                ),
+                "median": f"{np.median(values):.3f}",
+                "seeds": len(values),
+                "_p": p,
+            }
+        )
+    adjusted = iter(holm(pvalues)) if pvalues else iter(())
+    for row in rows:
+        row["Holm p vs exact"] = "–" if math.isnan(row["_p"]) else f"{next(adjusted):.3f}"
+        del row["_p"]
+    return pd.DataFrame(rows).set_index(["model", "shots"])

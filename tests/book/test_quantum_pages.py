@@ -48,3 +48,22 @@ def test_noisy_daruan_figure_text_is_readable(shots):
     assert min(sizes) >= 9
     assert len(fig.axes[0].lines) == (2 if shots is None else 3)
     plt.close(fig)
+
+
+def test_device_training_table_compares_each_budget_with_exact_training():
+    from qkan_lib.evidence.statistics import holm, mann_whitney
+
+    scores = pd.DataFrame(
+        {
+            "model": ["qkan_lstm"] * 9,
+            "shots": ["100"] * 3 + ["1 000"] * 3 + ["exact"] * 3,
+            "test_r2": [0.1, 0.2, 0.15, 0.8, 0.85, 0.9, 0.95, 0.96, 0.97],
+        }
+    )
+    table = tables.device_training_table(scores)
+    assert list(table.index.get_level_values("shots")) == ["100", "1 000", "exact"]
+    exact = [0.95, 0.96, 0.97]
+    want = holm([mann_whitney([0.1, 0.2, 0.15], exact), mann_whitney([0.8, 0.85, 0.9], exact)])
+    assert table.loc[("QKAN-LSTM", "100"), "Holm p vs exact"] == f"{want[0]:.3f}"
+    assert table.loc[("QKAN-LSTM", "exact"), "Holm p vs exact"] == "–"
+    assert table.loc[("QKAN-LSTM", "1 000"), "median"] == "0.850"
