@@ -10,7 +10,14 @@ import numpy as np
 import torch
 
 from ..core.daruan import evaluate_daruan
-from ..core.spectrum import exact_fourier_series, fit_coefficients, predicted_frequencies
+from ..core.noise import NoiseModel, noisy_daruan
+from ..core.spectrum import (
+    exact_fourier_series,
+    fft_coefficients,
+    fit_coefficients,
+    predicted_frequencies,
+    shot_noise_floor,
+)
 from ..data.milan import longest_gap
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
@@ -38,6 +45,85 @@ def daruan_parameters(
         raise ValueError(f"need {reps} encoding weights, got {w.numel()}")
     b = torch.full((reps,), float(bias), dtype=torch.float64)
     return theta, w, b
+
+
+# Line styles of the noisy-DARUAN figure, one mapping for the plot and its caption.
+NOISY_DARUAN_STYLES = {
+    "exact": {"color": "0.55", "ls": "--", "label": "noiseless, exact"},
+    "noisy": {"color": "C0", "ls": "-", "label": "noisy, exact expectation"},
+    "sampled": {"color": "C3", "ls": "", "marker": ".", "label": "noisy, estimated from shots"},
+}
+
+
+def noisy_daruan_caption() -> str:
+    """The legend of :func:`plot_noisy_daruan` in words, from the same style mapping."""
+    words = {"--": "dashed", "-": "solid", "": "dots"}
+    colours = {"0.55": "grey", "C0": "blue", "C3": "red"}
+    return "; ".join(
+        f"{colours[st['color']]} {words[st['ls']]}: {st['label']}"
+        for st in NOISY_DARUAN_STYLES.values()
+    )
+
+
+def plot_noisy_daruan(
+    theta,
+    bias,
+    noise: NoiseModel,
+    shots: int | None = 1000,
+    seed: int = 0,
+    n_points: int = 128,
+    figsize=(10, 3.6),
+):
+    """A DARUAN with w_l = 1 on x in [0, 2 pi): noiseless, noisy and estimated from shots
+    (left), and |c_omega| of the three by FFT (right, log scale) with the shot-noise floor
+    (dotted). Returns the Figure."""
+    theta = torch.as_tensor(theta, dtype=torch.float64)
+    bias = torch.as_tensor(bias, dtype=torch.float64)
+    reps = theta.shape[0] - 1
+    x = torch.arange(n_points, dtype=torch.float64) * 2 * math.pi / n_points
+    gen = torch.Generator().manual_seed(int(seed))
+    curves = {
+        "exact": noisy_daruan(x, theta, None, bias),
+        "noisy": noisy_daruan(x, theta, None, bias, noise),
+    }
+    if shots is not None:
+        curves["sampled"] = noisy_daruan(x, theta, None, bias, noise, shots, gen)
+    fig, (ax_f, ax_s) = plt.subplots(1, 2, figsize=figsize, constrained_layout=True)
+    shown = np.arange(-reps - 2, reps + 3)
+    for offset, (key, y) in zip((-0.2, 0.0, 0.2), curves.items()):
+        style = NOISY_DARUAN_STYLES[key]
+        ax_f.plot(x.numpy(), y.numpy(), ms=4, **style)
+        freqs, coeffs = fft_coefficients(y.numpy())
+        keep = np.isin(freqs, shown)
+        ax_s.plot(
+            freqs[keep] + offset,
+            np.abs(coeffs[keep]),
+            marker="o",
+            ls="",
+            ms=5,
+            color=style["color"],
+            label=style["label"],
+        )
+    if shots is not None:
+        ax_s.axhline(shot_noise_floor(curves["noisy"].numpy(), shots), color="C3", ls=":", lw=1)
+    ax_f.set(
+        xlabel="x",
+        ylabel=r"$\varphi(x)$",
+        ylim=(-1.05, 1.05),
+        title=f"DARUAN, L = {reps}, shots: {'exact' if shots is None else shots}",
+    )
+    ax_f.legend(fontsize=9, loc="lower left")
+    ax_s.set(
+        xlabel=r"frequency $\omega$",
+        ylabel=r"$|c_\omega|$",
+        yscale="log",
+        ylim=(1e-5, 1.5),
+        title="spectrum by FFT (dotted: shot-noise floor)",
+    )
+    ax_s.set_xticks(shown)
+    for ax in (ax_f, ax_s):
+        ax.tick_params(labelsize=9)
+    return fig
 
 
 # Encoding weights of the spectrum explorers: every prefix w_1..w_L has 3^L distinct sums
@@ -517,4 +603,81 @@ def plot_bessel_data(x, series, n_train: int):
     ax.axvspan(x[n_train], x[-1], color="C1", alpha=0.15, label="test part")
     ax.set(xlabel="x", ylabel=r"scaled $J_2(x)$")
     ax.legend()
+    return fig
+
+
+# Line styles of the deployment figure by device kind, one mapping for plot and caption.
+DEPLOYMENT_STYLES = {
+    "IBM": {"ls": "-", "marker": "o", "word": "solid lines with circles: IBM snapshots"},
+    "published": {"ls": "--", "marker": "s", "word": "dashed lines with squares: trapped ions"},
+}
+
+
+def deployment_caption() -> str:
+    """The line styles of :func:`plot_deployment` in words, from the same mapping."""
+    return "; ".join(style["word"] for style in DEPLOYMENT_STYLES.values())
+
+
+def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 3.8)):
+    """Median test R² lost against the shot budget, one line per device model, one panel per
+    readout (``readouts`` maps the summary's readout key to its display name); "exact" is the
+    device model's exact expectation, drawn at the right. Returns the Figure."""
+    fig, axes = plt.subplots(
+        1, len(readouts), figsize=figsize, sharey=True, constrained_layout=True, squeeze=False
+    )
+    for ax, (key, label) in zip(axes[0], readouts.items()):
+        part = summary[summary["readout"] == key]
+        order = list(dict.fromkeys(part["shots"]))
+        for i, (device, rows) in enumerate(part.groupby("device", sort=False)):
+            style = DEPLOYMENT_STYLES["published" if "published" in device else "IBM"]
+            y = rows.set_index("shots").loc[order, "median"].clip(lower=1e-4)
+            ax.plot(
+                range(len(order)),
+                y.to_numpy(),
+                ls=style["ls"],
+                marker=style["marker"],
+                ms=4,
+                color=f"C{i % 10}",
+                label=device,
+            )
+        ax.set_xticks(range(len(order)), order)
+        ax.set(yscale="log", xlabel="shots per circuit", title=f"readout: {label}")
+        ax.tick_params(labelsize=9)
+    axes[0, 0].set_ylabel("median test R² lost (floor 1e-4)")
+    axes[0, -1].legend(fontsize=8, loc="upper right", ncol=1)
+    return fig
+
+
+def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 3.6)):
+    """What the full training of one table would take on each device kind (bars, log scale)
+    against the measured training time here (black marks), per model. Returns the Figure."""
+    part = costs[costs["dataset"] == dataset]
+    models = list(dict.fromkeys(part["model"]))
+    devices = list(dict.fromkeys(part["device"]))
+    fig, ax = plt.subplots(figsize=figsize, constrained_layout=True)
+    width = 0.8 / (len(devices) + 1)
+    for j, device in enumerate(devices):
+        rows = part[part["device"] == device].set_index("model").loc[models]
+        ax.bar(
+            np.arange(len(models)) + j * width,
+            rows["training_s"],
+            width,
+            color=f"C{j}",
+            label=device,
+        )
+    ax.bar(
+        np.arange(len(models)) + len(devices) * width,
+        [here_seconds.get(m, np.nan) for m in models],
+        width,
+        color="0.2",
+        label="this machine, exact simulation",
+    )
+    ax.set_xticks(np.arange(len(models)) + width * len(devices) / 2, models)
+    top = float(np.nanmax(part["training_s"])) * 1e3  # room for the legend above the bars
+    ax.set(yscale="log", ylabel="seconds for the full training", title=dataset, ylim=(None, top))
+    for days, text in ((1, "a day"), (365, "a year")):
+        ax.axhline(days * 86400, color="0.6", lw=0.8, ls=":")
+        ax.text(len(models) - 0.4, days * 86400 * 1.2, text, fontsize=9, color="0.4")
+    ax.legend(fontsize=9, loc="upper left", ncol=3)
+    ax.tick_params(labelsize=9)
     return fig

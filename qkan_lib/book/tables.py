@@ -9,12 +9,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
-from ..evidence.statistics import paper_agreement, paper_cells, seed_summary
+from ..evidence.statistics import (
+    holm,
+    mann_whitney,
+    paper_agreement,
+    paper_cells,
+    seed_summary,
+)
 from ..models.parameters import count_parameters
 from ..models.registry import (
     ALL_MODELS,
@@ -334,3 +341,114 @@ def shift_cost_table(
                 }
             )
     return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+
+def _median_iqr(q: pd.DataFrame, device: str, figure: str, fmt: str) -> str:
+    lo, mid, hi = (q.loc[device, (figure, p)] for p in (0.25, 0.5, 0.75))
+    return f"{mid:{fmt}} ({lo:{fmt}}–{hi:{fmt}})"
+
+
+def device_calibration_table(summary: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """Per device: snapshot date, processor, and median (interquartile range) across qubits of
+    the sx error, the two readout errors, T1 and T2 (from
+    :func:`qkan_lib.data.devices.calibration_summary` and ``calibration_sources``)."""
+    rows = {}
+    for device in summary.index:
+        src = sources.loc[device]
+        rows[src["backend"].removeprefix("ibm_").capitalize()] = {
+            "snapshot": src["snapshot"],
+            "processor": src["processor"],
+            "sx error (×10⁻⁴)": _median_iqr(summary * 1e4, device, "sx_error", ".2f"),
+            "reads 1 given 0 (%)": _median_iqr(summary * 100, device, "readout_error_0", ".2f"),
+            "reads 0 given 1 (%)": _median_iqr(summary * 100, device, "readout_error_1", ".2f"),
+            "T1 (µs)": _median_iqr(summary, device, "t1_us", ".0f"),
+            "T2 (µs)": _median_iqr(summary, device, "t2_us", ".0f"),
+        }
+    return pd.DataFrame(rows).T.rename_axis("IBM device")
+
+
+def shrinkage_table(factors: pd.DataFrame) -> pd.DataFrame:
+    """Rows L, columns depolarizing probability p: the factor every non-constant Fourier
+    coefficient is multiplied by (``factors`` has index reps, columns p)."""
+    out = factors.map(lambda v: f"{v:.3f}")
+    out.columns = [f"p = {p:g}" for p in factors.columns]
+    out.index = [f"L = {r}" for r in factors.index]
+    return out
+
+
+def daruan_error_table(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per device model: RMS and largest error of a DARUAN's <Z> against the exact value (exact
+    expectation on the device model), beside the RMS shot standard error at 1 000 shots."""
+    return pd.DataFrame(
+        {
+            "RMS error": errors["rms_error"].map(lambda v: f"{v:.1e}"),
+            "largest error": errors["max_error"].map(lambda v: f"{v:.1e}"),
+            "shot s.e. at 1 000": errors["shot_se_1000"].map(lambda v: f"{v:.1e}"),
+        }
+    ).set_index(errors["device"].rename("device model"))
+
+
+def deployment_table(summary: pd.DataFrame, readout: str) -> pd.DataFrame:
+    """Median test R² lost per device model (rows) and shot budget (columns) for one readout,
+    from :func:`qkan_lib.evidence.noisy_deployment.summarise_deployment`."""
+    part = summary[summary["readout"] == readout]
+    table = part.pivot(index="device", columns="shots", values="median")
+    order = list(dict.fromkeys(part["shots"]))
+    devices = list(dict.fromkeys(part["device"]))
+    return (
+        table.loc[devices, order]
+        .map(lambda v: f"{v:+.3f}")
+        .rename_axis(index="device model", columns="shots")
+    )
+
+
+def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
+    """Per model and dataset: circuits for one forecast, one epoch and the full training, and
+    the full training's device time in days on each device kind (from
+    :func:`qkan_lib.evidence.quantum_cost.table_workloads` and ``cost_table``)."""
+    rows = []
+    for r in workloads.itertuples(index=False):
+        row = {
+            "data set": DATASET_LABELS.get(r.dataset, r.dataset),
+            "model": MODEL_LABELS.get(r.model, r.model),
+            "circuits / forecast": f"{r.forecast_circuits:,}",
+            "circuits / epoch": f"{r.epoch_circuits:.2e}",
+            "circuits, training": f"{r.training_circuits:.2e}",
+        }
+        mine = costs[(costs["dataset"] == row["data set"]) & (costs["model"] == row["model"])]
+        for c in mine.itertuples(index=False):
+            row[f"days on {c.device.split(' (')[0]}"] = f"{c.training_s / 86400:,.0f}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["data set", "model"])
+
+
+def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:
+    """Test R² of models trained on a device model, per model and shot budget: mean ± std,
+    median, seeds, and the Holm-adjusted Mann-Whitney p-value against exact-expectation
+    training of the same model (from
+    :func:`qkan_lib.evidence.noisy_deployment.device_training_scores`)."""
+    rows, pvalues = [], []
+    for (model, shots), group in scores.groupby(["model", "shots"], sort=False):
+        values = group[column].to_numpy()
+        exact = scores[(scores["model"] == model) & (scores["shots"] == "exact")][column]
+        p = float("nan")
+        if shots != "exact" and len(exact) >= 2 and len(values) >= 2:
+            p = mann_whitney(values, exact.to_numpy())
+            pvalues.append(p)
+        rows.append(
+            {
+                "model": MODEL_LABELS.get(model, model),
+                "shots": shots,
+                "test R²": mean_std(
+                    values.mean(), values.std(ddof=1) if len(values) > 1 else None, 3
+                ),
+                "median": f"{np.median(values):.3f}",
+                "seeds": len(values),
+                "_p": p,
+            }
+        )
+    adjusted = iter(holm(pvalues)) if pvalues else iter(())
+    for row in rows:
+        row["Holm p vs exact"] = "–" if math.isnan(row["_p"]) else f"{next(adjusted):.3f}"
+        del row["_p"]
+    return pd.DataFrame(rows).set_index(["model", "shots"])

@@ -18,6 +18,7 @@ from .daruan import (
     evaluate_daruan,
     prepare,
 )
+from .noise import active_device, shift_rule_daruan
 
 
 class QKANLayer(nn.Module):
@@ -115,9 +116,21 @@ class QKANLayer(nn.Module):
         offset = None if plain_sum else (self.postact_bias * self.postact_weight).sum(-1)
         base_t = self.base_weight.T
         amplitude = self.readout == "amplitude"
+        device_run = active_device()  # inside noise.on_device: the DARUANs run on a device model
 
         def step(x: torch.Tensor) -> torch.Tensor:
-            phi = daruan_core(x.unsqueeze(1), *prepared)
+            if device_run is None:
+                phi = daruan_core(x.unsqueeze(1), *prepared)
+            else:
+                phi = shift_rule_daruan(
+                    x.unsqueeze(1),
+                    self.theta,
+                    self.preact_weight,
+                    self.preact_bias,
+                    device_run.noise,
+                    device_run.shots,
+                    device_run.generator,
+                )
             if amplitude:
                 phi = amplitude_readout(phi)
             if plain_sum:  # frozen post-activation weight 1 and bias 0 (the default)

@@ -61,8 +61,13 @@ def predicted_frequencies(weight, tol: float = 1e-9) -> np.ndarray:
     return np.concatenate([-positive[::-1], [0.0], positive])
 
 
-def exact_fourier_series(theta, weight=None, bias=None, tol: float = 1e-9):
+def exact_fourier_series(theta, weight=None, bias=None, tol: float = 1e-9, noise=None):
     """Exact coefficients c_omega of a single DARUAN with the <Z> readout.
+
+    With ``noise`` (a :class:`~qkan_lib.core.noise.NoiseModel`) the coefficients are those of
+    the noisy <Z> as measured (channels after each noisy gate, then the readout error): each
+    channel is the affine map (X, Y, Z) -> (s_xy X, s_xy Y, s_z Z + g), which scales the
+    series and adds g to the constant term, so the frequencies stay in Omega.
 
     Tracks each Bloch coordinate as a sum of exponentials exp(i (s . w) x), keyed by
     the sign pattern s. RZ(w_l x + b_l) multiplies by cos/sin of its angle, i.e. by
@@ -99,17 +104,35 @@ def exact_fourier_series(theta, weight=None, bias=None, tol: float = 1e-9):
         return {key[:layer] + (sign,) + key[layer + 1 :]: v * phase for key, v in series.items()}
 
     zero = (0,) * reps
-    X, Y, Z = {zero: 1.0 + 0j}, {}, {}
+    if noise is None:
+        gate = z_gate = (1.0, 1.0, 0.0)
+        readout = (1.0, 0.0)
+    else:
+        gate = noise.gate_map()
+        z_gate = (1.0, 1.0, 0.0) if noise.virtual_z else gate
+        readout = noise.readout_map()
+
+    def channel(X, Y, Z, gate_map):
+        s_xy, s_z, g = gate_map
+        return add((s_xy, X)), add((s_xy, Y)), add((s_z, Z), (g, {zero: 1.0 + 0j}))
+
+    X, Y, Z = channel({zero: 1.0 + 0j}, {}, {}, gate)
     for layer in range(reps):
         X, Y = rz_fixed(X, Y, th[layer, 0])
+        X, Y, Z = channel(X, Y, Z, z_gate)
         X, Z = ry(X, Z, th[layer, 1])
+        X, Y, Z = channel(X, Y, Z, gate)
         # cos(a) = (e^{ia} + e^{-ia})/2, sin(a) = (e^{ia} - e^{-ia})/(2i), a = w x + b
         up, down = cmath.exp(1j * b[layer]), cmath.exp(-1j * b[layer])
         cos_x = lambda f: add((0.5, shift(f, layer, 1, up)), (0.5, shift(f, layer, -1, down)))
         sin_x = lambda f: add((-0.5j, shift(f, layer, 1, up)), (0.5j, shift(f, layer, -1, down)))
         X, Y = add((1, cos_x(X)), (-1, sin_x(Y))), add((1, sin_x(X)), (1, cos_x(Y)))
+        X, Y, Z = channel(X, Y, Z, z_gate)
     X, Y = rz_fixed(X, Y, th[reps, 0])
+    X, Y, Z = channel(X, Y, Z, z_gate)
     X, Z = ry(X, Z, th[reps, 1])
+    X, Y, Z = channel(X, Y, Z, gate)
+    Z = add((readout[0], Z), (readout[1], {zero: 1.0 + 0j}))
 
     omegas = predicted_frequencies(w, tol)
     coeffs = np.zeros(omegas.size, dtype=complex)
@@ -162,3 +185,25 @@ def fit_coefficients(x, y, omegas, tol: float = 1e-9) -> tuple[np.ndarray, np.nd
     c_pos = (a - 1j * b) / 2
     coeffs = np.concatenate([np.conj(c_pos[::-1]), [a0 + 0j], c_pos])
     return full, coeffs, residual
+
+
+def depolarizing_shrinkage(reps: int, noise) -> float:
+    """The factor by which every non-constant Fourier coefficient of a DARUAN shrinks under a
+    noise model with depolarizing and readout error only: f * lambda^G, with lambda = 1 - 4p/3
+    per noisy gate, G noisy gates and f = 1 - e0 - e1 (depolarizing commutes with every
+    rotation, so all G shrinkages pull out of the circuit; the readout is affine in <Z>)."""
+    if noise.amplitude_damping or noise.phase_damping:
+        raise ValueError(
+            "depolarizing_shrinkage holds without T1 and T2 only (amplitude and phase damping do "
+            "not commute with the rotations); use exact_fourier_series(..., noise=noise)"
+        )
+    lam = 1 - 4 * noise.depolarizing / 3
+    return noise.readout_map()[0] * lam ** noise.noisy_gates(reps)
+
+
+def shot_noise_floor(values, shots: int) -> float:
+    """Root-mean-square error of each FFT coefficient of N samples estimated from ``shots``
+    shots each: sqrt(mean(1 - <Z>^2) / (shots N)) (independent binomial errors, spread evenly
+    over the N coefficients by the unitary DFT)."""
+    v = _as_numpy(values).reshape(-1)
+    return float(np.sqrt(np.mean(1 - v**2) / (shots * v.size)))

@@ -27,6 +27,7 @@ from ..runs.run import BudgetSpent, time_budget
 from ..runs.store import default_results_dir, load_result
 from .findings import ablations_and_harder_evidence, baselines_evidence, tuning_rates
 from .learned_spectra import spectrum_usage_study, train_qkan_lstm_edges
+from .noisy_deployment import deployment_experiments
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ def _spectra(results_dir, full, device, seed):
                          results_dir=results_dir)  # fmt: skip
 
 
+def _noisy_device(results_dir, full, device, seed):
+    for group in deployment_experiments(full).values():
+        run_grid(group, results_dir)
+
+
 BOOK_STEPS = (
     BookStep("05", "Damped SHM: Table II and learning-rate tuning", _table("damped_shm")),
     BookStep("06", "Bessel: Table III and learning-rate tuning", _table("bessel")),
@@ -81,6 +87,7 @@ BOOK_STEPS = (
     BookStep("09", "Baselines: tuning and evaluation seeds", _baselines),
     BookStep("10", "Ablations and harder tasks", _ablations),
     BookStep("11", "What the models learn: edge spectra", _spectra),
+    BookStep("14", "A DARUAN on a noisy device: the models it deploys", _noisy_device),
 )
 
 

@@ -1,0 +1,69 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from qkan_lib.book import plots, tables  # noqa: E402
+from qkan_lib.core.noise import NoiseModel  # noqa: E402
+from qkan_lib.data import devices  # noqa: E402
+
+
+def test_calibration_table_has_one_row_per_device_and_median_first():
+    table = tables.device_calibration_table(
+        devices.calibration_summary(), devices.calibration_sources()
+    )
+    assert len(table) == len(devices.devices())
+    fez = table.loc["Fez", "sx error (×10⁻⁴)"]
+    median = devices.calibration_summary().loc["fez", ("sx_error", 0.5)] * 1e4
+    assert fez.startswith(f"{median:.2f} (")
+
+
+def test_deployment_table_keeps_the_order_of_budgets_and_devices():
+    summary = pd.DataFrame(
+        {
+            "readout": ["expectation"] * 4,
+            "device": ["b", "b", "a", "a"],
+            "shots": ["100", "exact", "100", "exact"],
+            "median": [0.5, 0.001, 0.4, -0.002],
+        }
+    )
+    table = tables.deployment_table(summary, "expectation")
+    assert list(table.index) == ["b", "a"] and list(table.columns) == ["100", "exact"]
+    assert table.loc["a", "exact"] == "-0.002"
+
+
+def test_captions_come_from_the_style_mappings():
+    assert "dashed" in plots.noisy_daruan_caption() and "dots" in plots.noisy_daruan_caption()
+    for style in plots.DEPLOYMENT_STYLES.values():
+        assert style["word"] in plots.deployment_caption()
+
+
+@pytest.mark.parametrize("shots", [None, 100])
+def test_noisy_daruan_figure_text_is_readable(shots):
+    theta, _, bias = plots.daruan_parameters(2)
+    fig = plots.plot_noisy_daruan(theta, bias, NoiseModel(depolarizing=0.01), shots=shots)
+    sizes = [t.get_fontsize() for ax in fig.axes for t in ax.get_xticklabels()]
+    assert min(sizes) >= 9
+    assert len(fig.axes[0].lines) == (2 if shots is None else 3)
+    plt.close(fig)
+
+
+def test_device_training_table_compares_each_budget_with_exact_training():
+    from qkan_lib.evidence.statistics import holm, mann_whitney
+
+    scores = pd.DataFrame(
+        {
+            "model": ["qkan_lstm"] * 9,
+            "shots": ["100"] * 3 + ["1 000"] * 3 + ["exact"] * 3,
+            "test_r2": [0.1, 0.2, 0.15, 0.8, 0.85, 0.9, 0.95, 0.96, 0.97],
+        }
+    )
+    table = tables.device_training_table(scores)
+    assert list(table.index.get_level_values("shots")) == ["100", "1 000", "exact"]
+    exact = [0.95, 0.96, 0.97]
+    want = holm([mann_whitney([0.1, 0.2, 0.15], exact), mann_whitney([0.8, 0.85, 0.9], exact)])
+    assert table.loc[("QKAN-LSTM", "100"), "Holm p vs exact"] == f"{want[0]:.3f}"
+    assert table.loc[("QKAN-LSTM", "exact"), "Holm p vs exact"] == "–"
+    assert table.loc[("QKAN-LSTM", "1 000"), "median"] == "0.850"
