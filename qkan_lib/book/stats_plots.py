@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..evidence import display
 from ..evidence.statistics import NO_DIFFERENCE
 
 _EFFECTS = {
@@ -77,7 +78,7 @@ def plot_forest(
     return fig
 
 
-METRIC_LABELS = {"test_r2": "test R²", "r2": "R²", "test_mse": "test MSE", "mse": "MSE"}
+METRIC_LABELS = display.METRIC_LABELS  # the one display-name mapping
 
 
 def plot_seed_scores(

@@ -14,6 +14,7 @@ import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
+from ..evidence.display import display_name, interval, number, numbers  # noqa: F401
 from ..evidence.statistics import paper_agreement, paper_cells, seed_summary
 from ..models.parameters import count_parameters
 from ..models.registry import (
@@ -28,19 +29,12 @@ from ..paper import R2_EPOCHS, SEQ_LENS, TABLE_I, TABLE_IV
 from ..runs.store import results_frame, training_time, variant_label  # noqa: F401 (ql.reports.*)
 
 
-def number(value: float, digits: int = 4) -> str:
-    """``digits`` decimals, or scientific notation where that would print only zeros
-    (|value| < 10^-digits, e.g. a training loss of 3e-5, which ``.4f`` shows as 0.0000)."""
-    if value != 0 and abs(value) < 10**-digits:
-        return f"{value:.{max(digits - 2, 1)}e}"
-    return f"{value:.{digits}f}"
-
-
 def mean_std(mean: float, std: float, digits: int = 4) -> str:
-    """'mean ± std' (see :func:`number`); a missing std (one seed) prints the mean alone."""
+    """'mean ± std' in one precision (:func:`qkan_lib.evidence.display.numbers`); a missing
+    std (one seed) prints the mean alone."""
     if std is None or (isinstance(std, float) and math.isnan(std)):
         return number(mean, digits)
-    return f"{number(mean, digits)} ± {number(std, digits)}"
+    return " ± ".join(numbers([mean, std], digits))
 
 
 def summary(
@@ -74,8 +68,9 @@ def mean_std_text(stats: pd.DataFrame, metric: str, digits: int = 4) -> pd.Serie
 
 
 def median_range(median: float, low: float, high: float, digits: int = 4) -> str:
-    """'median [min, max]' with ``digits`` decimals."""
-    return f"{number(median, digits)} [{number(low, digits)}, {number(high, digits)}]"
+    """'median [min, max]' with at least ``digits`` decimals, more where values that differ
+    would print the same (:func:`qkan_lib.evidence.display.interval`)."""
+    return interval(median, low, high, digits)
 
 
 def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:

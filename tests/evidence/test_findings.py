@@ -162,10 +162,10 @@ def test_trivial_verdict_follows_the_numbers():
         ]
     )
     assert "cannot measure the expressivity" in evidence.trivial_verdict(good, paper)
-    assert "at or above 2 of the paper's 2" in evidence.trivial_verdict(good, paper)
+    assert "AR(p) reaches every epoch-30 value" in evidence.trivial_verdict(good, paper)
     poor = good.assign(r2=0.92)
     text = evidence.trivial_verdict(poor, paper)
-    assert "do not reach every value" in text and "at or above 1 of the paper's 2" in text
+    assert "do not reach every value" in text and "AR(p) reaches some of the paper's" in text
     table = evidence.format_trivial(poor, paper)
     assert table.loc[("toy", "AR(p)"), "reaches every paper value"] == "no"
     assert evidence.fixed_lines(poor) == {"toy": {"AR(p)": 0.92}}

@@ -254,7 +254,7 @@ def test_verdict_table_on_hand_made_evidence():
     # the trivial forecasters reach the paper's best on Damped SHM only (the train split ignored)
     assert outcome["The tasks measure expressivity"] == "holds in part"
     assert measured["The tasks measure expressivity"] == (
-        "Damped SHM: ar reaches test R² 0.9950 (paper's best model 0.9900); "
+        "Damped SHM: AR(p) reaches test R² 0.9950 (paper's best model 0.9900); "
         "Bessel Function: persistence reaches test R² 0.9500 (paper's best model 0.9800)"
     )
     assert verdict["QKAN-LSTM beats LSTM on harder tasks"] == V.CONTRADICTED
