@@ -94,7 +94,9 @@ def fixed_line_style(label: str) -> str:
 def line_style_caption(labels) -> str:
     """What the lines of ``labels`` look like, for a caption: "dashed: AR(p); dotted:
     persistence" (the styles :func:`plot_seed_scores` and :func:`plot_horizon_scores` use)."""
-    return "; ".join(f"{STYLE_WORDS[fixed_line_style(lb)]}: {lb}" for lb in dict.fromkeys(labels))
+    known = list(FIXED_LINE_STYLES)
+    labels = sorted(dict.fromkeys(labels), key=lambda lb: (known + [lb]).index(lb))
+    return "; ".join(f"{STYLE_WORDS[fixed_line_style(lb)]}: {lb}" for lb in labels)
 
 
 def plot_seed_scores(

@@ -129,15 +129,16 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)
 
 
-def number(value: float, digits: int = 4, sign: bool = False) -> str:
+def number(value: float, digits: int = 4, sign: bool = False, scientific: bool = True) -> str:
     """``digits`` decimals, or scientific notation with ``digits - 1`` significant digits where
     fixed decimals would print only zeros (|value| < 10^-digits, e.g. a loss of 3e-5) or more
-    than ten digits; a missing value prints :data:`MISSING`; ``sign``: always a sign."""
+    than ten digits (``scientific=False``: never); a missing value prints :data:`MISSING`;
+    ``sign``: always a sign."""
     if _missing(value):
         return MISSING
     value = float(value)
     plus = "+" if sign else ""
-    if value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
+    if scientific and value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
         return f"{value:{plus}.{max(digits - 2, 1)}e}"
     return f"{value + 0.0:{plus}.{digits}f}"  # + 0.0: never "-0.0000"
 
@@ -145,16 +146,17 @@ def number(value: float, digits: int = 4, sign: bool = False) -> str:
 def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:
     """Several numbers shown together (a median and its interval, two medians): at least
     ``digits`` decimals, more (up to four more) where two values that differ would print
-    the same, and scientific notation where every value is below 10^-digits."""
+    the same, and scientific notation only where every value is below 10^-digits (one
+    notation per group: never "-0.0025 [-0.0083, +3.81e-05]")."""
     values = [float(v) for v in values]
     present = [v for v in values if not math.isnan(v)]
     nonzero = [abs(v) for v in present if v != 0]
     if nonzero and max(nonzero) < 10**-digits:
         return [number(v, digits, sign) for v in values]  # all tiny: scientific
     for extra in range(5):
-        shown = [number(v, digits + extra, sign) for v in values]
+        shown = [number(v, digits + extra, sign, scientific=False) for v in values]
         seen: dict[str, float] = {}
-        if all(seen.setdefault(number(v, digits + extra, sign), v) == v for v in present):
+        if all(seen.setdefault(s, v) == v for v, s in zip(values, shown) if not math.isnan(v)):
             return shown
     return shown
 
@@ -182,12 +184,13 @@ def p_value(p: float) -> str:
 
 
 def sentence(text: str) -> str:
-    """``text`` with its first letter capitalised (generated sentences may start with a
-    name such as "persistence")."""
+    """``text`` with its first letter capitalised when it starts with a word (generated
+    sentences may start with a name such as "persistence"); a number or a name that starts
+    with a capital stays as it is. Leading Markdown emphasis is skipped."""
     text = str(text)
-    for k, ch in enumerate(text):
-        if ch.isalpha():
-            return text[:k] + ch.upper() + text[k + 1 :]
+    k = len(text) - len(text.lstrip("*_ "))
+    if k < len(text) and text[k].isalpha():
+        return text[:k] + text[k].upper() + text[k + 1 :]
     return text
 
 

@@ -830,28 +830,30 @@ def comparison_sentence(table: pd.DataFrame) -> str:
             f"None of the {n} comparisons is significant after Holm's correction: with these "
             "seeds the data cannot tell these models apart."
         )
+    are = "is" if len(significant) == 1 else "are"
+    head = f"{len(significant)} of the {n} comparisons {are} significant after Holm's correction"
     if len(significant) <= 3:
-        named = "; ".join(
-            f"{_verdict_text(r.verdict)} in {arm_label(r.a)} vs {arm_label(r.b)}{where(r)} "
-            f"(Holm p {p_value(r.p_holm)})"
+        head += ": " + "; ".join(
+            f"{_verdict_text(r.verdict).removesuffix(' better')} is better in "
+            f"{arm_label(r.a)} vs {arm_label(r.b)}{where(r)} (Holm p {p_value(r.p_holm)})"
             for r in significant
-        )
-        head = (
-            f"{len(significant)} of the {n} comparisons are significant after Holm's "
-            f"correction: {named}"
         )
     else:
         winners: dict[str, int] = {}
         for r in significant:
             winner = _verdict_text(r.verdict).removesuffix(" better")
             winners[winner] = winners.get(winner, 0) + 1
-        head = (
-            f"{len(significant)} of the {n} comparisons are significant after Holm's "
-            "correction; the better model there is "
-            + listing(f"{w} in {k}" for w, k in sorted(winners.items(), key=lambda i: -i[1]))
+        head += "; the better model there is " + listing(
+            f"{w} in {k}" for w, k in sorted(winners.items(), key=lambda i: -i[1])
         )
     rest = n - len(significant)
-    tail = f"; the other {rest} show no significant difference." if rest else "."
+    tail = (
+        "; the other one shows no significant difference."
+        if rest == 1
+        else f"; the other {rest} show no significant difference."
+        if rest
+        else "."
+    )
     return sentence(head + tail)
 
 

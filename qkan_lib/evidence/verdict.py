@@ -367,6 +367,17 @@ def accuracy_table(baselines: dict, harder: dict, protocol: str = "batch10") -> 
     return pd.DataFrame(rows).set_index(["claim", "dataset"])
 
 
+def verdict_summary(table: pd.DataFrame) -> str:
+    """Markdown bullets, one per outcome that occurs: how many claims it has and which."""
+    lines = []
+    for outcome in OUTCOMES:
+        claims = table.loc[table["outcome"] == outcome, "claim"].tolist()
+        if claims:
+            names = "; ".join(claims)
+            lines.append(f"* **{sentence(outcome)}** ({len(claims)} of {len(table)}): {names}.")
+    return "\n".join(lines)
+
+
 def verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     """The short form for the page: claim, outcome and strength (the long columns go to
     :func:`verdict_details`), so the table fits the page."""

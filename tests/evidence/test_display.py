@@ -27,6 +27,8 @@ def test_numbers_show_the_precision_that_matters():
     assert D.interval(1e-5, 2e-5, 3e-5) == "1.00e-05 [2.00e-05, 3.00e-05]"
     assert D.interval(0.99671, 0.99674, 0.9968) == "0.99671 [0.99674, 0.99680]"
     assert D.interval(0.5, 0.25, 0.75) == "0.5000 [0.2500, 0.7500]"
+    # one notation per group
+    assert D.interval(-0.0025, -0.0083, 3.81e-05, sign=True) == "-0.0025 [-0.0083, +0.0000]"
     shown = D.numbers([0.123451, 0.123452])
     assert shown[0] != shown[1] and float(shown[0]) == pytest.approx(0.123451, abs=1e-8)
     assert D.numbers([0.1, 0.1]) == ["0.1000", "0.1000"]  # equal values may print equal
@@ -78,7 +80,8 @@ def test_code_names_are_found_as_whole_words_only():
 
 def test_sentences_start_with_a_capital_and_lists_read_as_prose():
     assert D.sentence("persistence reaches") == "Persistence reaches"
-    assert D.sentence("*Verdict*") == "*Verdict*" and D.sentence("AR(p)") == "AR(p)"
+    assert D.sentence("*verdict*") == "*Verdict*" and D.sentence("AR(p)") == "AR(p)"
+    assert D.sentence("6 of the 18") == "6 of the 18"
     assert D.listing(["a"]) == "a" and D.listing(["a", "b", "c"]) == "a, b and c"
 
 
