@@ -907,16 +907,16 @@ def spectrum_verdict(
         multi = group[group["reps"] >= 2]
         if multi.empty:
             sentences.append(
-                f"On {name} only $L = 1$ was trained: one frequency per edge by "
+                f"On {name} only L = 1 was trained: one frequency per edge by "
                 "construction, so the enriched spectrum is not tested."
             )
-            answers.setdefault("only $L = 1$ trained: not tested", []).append(name)
+            answers.setdefault("only L = 1 trained: not tested", []).append(name)
             continue
         parts, singles = [], []
         for _, row in multi.iterrows():
             singles.append(row["frequencies_per_edge"] == ONE_FREQUENCY)
             parts.append(
-                f"$L = {int(row['reps'])}$: {100 * row['single_frequency']:.0f}% of edges within "
+                f"L = {int(row['reps'])}: {100 * row['single_frequency']:.0f}% of edges within "
                 f"{100 * single_threshold:g}% of one frequency, median "
                 f"{100 * row['share_outside_dominant_median']:.1f}% of the energy outside the "
                 f"dominant frequency, median {row['active_frequencies_median']:g} of "
@@ -932,10 +932,10 @@ def spectrum_verdict(
             f"On {name} the trained QKAN-LSTMs use {answer} (" + "; ".join(parts) + ")."
         )
         answers.setdefault(answer, []).append(name)
-    if detail:
+    if detail:  # plain text (no $...$): the pages show it through {eval}, which is not parsed
         return " ".join(sentences)
     return " ".join(
-        f"On {listing(names)} the trained QKAN-LSTMs with $L \\ge 2$ use {answer}."
+        f"On {listing(names)} the trained QKAN-LSTMs with L ≥ 2 use {answer}."
         if not answer.startswith("only")
         else f"On {listing(names)} {answer}."
         for answer, names in answers.items()
