@@ -140,7 +140,7 @@ def number(value: float, digits: int = 4, sign: bool = False, scientific: bool =
     plus = "+" if sign else ""
     if scientific and value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
         return f"{value:{plus}.{max(digits - 2, 1)}e}"
-    return f"{value + 0.0:{plus}.{digits}f}"  # + 0.0: never "-0.0000"
+    return f"{round(value, digits) + 0.0:{plus}.{digits}f}"  # never "-0.00"
 
 
 def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:

@@ -23,6 +23,7 @@ def test_numbers_show_the_precision_that_matters():
     assert D.number(float("nan")) == D.MISSING and D.number(None) == D.MISSING
     assert D.number(3e-5) == "3.00e-05"  # .4f would print 0.0000
     assert D.number(0.25, 2, sign=True) == "+0.25"
+    assert D.number(-0.001, 2, scientific=False) == "0.00"  # no "HQKAN-LSTM -0.00"
     # values that differ never print the same: more decimals, or scientific when all tiny
     assert D.interval(1e-5, 2e-5, 3e-5) == "1.00e-05 [2.00e-05, 3.00e-05]"
     assert D.interval(0.99671, 0.99674, 0.9968) == "0.99671 [0.99674, 0.99680]"
