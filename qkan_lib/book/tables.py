@@ -14,7 +14,7 @@ import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
-from ..evidence.display import display_name, interval, number, numbers  # noqa: F401
+from ..evidence.display import MISSING, display_name, interval, number, numbers  # noqa: F401
 from ..evidence.statistics import paper_agreement, paper_cells, seed_summary
 from ..models.parameters import count_parameters
 from ..models.registry import (
@@ -208,7 +208,7 @@ def urban_table(
                         )
         rows.append(pd.Series(row, name=MODEL_LABELS[model]))
     table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=[display_name("seq_len"), ""])
     return table
 
 
@@ -309,7 +309,7 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
 
 def shift_cost_table(
     models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"),
-    datasets: Sequence[str] = ("bessel", "urban"),
+    datasets: Sequence[str] = DATASETS,  # every dataset of Table I
 ) -> pd.DataFrame:
     """Circuit runs for one gradient of each model's quantum parameters: the parameter-shift
     rule (1 + 2 per angle) against backpropagation's forward and backward sweep, with the
@@ -329,3 +329,40 @@ def shift_cost_table(
                 }
             )
     return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+
+# The options search_configurations varies, as a reader names them.
+TRAINABLE_PARTS = {
+    "preact_trainable": "encoding w, b",
+    "base_trainable": "base β",
+    "postact_weight_trainable": "post-weight a",
+    "postact_bias_trainable": "post-bias c",
+}
+
+
+def configuration_table(searches: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`qkan_lib.models.registry.search_configurations` results for the page, one block
+    per ``searches`` key (the row of Table I they explain): rank from 1, what trains, L, the
+    latent widths (HQKAN only; a dash otherwise, never NaN) and the counts."""
+    rows, index = [], []
+    for label, found in searches.items():
+        for rank, r in enumerate(found.to_dict("records"), start=1):
+            trains = [name for key, name in TRAINABLE_PARTS.items() if r.get(key)]
+            latent = (
+                f"{int(r['latent_in'])} → {int(r['latent_out'])}"
+                if "latent_in" in r and not pd.isna(r["latent_in"])
+                else MISSING
+            )
+            rows.append(
+                {
+                    "also trainable": ", ".join(trains) or "nothing else",
+                    "L": int(r["reps"]),
+                    "latent": latent,
+                    "classical / quantum / total": (
+                        f"{int(r['classical'])} / {int(r['quantum'])} / {int(r['total'])}"
+                    ),
+                    "distance": int(r["distance"]),
+                }
+            )
+            index.append((label, rank))
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["row", "rank"]))

@@ -42,6 +42,7 @@ METRIC_LABELS = {
     "seq_len": "window length",
     "lr": "learning rate",
 }
+STATISTIC_LABELS = {"kendall_tau": "Kendall's τ", "p_holm": "Holm p", "p_raw": "p (raw)"}
 # Every code name a table, sentence or caption could carry, and the name a reader sees.
 DISPLAY_NAMES = {
     **MODEL_LABELS,
@@ -49,6 +50,7 @@ DISPLAY_NAMES = {
     **TEST_LABELS,
     **FORECASTER_LABELS,
     **METRIC_LABELS,
+    **STATISTIC_LABELS,
 }
 MISSING = "–"  # what a missing number prints as (never "nan")
 
@@ -62,6 +64,7 @@ CODE_NAMES = tuple(
             *DATASET_LABELS,
             *(name for name in TEST_LABELS if " " not in name),
             *(name for name in METRIC_LABELS if "_" in name),
+            *STATISTIC_LABELS,
             "test r2",
             "ar reaches",
             "p_Holm",
@@ -192,6 +195,11 @@ def sentence(text: str) -> str:
     if k < len(text) and text[k].isalpha():
         return text[:k] + text[k].upper() + text[k + 1 :]
     return text
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """ "1 seed", "3 seeds" (never "seed(s)")."""
+    return f"{count(n)} {word if int(n) == 1 else words or word + 's'}"
 
 
 def listing(items: Iterable[str]) -> str:

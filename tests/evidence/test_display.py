@@ -84,6 +84,7 @@ def test_sentences_start_with_a_capital_and_lists_read_as_prose():
     assert D.sentence("*verdict*") == "*Verdict*" and D.sentence("AR(p)") == "AR(p)"
     assert D.sentence("6 of the 18") == "6 of the 18"
     assert D.listing(["a"]) == "a" and D.listing(["a", "b", "c"]) == "a, b and c"
+    assert D.plural(1, "seed") == "1 seed" and D.plural(3.0, "seed") == "3 seeds"
 
 
 @pytest.fixture
