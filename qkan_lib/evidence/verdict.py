@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..models.registry import DATASET_LABELS
-from .display import display_name, interval, numbers, p_value, sentence
+from .display import display_name, interval, listing, numbers, p_value, sentence
 from .learned_spectra import SEVERAL_FREQUENCIES, last_epoch_settings
 
 HOLDS = "holds"
@@ -104,7 +104,7 @@ def superiority(
         # the numbers behind each outcome (medians, the effect and its interval) are in
         # accuracy_table; the sentence says what they mean
         parts.append(
-            f"{DATASET_LABELS.get(row.dataset, row.dataset)} {outcome} "
+            f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} "
             f"(Holm p {p_value(row.p_holm)})"
         )
     n = int(min(rows["n_a"].min(), rows["n_b"].min()))
@@ -117,7 +117,7 @@ def superiority(
     else:
         verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
         strength = f"{n} seeds per model, smallest Holm p {p_value(p)}"
-    measured = f"{_label(a)} against {_label(b)}: " + ", ".join(parts)
+    measured = f"{_label(a)} against {_label(b)}, " + "; ".join(parts)
     return {
         "verdict": verdict,
         "outcome": outcome,
@@ -224,13 +224,20 @@ def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     judged by :func:`qkan_lib.edge_analysis.last_epoch_settings` (the rule chapter 11's
     :func:`~qkan_lib.edge_analysis.spectrum_verdict` reads too)."""
     last = last_epoch_settings(summary)
-    parts = []
-    for row in last.sort_values(["reps", "dataset"]).itertuples():
+
+    def span(values, fmt):  # one value, or the range over the datasets
+        low, high = fmt(min(values)), fmt(max(values))
+        return low if low == high else f"{low}–{high}"
+
+    parts = []  # one clause per L, the datasets pooled into ranges
+    for reps, group in last.groupby("reps"):
+        names = listing(DATASET_LABELS.get(d, d) for d in group["dataset"])
+        active = span(group["active_frequencies_median"], lambda v: f"{v:.0f}")
+        single = span(group["single_frequency"], lambda v: f"{v:.0%}")
         parts.append(
-            f"$L = {row.reps}$, {DATASET_LABELS.get(row.dataset, row.dataset)}: "
-            f"{row.active_frequencies_median:.0f} of {row.max_frequencies} positive "
-            f"frequencies active (median over edges); "
-            f"{row.single_frequency:.0%} of edges effectively one frequency"
+            f"$L = {reps}$ ({names}): median {active} of "
+            f"{int(group['max_frequencies'].max())} positive frequencies active, "
+            f"{single} of edges effectively one frequency"
         )
     paper = last[last["reps"] == paper_reps]
     richer = last[last["reps"] > paper_reps]

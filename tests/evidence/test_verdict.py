@@ -131,6 +131,11 @@ def test_spectrum_claim_in_and_beyond_the_paper_configuration():
         out["verdict"].startswith("holds only beyond") and "3 models per setting" in out["strength"]
     )
     assert V.spectrum_claim(summary.iloc[:1])["verdict"].startswith("does not hold")
+    # one clause per L, the datasets pooled into ranges
+    two = pd.concat([summary, summary.assign(dataset="damped_shm", single_frequency=[1.0, 0.1])])
+    measured = V.spectrum_claim(two)["measured"]
+    assert measured.count("$L = 2$") == 1 and "Bessel Function and Damped SHM" in measured
+    assert "10%–20% of edges effectively one frequency" in measured
 
 
 def test_verdict_counts_and_display():
