@@ -289,12 +289,12 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
     for (model, lr), group in scores.groupby(["model", "lr"]):
         values = group["score"]
         mark = " *" if best.get(model) == lr else ""
-        spread = (
-            f" [{values.min():.{digits}f}, {values.max():.{digits}f}]" if len(values) > 1 else ""
-        )  # one seed: the value alone, no range
-        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = (
-            f"{values.median():.{digits}f}{spread}{mark}"
+        shown = (  # one seed: the value alone, no range
+            interval(values.median(), values.min(), values.max(), digits)
+            if len(values) > 1
+            else number(values.iloc[0], digits)
         )
+        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{shown}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order)
     table.columns = [f"lr {lr:g}" for lr in table.columns]

@@ -274,3 +274,17 @@ def test_configuration_table_has_no_code_names_and_no_missing_cells():
     assert table.loc[("row 1", 1), "classical / quantum / total"] == (
         f"{first.classical} / {first.quantum} / {first.total}"
     )
+
+
+def test_tuning_table_tells_small_scores_apart():
+    # validation MSEs of 1e-5..2e-4: fixed four decimals would print 0.0000 [0.0000, 0.0002]
+    scores = pd.DataFrame(
+        {"model": "lstm", "lr": 0.01, "seed": [0, 1, 2], "score": [3.1e-5, 1.2e-5, 2.1e-4]}
+    )
+    cell = reports.tuning_table(scores, {"lstm": 0.01}).iloc[0, 0]
+    median, low, high = (
+        float(v)
+        for v in cell.rstrip(" *").replace("[", "").replace("]", "").replace(",", "").split()
+    )
+    assert len({median, low, high}) == 3 and "0.0000 [0.0000" not in cell
+    assert median == pytest.approx(3.1e-5, rel=0.1) and high == pytest.approx(2.1e-4, rel=0.1)
