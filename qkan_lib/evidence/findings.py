@@ -843,7 +843,14 @@ def comparison_sentence(table: pd.DataFrame) -> str:
         for r in significant:
             winner = _verdict_text(r.verdict).removesuffix(" better")
             winners[winner] = winners.get(winner, 0) + 1
-        head += "; the better model there is " + listing(
+        side = (  # which side of "a vs b" wins, when it is always the same
+            "; in every one the second model is better: "
+            if all(r.verdict == f"{r.b} better" for r in significant)
+            else "; in every one the first model is better: "
+            if all(r.verdict == f"{r.a} better" for r in significant)
+            else "; the better model there is "
+        )
+        head += side + listing(
             f"{w} in {k}" for w, k in sorted(winners.items(), key=lambda i: -i[1])
         )
     rest = n - len(significant)
