@@ -205,7 +205,7 @@ def plot_seed_spread(
         ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2)
         if paper is not None and epochs is not None:
             ax.plot(epochs, paper[model], "x", color=f"C{k}", ms=8, mew=2)
-    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), ylim=ylim, title=title)
+    ax.set(xlabel="epoch", ylabel=display_name(metric), ylim=ylim, title=title)
     ax.legend(fontsize=8, ncol=2)
     return fig
 
