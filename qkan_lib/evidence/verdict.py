@@ -218,6 +218,11 @@ def reduction_claims(report: pd.DataFrame) -> list[dict]:
     return out
 
 
+# The verdict list reaches the page as a Markdown output, which the book renders as CommonMark
+# (no $...$ math, and MathJax there reads only \( \)): symbols are *L*, ≥ and <sup>, which
+# render the same on the page and in JupyterLab.
+
+
 def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     """Does a trained QKAN-LSTM use the enriched spectrum? From
     :func:`qkan_lib.edge_analysis.spectrum_usage_summary` at the last epoch, each setting
@@ -235,7 +240,7 @@ def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
         active = span(group["active_frequencies_median"], lambda v: f"{v:.0f}")
         single = span(group["single_frequency"], lambda v: f"{v:.0%}")
         parts.append(
-            f"$L = {reps}$ ({names}): median {active} of "
+            f"*L* = {reps} ({names}): median {active} of "
             f"{int(group['max_frequencies'].max())} positive frequencies active, "
             f"{single} of edges effectively one frequency"
         )
@@ -249,12 +254,12 @@ def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     )
     if one_in_paper and several_beyond:
         verdict = (
-            "holds only beyond the paper's configuration: with $L = 1$ every edge is one "
-            "sinusoid; with $L \\ge 2$ trained edges do use several frequencies"
+            "holds only beyond the paper's configuration: with *L* = 1 every edge is one "
+            "sinusoid; with *L* ≥ 2 trained edges do use several frequencies"
         )
         outcome = "holds in part"
     elif one_in_paper:
-        verdict = "does not hold in the paper's configuration ($L = 1$: one frequency per edge)"
+        verdict = "does not hold in the paper's configuration (*L* = 1: one frequency per edge)"
         outcome = "does not hold"
     else:
         verdict, outcome = "holds (trained edges use several frequencies)", "holds"
@@ -304,7 +309,7 @@ def verdict_table(
     rows.extend(reduction_claims(reductions))
     add(
         "The enriched spectrum is used",
-        "Sec. III (DARUAN: $3^L$ frequencies)",
+        "Sec. III (DARUAN: 3<sup>*L*</sup> frequencies)",
         spectrum_claim(spectrum_summary),
     )
     add(

@@ -134,7 +134,8 @@ def test_spectrum_claim_in_and_beyond_the_paper_configuration():
     # one clause per L, the datasets pooled into ranges
     two = pd.concat([summary, summary.assign(dataset="damped_shm", single_frequency=[1.0, 0.1])])
     measured = V.spectrum_claim(two)["measured"]
-    assert measured.count("$L = 2$") == 1 and "Bessel Function and Damped SHM" in measured
+    assert measured.count("*L* = 2") == 1 and "Bessel Function and Damped SHM" in measured
+    assert "$" not in measured and ">=" not in V.spectrum_claim(two)["verdict"]
     assert "10%–20% of edges effectively one frequency" in measured
 
 
