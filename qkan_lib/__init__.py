@@ -76,6 +76,7 @@ _SUBMODULES = {
     "timing": "book.timing",
     "statistics": "evidence.statistics",
     "findings": "evidence.findings",
+    "display": "evidence.display",
     "forecasters": "evidence.forecasters",
     "closed_loop": "evidence.closed_loop",
     "reductions": "evidence.reductions",

@@ -93,7 +93,22 @@ def collect_expression_results(nb: nbformat.NotebookNode, name: str) -> int:
             stored += 1
         markdown.metadata["user_expressions"] = entries
     nb.cells = cells
+    renumber_execution_counts(nb)
     return stored
+
+
+def renumber_execution_counts(nb: nbformat.NotebookNode) -> None:
+    """Number the executed code cells 1, 2, 3, ... in page order, outputs included: the
+    helper and injected cells the build removes leave no gaps in the counts a reader sees."""
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell.get("execution_count") is None:
+            continue
+        count += 1
+        cell.execution_count = count
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = count
 
 
 def _statement_text(lines: list[str], node: ast.stmt) -> tuple[int, int, str]:
@@ -158,4 +173,5 @@ def fold_injected_parameters(nb: nbformat.NotebookNode, name: str) -> bool:
         )
     target.source = "\n".join(lines)
     nb.cells = [c for c in nb.cells if not any(c is i for i in injected)]
+    renumber_execution_counts(nb)
     return True

@@ -50,8 +50,11 @@ def test_injected_parameters_are_folded_into_the_parameters_cell():
     nb = _notebook(
         nbformat.v4.new_markdown_cell("# T"), params, injected, nbformat.v4.new_code_cell("x = 1")
     )
+    for k, cell in enumerate(nb.cells[1:], start=1):  # as papermill numbers them
+        cell.execution_count = k
     assert fold_injected_parameters(nb, "t") is True
     assert len(nb.cells) == 3 and nb.cells[1] is params
+    assert [c.execution_count for c in nb.cells[1:]] == [1, 2]  # no gap where it was
     assert params.source == (
         "# Papermill parameters\nfull_protocol = True  # True: the paper's protocol\n"
         'device = "cpu"\nseed = 0\nsizes = (3, 4)'
@@ -85,6 +88,8 @@ def test_inline_expressions_are_evaluated_in_order(tmp_path):
     executed = nbformat.read(out, as_version=4)
     assert collect_expression_results(executed, "t") == 4
     assert len(executed.cells) == 4
+    # the helper cells are gone and leave no gaps in the execution counts
+    assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2]
     first = executed.cells[1].metadata["user_expressions"]
     assert [plain_text(e["result"]) for e in first] == ["1.2e-04", "QKAN-LSTM", "42"]
     assert (

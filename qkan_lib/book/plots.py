@@ -8,6 +8,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import LogFormatter
 
 from ..core.daruan import evaluate_daruan
 from ..core.noise import NoiseModel, noisy_daruan
@@ -19,8 +20,17 @@ from ..core.spectrum import (
     shot_noise_floor,
 )
 from ..data.milan import longest_gap
+from ..evidence.display import display_name
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
+
+
+class PlainLogFormatter(LogFormatter):
+    """Log-axis tick labels as plain numbers ("6", "20", "0.5"), never "6×10⁰"; which minor
+    ticks get a label is Matplotlib's choice (all of them only on a short axis)."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:.3g}"
 
 
 def daruan_parameters(
@@ -287,7 +297,7 @@ def plot_seed_spread(
         ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k}", alpha=0.2)
         if paper is not None and epochs is not None:
             ax.plot(epochs, paper[model], "x", color=f"C{k}", ms=8, mew=2)
-    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), ylim=ylim, title=title)
+    ax.set(xlabel="epoch", ylabel=display_name(metric), ylim=ylim, title=title)
     ax.legend(fontsize=8, ncol=2)
     return fig
 
@@ -557,10 +567,13 @@ def plot_timing_spread(
             )
         ax.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values])
         ax.set(
-            xlabel=name.replace("_", " "),
+            xlabel=display_name(name),
             ylabel=f"{unit} per {what} (median, min-max)",
             yscale="log",
         )
+        # plain numbers on the log axis ("6", "20"), never "6×10⁰"
+        ax.yaxis.set_major_formatter(PlainLogFormatter())
+        ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=8)
     if title:

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..evidence import display
 from ..evidence.statistics import NO_DIFFERENCE
 
 _EFFECTS = {
@@ -77,7 +78,25 @@ def plot_forest(
     return fig
 
 
-METRIC_LABELS = {"test_r2": "test R²", "r2": "R²", "test_mse": "test MSE", "mse": "MSE"}
+METRIC_LABELS = display.METRIC_LABELS  # the one display-name mapping
+# The line style of each deterministic forecaster (keyed by its display name), read by the
+# plots that draw them and by line_style_caption, so a caption cannot contradict its figure.
+FIXED_LINE_STYLES = {"AR(p)": "--", "persistence": ":"}
+OTHER_FIXED_LINE_STYLE = "-."
+STYLE_WORDS = {"--": "dashed", ":": "dotted", "-.": "dash-dotted", "-": "solid"}
+
+
+def fixed_line_style(label: str) -> str:
+    """The Matplotlib line style a deterministic forecaster ``label`` is drawn with."""
+    return FIXED_LINE_STYLES.get(display.display_name(label), OTHER_FIXED_LINE_STYLE)
+
+
+def line_style_caption(labels) -> str:
+    """What the lines of ``labels`` look like, for a caption: "dashed: AR(p); dotted:
+    persistence" (the styles :func:`plot_seed_scores` and :func:`plot_horizon_scores` use)."""
+    known = list(FIXED_LINE_STYLES)
+    labels = sorted(dict.fromkeys(labels), key=lambda lb: (known + [lb]).index(lb))
+    return "; ".join(f"{STYLE_WORDS[fixed_line_style(lb)]}: {lb}" for lb in labels)
 
 
 def plot_seed_scores(
@@ -94,7 +113,8 @@ def plot_seed_scores(
 
     ``final`` has one row per (arm, seed) with columns ``arm`` and ``metric`` (and ``by`` for
     one panel per value, e.g. dataset); ``fixed`` maps a label to a value drawn as a
-    horizontal line (a deterministic forecaster) or, with ``by``, ``{panel: {label: value}}``.
+    horizontal line (a deterministic forecaster, in :func:`fixed_line_style`) or, with
+    ``by``, ``{panel: {label: value}}``.
     """
     order = list(order)
     labels = list(labels) if labels is not None else order
@@ -121,8 +141,8 @@ def plot_seed_scores(
             ax.plot(x + jitter, values, "o", ms=4, alpha=0.7, color=f"C{x % 10}")
             ax.plot([x - 0.3, x + 0.3], [np.median(values)] * 2, color="k", lw=2)
         lines = fixed if panel is None or fixed is None else fixed.get(panel, {})
-        for k, (name, value) in enumerate((lines or {}).items()):
-            ax.axhline(value, ls=("--", ":", "-.")[k % 3], color="0.35", lw=1, label=name)
+        for name, value in (lines or {}).items():
+            ax.axhline(value, ls=fixed_line_style(name), color="0.35", lw=1, label=name)
         if lines:
             ax.legend(fontsize=8, loc="best")  # where it hides the fewest seeds
         ax.set_xticks(range(len(order)), labels, rotation=35, ha="right", fontsize=8)
@@ -145,7 +165,7 @@ def plot_horizon_scores(
     ylim=None,
 ):
     """Closed-loop score against the horizon: median over seeds (line) and range (band) per
-    arm; deterministic forecasters (seed < 0) as dashed lines."""
+    arm; deterministic forecasters (seed < 0) as lines in :func:`fixed_line_style`."""
     order = list(order)
     labels = list(labels) if labels is not None else order
     needed = {"arm", "seed", "horizon", metric}
@@ -161,7 +181,7 @@ def plot_horizon_scores(
         ax.plot(
             stats.index,
             stats["median"],
-            ls="--" if deterministic else "-",
+            ls=fixed_line_style(label) if deterministic else "-",
             color=f"C{k % 10}",
             label=label,
         )

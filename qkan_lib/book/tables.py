@@ -15,6 +15,7 @@ import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
+from ..evidence.display import MISSING, display_name, interval, number, numbers  # noqa: F401
 from ..evidence.statistics import (
     holm,
     mann_whitney,
@@ -35,19 +36,12 @@ from ..paper import R2_EPOCHS, SEQ_LENS, TABLE_I, TABLE_IV
 from ..runs.store import results_frame, training_time, variant_label  # noqa: F401 (ql.reports.*)
 
 
-def number(value: float, digits: int = 4) -> str:
-    """``digits`` decimals, or scientific notation where that would print only zeros
-    (|value| < 10^-digits, e.g. a training loss of 3e-5, which ``.4f`` shows as 0.0000)."""
-    if value != 0 and abs(value) < 10**-digits:
-        return f"{value:.{max(digits - 2, 1)}e}"
-    return f"{value:.{digits}f}"
-
-
 def mean_std(mean: float, std: float, digits: int = 4) -> str:
-    """'mean ± std' (see :func:`number`); a missing std (one seed) prints the mean alone."""
+    """'mean ± std' in one precision (:func:`qkan_lib.evidence.display.numbers`); a missing
+    std (one seed) prints the mean alone."""
     if std is None or (isinstance(std, float) and math.isnan(std)):
         return number(mean, digits)
-    return f"{number(mean, digits)} ± {number(std, digits)}"
+    return " ± ".join(numbers([mean, std], digits))
 
 
 def summary(
@@ -81,8 +75,9 @@ def mean_std_text(stats: pd.DataFrame, metric: str, digits: int = 4) -> pd.Serie
 
 
 def median_range(median: float, low: float, high: float, digits: int = 4) -> str:
-    """'median [min, max]' with ``digits`` decimals."""
-    return f"{number(median, digits)} [{number(low, digits)}, {number(high, digits)}]"
+    """'median [min, max]' with at least ``digits`` decimals, more where values that differ
+    would print the same (:func:`qkan_lib.evidence.display.interval`)."""
+    return interval(median, low, high, digits)
 
 
 def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:
@@ -220,7 +215,7 @@ def urban_table(
                         )
         rows.append(pd.Series(row, name=MODEL_LABELS[model]))
     table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["seq_len", ""])
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=[display_name("seq_len"), ""])
     return table
 
 
@@ -301,12 +296,12 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
     for (model, lr), group in scores.groupby(["model", "lr"]):
         values = group["score"]
         mark = " *" if best.get(model) == lr else ""
-        spread = (
-            f" [{values.min():.{digits}f}, {values.max():.{digits}f}]" if len(values) > 1 else ""
-        )  # one seed: the value alone, no range
-        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = (
-            f"{values.median():.{digits}f}{spread}{mark}"
+        shown = (  # one seed: the value alone, no range
+            interval(values.median(), values.min(), values.max(), digits)
+            if len(values) > 1
+            else number(values.iloc[0], digits)
         )
+        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{shown}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order)
     table.columns = [f"lr {lr:g}" for lr in table.columns]
@@ -321,7 +316,7 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
 
 def shift_cost_table(
     models: Sequence[str] = ("qlstm", "qkan_lstm", "hqkan_lstm"),
-    datasets: Sequence[str] = ("bessel", "urban"),
+    datasets: Sequence[str] = DATASETS,  # every dataset of Table I
 ) -> pd.DataFrame:
     """Circuit runs for one gradient of each model's quantum parameters: the parameter-shift
     rule (1 + 2 per angle) against backpropagation's forward and backward sweep, with the
@@ -452,3 +447,40 @@ def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.D
         row["Holm p vs exact"] = "–" if math.isnan(row["_p"]) else f"{next(adjusted):.3f}"
         del row["_p"]
     return pd.DataFrame(rows).set_index(["model", "shots"])
+
+
+# The options search_configurations varies, as a reader names them.
+TRAINABLE_PARTS = {
+    "preact_trainable": "encoding w, b",
+    "base_trainable": "base β",
+    "postact_weight_trainable": "post-weight a",
+    "postact_bias_trainable": "post-bias c",
+}
+
+
+def configuration_table(searches: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`qkan_lib.models.registry.search_configurations` results for the page, one block
+    per ``searches`` key (the row of Table I they explain): rank from 1, what trains, L, the
+    latent widths (HQKAN only; a dash otherwise, never NaN) and the counts."""
+    rows, index = [], []
+    for label, found in searches.items():
+        for rank, r in enumerate(found.to_dict("records"), start=1):
+            trains = [name for key, name in TRAINABLE_PARTS.items() if r.get(key)]
+            latent = (
+                f"{int(r['latent_in'])} → {int(r['latent_out'])}"
+                if "latent_in" in r and not pd.isna(r["latent_in"])
+                else MISSING
+            )
+            rows.append(
+                {
+                    "also trainable": ", ".join(trains) or "nothing else",
+                    "L": int(r["reps"]),
+                    "latent": latent,
+                    "classical / quantum / total": (
+                        f"{int(r['classical'])} / {int(r['quantum'])} / {int(r['total'])}"
+                    ),
+                    "distance": int(r["distance"]),
+                }
+            )
+            index.append((label, rank))
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["row", "rank"]))

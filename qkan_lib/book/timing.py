@@ -617,7 +617,7 @@ def _bench_training_epoch(runs, quick, device):
         rows.append(
             (
                 "training_epoch",
-                f"{name} epoch (Bessel, batch 10) on {device}",
+                f"{MODEL_LABELS[name]} epoch (Bessel, batch 10) on {device}",
                 t_model,
                 "torch.nn.LSTM(1, 5) epoch",
                 t_lstm,

@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..data.registry import HARDER_DATASETS, dataset_spec, load_dataset
 from ..models.parameters import count_parameters
-from ..models.registry import DATASET_LABELS, MODEL_LABELS, MODELS, build_model
+from ..models.registry import DATASET_LABELS, MODELS, build_model
 from ..paper import R2_EPOCHS, TABLE_II_R2, TABLE_III_R2
 from ..runs.experiment import PathLike, Protocol, protocol
 from ..runs.grid import run_grid, tune_learning_rate
@@ -49,6 +49,17 @@ from ..runs.run import trained_model
 from ..runs.store import load_result, results_frame, variant_label
 from ..utils import check_positive_int
 from .closed_loop import horizon_metrics
+from .display import (
+    FORECASTER_LABELS,
+    TEST_LABELS,
+    display_name,
+    interval,
+    listing,
+    number,
+    numbers,
+    p_value,
+    sentence,
+)
 from .forecasters import LinearAutoregression, baseline_metrics, persistence_forecast
 from .statistics import (
     ALPHA,
@@ -76,7 +87,7 @@ def tuning_rates(dataset: str, full: bool) -> tuple[float, ...]:
     return table[bool(full)]
 
 
-FORECASTERS = {"ar": "AR(p)", "persistence": "persistence"}
+FORECASTERS = FORECASTER_LABELS  # the name used before qkan_lib.evidence.display
 BATCH1_QUICK_DATASETS = ("damped_shm",)  # batch 1 costs ~10x: the quick protocol runs it here only
 PROTOCOL_LABELS = {"batch10": "batch 10 (reference)", "batch1": "batch 1"}
 METRIC = "test_r2"
@@ -630,14 +641,9 @@ def ablations_and_harder_evidence(
 
 
 def arm_label(name: str) -> str:
-    """The display label of an arm name (e.g. "QKAN-LSTM (reps=2)") or a forecaster name."""
-    if name in FORECASTERS:
-        return FORECASTERS[name]
-    model, _, rest = name.partition(" (")
-    base = MODEL_LABELS.get(model, model)
-    if rest.startswith("match=") and rest[6:-1] in MODEL_LABELS:
-        return f"{base} ({MODEL_LABELS[rest[6:-1]]})"
-    return f"{base} ({rest}" if rest else base
+    """The display label of an arm name (e.g. "QKAN-LSTM (reps=2)") or a forecaster name
+    (:func:`qkan_lib.evidence.display.display_name`)."""
+    return display_name(name)
 
 
 def format_summary(summary: pd.DataFrame, by: Sequence[str] = (), digits: int = 4) -> pd.DataFrame:
@@ -646,12 +652,11 @@ def format_summary(summary: pd.DataFrame, by: Sequence[str] = (), digits: int = 
     for r in summary.itertuples():
         rows.append(
             {
-                **{k: getattr(r, k) for k in by},
+                **{k: display_name(getattr(r, k)) for k in by},
                 "model": arm_label(r.arm),
                 "n seeds": r.n,
-                "mean ± std": f"{r.mean:.{digits}f} ± {r.std:.{digits}f}",
-                "median [min, max]": f"{r.median:.{digits}f} [{r.min:.{digits}f}, "
-                f"{r.max:.{digits}f}]",
+                "mean ± std": " ± ".join(numbers([r.mean, r.std], digits)),
+                "median [min, max]": interval(r.median, r.min, r.max, digits),
             }
         )
     return pd.DataFrame(rows).set_index(list(by) + ["model"])
@@ -665,16 +670,17 @@ def format_comparisons(
     for r in table.itertuples():
         rows.append(
             {
-                **{k: getattr(r, k) for k in by},
+                **{k: display_name(getattr(r, k)) for k in by},
                 "comparison": f"{arm_label(r.a)} vs {arm_label(r.b)}",
-                "test": r.test,
+                "test": TEST_LABELS.get(r.test, r.test),
                 "n": f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value",
-                "a − b [95% CI]": f"{r.effect:+.{digits}f} "
-                f"[{r.effect_ci_low:+.{digits}f}, {r.effect_ci_high:+.{digits}f}]",
+                "a − b [95% CI]": interval(
+                    r.effect, r.effect_ci_low, r.effect_ci_high, digits, sign=True
+                ),
                 "statistic": r.effect_statistic,
                 "rank effect": f"{r.rank_effect:+.2f}",
-                "p (raw)": f"{r.p_raw:.3g}",
-                "p (Holm)": f"{r.p_holm:.3g}",
+                "p (raw)": p_value(r.p_raw),
+                "p (Holm)": p_value(r.p_holm),
                 "verdict": _verdict_text(r.verdict),
             }
         )
@@ -703,12 +709,12 @@ def format_agreement(agreement: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """Paper R^2 cells beside our seed range: dataset, model, epoch, n, range, paper, inside."""
     rows = [
         {
-            "dataset": r.dataset,
+            "dataset": display_name(r.dataset),
             "model": arm_label(r.model),
             "epoch": r.epoch,
             "n seeds": r.n,
-            "our seed range": f"[{r.low:.{digits}f}, {r.high:.{digits}f}]",
-            "paper": f"{r.paper:.{digits}f}",
+            "our seed range": "[{}, {}]".format(*numbers([r.low, r.high], digits)),
+            "paper": number(r.paper, digits),
             "inside": "yes" if r.inside else "no",
         }
         for r in agreement.itertuples()
@@ -724,9 +730,9 @@ def format_trivial(
     rows = []
     for r in trivial[trivial["split"] == "test"].itertuples():
         row = {
-            "dataset": r.dataset,
+            "dataset": display_name(r.dataset),
             "forecaster": arm_label(r.forecaster),
-            "test R²": f"{r.r2:.{digits}f}",
+            "test R²": number(r.r2, digits),
             "test MSE": f"{r.mse:.2e}",
         }
         if r.dataset in paper:
@@ -738,30 +744,38 @@ def format_trivial(
 
 
 def trivial_verdict(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None = None) -> str:
-    """A computed sentence: do the trivial forecasters reach the paper's final R^2 values?"""
+    """A computed statement: do the trivial forecasters reach the paper's final R^2 values?
+    Per forecaster, the datasets on which it reaches every, some or none of them (the
+    numbers are in :func:`format_trivial`'s table)."""
     paper = PAPER_R2 if paper is None else paper
-    parts, reached = [], []
-    for dataset in [d for d in dict.fromkeys(trivial["dataset"]) if d in paper]:
-        rows = trivial[(trivial["dataset"] == dataset) & (trivial["split"] == "test")]
-        last = [v[-1] for v in paper[dataset].values() if v[-1] is not None]
-        for r in rows.itertuples():
-            beats = int(sum(r.r2 >= v for v in last))
-            where = DATASET_LABELS.get(dataset, dataset)
-            parts.append(
-                f"{arm_label(r.forecaster)} on {where} reaches R² = {r.r2:.4f}, at or "
-                f"above {beats} of the paper's {len(last)} epoch-30 values"
-            )
-            reached.append(beats == len(last))
-    ar_reaches = [ok for ok, p in zip(reached, parts) if p.startswith("AR")]
+    test = trivial[(trivial["split"] == "test") & trivial["dataset"].isin(list(paper))]
+    reach: dict[str, dict[str, list[str]]] = {}
+    for r in test.itertuples():
+        last = [v[-1] for v in paper[r.dataset].values() if v[-1] is not None]
+        beats = sum(r.r2 >= v for v in last)
+        kind = "every" if beats == len(last) else "none" if beats == 0 else "some"
+        where = DATASET_LABELS.get(r.dataset, r.dataset)
+        reach.setdefault(arm_label(r.forecaster), {}).setdefault(kind, []).append(where)
+    words = {
+        "every": "reaches every epoch-30 value the paper reports on",
+        "some": "reaches some of the paper's epoch-30 values on",
+        "none": "reaches none of the paper's epoch-30 values on",
+    }
+    parts = [
+        f"{name} {words[kind]} {listing(where)}"
+        for name, kinds in reach.items()
+        for kind, where in kinds.items()
+    ]
+    ar = reach.get(arm_label("ar"), {})
     conclusion = (
         " A linear autoregression fitted in closed form already reaches every value the "
         "paper reports on these tasks, so they cannot measure the expressivity of a "
         "gate map."
-        if ar_reaches and all(ar_reaches)
+        if ar and set(ar) == {"every"}
         else " The trivial forecasters do not reach every value the paper reports, so the "
         "tasks leave room for a model's expressivity to show."
     )
-    return "; ".join(parts) + "." + conclusion
+    return sentence("; ".join(parts) + ".") + conclusion
 
 
 def agreement_sentence(counts: pd.DataFrame) -> str:
@@ -801,16 +815,53 @@ def agreement_sentence(counts: pd.DataFrame) -> str:
 
 
 def comparison_sentence(table: pd.DataFrame) -> str:
-    """One clause per comparison: 'QKAN-LSTM vs LSTM on X: verdict (p_Holm = ...)'."""
-    clauses = []
-    for r in table.itertuples():
-        where = f" on {r.dataset}" if "dataset" in table.columns else ""
-        clauses.append(
-            f"{arm_label(r.a)} vs {arm_label(r.b)}{where}: {_verdict_text(r.verdict)} "
-            f"({r.effect_statistic} {r.effect:+.3g}, p_Holm = {r.p_holm:.2g}, "
-            f"{r.n_a} seeds)"
+    """What a family of comparisons says, in one or two sentences (the table enumerates them):
+    how many are significant after Holm's correction and which model wins those, grouped by
+    the winner; up to three significant comparisons are named one by one."""
+    n = len(table)
+    where = (
+        (lambda r: f" on {DATASET_LABELS.get(r.dataset, r.dataset)}")
+        if ("dataset" in table.columns and table["dataset"].nunique() > 1)
+        else (lambda r: "")
+    )
+    significant = [r for r in table.itertuples() if r.verdict != NO_DIFFERENCE]
+    if not significant:
+        return (
+            f"None of the {n} comparisons is significant after Holm's correction: with these "
+            "seeds the data cannot tell these models apart."
         )
-    return "; ".join(clauses) + "."
+    are = "is" if len(significant) == 1 else "are"
+    head = f"{len(significant)} of the {n} comparisons {are} significant after Holm's correction"
+    if len(significant) <= 3:
+        head += ": " + "; ".join(
+            f"{_verdict_text(r.verdict).removesuffix(' better')} is better in "
+            f"{arm_label(r.a)} vs {arm_label(r.b)}{where(r)} (Holm p {p_value(r.p_holm)})"
+            for r in significant
+        )
+    else:
+        winners: dict[str, int] = {}
+        for r in significant:
+            winner = _verdict_text(r.verdict).removesuffix(" better")
+            winners[winner] = winners.get(winner, 0) + 1
+        side = (  # which side of "a vs b" wins, when it is always the same
+            "; in every one the second model is better: "
+            if all(r.verdict == f"{r.b} better" for r in significant)
+            else "; in every one the first model is better: "
+            if all(r.verdict == f"{r.a} better" for r in significant)
+            else "; the better model there is "
+        )
+        head += side + listing(
+            f"{w} in {k}" for w, k in sorted(winners.items(), key=lambda i: -i[1])
+        )
+    rest = n - len(significant)
+    tail = (
+        "; the other one shows no significant difference."
+        if rest == 1
+        else f"; the other {rest} show no significant difference."
+        if rest
+        else "."
+    )
+    return sentence(head + tail)
 
 
 def count_verdicts(table: pd.DataFrame, model: str) -> dict[str, int]:
@@ -873,7 +924,7 @@ def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
             smallest_p(r.kind, r.n_a, r.n_b),
         )
     listed = ", ".join(
-        f"{p:.3g} ({test}, n = {na}{f'/{nb}' if nb else ''})"
+        f"{p:.2g} ({TEST_LABELS.get(test, test)}, n = {na}{f'/{nb}' if nb else ''})"
         for (test, na, nb), p in bounds.items()
     )
     if min(bounds.values()) >= threshold:

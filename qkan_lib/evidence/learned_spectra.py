@@ -52,6 +52,7 @@ from ..runs.experiment import protocol
 from ..runs.run import build_experiment_model, load_experiment_data, train_run
 from ..runs.store import atomic_write, default_results_dir, load_result, save_result
 from ..utils import check_positive_int
+from .display import MISSING, interval, listing
 
 DEFAULT_TOL = 1e-9
 DEFAULT_ENERGY_TOL = 1e-3
@@ -840,14 +841,13 @@ def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
                 "edges ≈ one frequency": f"{100 * row['single_frequency']:.0f}%",
                 "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
                 # no test R² at initialisation (epoch 0): shown as a dash, like other gaps
-                "test R²": "—"
+                "test R²": MISSING
                 if math.isnan(row["test_r2_median"])
-                else "{:.4f} [{:.4f}, {:.4f}]".format(
-                    row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]
-                ),
+                else interval(row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]),
             }
         )
-    return pd.DataFrame(rows)
+    # (dataset, L, epoch) name the rows: no bare 0..n row numbers on the page
+    return pd.DataFrame(rows).set_index(["dataset", "L", "epoch"])
 
 
 # How a setting (dataset, L) at its last epoch uses its spectrum: the one rule read by
@@ -880,7 +880,10 @@ def last_epoch_settings(summary: pd.DataFrame, majority: float = 0.5) -> pd.Data
 
 
 def spectrum_verdict(
-    summary: pd.DataFrame, single_threshold: float = 0.01, majority: float = 0.5
+    summary: pd.DataFrame,
+    single_threshold: float = 0.01,
+    majority: float = 0.5,
+    detail: bool = True,
 ) -> str:
     """The answer, computed: for each dataset, do trained edges with L >= 2 re-uploads use
     several frequencies, or effectively one?
@@ -889,13 +892,16 @@ def spectrum_verdict(
     oscillating energy lies outside its dominant frequency (``summary`` must have been made with
     the same threshold); a setting (dataset, L) "uses one frequency per edge" when more than
     ``majority`` of its edges do. Only the last epoch of each setting is read. L = 1 edges have
-    one frequency by construction and are reported as such.
+    one frequency by construction and are reported as such. ``detail=False``: the answer
+    alone, datasets with the same answer in one sentence (the numbers are in
+    :func:`spectrum_usage_table`).
     """
     if summary.empty:
         raise ValueError("summary is empty")
 
     last = last_epoch_settings(summary, majority)
     sentences = []
+    answers: dict[str, list[str]] = {}
     for dataset, group in last.groupby("dataset", sort=False):
         name = DATASET_LABELS.get(dataset, dataset)
         multi = group[group["reps"] >= 2]
@@ -904,6 +910,7 @@ def spectrum_verdict(
                 f"On {name} only L = 1 was trained: one frequency per edge by "
                 "construction, so the enriched spectrum is not tested."
             )
+            answers.setdefault("only L = 1 trained: not tested", []).append(name)
             continue
         parts, singles = [], []
         for _, row in multi.iterrows():
@@ -924,7 +931,15 @@ def spectrum_verdict(
         sentences.append(
             f"On {name} the trained QKAN-LSTMs use {answer} (" + "; ".join(parts) + ")."
         )
-    return " ".join(sentences)
+        answers.setdefault(answer, []).append(name)
+    if detail:  # plain text (no $...$): the pages show it through {eval}, which is not parsed
+        return " ".join(sentences)
+    return " ".join(
+        f"On {listing(names)} the trained QKAN-LSTMs with L ≥ 2 use {answer}."
+        if not answer.startswith("only")
+        else f"On {listing(names)} {answer}."
+        for answer, names in answers.items()
+    )
 
 
 def spectrum_findings(

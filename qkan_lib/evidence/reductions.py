@@ -313,8 +313,10 @@ def claim_report(
                 "high": high,
                 "named_comparisons": len(scoped),
                 "named_consistent": int(scoped["consistent"].sum()),
-                "consistent_with": "; ".join(
-                    f"{r.model_ours} vs {r.model_theirs}, {r.part_ours}, {r.dataset_ours}"
+                "consistent_with": "; ".join(  # for the page: display names
+                    f"{MODEL_LABELS.get(r.model_ours, r.model_ours)} vs "
+                    f"{MODEL_LABELS.get(r.model_theirs, r.model_theirs)}, {r.part_ours}, "
+                    f"{DATASET_LABELS.get(r.dataset_ours, r.dataset_ours)}"
                     for r in hits.itertuples()
                 ),
                 "like_for_like_matches": len(matches(default, c.printed)),

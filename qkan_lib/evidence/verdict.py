@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..models.registry import DATASET_LABELS, MODEL_LABELS
+from ..models.registry import DATASET_LABELS
+from .display import display_name, interval, listing, numbers, p_value, sentence
 from .learned_spectra import SEVERAL_FREQUENCIES, last_epoch_settings
 
 HOLDS = "holds"
@@ -42,7 +43,26 @@ COLUMNS = (
 
 
 def _label(arm: str) -> str:
-    return MODEL_LABELS.get(arm, arm)
+    return display_name(arm)
+
+
+# The accuracy claims: (claim, where the paper makes it, arm a, arm b, evidence key), in the
+# order of the verdict table; ``accuracy_table`` lists the comparisons behind them.
+ACCURACY_CLAIMS = (
+    ("QKAN-LSTM more accurate than LSTM", "abstract; Tables II-III", "qkan_lstm", "lstm",
+     "comparisons"),
+    ("QKAN-LSTM more accurate than QLSTM", "abstract; Tables II-III", "qkan_lstm", "qlstm",
+     "comparisons"),
+    ("HQKAN-LSTM more accurate than LSTM", "Tables II-III", "hqkan_lstm", "lstm",
+     "comparisons"),
+    ("QKAN-LSTM beats an LSTM of its size",
+     'implied by "superior accuracy with fewer parameters"', "qkan_lstm", "param_matched_lstm",
+     "comparisons"),
+    ("QKAN-LSTM beats its Fourier twin", '"quantum-inspired" (title, Sec. III)', "qkan_lstm",
+     "fourier_lstm", "comparisons"),
+    ("QKAN-LSTM beats LSTM on harder tasks", 'abstract ("generalization")', "qkan_lstm", "lstm",
+     "harder_comparisons"),
+)  # fmt: skip
 
 
 def superiority(
@@ -75,32 +95,29 @@ def superiority(
     parts = []
     for row in rows.itertuples():
         outcome = (
-            "significantly better"
+            "better"
             if row.verdict == f"{a} better"
-            else "significantly worse"
+            else "worse"
             if row.verdict == f"{b} better"
             else "no significant difference"
         )
-        # The verdict is Holm-corrected over the chapter's family; the interval is the plain
-        # (unadjusted) 95 % bootstrap interval of one comparison, so it can exclude zero while
-        # the corrected test does not reject: both are printed, labelled.
+        # the numbers behind each outcome (medians, the effect and its interval) are in
+        # accuracy_table; the sentence says what they mean
         parts.append(
-            f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} after Holm's correction "
-            f"(p = {row.p_holm:.2g}; median test R² {row.median_a:.4f} vs {row.median_b:.4f}, "
-            f"{row.effect_statistic} {row.effect:+.4f}, unadjusted 95 % interval "
-            f"[{row.effect_ci_low:+.4f}, {row.effect_ci_high:+.4f}])"
+            f"{DATASET_LABELS.get(row.dataset, row.dataset)}: {outcome} "
+            f"(Holm p {p_value(row.p_holm)})"
         )
     n = int(min(rows["n_a"].min(), rows["n_b"].min()))
     if a_better.all():
         verdict, outcome, p = HOLDS, "holds", rows["p_holm"].max()
-        strength = f"{n} seeds per model, largest Holm p {p:.2g}"
+        strength = f"{n} seeds per model, largest Holm p {p_value(p)}"
     elif b_better.any():
         verdict, outcome, p = CONTRADICTED, "does not hold", rows.loc[b_better, "p_holm"].min()
-        strength = f"{n} seeds per model, Holm p {p:.2g} where {_label(b)} wins"
+        strength = f"{n} seeds per model, Holm p {p_value(p)} where {_label(b)} wins"
     else:
         verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
-        strength = f"{n} seeds per model, smallest Holm p {p:.2g}"
-    measured = f"{_label(a)} against {_label(b)}: " + "; ".join(parts)
+        strength = f"{n} seeds per model, smallest Holm p {p_value(p)}"
+    measured = f"{_label(a)} against {_label(b)}, " + "; ".join(parts)
     return {
         "verdict": verdict,
         "outcome": outcome,
@@ -121,9 +138,10 @@ def trivial_forecasters_reach(trivial: pd.DataFrame, paper_best: dict[str, float
             continue
         top = rows.loc[rows["r2"].idxmax()]
         reached.append(bool(top["r2"] >= best))
+        shown = numbers([top["r2"], best])
         parts.append(
-            f"{DATASET_LABELS.get(dataset, dataset)}: {top['forecaster']} reaches test R² "
-            f"{top['r2']:.4f} (paper's best model {best:.4f})"
+            f"{DATASET_LABELS.get(dataset, dataset)}: {_label(top['forecaster'])} reaches "
+            f"test R² {shown[0]} (paper's best model {shown[1]})"
         )
     if not reached:
         return {
@@ -200,19 +218,31 @@ def reduction_claims(report: pd.DataFrame) -> list[dict]:
     return out
 
 
+# The verdict list reaches the page as a Markdown output, which the book renders as CommonMark
+# (no $...$ math, and MathJax there reads only \( \)): symbols are *L*, ≥ and <sup>, which
+# render the same on the page and in JupyterLab.
+
+
 def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     """Does a trained QKAN-LSTM use the enriched spectrum? From
     :func:`qkan_lib.edge_analysis.spectrum_usage_summary` at the last epoch, each setting
     judged by :func:`qkan_lib.edge_analysis.last_epoch_settings` (the rule chapter 11's
     :func:`~qkan_lib.edge_analysis.spectrum_verdict` reads too)."""
     last = last_epoch_settings(summary)
-    parts = []
-    for row in last.sort_values(["reps", "dataset"]).itertuples():
+
+    def span(values, fmt):  # one value, or the range over the datasets
+        low, high = fmt(min(values)), fmt(max(values))
+        return low if low == high else f"{low}–{high}"
+
+    parts = []  # one clause per L, the datasets pooled into ranges
+    for reps, group in last.groupby("reps"):
+        names = listing(DATASET_LABELS.get(d, d) for d in group["dataset"])
+        active = span(group["active_frequencies_median"], lambda v: f"{v:.0f}")
+        single = span(group["single_frequency"], lambda v: f"{v:.0%}")
         parts.append(
-            f"L = {row.reps}, {DATASET_LABELS.get(row.dataset, row.dataset)}: "
-            f"{row.active_frequencies_median:.0f} of {row.max_frequencies} positive "
-            f"frequencies active (median over edges); "
-            f"{row.single_frequency:.0%} of edges effectively one frequency"
+            f"*L* = {reps} ({names}): median {active} of "
+            f"{int(group['max_frequencies'].max())} positive frequencies active, "
+            f"{single} of edges effectively one frequency"
         )
     paper = last[last["reps"] == paper_reps]
     richer = last[last["reps"] > paper_reps]
@@ -224,12 +254,12 @@ def spectrum_claim(summary: pd.DataFrame, paper_reps: int = 1) -> dict:
     )
     if one_in_paper and several_beyond:
         verdict = (
-            "holds only beyond the paper's configuration: with L = 1 every edge is one "
-            "sinusoid; with L >= 2 trained edges do use several frequencies"
+            "holds only beyond the paper's configuration: with *L* = 1 every edge is one "
+            "sinusoid; with *L* ≥ 2 trained edges do use several frequencies"
         )
         outcome = "holds in part"
     elif one_in_paper:
-        verdict = "does not hold in the paper's configuration (L = 1: one frequency per edge)"
+        verdict = "does not hold in the paper's configuration (*L* = 1: one frequency per edge)"
         outcome = "does not hold"
     else:
         verdict, outcome = "holds (trained edges use several frequencies)", "holds"
@@ -265,47 +295,21 @@ def verdict_table(
             }
         )
 
-    comparisons = baselines["comparisons"]
-    add(
-        "QKAN-LSTM more accurate than LSTM",
-        "abstract; Tables II-III",
-        superiority(comparisons, "qkan_lstm", "lstm"),
-    )
-    add(
-        "QKAN-LSTM more accurate than QLSTM",
-        "abstract; Tables II-III",
-        superiority(comparisons, "qkan_lstm", "qlstm"),
-    )
-    add(
-        "HQKAN-LSTM more accurate than LSTM",
-        "Tables II-III",
-        superiority(comparisons, "hqkan_lstm", "lstm"),
-    )
-    add(
-        "QKAN-LSTM beats an LSTM of its size",
-        'implied by "superior accuracy with fewer parameters"',
-        superiority(comparisons, "qkan_lstm", "param_matched_lstm"),
-    )
-    add(
-        "QKAN-LSTM beats its Fourier twin",
-        '"quantum-inspired" (title, Sec. III)',
-        superiority(comparisons, "qkan_lstm", "fourier_lstm"),
-    )
-    add(
-        "The tasks measure expressivity",
-        "Sec. IV (choice of tasks)",
-        trivial_forecasters_reach(baselines["trivial"], paper_best),
-    )
+    sources = {**baselines, **harder}
     harder_datasets = sorted(set(harder["harder_comparisons"]["dataset"]))
-    add(
-        "QKAN-LSTM beats LSTM on harder tasks",
-        'abstract ("generalization")',
-        superiority(harder["harder_comparisons"], "qkan_lstm", "lstm", datasets=harder_datasets),
-    )
+    for claim, where, a, b, key in ACCURACY_CLAIMS:
+        if claim == "QKAN-LSTM beats LSTM on harder tasks":
+            add(
+                "The tasks measure expressivity",
+                "Sec. IV (choice of tasks)",
+                trivial_forecasters_reach(baselines["trivial"], paper_best),
+            )
+        datasets = harder_datasets if key == "harder_comparisons" else None
+        add(claim, where, superiority(sources[key], a, b, datasets=datasets))
     rows.extend(reduction_claims(reductions))
     add(
         "The enriched spectrum is used",
-        "Sec. III (DARUAN: 3^L frequencies)",
+        "Sec. III (DARUAN: 3<sup>*L*</sup> frequencies)",
         spectrum_claim(spectrum_summary),
     )
     add(
@@ -342,6 +346,50 @@ def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     return {**counts, "claims": len(table)}
 
 
+def accuracy_table(baselines: dict, harder: dict, protocol: str = "batch10") -> pd.DataFrame:
+    """The comparisons behind the accuracy claims of :func:`verdict_table`, one row per
+    (claim, dataset): the two medians, the effect (named for the statistic it is) with its
+    unadjusted 95 % bootstrap interval, the Holm-adjusted p and the outcome."""
+    sources = {**baselines, **harder}
+    rows = []
+    for claim, _, a, b, key in ACCURACY_CLAIMS:
+        table = sources[key]
+        picked = table[(table["a"] == a) & (table["b"] == b)]
+        if "protocol" in picked:
+            picked = picked[picked["protocol"] == protocol]
+        for r in picked.itertuples():
+            outcome = (
+                "better" if r.verdict == f"{a} better"
+                else "worse" if r.verdict == f"{b} better"
+                else "no difference"
+            )  # fmt: skip
+            rows.append(
+                {
+                    "claim": claim,
+                    "dataset": DATASET_LABELS.get(r.dataset, r.dataset),
+                    "median R² a | b": " | ".join(numbers([r.median_a, r.median_b])),
+                    "effect [95% CI]": interval(
+                        r.effect, r.effect_ci_low, r.effect_ci_high, sign=True
+                    ),
+                    "statistic": r.effect_statistic,
+                    "Holm p": p_value(r.p_holm),
+                    "outcome": outcome,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["claim", "dataset"])
+
+
+def verdict_summary(table: pd.DataFrame) -> str:
+    """Markdown bullets, one per outcome that occurs: how many claims it has and which."""
+    lines = []
+    for outcome in OUTCOMES:
+        claims = table.loc[table["outcome"] == outcome, "claim"].tolist()
+        if claims:
+            names = "; ".join(claims)
+            lines.append(f"* **{sentence(outcome)}** ({len(claims)} of {len(table)}): {names}.")
+    return "\n".join(lines)
+
+
 def verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     """The short form for the page: claim, outcome and strength (the long columns go to
     :func:`verdict_details`), so the table fits the page."""
@@ -354,9 +402,9 @@ def verdict_details(table: pd.DataFrame) -> str:
     """Markdown: one numbered item per claim with where the paper makes it, what was
     measured and the verdict in words."""
     return "\n".join(
-        f"{k}. **{r['claim']}** ({r['the paper']}). Measured: "
-        f"{r['what this book measured']}. Verdict: *{r['verdict']}* "
-        f"({r['strength of the evidence']})."
+        f"{k}. **{r['claim']}** ({r['the paper']}). {sentence(r['what this book measured'])}. "
+        f"Verdict: *{r['verdict']}*"
+        + (f" ({r['strength of the evidence']})." if r["strength of the evidence"] else ".")
         for k, r in enumerate(table.to_dict("records"), start=1)
     )
 

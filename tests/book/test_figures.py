@@ -114,6 +114,13 @@ def test_timing_plot_has_spread_and_readable_ticks():
         assert [t.get_text() for t in labels][:2] in (["8", "64"], ["4", "16"])
         boxes = [t.get_window_extent(renderer) for t in labels]
         assert not any(_boxes_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+        # the log axis reads as plain numbers: no "6×10⁰", no mathtext
+        ticks = [t.get_text() for t in ax.get_yticklabels(which="both") if t.get_text()]
+        assert ticks and all("×" not in t and "$" not in t for t in ticks), ticks
+        assert all(float(t) > 0 for t in ticks)
+        low, high = ax.get_ylim()
+        assert high / low < 10 or any(float(t) in (0.001, 0.01, 0.1, 1, 10) for t in ticks)
+    assert fig.axes[1].get_xlabel() == "window length"  # display name, not "seq len"
     with pytest.raises(ValueError, match="columns"):
         plot_timing_spread(pd.DataFrame(rows).drop(columns="max_s"))
 
@@ -195,3 +202,37 @@ def test_readout_spectra_draws_both_readouts_and_the_band():
     assert (z_line.get_ydata()[above] < 1e-12).all() and (amp_line.get_ydata()[above] > 1e-8).all()
     with pytest.raises(ValueError, match="one shape"):
         plot_readout_spectra(freqs[:-1], z, amp, reps=2)
+
+
+def test_line_style_captions_say_what_the_plots_draw():
+    """The captions of the seed and closed-loop plots are generated from the styles the plots
+    draw with; read the styles back from the drawn lines, in either order of the forecasters."""
+    import matplotlib.pyplot as plt
+
+    from qkan_lib.book.stats_plots import (
+        STYLE_WORDS,
+        line_style_caption,
+        plot_horizon_scores,
+        plot_seed_scores,
+    )
+
+    final = pd.DataFrame({"arm": ["a", "a"], "test_r2": [0.9, 0.8], "dataset": ["x", "x"]})
+    for fixed in ({"persistence": 0.5, "AR(p)": 0.99}, {"AR(p)": 0.99, "persistence": 0.5}):
+        fig = plot_seed_scores(final, ["a"], ["A"], fixed={"x": fixed}, by="dataset")
+        drawn = {ln.get_label(): ln.get_linestyle() for ln in fig.axes[0].get_lines()}
+        said = dict(part.split(": ")[::-1] for part in line_style_caption(fixed).split("; "))
+        for label in fixed:
+            assert STYLE_WORDS[drawn[label]] == said[label]
+        assert said == {"AR(p)": "dashed", "persistence": "dotted"}
+        plt.close(fig)
+    closed = pd.DataFrame(
+        {"arm": ["m", "m", "ar", "persistence"], "seed": [0, 1, -1, -1],
+         "horizon": [1, 1, 1, 1], "r2": [0.5, 0.6, 0.9, 0.1]}
+    )  # fmt: skip
+    labels = ["M", "AR(p)", "persistence"]
+    fig = plot_horizon_scores(closed, ["m", "ar", "persistence"], labels)
+    drawn = {ln.get_label(): ln.get_linestyle() for ln in fig.axes[0].get_lines()}
+    said = dict(part.split(": ")[::-1] for part in line_style_caption(labels[1:]).split("; "))
+    assert {k: STYLE_WORDS[drawn[k]] for k in labels[1:]} == said
+    assert drawn["M"] == "-"
+    plt.close(fig)

@@ -172,6 +172,9 @@ def test_shift_cost_table_counts_the_built_models():
         row = table.loc[(label, "Bessel Function")]
         assert row["angles"] == angles
         assert row["shift-rule runs"] == 1 + 2 * angles and row["backprop sweeps"] == 2
+    # by default every dataset of Table I, Damped SHM included
+    datasets = set(reports.shift_cost_table().index.get_level_values("dataset"))
+    assert datasets == {ql.DATASET_LABELS[d] for d in ql.DATASETS}
 
 
 def test_data_label_marks_the_stand_in():
@@ -249,3 +252,39 @@ def test_training_time_of_arm_frames_matches_one_row_per_dataset_arm_seed():
     former = frame.groupby(["dataset", "arm", "seed"])["wall_time_s"].first().sum()
     assert reports.training_time(frame) == former  # bit for bit: the same order of summation
     assert reports.training_time(frame) == pytest.approx(3.3 + 11.1 + 1.9)
+
+
+def test_configuration_table_has_no_code_names_and_no_missing_cells():
+    from qkan_lib.evidence.display import find_code_names, frame_text
+    from qkan_lib.models.registry import search_configurations
+    from qkan_lib.paper import TABLE_I
+
+    searches = {
+        f"row {k}": search_configurations(m, d, TABLE_I[(d, m)], top=2, max_latent=3)
+        for k, (d, m) in enumerate((("damped_shm", "qkan_lstm"), ("urban", "hqkan_lstm")))
+    }
+    table = reports.configuration_table(searches)
+    assert list(table.index) == [("row 0", 1), ("row 0", 2), ("row 1", 1), ("row 1", 2)]
+    assert not table.isna().any().any() and "nan" not in table.to_string()
+    assert find_code_names(frame_text(table)) == []
+    assert "_trainable" not in table.to_string() and "True" not in table.to_string()
+    first = searches["row 1"].iloc[0]
+    assert table.loc[("row 1", 1), "latent"] == f"{first.latent_in} → {first.latent_out}"
+    assert table.loc[("row 0", 1), "latent"] == "–"  # QKAN-LSTM has no latent layer
+    assert table.loc[("row 1", 1), "classical / quantum / total"] == (
+        f"{first.classical} / {first.quantum} / {first.total}"
+    )
+
+
+def test_tuning_table_tells_small_scores_apart():
+    # validation MSEs of 1e-5..2e-4: fixed four decimals would print 0.0000 [0.0000, 0.0002]
+    scores = pd.DataFrame(
+        {"model": "lstm", "lr": 0.01, "seed": [0, 1, 2], "score": [3.1e-5, 1.2e-5, 2.1e-4]}
+    )
+    cell = reports.tuning_table(scores, {"lstm": 0.01}).iloc[0, 0]
+    median, low, high = (
+        float(v)
+        for v in cell.rstrip(" *").replace("[", "").replace("]", "").replace(",", "").split()
+    )
+    assert len({median, low, high}) == 3 and "0.0000 [0.0000" not in cell
+    assert median == pytest.approx(3.1e-5, rel=0.1) and high == pytest.approx(2.1e-4, rel=0.1)

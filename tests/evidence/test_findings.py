@@ -162,10 +162,10 @@ def test_trivial_verdict_follows_the_numbers():
         ]
     )
     assert "cannot measure the expressivity" in evidence.trivial_verdict(good, paper)
-    assert "at or above 2 of the paper's 2" in evidence.trivial_verdict(good, paper)
+    assert "AR(p) reaches every epoch-30 value" in evidence.trivial_verdict(good, paper)
     poor = good.assign(r2=0.92)
     text = evidence.trivial_verdict(poor, paper)
-    assert "do not reach every value" in text and "at or above 1 of the paper's 2" in text
+    assert "do not reach every value" in text and "AR(p) reaches some of the paper's" in text
     table = evidence.format_trivial(poor, paper)
     assert table.loc[("toy", "AR(p)"), "reaches every paper value"] == "no"
     assert evidence.fixed_lines(poor) == {"toy": {"AR(p)": 0.92}}
@@ -346,3 +346,20 @@ def test_ablations_and_harder_evidence_on_hand_made_scores(no_training, tmp_path
     rates = out["rates"].set_index(["dataset", "arm"])["lr"]
     assert rates[("damped_shm (ablations)", "qkan_lstm (reps=3)")] == 0.01
     assert rates[("narma10", "lstm")] == 0.03
+
+
+def test_comparison_sentence_summarises_more_than_three_comparisons():
+    rows = [
+        {"a": "qkan_lstm", "b": b, "dataset": d, "verdict": f"{b} better", "p_holm": 0.01}
+        for b in ("lstm", "qlstm") for d in ("damped_shm", "bessel")
+    ] + [{"a": "qkan_lstm", "b": "ar", "dataset": "bessel",
+          "verdict": "no significant difference", "p_holm": 1.0}]  # fmt: skip
+    text = evidence.comparison_sentence(pd.DataFrame(rows))
+    assert text.startswith("4 of the 5 comparisons are significant after Holm's correction")
+    assert "the second model is better: LSTM in 2 and QLSTM in 2" in text
+    assert text.endswith("the other one shows no significant difference.")
+    assert " vs " not in text  # enumerated by the table, not the sentence
+    few = evidence.comparison_sentence(pd.DataFrame(rows[:1]))
+    assert few.startswith("1 of the 1 comparisons is significant") and "QKAN-LSTM vs LSTM" in few
+    none = evidence.comparison_sentence(pd.DataFrame(rows[4:]))
+    assert none.startswith("None of the 1 comparisons is significant")

@@ -148,7 +148,8 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     assert row["active_frequencies_max"] == group["active_frequencies"].max()
     assert row["single_frequency"] == (group["share_outside_dominant"] <= 0.01).mean()
     table = spectrum_usage_table(summary)
-    assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0, 3:])
+    assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0])
+    assert table.index.names == ["dataset", "L", "epoch"]  # no bare row numbers
     assert set(table["models × edges"]) == {"2 × 8"}
     with pytest.raises(ValueError, match="epochs"):
         spectrum_usage(
@@ -187,6 +188,8 @@ def test_verdict_is_computed_from_the_numbers():
     assert single.set_index("reps").loc[2, "dominant_combination"] == pytest.approx(1 / 3)
     several = spectrum_usage_summary(usage_frame({2: [0.2, 0.3, 0.001], 3: [0.5, 0.4, 0.3]}))
     assert "several frequencies per edge" in spectrum_verdict(several)
+    short = spectrum_verdict(several, detail=False)
+    assert short.endswith("use several frequencies per edge.") and "%" not in short
     mixed = spectrum_usage_summary(usage_frame({2: [0, 0, 0.3], 3: [0.5, 0.4, 0.3]}))
     assert "at some L" in spectrum_verdict(mixed)
     assert "not tested" in spectrum_verdict(spectrum_usage_summary(usage_frame({1: [0, 0]})))

@@ -304,10 +304,16 @@ def test_the_effect_is_named_for_the_statistic_it_is():
     independent = compare_models(frame, "r2", [("a", "b")]).iloc[0]
     assert independent["effect"] == np.median(a) - np.median(b) < 0
     assert independent["effect_statistic"] == "difference of medians"
-    row = paired.to_dict() | {"dataset": "bessel", "protocol": "batch10", "p_holm": 0.5}
-    text = verdict.superiority(pd.DataFrame([row]), "a", "b")["measured"]
-    assert f"median of per-seed differences {paired['effect']:+.4f}" in text
-    assert "difference +" not in text.replace("per-seed differences +", "")
+    # the label travels with the number into the verdict page's accuracy table
+    row = paired.to_dict() | {
+        "a": "qkan_lstm", "b": "fourier_lstm", "verdict": "no significant difference",
+        "dataset": "bessel", "protocol": "batch10", "p_holm": 0.5,
+    }  # fmt: skip
+    table = verdict.accuracy_table(
+        {"comparisons": pd.DataFrame([row])}, {"harder_comparisons": pd.DataFrame([row]).iloc[:0]}
+    ).loc[("QKAN-LSTM beats its Fourier twin", "Bessel Function")]
+    assert table["statistic"] == "median of per-seed differences"
+    assert table["effect [95% CI]"].startswith(f"{paired['effect']:+.4f} [")
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,12 @@ def test_spectrum_claim_in_and_beyond_the_paper_configuration():
         out["verdict"].startswith("holds only beyond") and "3 models per setting" in out["strength"]
     )
     assert V.spectrum_claim(summary.iloc[:1])["verdict"].startswith("does not hold")
+    # one clause per L, the datasets pooled into ranges
+    two = pd.concat([summary, summary.assign(dataset="damped_shm", single_frequency=[1.0, 0.1])])
+    measured = V.spectrum_claim(two)["measured"]
+    assert measured.count("*L* = 2") == 1 and "Bessel Function and Damped SHM" in measured
+    assert "$" not in measured and ">=" not in V.spectrum_claim(two)["verdict"]
+    assert "10%–20% of edges effectively one frequency" in measured
 
 
 def test_verdict_counts_and_display():
@@ -254,7 +260,7 @@ def test_verdict_table_on_hand_made_evidence():
     # the trivial forecasters reach the paper's best on Damped SHM only (the train split ignored)
     assert outcome["The tasks measure expressivity"] == "holds in part"
     assert measured["The tasks measure expressivity"] == (
-        "Damped SHM: ar reaches test R² 0.9950 (paper's best model 0.9900); "
+        "Damped SHM: AR(p) reaches test R² 0.9950 (paper's best model 0.9900); "
         "Bessel Function: persistence reaches test R² 0.9500 (paper's best model 0.9800)"
     )
     assert verdict["QKAN-LSTM beats LSTM on harder tasks"] == V.CONTRADICTED

@@ -1,0 +1,210 @@
+"""Names and numbers as a page shows them: the one display-name mapping and the one number format.
+
+A reader never meets a code name: models and datasets are shown by the ``label`` of their
+registry entry (``MODEL_REGISTRY``, ``DATASET_REGISTRY``); statistical tests, forecasters and
+metric columns by the labels below. :data:`CODE_NAMES` lists what must never reach a page, and
+:func:`find_code_names` finds them in generated text (the tests of the tables and sentences,
+and the browser test of the built pages, read the same list).
+
+Numbers: :func:`number` prints the precision that matters (scientific notation where fixed
+decimals would print only zeros), :func:`numbers` gives a group of numbers that differ enough
+decimals to tell them apart, :func:`count` prints whole numbers without ".0", and a missing
+value prints as a dash, never "nan".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from ..models.registry import DATASET_LABELS, MODEL_LABELS
+
+TEST_LABELS = {
+    "mannwhitney": "Mann-Whitney U",
+    "welch": "Welch's t",
+    "wilcoxon": "Wilcoxon signed-rank",
+    "signed-rank vs fixed value": "signed-rank vs a fixed value",
+}
+FORECASTER_LABELS = {"ar": "AR(p)", "persistence": "persistence"}
+METRIC_LABELS = {
+    "test_r2": "test R²",
+    "r2": "R²",
+    "test_mse": "test MSE",
+    "mse": "MSE",
+    "test_mae": "test MAE",
+    "mae": "MAE",
+    "train_loss": "train loss",
+    "val_mse": "validation MSE",
+    "wall_time_s": "wall time (s)",
+    "seq_len": "window length",
+    "lr": "learning rate",
+}
+STATISTIC_LABELS = {"kendall_tau": "Kendall's τ", "p_holm": "Holm p", "p_raw": "p (raw)"}
+# Every code name a table, sentence or caption could carry, and the name a reader sees.
+DISPLAY_NAMES = {
+    **MODEL_LABELS,
+    **DATASET_LABELS,
+    **TEST_LABELS,
+    **FORECASTER_LABELS,
+    **METRIC_LABELS,
+    **STATISTIC_LABELS,
+}
+MISSING = "–"  # what a missing number prints as (never "nan")
+
+# What must never appear in a page's prose, tables or figure text (code cells may carry them):
+# the code names of models, datasets, tests and metric columns, and phrases a review found.
+# Matched case-sensitively as whole words, so "Urban" and "Wilcoxon" pass, "urban" does not.
+CODE_NAMES = tuple(
+    dict.fromkeys(
+        [
+            *MODEL_LABELS,
+            *DATASET_LABELS,
+            *(name for name in TEST_LABELS if " " not in name),
+            *(name for name in METRIC_LABELS if "_" in name),
+            *STATISTIC_LABELS,
+            "test r2",
+            "ar reaches",
+            "p_Holm",
+            "seed(s)",
+            "NaN",
+            "nan",
+        ]
+    )
+)
+_CODE_NAME_PATTERN = re.compile(
+    r"(?<![\w./-])(" + "|".join(re.escape(n) for n in CODE_NAMES) + r")(?![\w/(-])"
+)
+
+
+def find_code_names(text: str) -> list[str]:
+    """The code names of :data:`CODE_NAMES` in ``text`` (whole words, case-sensitive)."""
+    return _CODE_NAME_PATTERN.findall(str(text))
+
+
+def frame_text(frame: pd.DataFrame) -> str:
+    """Everything a reader sees of a table (cells, column and index labels and their names)
+    as one string, for :func:`find_code_names`."""
+    parts = [frame.to_string()]
+    parts += [str(n) for n in list(frame.columns.names) + list(frame.index.names) if n]
+    return "\n".join(parts)
+
+
+def display_name(name: str) -> str:
+    """The reader's name of a code name; an arm with options, "qkan_lstm (reps=2)", keeps its
+    options ("QKAN-LSTM (reps=2)") and "match=hqkan_lstm" names the model it matches."""
+    name = str(name)
+    if name in DISPLAY_NAMES:
+        return DISPLAY_NAMES[name]
+    base, _, rest = name.partition(" (")
+    if not rest:
+        return name
+    label = DISPLAY_NAMES.get(base, base)
+    if rest.startswith("match=") and rest[6:-1] in DISPLAY_NAMES:
+        return f"{label} ({DISPLAY_NAMES[rest[6:-1]]})"
+    return f"{label} ({rest}"
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every index value, column label and axis name that is a code name
+    replaced by its display name (cells are left as they are)."""
+
+    def rename_index(index: pd.Index) -> pd.Index:
+        if isinstance(index, pd.MultiIndex):
+            levels = [
+                [display_name(v) if isinstance(v, str) else v for v in level]
+                for level in index.levels
+            ]
+            out = index.set_levels(levels, verify_integrity=False)
+        else:
+            out = pd.Index([display_name(v) if isinstance(v, str) else v for v in index])
+        return out.set_names([display_name(n) if isinstance(n, str) else n for n in index.names])
+
+    out = frame.copy()
+    out.index = rename_index(frame.index)
+    out.columns = rename_index(frame.columns)
+    return out
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)
+
+
+def number(value: float, digits: int = 4, sign: bool = False, scientific: bool = True) -> str:
+    """``digits`` decimals, or scientific notation with ``digits - 1`` significant digits where
+    fixed decimals would print only zeros (|value| < 10^-digits, e.g. a loss of 3e-5) or more
+    than ten digits (``scientific=False``: never); a missing value prints :data:`MISSING`;
+    ``sign``: always a sign."""
+    if _missing(value):
+        return MISSING
+    value = float(value)
+    plus = "+" if sign else ""
+    if scientific and value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
+        return f"{value:{plus}.{max(digits - 2, 1)}e}"
+    return f"{round(value, digits) + 0.0:{plus}.{digits}f}"  # never "-0.00"
+
+
+def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:
+    """Several numbers shown together (a median and its interval, two medians): at least
+    ``digits`` decimals, more (up to four more) where two values that differ would print
+    the same, and scientific notation only where every value is below 10^-digits (one
+    notation per group: never "-0.0025 [-0.0083, +3.81e-05]")."""
+    values = [float(v) for v in values]
+    present = [v for v in values if not math.isnan(v)]
+    nonzero = [abs(v) for v in present if v != 0]
+    if nonzero and max(nonzero) < 10**-digits:
+        return [number(v, digits, sign) for v in values]  # all tiny: scientific
+    for extra in range(5):
+        shown = [number(v, digits + extra, sign, scientific=False) for v in values]
+        seen: dict[str, float] = {}
+        if all(seen.setdefault(s, v) == v for v, s in zip(values, shown) if not math.isnan(v)):
+            return shown
+    return shown
+
+
+def interval(value: float, low: float, high: float, digits: int = 4, sign: bool = False) -> str:
+    """ "value [low, high]" in one precision (:func:`numbers`)."""
+    v, lo, hi = numbers([value, low, high], digits, sign)
+    return f"{v} [{lo}, {hi}]"
+
+
+def count(value) -> str:
+    """A whole number (a width, a count of seeds) without ".0"; refuses a fractional one."""
+    if _missing(value):
+        return MISSING
+    if float(value) != int(float(value)):
+        raise ValueError(f"count: expected a whole number, got {value!r}")
+    return str(int(float(value)))
+
+
+def p_value(p: float) -> str:
+    """A p-value: two significant digits, "1" rather than "1.0"."""
+    if _missing(p):
+        return MISSING
+    return f"{float(p):.2g}"
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter capitalised when it starts with a word (generated
+    sentences may start with a name such as "persistence"); a number or a name that starts
+    with a capital stays as it is. Leading Markdown emphasis is skipped."""
+    text = str(text)
+    k = len(text) - len(text.lstrip("*_ "))
+    if k < len(text) and text[k].isalpha():
+        return text[:k] + text[k].upper() + text[k + 1 :]
+    return text
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """ "1 seed", "3 seeds" (never "seed(s)")."""
+    return f"{count(n)} {word if int(n) == 1 else words or word + 's'}"
+
+
+def listing(items: Iterable[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = list(items)
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,142 @@
+"""The one display-name mapping and number format (qkan_lib.evidence.display), and that what the
+book's chapters generate from the run archive carries no code name."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import qkan_lib as ql
+from qkan_lib.data.registry import DATASET_REGISTRY
+from qkan_lib.evidence import display as D
+from qkan_lib.evidence import findings, verdict
+from qkan_lib.models.registry import MODEL_REGISTRY
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHIVE = ROOT / "archive" / "full"
+
+
+def test_numbers_show_the_precision_that_matters():
+    assert D.number(2.7755575615628914e-17) == "2.78e-17"  # never the raw float
+    assert D.number(0.5) == "0.5000" and D.number(-0.0) == "0.0000"  # no "-0.0000"
+    assert D.number(float("nan")) == D.MISSING and D.number(None) == D.MISSING
+    assert D.number(3e-5) == "3.00e-05"  # .4f would print 0.0000
+    assert D.number(0.25, 2, sign=True) == "+0.25"
+    assert D.number(-0.001, 2, scientific=False) == "0.00"  # no "HQKAN-LSTM -0.00"
+    # values that differ never print the same: more decimals, or scientific when all tiny
+    assert D.interval(1e-5, 2e-5, 3e-5) == "1.00e-05 [2.00e-05, 3.00e-05]"
+    assert D.interval(0.99671, 0.99674, 0.9968) == "0.99671 [0.99674, 0.99680]"
+    assert D.interval(0.5, 0.25, 0.75) == "0.5000 [0.2500, 0.7500]"
+    # one notation per group
+    assert D.interval(-0.0025, -0.0083, 3.81e-05, sign=True) == "-0.0025 [-0.0083, +0.0000]"
+    shown = D.numbers([0.123451, 0.123452])
+    assert shown[0] != shown[1] and float(shown[0]) == pytest.approx(0.123451, abs=1e-8)
+    assert D.numbers([0.1, 0.1]) == ["0.1000", "0.1000"]  # equal values may print equal
+    assert D.count(3.0) == "3" and D.count(12) == "12" and D.count(math.nan) == D.MISSING
+    with pytest.raises(ValueError, match="whole number"):
+        D.count(2.5)
+    assert D.p_value(1.0) == "1" and D.p_value(3.4e-5) == "3.4e-05"
+
+
+def test_display_names_come_from_the_registries():
+    for name, spec in MODEL_REGISTRY.items():
+        assert D.display_name(name) == spec.label
+    for name, spec in DATASET_REGISTRY.items():
+        assert D.display_name(name) == spec.label
+    assert D.display_name("mannwhitney") == "Mann-Whitney U"
+    assert D.display_name("test_r2") == "test R²" and D.display_name("ar") == "AR(p)"
+    assert D.display_name("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
+    assert D.display_name("param_matched_lstm (match=hqkan_lstm)") == "Matched LSTM (HQKAN-LSTM)"
+    assert D.display_name("something else") == "something else"
+    frame = pd.DataFrame(
+        {"test_r2": [1.0]},
+        index=pd.MultiIndex.from_tuples([("urban", "qlstm")], names=["dataset", "model"]),
+    )
+    shown = D.display_frame(frame)
+    assert list(shown.columns) == ["test R²"]
+    assert shown.index[0] == ("Urban Telecommunication", "QLSTM")
+    assert D.find_code_names(D.frame_text(frame)) and not D.find_code_names(D.frame_text(shown))
+
+
+def test_code_names_are_found_as_whole_words_only():
+    found = D.find_code_names(
+        "qkan_lstm vs lstm, total, urban; mannwhitney; test_r2; ar reaches 1; mean over 1 seed(s)"
+    )
+    assert found == [
+        "qkan_lstm",
+        "lstm",
+        "urban",
+        "mannwhitney",
+        "test_r2",
+        "ar reaches",
+        "seed(s)",
+    ]
+    clean = "QKAN-LSTM vs LSTM on Urban Telecommunication; Wilcoxon signed-rank; test R² (nn.LSTM)"
+    assert D.find_code_names(clean) == []
+    # module paths and file names are code, not names on the page
+    assert D.find_code_names("`qkan_lib.evidence.verdict`, damped_shm_lstm_L4_seed0.json") == []
+    assert "hqkan_lstm" in D.CODE_NAMES and "damped_shm" in D.CODE_NAMES
+
+
+def test_sentences_start_with_a_capital_and_lists_read_as_prose():
+    assert D.sentence("persistence reaches") == "Persistence reaches"
+    assert D.sentence("*verdict*") == "*Verdict*" and D.sentence("AR(p)") == "AR(p)"
+    assert D.sentence("6 of the 18") == "6 of the 18"
+    assert D.listing(["a"]) == "a" and D.listing(["a", "b", "c"]) == "a, b and c"
+    assert D.plural(1, "seed") == "1 seed" and D.plural(3.0, "seed") == "3 seeds"
+
+
+@pytest.fixture
+def archived(monkeypatch, tmp_path):
+    """The chapters' full-protocol evidence, read from the run archive (nothing trains)."""
+    if not (ARCHIVE / "MANIFEST.json").exists():
+        pytest.skip("no run archive")
+    monkeypatch.setenv("QKAN_ARCHIVE", str(ARCHIVE))
+    monkeypatch.setenv("QKAN_NO_TRAINING", "1")
+    monkeypatch.setenv("QKAN_PROGRESS", "0")
+    baselines = findings.baselines_evidence(tmp_path, full=True)
+    harder = findings.ablations_and_harder_evidence(tmp_path, full=True)
+    return baselines, harder
+
+
+@pytest.mark.slow
+def test_what_the_chapters_generate_from_the_archive_has_no_code_names(archived):
+    baselines, harder = archived
+    main = baselines["comparisons"].query("protocol == 'batch10'")
+    texts = {
+        "trivial table": D.frame_text(findings.format_trivial(baselines["trivial"])),
+        "trivial sentence": findings.trivial_verdict(baselines["trivial"]),
+        "summary": D.frame_text(findings.format_summary(baselines["summary"], by=("dataset",))),
+        "comparisons": D.frame_text(findings.format_comparisons(main, by=("dataset",))),
+        "comparison sentence": findings.comparison_sentence(main),
+        "power": findings.power_sentence(main),
+        "agreement": D.frame_text(findings.format_agreement(baselines["agreement"])),
+        "agreement sentence": findings.agreement_sentence(baselines["agreement_counts"]),
+        "ablations": findings.comparison_sentence(harder["ablation_comparisons"]),
+        "harder": D.frame_text(
+            findings.format_comparisons(harder["harder_comparisons"], by=("dataset",))
+        ),
+        "closed loop": findings.comparison_sentence(harder["closed_loop_comparisons"]),
+    }
+    spectrum = pd.DataFrame(
+        [{"dataset": "bessel", "reps": 1, "epoch": 30, "models": 2, "max_frequencies": 1,
+          "active_frequencies_median": 1.0, "single_frequency": 1.0,
+          "frequencies_per_edge": "one"}]
+    )  # fmt: skip
+    paper_best = {"damped_shm": 0.9972, "bessel": 0.9863}
+    table = verdict.verdict_table(
+        baselines, harder, spectrum, ql.reductions.claim_report(), paper_best
+    )
+    texts["verdict details"] = verdict.verdict_details(table)
+    texts["verdict table"] = D.frame_text(verdict.verdict_display(table))
+    texts["accuracy table"] = D.frame_text(verdict.accuracy_table(baselines, harder))
+    found = {k: D.find_code_names(v) for k, v in texts.items()}
+    assert {k: v for k, v in found.items() if v} == {}
+    # more than three comparisons are summarised, never listed one by one
+    assert len(main) > 3 and findings.comparison_sentence(main).count(" vs ") <= 3
+    for key in ("trivial sentence", "comparison sentence", "verdict details"):
+        assert texts[key][0].isupper() or texts[key][0].isdigit(), key
+    # every accuracy claim of the verdict has its comparisons in the accuracy table
+    accuracy = verdict.accuracy_table(baselines, harder)
+    assert {c for c, *_ in verdict.ACCURACY_CLAIMS} == set(accuracy.index.get_level_values(0))
