@@ -14,6 +14,8 @@ import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
+from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
+from ..evidence.real_forecasts import model_label
 from ..evidence.statistics import paper_agreement, paper_cells, seed_summary
 from ..models.parameters import count_parameters
 from ..models.registry import (
@@ -334,3 +336,46 @@ def shift_cost_table(
                 }
             )
     return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+
+def forecast_table(
+    summary: pd.DataFrame,
+    dataset: str,
+    metrics: Sequence[str] = ("mase", "smape"),
+    digits: int = 3,
+) -> pd.DataFrame:
+    """One real series: a row per model (display names, best multi-step MASE first), columns
+    '<metric> one-step' and '<metric> multi-step' as 'mean ± std' over seeds (a baseline has one
+    value). ``summary`` is :func:`qkan_lib.evidence.real_forecasts.summarize_scores`'s table."""
+    part = summary[summary["dataset"] == dataset]
+    if part.empty:
+        raise ValueError(f"no scores for {dataset!r}")
+    order = part[part["kind"] == "multi-step"].sort_values("mase_mean")["model"].tolist()
+    columns = {}
+    for metric in metrics:
+        for kind in ("one-step", "multi-step"):
+            rows = part[part["kind"] == kind].set_index("model").reindex(order)
+            columns[f"{FORECAST_METRICS[metric]} {kind}"] = [
+                mean_std(m, s if n > 1 else float("nan"), digits)
+                for m, s, n in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"], rows["n_seeds"])
+            ]
+    return pd.DataFrame(columns, index=pd.Index([model_label(m) for m in order], name="model"))
+
+
+def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """The Diebold-Mariano comparisons (one row each): series, model, best baseline, the ratio
+    of mean absolute errors, the HLN statistic, Holm's p and the verdict, as display text."""
+    return pd.DataFrame(
+        {
+            "series": [DATASET_LABELS.get(d, d) for d in comparisons["dataset"]],
+            "model": [model_label(a) for a in comparisons["a"]],
+            "best baseline": [model_label(b) for b in comparisons["b"]],
+            "MAE ratio": [f"{r:.{digits}f}" for r in comparisons["mae_ratio"]],
+            "DM (HLN)": [f"{s:+.{digits}f}" for s in comparisons["statistic"]],
+            "Holm p": [f"{p:.2g}" for p in comparisons["p_holm"]],
+            "verdict": [
+                v if not v.endswith(" better") else f"{model_label(v[: -len(' better')])} better"
+                for v in comparisons["verdict"]
+            ],
+        }
+    )

@@ -44,15 +44,29 @@ from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.stattools import kpss
 from threadpoolctl import threadpool_limits
 
-from ..data.real_series import forecast_origins, min_training_length
+from ..data.real_series import (
+    SeriesFileError,
+    file_digest,
+    forecast_origins,
+    min_training_length,
+    read_series_csv,
+)
 from ..data.registry import REAL_DATASETS, dataset_spec, load_dataset
-from ..models.registry import MODEL_LABELS, MODELS
+from ..models.registry import MODELS
 from ..runs.experiment import PathLike, Protocol, protocol
 from ..runs.run import trained_model
-from ..runs.store import load_result
+from ..runs.store import default_results_dir, load_result
 from ..utils import check_positive_int
 from .closed_loop import closed_loop_forecast
-from .findings import MATCHED_TO_HQKAN, Arm, arm, run_arms, tuned_rates, tuning_rates
+from .findings import (
+    MATCHED_TO_HQKAN,
+    Arm,
+    arm,
+    arm_label,
+    run_arms,
+    tuned_rates,
+    tuning_rates,
+)
 from .forecasters import LinearAutoregression
 from .statistics import ALPHA, diebold_mariano, holm_verdicts, mean_ranks
 from .verdict import CONTRADICTED, HOLDS, NOT_SUPPORTED, UNTESTABLE
@@ -76,7 +90,7 @@ METRIC_LABELS = {"mase": "MASE", "smape": "sMAPE", "mse": "MSE", "mae": "MAE"}
 
 def model_label(name: str) -> str:
     """The display name of a model or baseline."""
-    return BASELINES.get(name) or MODEL_LABELS.get(name, name)
+    return BASELINES.get(name) or arm_label(name)
 
 
 def real_arms() -> tuple[Arm, ...]:
@@ -477,3 +491,72 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
 def verdict_sentence(claim: dict) -> str:
     """One line: the claim and its verdict."""
     return f"{claim['claim']}: {claim['verdict']} ({claim['strength']})."
+
+
+# ---------------------------------------------------------------------------------------------
+# the reader's own series
+
+
+def csv_protocol(
+    path,
+    time_column: str,
+    value_column: str,
+    season: int = 1,
+    full: bool = False,
+    seq_len: int | None = None,
+    horizon: int | None = None,
+) -> Protocol:
+    """The protocol of the reader's CSV: the registry's "csv" settings with the file (path,
+    columns, season and the file's digest, so an edited file never reuses old runs), the window
+    length (default: the season when it is 2..48, else 8) and the horizon (default: the season
+    when it is 2..48, else 6). The file is read and checked first
+    (:func:`qkan_lib.data.real_series.read_series_csv`); a series too short for the windows and
+    the rolling origins is refused with the file, column and sizes named."""
+    season = check_positive_int(season, "season")
+    series = read_series_csv(path, time_column, value_column, season)
+    seasonal = 2 <= season <= 48
+    seq_len = check_positive_int(seq_len or (season if seasonal else 8), "seq_len")
+    horizon = check_positive_int(horizon or (season if seasonal else 6), "horizon")
+    base = protocol("csv", full)
+    options = {**dict(base.data_options), "path": str(Path(path).resolve()),
+               "time_column": time_column, "value_column": value_column, "season": season,
+               "sha256": file_digest(path), "horizon": horizon}  # fmt: skip
+    needed = min_training_length(seq_len, season) + horizon * N_ORIGINS[bool(full)]
+    if len(series) < needed:
+        raise SeriesFileError(
+            f"{path}: column {value_column!r}: {len(series)} rows are too short; windows of "
+            f"{seq_len}, a season of {season} and {N_ORIGINS[bool(full)]} forecast origins "
+            f"{horizon} steps apart need at least {needed} rows"
+        )
+    return dataclasses.replace(
+        base, seq_lens=(seq_len,), data_options=tuple(sorted(options.items()))
+    )
+
+
+def compare_csv(
+    path,
+    time_column: str,
+    value_column: str,
+    season: int = 1,
+    results_dir: PathLike | None = None,
+    full: bool = False,
+    seq_len: int | None = None,
+    horizon: int | None = None,
+    base_seed: int = 0,
+    device: str = "auto",
+    progress: bool | None = None,
+) -> dict:
+    """The book's comparison on the reader's own series (``qkan-experiments compare``).
+
+    Returns the evidence of :func:`real_series_evidence` for that one series (``forecasts``,
+    ``scores``, ``summary``, ``best``, ``comparisons``, ``rates``) plus ``claim``
+    (:func:`real_data_claim`) and ``protocol``. Runs are stored under ``results_dir``
+    (default: the results store) like every other run."""
+    spec = csv_protocol(path, time_column, value_column, season, full, seq_len, horizon)
+    results_dir = Path(results_dir or default_results_dir())
+    forecasts, rates = series_forecasts("csv", results_dir, full, base_seed, device, progress,
+                                        base=spec)  # fmt: skip
+    out = evidence_from_forecasts(forecasts, full, {"csv": rates}, protocols={"csv": spec})
+    out["claim"] = real_data_claim(out["comparisons"])
+    out["protocol"] = spec
+    return out
