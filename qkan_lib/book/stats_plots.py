@@ -238,3 +238,18 @@ def plot_mean_ranks(ranks: pd.Series, cd: float, labels: Sequence[str] | None = 
     ax.tick_params(labelsize=9)
     ax.set_title(title or "mean ranks by MASE", fontsize=10)
     return fig
+
+
+def plot_series_grid(series: dict, ncols: int = 3):
+    """Each named series (``{label: pandas Series with a time index}``) in its own panel."""
+    n = len(series)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.3 * nrows), constrained_layout=True,
+                             squeeze=False)  # fmt: skip
+    for ax, (label, values) in zip(axes.flat, series.items()):
+        ax.plot(values.index, values.to_numpy(), color="black", lw=0.8)
+        ax.set_title(label, fontsize=10)
+        ax.tick_params(labelsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return fig

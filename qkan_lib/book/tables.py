@@ -14,6 +14,7 @@ import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
+from ..data.real_series import REAL_SERIES
 from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
 from ..evidence.real_forecasts import model_label
 from ..evidence.statistics import paper_agreement, paper_cells, seed_summary
@@ -379,3 +380,42 @@ def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
             ],
         }
     )
+
+
+def series_catalogue(lengths: dict[str, int]) -> pd.DataFrame:
+    """The bundled real series (:data:`qkan_lib.data.real_series.REAL_SERIES`): one row each
+    with its display name, sampling, seasonal period, length (``lengths``), character, source
+    and licence."""
+    rows = [
+        {
+            "series": s.label,
+            "sampling": s.frequency,
+            "season": s.season,
+            "values": lengths[name],
+            "character": s.character,
+            "source": s.source,
+            "licence": s.licence,
+        }  # fmt: skip
+        for name, s in REAL_SERIES.items()
+    ]
+    return pd.DataFrame(rows).set_index("series")
+
+
+def real_series_overview(
+    summary: pd.DataFrame, metric: str = "mase", kind: str = "multi-step", digits: int = 3
+) -> pd.DataFrame:
+    """Rows: models (display names, best mean rank first is left to the caller), columns: the
+    series; cells: mean (± std over seeds) of ``metric``."""
+    part = summary[summary["kind"] == kind]
+    out = {}
+    for dataset, group in part.groupby("dataset", sort=False):
+        g = group.set_index("model")
+        out[DATASET_LABELS.get(dataset, dataset)] = {
+            model_label(m): mean_std(
+                g.loc[m, f"{metric}_mean"],
+                g.loc[m, f"{metric}_std"] if g.loc[m, "n_seeds"] > 1 else float("nan"),
+                digits,
+            )  # fmt: skip
+            for m in g.index
+        }
+    return pd.DataFrame(out)

@@ -26,6 +26,7 @@ from ..runs.run import BudgetSpent, time_budget
 from ..runs.store import default_results_dir, load_result
 from .findings import ablations_and_harder_evidence, baselines_evidence, tuning_rates
 from .learned_spectra import spectrum_usage_study, train_qkan_lstm_edges
+from .real_forecasts import real_series_evidence
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ def _spectra(results_dir, full, device, seed):
                          results_dir=results_dir)  # fmt: skip
 
 
+def _real_series(results_dir, full, device, seed):
+    real_series_evidence(results_dir, full=full, base_seed=seed, device=device)
+
+
 BOOK_STEPS = (
     BookStep("05", "Damped SHM: Table II and learning-rate tuning", _table("damped_shm")),
     BookStep("06", "Bessel: Table III and learning-rate tuning", _table("bessel")),
@@ -80,6 +85,7 @@ BOOK_STEPS = (
     BookStep("09", "Baselines: tuning and evaluation seeds", _baselines),
     BookStep("10", "Ablations and harder tasks", _ablations),
     BookStep("11", "What the models learn: edge spectra", _spectra),
+    BookStep("13", "Real series: tuning and rolling-origin forecasts", _real_series),
 )
 
 

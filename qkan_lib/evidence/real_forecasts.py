@@ -560,3 +560,52 @@ def compare_csv(
     out["claim"] = real_data_claim(out["comparisons"])
     out["protocol"] = spec
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# what the numbers say, in one line each
+
+
+def _series_label(dataset: str) -> str:
+    return dataset_spec(dataset).label
+
+
+def accuracy_sentence(summary: pd.DataFrame, model: str = "qkan_lstm") -> str:
+    """Per series: where ``model`` ranks by multi-step MASE among all models and baselines,
+    and the best model there."""
+    parts = []
+    multi = summary[summary["kind"] == "multi-step"]
+    for dataset, group in multi.groupby("dataset", sort=False):
+        order = group.sort_values("mase_mean")["model"].tolist()
+        if model not in order:
+            continue
+        parts.append(
+            f"on {_series_label(dataset)} {model_label(model)} ranks {order.index(model) + 1} of "
+            f"{len(order)} (best: {model_label(order[0])}, MASE "
+            f"{group.set_index('model').loc[order[0], 'mase_mean']:.3f})"
+        )
+    return "By multi-step MASE, " + "; ".join(parts) + "." if parts else ""
+
+
+def dm_sentence(comparisons: pd.DataFrame) -> str:
+    """How many DM comparisons the neural models win, lose and tie after Holm."""
+    wins = int((comparisons["verdict"] == comparisons["a"] + " better").sum())
+    losses = int((comparisons["verdict"] == comparisons["b"] + " better").sum())
+    ties = len(comparisons) - wins - losses
+    return (
+        f"Of {len(comparisons)} Diebold-Mariano comparisons with the best baseline of each series "
+        f"(Holm-corrected), the neural model is significantly more accurate in {wins}, "
+        f"significantly less accurate in {losses} and indistinguishable in {ties}."
+    )
+
+
+def rank_sentence(ranks: pd.Series, summary: dict) -> str:
+    """The best mean rank and which models lie within the critical difference of it."""
+    best = float(ranks.iloc[0])
+    close = [model_label(m) for m, r in ranks.items() if r - best < summary["cd"]]
+    return (
+        f"Across {summary['n_series']} series, {model_label(ranks.index[0])} has the best mean "
+        f"rank ({best:.2f} of {summary['k']}); the critical difference is {summary['cd']:.2f} "
+        f"(Friedman p = {summary['friedman_p']:.2g}), so {len(close)} of {summary['k']} models "
+        f"cannot be told apart from the best: {', '.join(close)}."
+    )
