@@ -404,9 +404,11 @@ def series_catalogue(lengths: dict[str, int]) -> pd.DataFrame:
 def real_series_overview(
     summary: pd.DataFrame, metric: str = "mase", kind: str = "multi-step", digits: int = 3
 ) -> pd.DataFrame:
-    """Rows: models (display names, best mean rank first is left to the caller), columns: the
-    series; cells: mean (± std over seeds) of ``metric``."""
+    """Rows: models (display names, best mean rank of ``metric`` across the series first),
+    columns: the series; cells: mean (± std over seeds) of ``metric``."""
     part = summary[summary["kind"] == kind]
+    wide = part.pivot(index="dataset", columns="model", values=f"{metric}_mean")
+    order = wide.rank(axis=1).mean().sort_values().index
     out = {}
     for dataset, group in part.groupby("dataset", sort=False):
         g = group.set_index("model")
@@ -416,6 +418,6 @@ def real_series_overview(
                 g.loc[m, f"{metric}_std"] if g.loc[m, "n_seeds"] > 1 else float("nan"),
                 digits,
             )  # fmt: skip
-            for m in g.index
+            for m in order
         }
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, index=[model_label(m) for m in order])

@@ -490,7 +490,7 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
 
 def verdict_sentence(claim: dict) -> str:
     """One line: the claim and its verdict."""
-    return f"{claim['claim']}: {claim['verdict']} ({claim['strength']})."
+    return f"{claim['claim']}: {claim['verdict']}; {claim['strength']}."
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.holtwinters import SimpleExpSmoothing
 
-from qkan_lib.data.real_series import load_real_series, origin_windows
+from qkan_lib.data.real_series import REAL_SERIES, load_real_series, origin_windows
 from qkan_lib.evidence import real_forecasts as rf
 from qkan_lib.evidence.verdict import CONTRADICTED, HOLDS, NOT_SUPPORTED
 
@@ -129,3 +129,45 @@ def test_arms_and_the_matched_lstm_at_these_sizes():
     assert names[:4] == ["lstm", "qlstm", "qkan_lstm", "hqkan_lstm"] and "fourier_lstm" in names
     matched = next(a for a in rf.real_arms() if a.model == "param_matched_lstm")
     assert count("param_matched_lstm", **dict(matched.options)) < count("lstm")
+
+
+def test_tables_figures_and_sentences_from_the_evidence():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from qkan_lib.book import stats_plots, tables
+
+    forecasts = _toy_forecasts()
+    histories = {(d, o): list(np.arange(o, dtype=float) % 7)
+                 for d in ("real_nile", "real_us_gdp") for o in (80, 86)}  # fmt: skip
+    summary = rf.summarize_scores(
+        rf.score_forecasts(forecasts, histories, {"real_nile": 1, "real_us_gdp": 4})
+    )
+    table = tables.forecast_table(summary, "real_nile")
+    assert list(table.index)[0] == "QKAN-LSTM" and "±" in table.loc["QKAN-LSTM", "MASE multi-step"]
+    assert "±" not in table.loc["ETS", "MASE multi-step"]  # one value: no spread
+    overview = tables.real_series_overview(summary)
+    assert list(overview.columns) == ["Nile flow", "US real GDP"]
+    assert overview.index[0] == "QKAN-LSTM"
+    comparisons = rf.dm_comparisons(forecasts, rf.best_baselines(summary),
+                                    {"real_nile": 1, "real_us_gdp": 1})  # fmt: skip
+    shown = tables.dm_table(comparisons)
+    assert set(shown["verdict"]) == {"QKAN-LSTM better", "no significant difference"}
+    assert "significantly more accurate in 2" in rf.dm_sentence(comparisons)
+    ranks, cd = rf.rank_table(summary)
+    assert rf.rank_sentence(ranks, cd).startswith("Across 2 series, QKAN-LSTM has the best")
+    assert "ranks 1 of 4" in rf.accuracy_sentence(summary)
+    fig = stats_plots.plot_mean_ranks(ranks, cd["cd"])
+    assert len(fig.axes[0].get_yticklabels()) == 4
+    fig = stats_plots.plot_origin_forecasts(
+        forecasts, np.zeros(92), "real_nile", ["ets", "qkan_lstm"]
+    )
+    assert len(fig.axes[0].get_legend().get_texts()) == 3  # series + two models
+    catalogue = tables.series_catalogue({n: 1 for n in REAL_SERIES})
+    assert (catalogue["licence"] == "public domain").all()
+
+
+def test_book_plans_the_chapter_runs():
+    from qkan_lib.evidence.book_runs import BOOK_STEPS
+
+    assert [s.chapter for s in BOOK_STEPS][-1] == "13"
