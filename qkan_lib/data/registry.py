@@ -123,6 +123,12 @@ def _real(name: str):
 
 
 def _csv(seq_len, dtype, milan_dir, **options):
+    missing = [k for k in ("path", "time_column", "value_column") if k not in options]
+    if missing:
+        raise ValueError(
+            f"the 'csv' dataset needs the data options {missing} (the reader's file); "
+            "run it with `qkan-experiments compare FILE.csv --time-column T --value-column Y`"
+        )
     return csv_series_dataset(seq_len=seq_len, dtype=dtype, **options)
 
 

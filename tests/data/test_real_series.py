@@ -157,3 +157,8 @@ def test_too_short_for_windows_and_origins(tmp_path):
     series = read_series_csv(write(tmp_path, csv_text(hourly(30))), "t", "y")
     with pytest.raises(ValueError, match="too short for 3 forecast origins"):
         forecast_origins(len(series), 6, 3, min_training_length(8, 4))
+
+
+def test_csv_dataset_without_a_file_says_how_to_run_it():
+    with pytest.raises(ValueError, match=r"needs the data options \['path', 'time_column'"):
+        load_dataset("csv", 8)
