@@ -180,6 +180,16 @@ def plot_horizon_scores(
     return fig
 
 
+# line style of a forecast by whether it has seeds (the caption reads the same mapping)
+FORECAST_STYLES = {True: ("--", "dashed", "baselines (deterministic)"),
+                   False: ("-", "solid", "neural models (mean over seeds)")}  # fmt: skip
+
+
+def forecast_styles_note() -> str:
+    """The caption's description of :func:`plot_origin_forecasts`' line styles."""
+    return "; ".join(f"{word}: {what}" for _, word, what in FORECAST_STYLES.values())
+
+
 def plot_origin_forecasts(
     forecasts: pd.DataFrame,
     history: pd.Series | np.ndarray,
@@ -206,7 +216,7 @@ def plot_origin_forecasts(
         for i, (origin, group) in enumerate(rows.groupby("origin")):
             mean = group.groupby("h")["forecast"].mean()
             ax.plot(origin + mean.index - 1, mean.to_numpy(), color=f"C{k % 10}",
-                    ls="--" if deterministic else "-", lw=1.4,
+                    ls=FORECAST_STYLES[bool(deterministic)][0], lw=1.4,
                     label=label if i == 0 else None)  # fmt: skip
     for origin in sorted(set(part["origin"])):
         ax.axvline(origin - 0.5, color="0.6", lw=0.8, ls=":")

@@ -163,6 +163,9 @@ def test_tables_figures_and_sentences_from_the_evidence():
         forecasts, np.zeros(92), "real_nile", ["ets", "qkan_lstm"]
     )
     assert len(fig.axes[0].get_legend().get_texts()) == 3  # series + two models
+    styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].lines}
+    assert styles["ets"] == "--" and styles["qkan_lstm"] == "-"
+    assert stats_plots.forecast_styles_note().startswith("dashed: baselines")
     catalogue = tables.series_catalogue({n: 1 for n in REAL_SERIES})
     assert (catalogue["licence"] == "public domain").all()
 
