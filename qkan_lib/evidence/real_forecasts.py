@@ -488,6 +488,20 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
             "strength": strength, "rows": rows}  # fmt: skip
 
 
+def real_data_row(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict:
+    """The claim as one row of the verdict page's table (the columns
+    :data:`qkan_lib.evidence.verdict.COLUMNS`), ready to append to :func:`verdict_table`'s."""
+    claim = real_data_claim(comparisons, model)
+    return {
+        "claim": claim["claim"],
+        "the paper": claim["the paper"],
+        "what this book measured": claim["measured"],
+        "verdict": claim["verdict"],
+        "outcome": claim["outcome"],
+        "strength of the evidence": claim["strength"],
+    }
+
+
 def verdict_sentence(claim: dict) -> str:
     """One line: the claim and its verdict."""
     return f"{claim['claim']}: {claim['verdict']}; {claim['strength']}."

@@ -100,6 +100,11 @@ def test_dm_table_best_baseline_and_claim():
     neutral = table.assign(verdict="no significant difference")
     claim = rf.real_data_claim(neutral)
     assert claim["verdict"] == NOT_SUPPORTED and "Nile flow" in claim["measured"]
+    from qkan_lib.evidence.verdict import COLUMNS, OUTCOMES
+
+    row = rf.real_data_row(table)
+    assert tuple(row) == COLUMNS and row["outcome"] in OUTCOMES
+    assert row["claim"] == "QKAN-LSTM is more accurate on real data"
 
 
 def test_summary_ranks_and_best_baseline():
