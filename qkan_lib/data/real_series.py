@@ -257,7 +257,7 @@ def _frequency(index: pd.DatetimeIndex):
         return pd.infer_freq(index)
 
 
-def read_series_csv(path, time_column: str, value_column: str, season: int = 1) -> pd.Series:
+def read_series_csv(path, time_column: str, value_column: str) -> pd.Series:
     """The reader's series: ``value_column`` indexed by ``time_column``, checked.
 
     Accepted: a UTF-8 byte-order mark, CRLF line ends, quoted fields, time stamps with a time
@@ -269,11 +269,17 @@ def read_series_csv(path, time_column: str, value_column: str, season: int = 1) 
     path = Path(path)
     if not path.is_file():
         raise SeriesFileError(f"{path}: no such file")
-    season = check_positive_int(season, "season")
-    text = path.read_bytes().decode("utf-8-sig", errors="strict")  # utf-8-sig drops a BOM
-    frame = pd.read_csv(
-        io.StringIO(text), dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
-    )
+    try:
+        text = path.read_bytes().decode("utf-8-sig")  # utf-8-sig drops a byte-order mark
+    except UnicodeDecodeError as error:
+        raise SeriesFileError(
+            f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8 CSV"
+        ) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            quoting=csv.QUOTE_MINIMAL)  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise SeriesFileError(f"{path}: not a readable CSV table ({error})") from None
     frame.columns = [c.strip() for c in frame.columns]
     for column in (time_column, value_column):
         if column not in frame.columns:
@@ -352,7 +358,7 @@ def csv_series_dataset(
     never scored under an old name."""
     if sha256 and file_digest(path) != sha256:
         raise SeriesFileError(f"{path}: the file changed since its runs were planned")
-    values = read_series_csv(path, time_column, value_column, season).to_numpy()
+    values = read_series_csv(path, time_column, value_column).to_numpy()
     origin = len(values) - horizon if origin is None else origin
     return origin_windows(
         values, seq_len, origin, horizon, val_fraction, dtype, "csv",

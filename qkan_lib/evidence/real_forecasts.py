@@ -527,7 +527,7 @@ def csv_protocol(
     (:func:`qkan_lib.data.real_series.read_series_csv`); a series too short for the windows and
     the rolling origins is refused with the file, column and sizes named."""
     season = check_positive_int(season, "season")
-    series = read_series_csv(path, time_column, value_column, season)
+    series = read_series_csv(path, time_column, value_column)
     seasonal = 2 <= season <= 48
     seq_len = check_positive_int(seq_len or (season if seasonal else 8), "seq_len")
     horizon = check_positive_int(horizon or (season if seasonal else 6), "horizon")

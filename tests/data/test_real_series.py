@@ -162,3 +162,16 @@ def test_too_short_for_windows_and_origins(tmp_path):
 def test_csv_dataset_without_a_file_says_how_to_run_it():
     with pytest.raises(ValueError, match=r"needs the data options \['path', 'time_column'"):
         load_dataset("csv", 8)
+
+
+def test_unreadable_files_named(tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("t,y\n2020-01-01,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(SeriesFileError, match="latin.csv: not UTF-8 text"):
+        read_series_csv(latin, "t", "y")
+    empty = write(tmp_path, "", "empty.csv")
+    with pytest.raises(SeriesFileError, match="empty.csv: not a readable CSV table"):
+        read_series_csv(empty, "t", "y")
+    ragged = write(tmp_path, "t,y\n2020-01-01,1,2,3\n2020-01-02,1\n", "ragged.csv")
+    with pytest.raises(SeriesFileError, match="ragged.csv"):
+        read_series_csv(ragged, "t", "y")
