@@ -465,11 +465,11 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
     b_better = rows["verdict"] == rows["b"] + " better"
     parts = []
     for r in rows.itertuples():
-        outcome = ("significantly better" if r.verdict == f"{model} better" else
-                   "significantly worse" if r.verdict == f"{r.b} better" else
-                   "no significant difference")  # fmt: skip
+        outcome = ("significantly better than" if r.verdict == f"{model} better" else
+                   "significantly worse than" if r.verdict == f"{r.b} better" else
+                   "no significant difference from")  # fmt: skip
         parts.append(
-            f"{dataset_spec(r.dataset).label}: {outcome} than {model_label(r.b)} "
+            f"{dataset_spec(r.dataset).label}: {outcome} {model_label(r.b)} "
             f"(Diebold-Mariano, Holm p = {r.p_holm:.2g}; mean absolute error ratio "
             f"{r.mae_ratio:.2f})"
         )

@@ -99,7 +99,8 @@ def test_dm_table_best_baseline_and_claim():
     assert rf.real_data_claim(flipped)["verdict"] == CONTRADICTED
     neutral = table.assign(verdict="no significant difference")
     claim = rf.real_data_claim(neutral)
-    assert claim["verdict"] == NOT_SUPPORTED and "Nile flow" in claim["measured"]
+    assert claim["verdict"] == NOT_SUPPORTED
+    assert "Nile flow: no significant difference from ETS" in claim["measured"]
     from qkan_lib.evidence.verdict import COLUMNS, OUTCOMES
 
     row = rf.real_data_row(table)
