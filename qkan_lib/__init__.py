@@ -84,6 +84,8 @@ _SUBMODULES = {
     "book_runs": "evidence.book_runs",
     "verdict": "evidence.verdict",
     "series_accuracy": "evidence.series_accuracy",
+    "real_forecasts": "evidence.real_forecasts",
+    "real_series": "data.real_series",
     "milan": "data.milan",
     "narma": "data.narma",
     "pennylane_circuits": "core.pennylane_circuits",

@@ -3,7 +3,8 @@ models x datasets x seq_lens x seeds and print the result table.
 
 ``qkan-experiments book [--quick] [--budget MINUTES] [--plan]`` plans and trains every run the
 chapters read; ``qkan-experiments archive export|verify|report`` writes, checks or reports the
-run archive."""
+run archive; ``qkan-experiments compare my.csv --time-column t --value-column y --season 24``
+runs the "Real series" chapter's comparison on your own series."""
 
 from __future__ import annotations
 
@@ -15,8 +16,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .book.tables import mean_std_text, results_frame, summary, training_time
+from .book.stats_plots import plot_origin_forecasts
+from .book.tables import (
+    dm_table,
+    forecast_table,
+    mean_std_text,
+    results_frame,
+    summary,
+    training_time,
+)
+from .data.real_series import SeriesFileError
+from .data.registry import load_dataset
 from .evidence.book_runs import BOOK_STEPS, book_plan, plotted_predictions, run_book
+from .evidence.real_forecasts import compare_csv, model_label, verdict_sentence
 from .evidence.report import archive_report
 from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
 from .runs.archive import (
@@ -158,8 +170,67 @@ def archive_main(argv: list[str]) -> int:
     return 1 if problems else 0
 
 
+def compare_main(argv: list[str]) -> int:
+    """``qkan-experiments compare FILE.csv --time-column T --value-column Y [--season M]``: the
+    "Real series" comparison on your own series: every model and baseline forecast from
+    rolling origins, the table of MASE and sMAPE, the Diebold-Mariano tests, a figure and the
+    verdict. Bad input stops with an error naming the file, column and row (exit 2)."""
+    parser = argparse.ArgumentParser(
+        prog="qkan-experiments compare", description=compare_main.__doc__
+    )
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("--time-column", required=True)
+    parser.add_argument("--value-column", required=True)
+    parser.add_argument("--season", type=_positive_int, default=1, help="seasonal period (1: none)")
+    parser.add_argument("--horizon", type=_positive_int, help="default: the season, else 6")
+    parser.add_argument("--seq-len", type=_positive_int, help="default: the season, else 8")
+    parser.add_argument(
+        "--full", action="store_true", help="the full protocol (more seeds, origins)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("compare_out"), help="table and figure")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--results-dir", type=Path, default=default_results_dir())
+    args = parser.parse_args(argv)
+    try:
+        out = compare_csv(
+            args.csv, args.time_column, args.value_column, args.season, args.results_dir,
+            args.full, args.seq_len, args.horizon, device=args.device,
+        )  # fmt: skip
+    except SeriesFileError as error:
+        print(f"qkan-experiments compare: {error}", file=sys.stderr)
+        return 2
+    table = forecast_table(out["summary"], "csv")
+    print(table.to_string())
+    print()
+    print(dm_table(out["comparisons"]).to_string(index=False))
+    print()
+    print(verdict_sentence(out["claim"]))
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "comparison.csv")
+    past = _csv_values(out)
+    models = [out["best"]["csv"], "lstm", "qkan_lstm"]
+    first = int(min(out["forecasts"]["origin"]))
+    figure = plot_origin_forecasts(
+        out["forecasts"], past, "csv", models, [model_label(m) for m in models],
+        tail=len(past) - first + 3 * out["protocol"].seq_lens[0],
+    )  # fmt: skip
+    figure.savefig(args.out / "forecasts.png", dpi=120)
+    print(f"table and figure in {args.out}")
+    return 0
+
+
+def _csv_values(out: dict):
+    """The reader's whole series (training history of the last origin plus its future)."""
+    spec = out["protocol"]
+    options = {**dict(spec.data_options), "origin": int(max(out["forecasts"]["origin"]))}
+    data = load_dataset("csv", spec.seq_lens[0], **options)
+    return list(data.info["history"]) + list(data.info["future"])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "compare":
+        return compare_main(argv[1:])
     if argv and argv[0] == "book":
         return book_main(argv[1:])
     if argv and argv[0] == "archive":

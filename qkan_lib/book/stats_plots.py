@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -195,4 +197,89 @@ def plot_horizon_scores(
     # outside the axes: the bands fill the plot, a legend inside would hide them
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or "closed-loop forecasts: median over seeds, band = min–max", fontsize=10)
+    return fig
+
+
+# line style of a forecast by whether it has seeds (the caption reads the same mapping)
+FORECAST_STYLES = {True: ("--", "dashed", "baselines (deterministic)"),
+                   False: ("-", "solid", "neural models (mean over seeds)")}  # fmt: skip
+
+
+def forecast_styles_note() -> str:
+    """The caption's description of :func:`plot_origin_forecasts`' line styles."""
+    return "; ".join(f"{word}: {what}" for _, word, what in FORECAST_STYLES.values())
+
+
+def plot_origin_forecasts(
+    forecasts: pd.DataFrame,
+    history: pd.Series | np.ndarray,
+    dataset: str,
+    models: Sequence[str],
+    labels: Sequence[str] | None = None,
+    tail: int = 60,
+    title: str | None = None,
+):
+    """The forecasts of ``models`` from every origin of one series over its last ``tail``
+    observed values: the series in black, each model's forecast (the mean over its seeds) in
+    its colour, dashed for deterministic baselines; vertical lines mark the origins."""
+    part = forecasts[forecasts["dataset"] == dataset]
+    if part.empty:
+        raise ValueError(f"no forecasts of {dataset!r}")
+    labels = list(labels) if labels is not None else list(models)
+    values = np.asarray(history, dtype=float)
+    start = max(0, len(values) - tail)
+    fig, ax = plt.subplots(figsize=(9, 3.6), constrained_layout=True)
+    ax.plot(np.arange(start, len(values)), values[start:], color="black", lw=1.2, label="series")
+    for k, (model, label) in enumerate(zip(models, labels)):
+        rows = part[part["model"] == model]
+        deterministic = (rows["seed"] < 0).all()
+        for i, (origin, group) in enumerate(rows.groupby("origin")):
+            mean = group.groupby("h")["forecast"].mean()
+            ax.plot(origin + mean.index - 1, mean.to_numpy(), color=f"C{k % 10}",
+                    ls=FORECAST_STYLES[bool(deterministic)][0], lw=1.4,
+                    label=label if i == 0 else None)  # fmt: skip
+    for origin in sorted(set(part["origin"])):
+        ax.axvline(origin - 0.5, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("time step")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("value (original scale)")
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or "forecasts from each origin (dotted lines)", fontsize=10)
+    return fig
+
+
+def plot_mean_ranks(ranks: pd.Series, cd: float, labels: Sequence[str] | None = None, title=None):
+    """Mean rank of each model across the series (1 = best), best at the top, with a bar of the
+    Nemenyi critical difference ``cd``: two models whose mean ranks differ by less cannot be
+    told apart at the chosen level."""
+    labels = list(labels) if labels is not None else list(ranks.index)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(ranks) + 1.4), constrained_layout=True)
+    y = np.arange(len(ranks))[::-1]
+    ax.scatter(ranks.to_numpy(), y, color="C0", zorder=3)
+    ax.set_yticks(y, labels, fontsize=9)
+    best = float(ranks.iloc[0])
+    if np.isfinite(cd):
+        ax.plot([best, best + cd], [y[0] + 0.6] * 2, color="C3", lw=3,
+                label=f"critical difference {cd:.2f}")  # fmt: skip
+        ax.legend(fontsize=9, loc="lower right")
+    ax.set_xlabel("mean rank across series (1 = best)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.tick_params(labelsize=9)
+    ax.set_title(title or "mean ranks by MASE", fontsize=10)
+    return fig
+
+
+def plot_series_grid(series: dict, ncols: int = 3):
+    """Each named series (``{label: pandas Series with a time index}``) in its own panel."""
+    n = len(series)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.3 * nrows), constrained_layout=True,
+                             squeeze=False)  # fmt: skip
+    for ax, (label, values) in zip(axes.flat, series.items()):
+        ax.plot(values.index, values.to_numpy(), color="black", lw=0.8)
+        ax.set_title(label, fontsize=10)
+        ax.tick_params(labelsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
     return fig

@@ -15,7 +15,10 @@ import torch
 from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
+from ..data.real_series import REAL_SERIES
 from ..evidence.display import MISSING, display_name, interval, number, numbers  # noqa: F401
+from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
+from ..evidence.real_forecasts import model_label
 from ..evidence.statistics import (
     holm,
     mann_whitney,
@@ -484,3 +487,87 @@ def configuration_table(searches: dict[str, pd.DataFrame]) -> pd.DataFrame:
             )
             index.append((label, rank))
     return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["row", "rank"]))
+
+
+def forecast_table(
+    summary: pd.DataFrame,
+    dataset: str,
+    metrics: Sequence[str] = ("mase", "smape"),
+    digits: int = 3,
+) -> pd.DataFrame:
+    """One real series: a row per model (display names, best multi-step MASE first), columns
+    '<metric> one-step' and '<metric> multi-step' as 'mean ± std' over seeds (a baseline has one
+    value). ``summary`` is :func:`qkan_lib.evidence.real_forecasts.summarize_scores`'s table."""
+    part = summary[summary["dataset"] == dataset]
+    if part.empty:
+        raise ValueError(f"no scores for {dataset!r}")
+    order = part[part["kind"] == "multi-step"].sort_values("mase_mean")["model"].tolist()
+    columns = {}
+    for metric in metrics:
+        for kind in ("one-step", "multi-step"):
+            rows = part[part["kind"] == kind].set_index("model").reindex(order)
+            columns[f"{FORECAST_METRICS[metric]} {kind}"] = [
+                mean_std(m, s if n > 1 else float("nan"), digits)
+                for m, s, n in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"], rows["n_seeds"])
+            ]
+    return pd.DataFrame(columns, index=pd.Index([model_label(m) for m in order], name="model"))
+
+
+def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """The Diebold-Mariano comparisons (one row each): series, model, best baseline, the ratio
+    of mean absolute errors, the HLN statistic, Holm's p and the verdict, as display text."""
+    return pd.DataFrame(
+        {
+            "series": [DATASET_LABELS.get(d, d) for d in comparisons["dataset"]],
+            "model": [model_label(a) for a in comparisons["a"]],
+            "best baseline": [model_label(b) for b in comparisons["b"]],
+            "MAE ratio": [f"{r:.{digits}f}" for r in comparisons["mae_ratio"]],
+            "DM (HLN)": [f"{s:+.{digits}f}" for s in comparisons["statistic"]],
+            "Holm p": [f"{p:.2g}" for p in comparisons["p_holm"]],
+            "verdict": [
+                v if not v.endswith(" better") else f"{model_label(v[: -len(' better')])} better"
+                for v in comparisons["verdict"]
+            ],
+        }
+    )
+
+
+def series_catalogue(lengths: dict[str, int]) -> pd.DataFrame:
+    """The bundled real series (:data:`qkan_lib.data.real_series.REAL_SERIES`): one row each
+    with its display name, sampling, seasonal period, length (``lengths``), character, source
+    and licence."""
+    rows = [
+        {
+            "series": s.label,
+            "sampling": s.frequency,
+            "season": s.season,
+            "values": lengths[name],
+            "character": s.character,
+            "source": s.source,
+            "licence": s.licence,
+        }  # fmt: skip
+        for name, s in REAL_SERIES.items()
+    ]
+    return pd.DataFrame(rows).set_index("series")
+
+
+def real_series_overview(
+    summary: pd.DataFrame, metric: str = "mase", kind: str = "multi-step", digits: int = 3
+) -> pd.DataFrame:
+    """Rows: models (display names, best mean rank of ``metric`` across the series first),
+    columns: the series; cells: mean (± std over seeds) of ``metric``."""
+    part = summary[summary["kind"] == kind]
+    wide = part.pivot(index="dataset", columns="model", values=f"{metric}_mean")
+    order = wide.rank(axis=1).mean().sort_values().index
+    out = {}
+    for dataset, group in part.groupby("dataset", sort=False):
+        g = group.set_index("model")
+        out[DATASET_LABELS.get(dataset, dataset)] = {
+            model_label(m): mean_std(
+                g.loc[m, f"{metric}_mean"],
+                g.loc[m, f"{metric}_std"] if g.loc[m, "n_seeds"] > 1 else float("nan"),
+                digits,
+            )  # fmt: skip
+            for m in order
+        }
+    return pd.DataFrame(out, index=[model_label(m) for m in order])

@@ -18,6 +18,7 @@ from ..paper import R2_EPOCHS, SEQ_LENS
 from .milan import load_milan_sms
 from .narma import narma_dataset
 from .noisy import noisy_damped_shm
+from .real_series import REAL_SERIES, csv_series_dataset, real_series_dataset
 from .synthetic import synthetic_dataset
 from .urban import milan_source, urban_dataset
 from .windows import SequenceData
@@ -36,6 +37,8 @@ class DatasetSpec:
     has_validation: bool = False  # its loader always carves a validation split
     model_sizes: str = ""  # the dataset whose model configurations apply ("" = its own)
     uses_milan: bool = False  # reads the Milan files (real, or the labelled stand-in)
+    frequency: str = ""  # the real series' sampling ("monthly", ...); "" for simulated data
+    season: int = 1  # the seasonal period (1: none), for seasonal baselines and MASE
 
 
 def _synthetic(name: str):
@@ -112,6 +115,42 @@ def _harder_protocol(seq_lens: tuple[int, ...], data_options: tuple):
     return settings
 
 
+def _real(name: str):
+    def load(seq_len, dtype, milan_dir, **options):
+        return real_series_dataset(name, seq_len, dtype=dtype, **options)
+
+    return load
+
+
+def _csv(seq_len, dtype, milan_dir, **options):
+    missing = [k for k in ("path", "time_column", "value_column") if k not in options]
+    if missing:
+        raise ValueError(
+            f"the 'csv' dataset needs the data options {missing} (the reader's file); "
+            "run it with `qkan-experiments compare FILE.csv --time-column T --value-column Y`"
+        )
+    return csv_series_dataset(seq_len=seq_len, dtype=dtype, **options)
+
+
+def _real_protocol(seq_len: int, horizon: int, data_options: tuple = ()):
+    """Real series (the "Real series" chapter): settings of chapter 9's protocol; each run
+    adds its forecast ``origin`` to the data options."""
+
+    def settings(full: bool) -> dict:
+        return dict(
+            n_seeds=3 if full else 2,  # tuning seeds (evaluation seeds are fresh ones)
+            seq_lens=(seq_len,),
+            epochs=30 if full else 8,
+            batch_size=10,
+            lr=0.01,
+            optimizer="rmsprop",
+            dtype="float64",
+            data_options=(("horizon", horizon), ("val_fraction", 0.2), *data_options),
+        )
+
+    return settings
+
+
 DATASET_REGISTRY: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
@@ -130,13 +169,22 @@ DATASET_REGISTRY: dict[str, DatasetSpec] = {
         DatasetSpec("damped_shm_noisy", "Damped SHM + noise", "harder", _noisy,
                     _harder_protocol((4,), (("noise_std", 0.05), ("val_fraction", 0.2))),
                     model_sizes="damped_shm"),
+        *(DatasetSpec(f"real_{s.name}", s.label, "real", _real(s.name),
+                      _real_protocol(s.seq_len, s.horizon), has_validation=True,
+                      model_sizes="damped_shm", frequency=s.frequency, season=s.season)
+          for s in REAL_SERIES.values()),
+        # the reader's own CSV: path, columns, season and file digest come as data options
+        DatasetSpec("csv", "Your series", "reader", _csv, _real_protocol(8, 6),
+                    has_validation=True, model_sizes="damped_shm"),
     )
 }  # fmt: skip
 DATASETS = tuple(n for n, s in DATASET_REGISTRY.items() if s.family == "paper")  # the paper's
 # Harder tasks of the "Testing the claims" part; models keep their Damped SHM sizes there.
 HARDER_DATASETS = tuple(n for n, s in DATASET_REGISTRY.items() if s.family == "harder")
 EXTRA_DATASETS = HARDER_DATASETS  # the name used before the registry
-ALL_DATASETS = DATASETS + HARDER_DATASETS
+# The bundled real series of the "Real series" chapter, and the reader's CSV ("csv").
+REAL_DATASETS = tuple(n for n, s in DATASET_REGISTRY.items() if s.family == "real")
+ALL_DATASETS = DATASETS + HARDER_DATASETS + REAL_DATASETS + ("csv",)
 DATASET_LABELS = {name: spec.label for name, spec in DATASET_REGISTRY.items()}
 
 

@@ -28,6 +28,7 @@ from ..runs.store import default_results_dir, load_result
 from .findings import ablations_and_harder_evidence, baselines_evidence, tuning_rates
 from .learned_spectra import spectrum_usage_study, train_qkan_lstm_edges
 from .noisy_deployment import deployment_experiments
+from .real_forecasts import real_series_evidence
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ def _noisy_device(results_dir, full, device, seed):
         run_grid(group, results_dir)
 
 
+def _real_series(results_dir, full, device, seed):
+    real_series_evidence(results_dir, full=full, base_seed=seed, device=device)
+
+
 BOOK_STEPS = (
     BookStep("05", "Damped SHM: Table II and learning-rate tuning", _table("damped_shm")),
     BookStep("06", "Bessel: Table III and learning-rate tuning", _table("bessel")),
@@ -87,6 +92,7 @@ BOOK_STEPS = (
     BookStep("09", "Baselines: tuning and evaluation seeds", _baselines),
     BookStep("10", "Ablations and harder tasks", _ablations),
     BookStep("11", "What the models learn: edge spectra", _spectra),
+    BookStep("13", "Real series: tuning and rolling-origin forecasts", _real_series),
     BookStep("14", "A DARUAN on a noisy device: the models it deploys", _noisy_device),
 )
 

@@ -18,7 +18,11 @@ gives the pieces a reviewer expects for such a claim:
 * agreement with a published value that can fail: "the paper's value lies inside our seed
   range" (or inside a central quantile interval), always reported with the seed count.
 
-Only numpy, scipy and pandas are used.
+* forecast comparisons: the Diebold-Mariano test with the Harvey-Leybourne-Newbold
+  small-sample correction (:func:`diebold_mariano`), mean ranks across series with Friedman's
+  test and the Nemenyi critical difference (:func:`mean_ranks`).
+
+numpy, scipy, pandas and statsmodels (Holm's correction: ``multipletests``) are used.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
 
 ALPHA = 0.05
 INDEPENDENT_TESTS = ("mannwhitney", "welch")
@@ -306,14 +311,11 @@ def holm(pvalues) -> np.ndarray:
     p = np.asarray(pvalues, dtype=float).reshape(-1)
     if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
         raise ValueError(f"pvalues must be finite and in [0, 1], got {p}")
-    m = p.size
-    if m == 0:
+    if p.size == 0:
         return p.copy()
-    order = np.argsort(p, kind="stable")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.maximum.accumulate(scaled)
-    return adjusted
+    # statsmodels' implementation (tests/evidence/test_statistics.py checks it against a
+    # brute-force step-down by hand)
+    return multipletests(p, method="holm")[1]
 
 
 def holm_verdicts(
@@ -569,3 +571,68 @@ def count_inside(agreement: pd.DataFrame) -> tuple[int, int]:
     """(cells whose paper value is inside our interval, cells compared) in an agreement table."""
     _columns(agreement, ["inside"], "agreement")
     return int(agreement["inside"].sum()), int(len(agreement))
+
+
+# ---------------------------------------------------------------------------------------------
+# forecast comparisons
+
+
+def diebold_mariano(loss_a, loss_b, horizon: int = 1) -> dict[str, float]:
+    """Diebold-Mariano test of equal expected loss, with the Harvey-Leybourne-Newbold (1997)
+    small-sample correction.
+
+    ``d_t = loss_a[t] - loss_b[t]``; the long-run variance of its mean is
+    ``(gamma_0 + 2 sum_{k=1}^{h-1} gamma_k) / n`` (autocovariances with divisor n, truncated at
+    the forecast horizon h, as DM propose for h-step forecasts); if that estimate is not
+    positive, gamma_0 alone is used. The statistic is multiplied by
+    ``sqrt((n + 1 - 2h + h(h-1)/n) / n)`` and referred to Student's t with n - 1 degrees of
+    freedom (two-sided). Returns ``{"statistic", "p", "mean_difference", "n"}``; a negative
+    statistic means ``a`` has the smaller loss. With h = 1 it is the one-sample t test of d.
+    """
+    a, b = _sample(loss_a, "loss_a", 2), _sample(loss_b, "loss_b", 2)
+    if a.size != b.size:
+        raise ValueError(f"loss_a and loss_b must pair up: {a.size} vs {b.size} values")
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
+    d = a - b
+    n, h = d.size, int(horizon)
+    if h >= n:
+        raise ValueError(f"horizon {h} needs more than {n} loss differences")
+    centred = d - d.mean()
+    gamma = [float(centred[k:] @ centred[: n - k]) / n for k in range(h)]
+    variance = gamma[0] + 2 * sum(gamma[1:])
+    if variance <= 0:
+        variance = gamma[0]
+    if variance == 0:  # identical losses everywhere, or a constant difference
+        stat = 0.0 if d.mean() == 0 else math.copysign(math.inf, d.mean())
+        return {"statistic": stat, "p": 1.0 if stat == 0 else 0.0,
+                "mean_difference": float(d.mean()), "n": n}  # fmt: skip
+    dm = d.mean() / math.sqrt(variance / n)
+    correction = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    stat = float(dm * correction)
+    p = float(2 * sps.t.sf(abs(stat), df=n - 1))
+    return {"statistic": stat, "p": p, "mean_difference": float(d.mean()), "n": n}
+
+
+def mean_ranks(scores: pd.DataFrame, alpha: float = ALPHA) -> tuple[pd.Series, dict[str, float]]:
+    """Mean rank of each column of ``scores`` (rows: series, lower score = better = rank 1,
+    ties get the mean rank) and the critical-difference summary: Friedman's test across the
+    series (``friedman_p``, NaN with fewer than 3 models or 2 series) and the Nemenyi
+    critical difference ``q_alpha sqrt(k (k + 1) / (6 N))`` (``q_alpha`` from the studentised
+    range distribution over sqrt 2): two mean ranks further apart than ``cd`` differ at
+    ``alpha``."""
+    _level(1 - alpha, "alpha")
+    if scores.empty or scores.isna().any().any():
+        raise ValueError("scores must be a complete table (series x models) without NaN")
+    ranks = scores.rank(axis=1, method="average")
+    n, k = scores.shape
+    friedman = (
+        float(sps.friedmanchisquare(*scores.to_numpy().T).pvalue) if k >= 3 and n >= 2 else math.nan
+    )
+    q = (
+        float(sps.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
+        if k >= 2
+        else math.nan
+    )
+    cd = q * math.sqrt(k * (k + 1) / (6 * n))
+    return ranks.mean().sort_values(), {"friedman_p": friedman, "cd": cd, "n_series": n, "k": k}

@@ -16,11 +16,13 @@ from qkan_lib.evidence.statistics import (
     common_language_effect,
     compare_models,
     count_inside,
+    diebold_mariano,
     holm,
     inside_quantile_interval,
     inside_seed_range,
     mann_whitney,
     mean_difference,
+    mean_ranks,
     median_difference,
     paired_median_difference,
     paired_wilcoxon,
@@ -172,10 +174,13 @@ def test_holm_equals_brute_force_step_down(seed):
     assert np.all(np.diff(adjusted[order]) >= 0)  # monotone in the raw p-values
 
 
-def test_holm_against_statsmodels_if_installed():
-    multitest = pytest.importorskip("statsmodels.stats.multitest")
+def test_holm_is_statsmodels_and_agrees_with_the_step_down_by_hand():
+    from statsmodels.stats import multitest
+
     p = np.array([0.01, 0.04, 0.03, 0.005, 0.2, 0.04])
     assert np.allclose(holm(p), multitest.multipletests(p, method="holm")[1])
+    # by hand: sorted 0.005 0.01 0.03 0.04 0.04 0.2 times 6..1, running maximum, cap 1
+    assert np.allclose(holm(p), [0.05, 0.12, 0.12, 0.03, 0.2, 0.12])
 
 
 def test_holm_small_cases_and_errors():
@@ -439,3 +444,56 @@ def test_plot_seed_scores_and_horizon_scores():
     plt.close(fig)
     with pytest.raises(ValueError, match="closed needs columns"):
         plot_horizon_scores(closed.drop(columns="seed"), ["a"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Diebold-Mariano (HLN) and mean ranks
+
+
+def test_diebold_mariano_one_step_is_the_one_sample_t_test():
+    rng = np.random.default_rng(3)
+    a, b = rng.gamma(2.0, 1.0, 25), rng.gamma(2.2, 1.0, 25)
+    result = diebold_mariano(a, b, horizon=1)
+    t = sps.ttest_1samp(a - b, 0.0)
+    assert result["statistic"] == pytest.approx(t.statistic, rel=1e-12)
+    assert result["p"] == pytest.approx(t.pvalue, rel=1e-10)
+
+
+def test_diebold_mariano_two_step_by_hand():
+    a = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0])
+    b = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    # d = -1 1 0 3 2 4, mean 1.5, centred -2.5 -0.5 -1.5 1.5 0.5 2.5
+    # gamma0 = (6.25+.25+2.25+2.25+.25+6.25)/6 = 17.5/6
+    # gamma1 = (1.25+.75-2.25+.75+1.25)/6 = 1.75/6
+    variance = (17.5 + 2 * 1.75) / 6
+    dm = 1.5 / np.sqrt(variance / 6)
+    hln = dm * np.sqrt((6 + 1 - 4 + 2 / 6) / 6)
+    result = diebold_mariano(a, b, horizon=2)
+    assert result["statistic"] == pytest.approx(hln, rel=1e-12)
+    assert result["p"] == pytest.approx(2 * sps.t.sf(hln, 5), rel=1e-10)
+    assert result["mean_difference"] == 1.5 and result["n"] == 6
+
+
+def test_diebold_mariano_edges_and_errors():
+    same = np.array([1.0, 2.0, 3.0])
+    assert diebold_mariano(same, same)["p"] == 1.0
+    assert diebold_mariano(same, same - 1)["statistic"] == np.inf
+    with pytest.raises(ValueError, match="pair up"):
+        diebold_mariano(same, same[:2])
+    with pytest.raises(ValueError, match="horizon 3 needs more than 3"):
+        diebold_mariano(same, same + [0, 1, 0], horizon=3)
+
+
+def test_mean_ranks_and_nemenyi_critical_difference():
+    scores = pd.DataFrame(
+        {"A": [1.0, 1.0, 2.0, 1.0], "B": [2.0, 3.0, 1.0, 2.0], "C": [3.0, 2.0, 3.0, 3.0]}
+    )
+    ranks, summary = mean_ranks(scores)
+    assert ranks.to_dict() == {"A": 1.25, "B": 2.0, "C": 2.75}
+    assert summary["friedman_p"] == pytest.approx(
+        sps.friedmanchisquare(scores.A, scores.B, scores.C).pvalue
+    )
+    # Demsar (2006), Table 5(a): q_0.05 = 2.343 for k = 3 models
+    assert summary["cd"] == pytest.approx(2.343 * np.sqrt(3 * 4 / (6 * 4)), abs=2e-3)
+    with pytest.raises(ValueError, match="complete table"):
+        mean_ranks(scores.assign(A=[1.0, np.nan, 1.0, 1.0]))
