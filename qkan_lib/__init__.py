@@ -93,6 +93,7 @@ _SUBMODULES = {
     "spectrum": "core.spectrum",
     "devices": "data.devices",
     "noisy_deployment": "evidence.noisy_deployment",
+    "report": "evidence.report",
     "quantum_cost": "evidence.quantum_cost",
     "fourier_twin": "models.fourier_twin",
     "matched_lstm": "models.matched_lstm",

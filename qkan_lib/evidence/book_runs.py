@@ -92,8 +92,8 @@ BOOK_STEPS = (
     BookStep("09", "Baselines: tuning and evaluation seeds", _baselines),
     BookStep("10", "Ablations and harder tasks", _ablations),
     BookStep("11", "What the models learn: edge spectra", _spectra),
-    BookStep("13", "Real series: tuning and rolling-origin forecasts", _real_series),
-    BookStep("14", "A DARUAN on a noisy device: the models it deploys", _noisy_device),
+    BookStep("12", "Real series: tuning and rolling-origin forecasts", _real_series),
+    BookStep("13", "A DARUAN on a noisy device: the models it deploys", _noisy_device),
 )
 
 

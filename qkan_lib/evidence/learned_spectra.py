@@ -851,7 +851,7 @@ def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 # How a setting (dataset, L) at its last epoch uses its spectrum: the one rule read by
-# spectrum_verdict (chapter 11) and qkan_lib.verdict.spectrum_claim (chapter 12).
+# spectrum_verdict (chapter 11) and qkan_lib.verdict.spectrum_claim (the verdict chapter).
 ONE_FREQUENCY = "one"  # more than `majority` of the edges are effectively one frequency
 SEVERAL_FREQUENCIES = "several"  # fewer than `majority` are
 TIED = "tied"  # exactly `majority` (or no edge with energy to judge): neither of the above

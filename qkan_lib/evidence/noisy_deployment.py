@@ -19,12 +19,15 @@ import torch
 
 from ..core.daruan import evaluate_daruan
 from ..core.noise import NoiseModel, check_shots, noisy_daruan, on_device
+from ..data.devices import device_noise_models
 from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
-from ..runs.experiment import Experiment, experiments_for, protocol
+from ..runs.experiment import Experiment, PathLike, experiments_for, protocol
 from ..runs.metrics import regression_metrics
-from ..runs.run import build_experiment_model, load_experiment_data
+from ..runs.run import build_experiment_model, load_experiment_data, trained_model
 from ..runs.training import predict, train
+from .quantum_cost import cost_table, superconducting_timing, table_workloads
+from .verdict import device_feasibility
 
 SHOT_BUDGETS = (100, 1000, 10000, None)  # None: the exact expectation on the device model
 # The quick protocol deploys on these (best and worst Heron snapshot, an Eagle, a trapped ion).
@@ -37,7 +40,7 @@ def shots_label(shots: int | None) -> str:
 
 
 def deployment_experiments(full: bool = False) -> dict[str, list[Experiment]]:
-    """The trained models chapter 14 deploys, by readout: the QKAN-LSTM of Table II (Damped
+    """The trained models chapter 13 deploys, by readout: the QKAN-LSTM of Table II (Damped
     SHM, <Z>) and the same model trained with the |alpha| - |beta| readout."""
     return {
         "expectation": experiments_for("damped_shm", ["qkan_lstm"], full=full),
@@ -201,3 +204,49 @@ def device_training_scores(
                  "shots": shots_label(n), **out}
             )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def deployment_study(
+    results_dir: PathLike,
+    full: bool = False,
+    noise_models: Mapping[str, NoiseModel] | None = None,
+    shot_draws: int | None = None,
+) -> dict:
+    """The deployment study of the noisy-device chapter: the trained models of
+    :func:`deployment_experiments` (read from the store, trained when missing) run on the device
+    models of :func:`deployment_devices`. Returns ``{"scores", "deployment", "n_seeds",
+    "devices", "data"}`` (:func:`deployment_scores`, :func:`summarise_deployment`)."""
+    noise_models = device_noise_models() if noise_models is None else noise_models
+    shot_draws = (10 if full else 3) if shot_draws is None else shot_draws
+    groups = deployment_experiments(full)
+    data = load_experiment_data(groups["expectation"][0])
+    models = {
+        (readout, experiment.train.seed): trained_model(experiment, results_dir, progress=False)[0]
+        for readout, group in groups.items()
+        for experiment in group
+    }
+    devices = deployment_devices(noise_models, full)
+    scores = deployment_scores(models, data, devices, repeats=shot_draws)
+    return {
+        "scores": scores,
+        "deployment": summarise_deployment(scores),
+        "n_seeds": len(groups["expectation"]),
+        "devices": devices,
+        "data": data,
+    }
+
+
+def feasibility_row(deployment: pd.DataFrame, n_seeds: int, device: str = "fez") -> dict:
+    """The feasibility claim's verdict row (:func:`qkan_lib.evidence.verdict.device_feasibility`)
+    from the ⟨Z⟩ models' deployment summary and the device time of Table II's full training on
+    ``device`` at each shot budget (:mod:`qkan_lib.evidence.quantum_cost`)."""
+    workload = table_workloads(models=["qkan_lstm"], datasets=["damped_shm"])
+    timing = superconducting_timing(device)
+    training_seconds = {
+        n: float(cost_table(workload, [timing], shots=n)["training_s"].iloc[0])
+        for n in SHOT_BUDGETS
+        if n is not None
+    }
+    return device_feasibility(
+        deployment[deployment["readout"] == "expectation"], training_seconds, seeds=n_seeds
+    )

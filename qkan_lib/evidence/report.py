@@ -3,7 +3,7 @@
 Every number comes from the chapters' own library calls on the chapters' own runs (read from
 the run archive or the results folder, never typed): the test R² of every model and baseline
 on every dataset, the Holm-corrected comparisons of chapters 9 and 10, Table IV's MAE and MSE,
-and the verdict table of chapter 12 (:func:`book_verdict`), with the claims whose verdict
+and the verdict table of chapter 15 (:func:`book_verdict`), with the claims whose verdict
 differs between the quick protocol and the full one.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 from ..data.registry import DATASET_LABELS, milan_source
 from ..models.registry import MODEL_LABELS
 from ..paper import TABLE_II_R2, TABLE_III_R2
-from ..runs.archive import RunsMissing, no_training
+from ..runs.archive import RunsMissing, no_training, training_allowed
 from ..runs.experiment import PathLike, protocol
 from ..runs.grid import run_grid
 from ..runs.store import results_frame
@@ -30,6 +30,8 @@ from .findings import (
     format_comparisons,
 )
 from .learned_spectra import spectrum_usage_study, spectrum_usage_summary
+from .noisy_deployment import deployment_study, feasibility_row
+from .real_forecasts import real_data_row, real_series_evidence
 from .reductions import claim_report
 from .statistics import seed_summary
 from .verdict import verdict_table
@@ -45,7 +47,8 @@ TEST_LABELS = {
 
 
 def book_verdict(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto") -> dict:
-    """Chapter 12's verdict from chapters 9-11's runs: ``{"baselines", "harder", "spectrum",
+    """The paper's claims of the verdict chapter, from the runs of chapters 9-11: ``{"baselines",
+    "harder", "spectrum",
     "table"}`` (the evidence dicts of :func:`~qkan_lib.evidence.findings.baselines_evidence`
     and :func:`~qkan_lib.evidence.findings.ablations_and_harder_evidence`, the spectrum-usage
     summary and :func:`~qkan_lib.evidence.verdict.verdict_table`)."""
@@ -254,3 +257,38 @@ def archive_report(
             out += [markdown_table(changes) if len(changes) else "None: every claim has the "
                     "same outcome and verdict under both protocols.", ""]  # fmt: skip
     return "\n".join(out)
+
+
+QUICK_FALLBACK_NOTE = (
+    " (quick protocol: the run archive does not hold this claim's full-protocol runs yet)"
+)
+
+
+def _real_data_row(results_dir: PathLike, full: bool, seed: int, device: str) -> dict:
+    evidence = real_series_evidence(results_dir, full=full, base_seed=seed, device=device)
+    return real_data_row(evidence["comparisons"])
+
+
+def _feasibility_row(results_dir: PathLike, full: bool, seed: int, device: str) -> dict:
+    study = deployment_study(results_dir, full=full)
+    return feasibility_row(study["deployment"], study["n_seeds"])
+
+
+def later_claims(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto"):
+    """The verdict rows of the claims tested after the paper's own experiments: QKAN-LSTM on
+    real series (:func:`~qkan_lib.evidence.real_forecasts.real_data_row`) and QKANs on current
+    devices (:func:`~qkan_lib.evidence.noisy_deployment.feasibility_row`). With ``full`` and
+    training forbidden, a claim whose full-protocol runs the archive does not hold yet is
+    decided with the quick protocol (trained now) and its row says so."""
+    rows = []
+    for compute in (_real_data_row, _feasibility_row):
+        try:
+            rows.append(compute(results_dir, full, seed, device))
+        except RunsMissing:
+            if not full:
+                raise
+            with training_allowed():
+                row = compute(results_dir, False, seed, device)
+            row["what this book measured"] += QUICK_FALLBACK_NOTE
+            rows.append(row)
+    return rows

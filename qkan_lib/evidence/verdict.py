@@ -340,6 +340,16 @@ def verdict_table(
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def with_rows(table: pd.DataFrame, rows: Sequence[dict]) -> pd.DataFrame:
+    """``table`` (:func:`verdict_table`) with further claims' rows appended; each row must
+    have exactly the keys of :data:`COLUMNS`."""
+    for row in rows:
+        if set(row) != set(COLUMNS):
+            raise ValueError(f"a verdict row needs the keys {list(COLUMNS)}, got {list(row)}")
+    extra = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    return pd.concat([table, extra], ignore_index=True)
+
+
 def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     """How many claims fall in each outcome of :data:`OUTCOMES`, and how many claims in all."""
     counts = {outcome: int((table["outcome"] == outcome).sum()) for outcome in OUTCOMES}

@@ -98,7 +98,7 @@ def default_archive_dir() -> Path | None:
     return candidate if (candidate / MANIFEST).exists() else None
 
 
-_NO_TRAINING = ContextVar("qkan_no_training", default=False)
+_NO_TRAINING: ContextVar[bool | None] = ContextVar("qkan_no_training", default=None)
 
 
 @contextmanager
@@ -112,8 +112,22 @@ def no_training():
         _NO_TRAINING.reset(token)
 
 
+@contextmanager
+def training_allowed():
+    """Within this block runs may be trained even where ``$QKAN_NO_TRAINING=1`` forbids it: for
+    a labelled quick-protocol fallback inside a build that otherwise only reads."""
+    token = _NO_TRAINING.set(False)
+    try:
+        yield
+    finally:
+        _NO_TRAINING.reset(token)
+
+
 def training_forbidden() -> bool:
-    return _NO_TRAINING.get() or os.environ.get(NO_TRAINING_ENV, "") not in ("", "0")
+    inside = _NO_TRAINING.get()  # a no_training()/training_allowed() block overrides the env
+    if inside is not None:
+        return inside
+    return os.environ.get(NO_TRAINING_ENV, "") not in ("", "0")
 
 
 def _write_gzip_json(path: Path, payload) -> None:

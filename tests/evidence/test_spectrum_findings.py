@@ -1,4 +1,4 @@
-"""Chapter 11's and chapter 12's reading of the spectrum study, from one library home:
+"""Chapter 11's and the verdict chapter's reading of the spectrum study, from one library home:
 learned_spectra.last_epoch_settings (the rule per setting), spectrum_verdict, spectrum_findings,
 verdict.spectrum_claim and spectrum_usage_study, on small synthetic summaries, ties and gaps
 included. (When these moved out of the chapters they were checked equal to the former copies
