@@ -7,8 +7,8 @@ so Table IV came out as "Fig. 19". Here each glued figure whose label starts wit
 ``table`` (``:figclass: table``), becomes a :class:`numbered_table` node: a figure
 subclass registered under the "table" number type, so it gets "Table N" and its own
 counter, and ``{numref}`` says "Table N". The caption moves above the table, as tables
-have it. ``book_tables.css`` keeps every value on one line with padding and lets a
-table wider than the page scroll inside its own box.
+have it. ``book_tables.css`` fits tables to the column (smaller font, wrapping cells) and shows
+them as one card per row on a phone, with ``book_tables.js`` naming each value's column.
 """
 from pathlib import Path
 
@@ -57,4 +57,5 @@ def setup(app):
     app.connect("doctree-read", _tables_as_tables)
     app.connect("builder-inited", _add_static)
     app.add_css_file("book_tables.css")
+    app.add_js_file("book_tables.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..evidence.statistics import NO_DIFFERENCE
+from .style import book_figure
 
 _EFFECTS = {
     "effect": "median difference a − b (of the per-seed differences if paired)",
@@ -14,6 +15,7 @@ _EFFECTS = {
 }
 
 
+@book_figure
 def plot_forest(
     table: pd.DataFrame, effect: str = "effect", labels=None, title: str | None = None, figsize=None
 ):
@@ -66,7 +68,7 @@ def plot_forest(
             (1.01, yi),
             xycoords=("axes fraction", "data"),
             va="center",
-            fontsize=8,
+            fontsize=9,
         )
     ax.set_yticks(y, names)
     ax.set_xlabel(_EFFECTS[effect])
@@ -80,6 +82,7 @@ def plot_forest(
 METRIC_LABELS = {"test_r2": "test R²", "r2": "R²", "test_mse": "test MSE", "mse": "MSE"}
 
 
+@book_figure
 def plot_seed_scores(
     final: pd.DataFrame,
     order,
@@ -124,8 +127,8 @@ def plot_seed_scores(
         for k, (name, value) in enumerate((lines or {}).items()):
             ax.axhline(value, ls=("--", ":", "-.")[k % 3], color="0.35", lw=1, label=name)
         if lines:
-            ax.legend(fontsize=8, loc="best")  # where it hides the fewest seeds
-        ax.set_xticks(range(len(order)), labels, rotation=35, ha="right", fontsize=8)
+            ax.legend(loc="best")  # where it hides the fewest seeds
+        ax.set_xticks(range(len(order)), labels, rotation=35, ha="right")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if panel is not None:
             ax.set_title(str(panel), fontsize=10)
@@ -136,6 +139,7 @@ def plot_seed_scores(
     return fig
 
 
+@book_figure
 def plot_horizon_scores(
     closed: pd.DataFrame,
     order,
@@ -173,6 +177,6 @@ def plot_horizon_scores(
         ax.set_ylim(*ylim)
     ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
     # outside the axes: the bands fill the plot, a legend inside would hide them
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or "closed-loop forecasts: median over seeds, band = min–max", fontsize=10)
     return fig
