@@ -63,14 +63,15 @@ def plot_forest(
         )
         ax.plot([low, high], [yi, yi], color=color, lw=2)
         ax.plot([mid], [yi], "o", color=color, ms=6)
-        ax.annotate(
-            f"p_Holm = {row.p_holm:.3g}, n = {row.n_a}/{row.n_b}",
-            (1.01, yi),
-            xycoords=("axes fraction", "data"),
-            va="center",
-            fontsize=9,
-        )
     ax.set_yticks(y, names)
+    # The right-hand column as the tick labels of a twin axis: the layout then makes room for
+    # it (annotations outside the axes were not counted, and squeezed the plot to nothing).
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(
+        y, [f"p_Holm = {r.p_holm:.3g}, n = {r.n_a}/{r.n_b}" for r in rows.itertuples()]
+    )
+    right.tick_params(axis="y", length=0)
     ax.set_xlabel(_EFFECTS[effect])
     ax.set_title(
         title or "differences between models over seeds (percentile bootstrap intervals)",
