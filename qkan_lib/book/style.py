@@ -20,9 +20,9 @@ from matplotlib.text import Text
 
 # Matplotlib's default resolution, which the inline backend keeps (its rc is empty).
 DPI = 100
-# The article column of a chapter at a 1280-pixel window, with both sidebars shown
+# The width a figure is shown at in a chapter at a 1280-pixel window, both sidebars shown (660)
 # (measured by tests/browser/test_published_book.py, which fails when it is narrower).
-COLUMN_PX = 700
+COLUMN_PX = 650
 # The smallest text a reader should have to read on the page, in CSS pixels.
 MIN_TEXT_PX = 9.0
 
