@@ -103,13 +103,13 @@ def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
     def circuit():
         for q in range(n_qubits):
             qml.Hadamard(q)
-            box(f"RY(v{_subscript(q)})", q)
+            box(f"RY\nv{_subscript(q)}", q)
         for layer in range(depth):
             for start in (0, 1):
                 for q in range(start, n_qubits - 1, 2):
                     qml.CNOT([q, q + 1])
             for q in range(n_qubits):
-                box(f"RY(θ{_subscript(layer)},{_subscript(q)})", q)
+                box(f"RY\nθ{_subscript(layer)},{_subscript(q)}", q)  # two lines: fits its box
         return [qml.expval(qml.PauliZ(q)) for q in range(n_measured)]
 
     node = qml.QNode(circuit, qml.device("default.qubit", wires=n_qubits))

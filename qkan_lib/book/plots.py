@@ -185,9 +185,9 @@ def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
                 ax.set_ylabel(MODEL_LABELS[model])
     if title:
         fig.suptitle(title)
-    # Above the panels, not inside one: a legend in a panel covered its series.
+    # Below the panels, not inside one: a legend in a panel covered its series.
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), frameon=False)
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
     return fig
 
 

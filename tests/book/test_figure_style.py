@@ -144,7 +144,7 @@ def test_no_text_below_the_readable_size_on_the_page(name):
 
 
 def test_prediction_legend_covers_no_panel():
-    """Fig 5.3: the legend sits above the panels, not inside one."""
+    """Fig 5.3: the legend sits outside the panels and clear of the title."""
     from types import SimpleNamespace
 
     series = list(np.sin(np.linspace(0, 6, 40)))
@@ -157,11 +157,12 @@ def test_prediction_legend_covers_no_panel():
         )
         for model in ("lstm", "qkan_lstm")
     ]
-    fig = plots.plot_predictions(results, epochs=(15,))
+    fig = plots.plot_predictions(results, epochs=(15,), title="Damped SHM (seed 0)")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
     box = fig.legends[0].get_window_extent(renderer)
     for ax in fig.axes:
         assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers a panel"
+    assert not box.overlaps(fig._suptitle.get_window_extent(renderer)), "legend over the title"
     plt.close(fig)
