@@ -15,7 +15,7 @@ from ..core.spectrum import exact_fourier_series, fit_coefficients, predicted_fr
 from ..data.milan import longest_gap
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
-from .style import DPI, book_figure
+from .style import COLUMN_PX, DPI, book_figure
 
 
 def daruan_parameters(
@@ -290,8 +290,10 @@ def spectrum_stack_widget(
         )
         images.append(
             HTML(
-                f'<img src="data:image/png;base64,{data}" alt="{alt}" '
-                'style="width:100%;max-width:100%">'
+                # never narrower than the style's column (its text stays >= 9 px): on a
+                # phone the panel scrolls sideways inside its box
+                f'<div style="overflow-x:auto"><img src="data:image/png;base64,{data}" '
+                f'alt="{alt}" style="width:100%;min-width:{COLUMN_PX}px"></div>'
             )
         )
     slider = SelectionSlider(

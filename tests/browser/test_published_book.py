@@ -222,7 +222,8 @@ FIT = """
     const images = [...document.querySelectorAll('article img')].map(i =>
         [i.getAttribute('alt'), i.clientWidth, i.naturalWidth, i.src.slice(-40)]);
     return {column: article.clientWidth, right: right, tables: tables, equations: equations,
-            images: images};
+            images: images, page: [document.documentElement.scrollWidth,
+                                   document.documentElement.clientWidth]};
 """
 
 
@@ -266,6 +267,15 @@ def test_tables_and_equations_fit_their_box(browser, phone, server, page, where)
             problems.append(f"equation {text!r} is {scroll}px wide in a {client}px box")
         if right > found["right"]:
             problems.append(f"equation {text!r} sticks out of the article")
+    scroll, client = found["page"]
+    if scroll > client + 1:
+        problems.append(f"the page scrolls sideways: {scroll}px of content in {client}px")
+    if where == "phone":
+        from qkan_lib.book.style import COLUMN_PX
+
+        for alt, shown, natural, src in found["images"]:
+            if natural and shown and shown < min(natural, COLUMN_PX) - 2:
+                problems.append(f"image {src} shown {shown}px wide: its text is below 9 px")
     assert not problems, f"{page} at {where} ({WIDTHS[where]} px):\n" + "\n".join(problems)
 
 
