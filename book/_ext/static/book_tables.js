@@ -1,6 +1,7 @@
 // Every cell of a result table gets the name of its column (data-label), so that on a phone
 // (book_tables.css) a row shows as a card: one line per value, the column's name beside it.
 // Multi-level headers are joined with " · "; row and column spans are followed.
+// A table too wide for its box is set denser (book_tables.css).
 (function () {
   function grid(rows) {
     const cells = [];
@@ -40,9 +41,24 @@
     }));
     table.classList.add("book-cards");
   }
+  // A table wider than its box at the normal size gets a denser one (smaller font, less
+  // padding) before it would have to scroll.
+  function densify(table) {
+    const box = table.parentElement;
+    if (box && table.getBoundingClientRect().width > box.clientWidth + 0.5)
+      table.classList.add("book-table-dense");
+  }
   function run() {
-    document.querySelectorAll("figure.book-table table, div.cell_output table.dataframe")
-      .forEach(label);
+    const tables = document.querySelectorAll(
+      "figure.book-table table, div.cell_output table.dataframe");
+    tables.forEach(label);
+    tables.forEach(densify);
+    // again once fonts and math (MathJax typesets after this script) have their final width
+    window.addEventListener("load", () => {
+      tables.forEach(densify);
+      if (window.MathJax && MathJax.startup && MathJax.startup.promise)
+        MathJax.startup.promise.then(() => tables.forEach(densify));
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", run);
   else run();
