@@ -27,7 +27,7 @@ BIB = ROOT / "book" / "references.bib"
 HEADING = "## References"
 CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
 INTRO = (
-    "Works cited in this chapter, in the order cited (in the book each key is a link to the "
+    "Works cited in this chapter, in the order cited (every work of the book: the "
     "[bibliography](../book/references.md)):"
 )
 
