@@ -156,28 +156,65 @@ def plot_horizon_scores(
     needed = {"arm", "seed", "horizon", metric}
     if not needed <= set(closed.columns):
         raise ValueError(f"closed needs columns {sorted(needed)}")
-    fig, ax = plt.subplots(figsize=(9, 3.8), constrained_layout=True)
+    arms = []  # (name, label, colour, statistics, deterministic) in the given order
     for k, (name, label) in enumerate(zip(order, labels)):
         part = closed[closed["arm"] == name]
         if part.empty:
             continue
         stats = part.groupby("horizon")[metric].agg(["median", "min", "max"])
-        deterministic = (part["seed"] < 0).all()
+        arms.append((name, label, f"C{k % 10}", stats, bool((part["seed"] < 0).all())))
+    seeded = [a for a in arms if not a[4]] or arms[:1]
+    shown = {a[0] for a in seeded}
+    fixed = [a for a in arms if a[4] and a[0] not in shown]
+    # One panel per seeded arm (its median and min-max band), the deterministic forecasters
+    # dashed in every panel: in one panel the overlapping bands merged into one block.
+    cols = min(4, len(seeded))
+    rows = -(-len(seeded) // cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(2.6 * cols + 0.6, 2.2 * rows + 0.9),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        constrained_layout=True,
+    )
+    for ax, (name, label, colour, stats, deterministic) in zip(axes.flat, seeded):
+        for _, other, other_colour, other_stats, _ in fixed:
+            ax.plot(
+                other_stats.index,
+                other_stats["median"],
+                ls="--",
+                color=other_colour,
+                lw=1.2,
+                label=other,
+            )
         ax.plot(
             stats.index,
             stats["median"],
             ls="--" if deterministic else "-",
-            color=f"C{k % 10}",
+            color=colour,
             label=label,
         )
         if not deterministic:
-            ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k % 10}", alpha=0.12)
-    ax.set_xlabel("forecast horizon (steps fed back)")
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
-    # outside the axes: the bands fill the plot, a legend inside would hide them
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title or "closed-loop forecasts: median over seeds, band = min–max", fontsize=10)
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.25)
+        ax.set_title(label)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
+    spare = list(axes.flat[len(seeded) :])
+    for ax in spare:
+        ax.set_visible(False)
+    fig.supxlabel("forecast horizon (steps fed back)")
+    fig.supylabel(METRIC_LABELS.get(metric, metric))
+    if fixed:  # the dashed references, once: in a spare panel, else right of the panels
+        handles = [h for h in axes.flat[0].get_lines() if h.get_linestyle() == "--"]
+        names = [h.get_label() for h in handles]
+        if spare:
+            spare[0].set_visible(True)
+            spare[0].axis("off")
+            spare[0].legend(handles, names, loc="center", title="dashed, every panel")
+        else:
+            fig.legend(handles, names, loc="outside right upper", frameon=False)
+    fig.suptitle(title or "closed-loop forecasts: median over seeds, band = min–max")
     return fig
