@@ -29,6 +29,7 @@ from executed_notebooks import (
     add_expression_cells,
     collect_expression_results,
     fold_injected_parameters,
+    strip_build_traces,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,14 +115,28 @@ def execute_chapters(names: list[str], full: bool, device: str, mode: str = "tra
         print(f"executed {name} in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+def machine_strings() -> list[str]:
+    """What identifies the build machine: its absolute paths, the home folder, the host name."""
+    import socket
+
+    found = {str(ROOT), str(Path.home()), str(Path(sys.prefix).resolve()), socket.gethostname()}
+    return sorted(s for s in found if len(s) > 3)  # a short host name ("vm") would match words
+
+
 def tidy_executed(chapters: list[str]) -> None:
-    """Fold papermill's injected parameters into each chapter's parameters cell (idempotent)."""
+    """Fold papermill's injected parameters into each chapter's parameters cell and strip the
+    build machine's traces (papermill's paths) from what a reader downloads (idempotent)."""
     import nbformat
 
     for name in chapters:
         path = SRC / "notebooks" / f"{name}.ipynb"
         nb = nbformat.read(path, as_version=4)
-        if fold_injected_parameters(nb, name):
+        folded = fold_injected_parameters(nb, name)
+        try:
+            stripped = strip_build_traces(nb, machine_strings())
+        except ValueError as error:
+            raise SystemExit(f"{name}: {error}") from None
+        if folded or stripped:
             nbformat.write(nb, path)
 
 

@@ -175,3 +175,35 @@ def fold_injected_parameters(nb: nbformat.NotebookNode, name: str) -> bool:
     nb.cells = [c for c in nb.cells if not any(c is i for i in injected)]
     renumber_execution_counts(nb)
     return True
+
+
+# Papermill records where it read and wrote the chapter (absolute paths of the build machine)
+# and the environment it set; a reader downloading the notebook needs none of it. The
+# parameters actually used stay (they are also written into the parameters cell).
+MACHINE_METADATA = ("input_path", "output_path", "environment_variables")
+
+
+def strip_build_traces(nb: nbformat.NotebookNode, machine_strings=()) -> list[str]:
+    """Remove papermill's build-machine metadata from an executed notebook.
+
+    ``machine_strings`` (absolute paths, the user's home, the host name) must then appear
+    nowhere in the notebook, outputs included: a ValueError names the cell and the string
+    (a chapter printing its working directory must be fixed in the chapter, not hidden).
+    Returns the metadata keys removed.
+    """
+    removed = []
+    record = nb.metadata.get("papermill", {})
+    for key in MACHINE_METADATA:
+        if key in record:
+            del record[key]
+            removed.append(key)
+    for index, cell in enumerate(nb.cells):
+        text = json.dumps(cell, ensure_ascii=False)
+        for found in machine_strings:
+            if found and found in text:
+                at = text.index(found)
+                raise ValueError(
+                    f"cell {index} shows the build machine's {found!r}: "
+                    f"...{text[max(0, at - 60) : at + 60]}..."
+                )
+    return removed

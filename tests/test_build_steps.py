@@ -18,6 +18,7 @@ from executed_notebooks import (  # noqa: E402
     collect_expression_results,
     expressions,
     fold_injected_parameters,
+    strip_build_traces,
 )
 from inline_expressions import plain_text, substitute  # noqa: E402
 
@@ -116,3 +117,25 @@ def test_a_role_without_a_stored_result_fails_the_page():
 
     with pytest.raises(ExtensionError, match="no stored result"):
         substitute("{eval}`y`", [], "chapter, cell 3")
+
+
+def test_build_traces_are_stripped_and_machine_strings_refused():
+    nb = _notebook(nbformat.v4.new_code_cell("x = 1"))
+    nb.metadata["papermill"] = {
+        "input_path": "/home/builder/book/notebooks/01.ipynb",
+        "output_path": "/home/builder/book/_build/src/notebooks/01.ipynb",
+        "environment_variables": {"HOME": "/home/builder"},
+        "parameters": {"full_protocol": True},
+    }
+    assert strip_build_traces(nb, ["/home/builder"]) == [
+        "input_path",
+        "output_path",
+        "environment_variables",
+    ]
+    assert nb.metadata["papermill"] == {"parameters": {"full_protocol": True}}
+    assert "/home/builder" not in nbformat.writes(nb)
+    assert strip_build_traces(nb, ["/home/builder"]) == []  # idempotent
+    nb.cells.append(nbformat.v4.new_code_cell("print(open('x').name)"))
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", text="/home/builder/x\n")]
+    with pytest.raises(ValueError, match="cell 1 shows the build machine's '/home/builder'"):
+        strip_build_traces(nb, ["/home/builder"])

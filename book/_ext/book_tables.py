@@ -7,8 +7,8 @@ so Table IV came out as "Fig. 19". Here each glued figure whose label starts wit
 ``table`` (``:figclass: table``), becomes a :class:`numbered_table` node: a figure
 subclass registered under the "table" number type, so it gets "Table N" and its own
 counter, and ``{numref}`` says "Table N". The caption moves above the table, as tables
-have it. ``book_tables.css`` keeps every value on one line with padding and lets a
-table wider than the page scroll inside its own box.
+have it. ``book_tables.css`` fits tables to the column (smaller font, wrapping cells) and shows
+them as one card per row on a phone, with ``book_tables.js`` naming each value's column.
 """
 from pathlib import Path
 
@@ -37,6 +37,10 @@ def _tables_as_tables(app, doctree) -> None:
         for caption in captions:  # caption first: a table's caption is read before the table
             table.remove(caption)
             table.insert(0, caption)
+        if captions:
+            # docutils closes <figcaption> only at the figure's end (a legend may follow), which
+            # put the whole table inside the caption: close it right after the caption instead.
+            table.insert(1, nodes.raw("", "</figcaption>\n", format="html"))
         figure.replace_self(table)
 
 
@@ -45,6 +49,17 @@ def _visit(self, node):
 
 
 def _depart(self, node):
+    if any(isinstance(child, nodes.caption) for child in node.children):
+        self.body.append("</figure>\n")  # </figcaption> is already written
+    else:
+        self.depart_figure(node)
+
+
+def _visit_latex(self, node):
+    self.visit_figure(node)
+
+
+def _depart_latex(self, node):
     self.depart_figure(node)
 
 
@@ -53,8 +68,11 @@ def _add_static(app) -> None:
 
 
 def setup(app):
-    app.add_enumerable_node(numbered_table, "table", html=(_visit, _depart), latex=(_visit, _depart))
+    app.add_enumerable_node(
+        numbered_table, "table", html=(_visit, _depart), latex=(_visit_latex, _depart_latex)
+    )
     app.connect("doctree-read", _tables_as_tables)
     app.connect("builder-inited", _add_static)
     app.add_css_file("book_tables.css")
+    app.add_js_file("book_tables.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

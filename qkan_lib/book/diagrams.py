@@ -13,6 +13,8 @@ import functools
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
+from .style import book_figure
+
 GATE_MAPS = {
     "LSTM": r"affine map $W v_t + b$",
     "QLSTM": "4 variational circuits,\n$d + m$ qubits each",
@@ -48,6 +50,7 @@ def _box_class():
     return LabelledBox
 
 
+@book_figure
 def draw_daruan_circuit(reps: int = 2):
     """The DARUAN of Eq. (3) for ``reps`` re-uploads, drawn by ``qml.draw_mpl``.
 
@@ -80,6 +83,7 @@ def draw_daruan_circuit(reps: int = 2):
     return fig
 
 
+@book_figure
 def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
     """One QLSTM gate circuit (the reference code's), drawn by ``qml.draw_mpl``.
 
@@ -99,13 +103,13 @@ def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
     def circuit():
         for q in range(n_qubits):
             qml.Hadamard(q)
-            box(f"RY(v{_subscript(q)})", q)
+            box(f"RY\nv{_subscript(q)}", q)
         for layer in range(depth):
             for start in (0, 1):
                 for q in range(start, n_qubits - 1, 2):
                     qml.CNOT([q, q + 1])
             for q in range(n_qubits):
-                box(f"RY(θ{_subscript(layer)},{_subscript(q)})", q)
+                box(f"RY\nθ{_subscript(layer)},{_subscript(q)}", q)  # two lines: fits its box
         return [qml.expval(qml.PauliZ(q)) for q in range(n_measured)]
 
     node = qml.QNode(circuit, qml.device("default.qubit", wires=n_qubits))
@@ -118,6 +122,7 @@ def draw_qlstm_circuit(n_qubits: int = 3, depth: int = 2, n_measured: int = 2):
     return fig
 
 
+@book_figure
 def plot_lstm_cell(gate_maps: dict[str, str] | None = None):
     """One LSTM cell, Eq. (1), with the gate map G(v_t) as a single highlighted box.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 
@@ -23,6 +24,7 @@ from ..data.milan import longest_gap
 from ..evidence.display import display_name
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
+from .style import COLUMN_PX, DPI, book_figure
 
 
 class PlainLogFormatter(LogFormatter):
@@ -142,6 +144,7 @@ def plot_noisy_daruan(
 SPECTRUM_WEIGHTS = (1.0, 1.7, 0.4, 2.15)
 
 
+@book_figure
 def plot_daruan_spectrum(
     theta,
     weight,
@@ -195,6 +198,7 @@ def plot_daruan_spectrum(
     return fig
 
 
+@book_figure
 def plot_readout_spectra(
     freqs, coeffs_z, coeffs_amplitude, reps: int, max_frequency: int = 12, floor: float = 1e-18
 ):
@@ -232,10 +236,11 @@ def plot_readout_spectra(
         ylim=(floor / 2, 2),
         title=f"L = {reps}, w = 1: the two readouts' FFT coefficients",
     )
-    ax.legend(fontsize=8)
+    ax.legend()
     return fig
 
 
+@book_figure
 def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
     """Figure 3: predictions against ground truth over the whole series, per model and epoch.
 
@@ -275,17 +280,20 @@ def plot_predictions(results, epochs=R2_EPOCHS, seed: int = 0, title: str = ""):
             if predicted is not None:
                 series = sum((predicted[s] for s in ("train", "val", "test") if s in predicted), [])
                 ax.plot(series, color="C1", lw=1.2, ls="--", label="prediction")
-            ax.axvline(n_train, color="C0", ls=":", lw=1)
+            ax.axvline(n_train, color="C0", ls=":", lw=1, label="end of training data")
             if row == 0:
                 ax.set_title(f"epoch {epoch}")
             if col == 0:
                 ax.set_ylabel(MODEL_LABELS[model])
-    axes[0, 0].legend(loc="lower left", fontsize=7)
     if title:
         fig.suptitle(title)
+    # Below the panels, not inside one: a legend in a panel covered its series.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), frameon=False)
     return fig
 
 
+@book_figure
 def plot_seed_spread(
     frame, metric: str = "test_r2", paper=None, epochs=None, ylim=None, title: str = ""
 ):
@@ -298,10 +306,11 @@ def plot_seed_spread(
         if paper is not None and epochs is not None:
             ax.plot(epochs, paper[model], "x", color=f"C{k}", ms=8, mew=2)
     ax.set(xlabel="epoch", ylabel=display_name(metric), ylim=ylim, title=title)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(ncol=2)
     return fig
 
 
+@book_figure
 def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, label: str):
     """Milan data exploration: the cell-selection rule (left) and the chosen series (right).
 
@@ -327,7 +336,7 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     )
     ax.axvline(min_coverage, color="C3", ls=":")
     ax.set(xlabel="share of slots with data", ylabel="mean SMS-in per slot", title="cell selection")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax = axes[1]
     days = (series.slots_ms - series.slots_ms[0]) / 86_400_000
     for k, column in enumerate(selected):
@@ -339,12 +348,12 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
             label=f"square {series.squares[column]}",
         )
     ax.set(xlabel="days since 2013-11-01", ylabel="SMS-in per 10 min", title="selected squares")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.suptitle(label, color="C3" if series.stand_in else "black", fontweight="bold")
     return fig
 
 
-def figure_png(fig, dpi: int = 80) -> bytes:
+def figure_png(fig, dpi: int = DPI) -> bytes:
     """A figure as PNG bytes (closes the figure)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
@@ -362,7 +371,7 @@ def spectrum_stack_widget(
     over all L), so moving the slider shows stems appear, not axes rescale.
     """
     # lazy: ipywidgets is needed only by the widget, not by the static figures
-    from ipywidgets import HTML, Image, SelectionSlider, Stack, VBox, jslink
+    from ipywidgets import HTML, SelectionSlider, Stack, VBox, jslink
 
     if len(weights) < max_reps:
         raise ValueError(f"weights needs max_reps = {max_reps} values, got {len(weights)}")
@@ -373,9 +382,22 @@ def spectrum_stack_widget(
     omega_limit = 1.05 * float(np.sum(np.abs(weights[:max_reps]))) + 0.2
     coeff_limit = 1.1 * max(float(np.max(np.abs(exact_fourier_series(*p)[1]))) for p in params)
     images = []
-    for theta, w, b in params:
+    for reps, (theta, w, b) in enumerate(params, start=1):
         fig = plot_daruan_spectrum(theta, w, b, omega_limit=omega_limit, coeff_limit=coeff_limit)
-        images.append(Image(value=figure_png(fig), format="png", width="100%"))
+        data = base64.b64encode(figure_png(fig)).decode("ascii")
+        # An <img> with alt text (ipywidgets' Image widget has none) for screen readers.
+        alt = (
+            f"A DARUAN with L = {reps} re-uploads: its output over x (left) and the "
+            "magnitudes of its Fourier coefficients per frequency (right)"
+        )
+        images.append(
+            HTML(
+                # never narrower than the style's column (its text stays >= 9 px): on a
+                # phone the panel scrolls sideways inside its box
+                f'<div style="overflow-x:auto"><img src="data:image/png;base64,{data}" '
+                f'alt="{alt}" style="width:100%;min-width:{COLUMN_PX}px"></div>'
+            )
+        )
     slider = SelectionSlider(
         options=[f"L = {r}" for r in range(1, max_reps + 1)],
         value="L = 3",
@@ -388,6 +410,7 @@ def spectrum_stack_widget(
     return VBox([slider, stack, caption])
 
 
+@book_figure
 def plot_parameter_counts(table):
     """Table I as bars: classical + quantum (stacked) for this book's models and the paper's, per
     dataset."""
@@ -425,10 +448,11 @@ def plot_parameter_counts(table):
         ax.set_xticks(x, [MODEL_LABELS[m] for m in MODELS], rotation=30, ha="right")
         ax.set_title(DATASET_LABELS[dataset])
     axes[0].set_ylabel("trainable parameters")
-    axes[0].legend(fontsize=7)
+    axes[0].legend()
     return fig
 
 
+@book_figure
 def plot_shift_sinusoid(
     phi_of_angle,
     angle0: float,
@@ -466,10 +490,11 @@ def plot_shift_sinusoid(
         xlim=(angles[0], angles[-1]),
         title="one angle: a pure sinusoid, one period around the current value",
     )
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best")
     return fig
 
 
+@book_figure
 def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: str = ""):
     """1 - R^2 against the epoch on a log axis: mean over seeds, band min..max, paper points.
 
@@ -505,10 +530,11 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel=r"$1 - R^2$ (log scale; lower is better)", title=title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(ncol=2)
     return fig
 
 
+@book_figure
 def plot_timing_spread(
     table,
     title: str = "",
@@ -575,12 +601,13 @@ def plot_timing_spread(
         ax.yaxis.set_major_formatter(PlainLogFormatter())
         ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
         ax.grid(alpha=0.3, which="both")
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 0].legend()
     if title:
         fig.suptitle(title)
     return fig
 
 
+@book_figure
 def plot_pendulum_data(t, angle, velocity, series, n_train: int):
     """The Damped SHM data: the pendulum's angle and angular velocity against time (left) and
     the scaled series that is modelled, with the chronological test part shaded (right).
@@ -603,6 +630,7 @@ def plot_pendulum_data(t, angle, velocity, series, n_train: int):
     return fig
 
 
+@book_figure
 def plot_bessel_data(x, series, n_train: int):
     """The Bessel data: scaled J_2 against x with the chronological test part shaded from
     sample ``n_train`` on. Returns the Figure."""

@@ -26,6 +26,7 @@ from ..evidence.learned_spectra import (
     layer_spectra,
 )
 from ..models.registry import DATASET_LABELS
+from .style import book_figure
 
 SHARE_TITLES = {
     "share_outside_lowest": "energy outside the lowest frequency",
@@ -51,6 +52,7 @@ def _grid(rows: int, cols: int, figsize, panel=(1.9, 1.25)):
     return fig, axes
 
 
+@book_figure
 def plot_edge_functions(
     source: QKANLayer | EdgeParameters,
     x_range: tuple = (-1.0, 1.0),
@@ -96,6 +98,7 @@ def plot_edge_functions(
     return fig
 
 
+@book_figure
 def plot_edge_spectra(
     source: QKANLayer | EdgeParameters,
     tol: float = DEFAULT_TOL,
@@ -138,7 +141,7 @@ def plot_edge_spectra(
             transform=ax.transAxes,
             ha="right",
             va="top",
-            fontsize=7,
+            fontsize=9,
         )
         ax.set_xlim(-0.05 * top, top)
         ax.set_ylim(0, 1.1)
@@ -154,6 +157,7 @@ def plot_edge_spectra(
     return fig
 
 
+@book_figure
 def plot_weight_trajectories(
     recorder: SpectrumRecorder,
     in_labels: Sequence[str] | None = None,
@@ -190,7 +194,7 @@ def plot_weight_trajectories(
         ax.plot(line["epoch"], line["w"], marker="o", ms=3, lw=1, label=label)
     ax.set(xlabel="epoch", ylabel=r"encoding weight $w_l$", title="encoding weights")
     if len(weights.groupby(["out", "in", "rep"])) <= 12:
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(ncol=2)
     if share is not None:
         ax = axes[0, 1]
         summary = recorder.summary_frame()
@@ -212,6 +216,7 @@ def plot_weight_trajectories(
     return fig
 
 
+@book_figure
 def plot_edge_detail(
     source: QKANLayer | EdgeParameters,
     out_index: int = 0,
@@ -253,13 +258,13 @@ def plot_edge_detail(
         ylim=(-1.05, 1.05),
         title=f"edge {outs[out_index]} ← {ins[in_index]} (L = {params.reps})",
     )
-    left.legend(fontsize=8, loc="lower right")
+    left.legend(loc="lower right")
     amplitude = np.sqrt(2 * s.energies)
     if s.frequencies.size:
         right.stem(s.frequencies, amplitude, basefmt=" ", linefmt="C0-", markerfmt="C0o")
         top = int(np.argmax(s.energies))
         right.plot([s.frequencies[top]], [amplitude[top]], "o", color="C1", ms=8, label="dominant")
-        right.legend(fontsize=8, loc="upper right")
+        right.legend(loc="upper right")
     right.stem([0.0], [abs(s.dc)], basefmt=" ", linefmt="0.6", markerfmt="o")
     for w in np.abs(s.weight):
         right.axvline(w, color="C2", lw=0.8, ls=":")
@@ -293,6 +298,7 @@ USAGE_PANELS = {
 }
 
 
+@book_figure
 def plot_spectrum_usage(
     usage, measures: Sequence[str] = tuple(USAGE_PANELS), title: str | None = None, figsize=None
 ):
@@ -363,7 +369,7 @@ def plot_spectrum_usage(
         ax.set(ylabel=USAGE_PANELS[measure])
         if measure.startswith("share"):
             ax.set_ylim(-3, 103)
-    axes[0, 0].legend(fontsize=7, loc="best")
+    axes[0, 0].legend(loc="best")
     fig.suptitle(
         title or "spectrum use of trained QKAN-LSTM gate edges (one point per edge)", fontsize=10
     )

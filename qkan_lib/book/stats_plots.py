@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..evidence import display
 from ..evidence.statistics import NO_DIFFERENCE
+from .style import book_figure
 
 _EFFECTS = {
     "effect": "median difference a − b (of the per-seed differences if paired)",
@@ -17,6 +18,7 @@ _EFFECTS = {
 }
 
 
+@book_figure
 def plot_forest(
     table: pd.DataFrame, effect: str = "effect", labels=None, title: str | None = None, figsize=None
 ):
@@ -64,14 +66,15 @@ def plot_forest(
         )
         ax.plot([low, high], [yi, yi], color=color, lw=2)
         ax.plot([mid], [yi], "o", color=color, ms=6)
-        ax.annotate(
-            f"p_Holm = {row.p_holm:.3g}, n = {row.n_a}/{row.n_b}",
-            (1.01, yi),
-            xycoords=("axes fraction", "data"),
-            va="center",
-            fontsize=8,
-        )
     ax.set_yticks(y, names)
+    # The right-hand column as the tick labels of a twin axis: the layout then makes room for
+    # it (annotations outside the axes were not counted, and squeezed the plot to nothing).
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(
+        y, [f"p_Holm = {r.p_holm:.3g}, n = {r.n_a}/{r.n_b}" for r in rows.itertuples()]
+    )
+    right.tick_params(axis="y", length=0)
     ax.set_xlabel(_EFFECTS[effect])
     ax.set_title(
         title or "differences between models over seeds (percentile bootstrap intervals)",
@@ -101,6 +104,7 @@ def line_style_caption(labels) -> str:
     return "; ".join(f"{STYLE_WORDS[fixed_line_style(lb)]}: {lb}" for lb in labels)
 
 
+@book_figure
 def plot_seed_scores(
     final: pd.DataFrame,
     order,
@@ -146,8 +150,8 @@ def plot_seed_scores(
         for name, value in (lines or {}).items():
             ax.axhline(value, ls=fixed_line_style(name), color="0.35", lw=1, label=name)
         if lines:
-            ax.legend(fontsize=8, loc="best")  # where it hides the fewest seeds
-        ax.set_xticks(range(len(order)), labels, rotation=35, ha="right", fontsize=8)
+            ax.legend(loc="best")  # where it hides the fewest seeds
+        ax.set_xticks(range(len(order)), labels, rotation=35, ha="right")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if panel is not None:
             ax.set_title(str(panel), fontsize=10)
@@ -158,6 +162,7 @@ def plot_seed_scores(
     return fig
 
 
+@book_figure
 def plot_horizon_scores(
     closed: pd.DataFrame,
     order,
@@ -173,30 +178,67 @@ def plot_horizon_scores(
     needed = {"arm", "seed", "horizon", metric}
     if not needed <= set(closed.columns):
         raise ValueError(f"closed needs columns {sorted(needed)}")
-    fig, ax = plt.subplots(figsize=(9, 3.8), constrained_layout=True)
+    arms = []  # (name, label, colour, statistics, deterministic) in the given order
     for k, (name, label) in enumerate(zip(order, labels)):
         part = closed[closed["arm"] == name]
         if part.empty:
             continue
         stats = part.groupby("horizon")[metric].agg(["median", "min", "max"])
-        deterministic = (part["seed"] < 0).all()
+        arms.append((name, label, f"C{k % 10}", stats, bool((part["seed"] < 0).all())))
+    seeded = [a for a in arms if not a[4]] or arms[:1]
+    shown = {a[0] for a in seeded}
+    fixed = [a for a in arms if a[4] and a[0] not in shown]
+    # One panel per seeded arm (its median and min-max band), the deterministic forecasters
+    # dashed in every panel: in one panel the overlapping bands merged into one block.
+    cols = min(4, len(seeded))
+    rows = -(-len(seeded) // cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(2.6 * cols + 0.6, 2.2 * rows + 0.9),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        constrained_layout=True,
+    )
+    for ax, (name, label, colour, stats, deterministic) in zip(axes.flat, seeded):
+        for _, other, other_colour, other_stats, _ in fixed:
+            ax.plot(
+                other_stats.index,
+                other_stats["median"],
+                ls=fixed_line_style(other),
+                color=other_colour,
+                lw=1.2,
+                label=other,
+            )
         ax.plot(
             stats.index,
             stats["median"],
             ls=fixed_line_style(label) if deterministic else "-",
-            color=f"C{k % 10}",
+            color=colour,
             label=label,
         )
         if not deterministic:
-            ax.fill_between(stats.index, stats["min"], stats["max"], color=f"C{k % 10}", alpha=0.12)
-    ax.set_xlabel("forecast horizon (steps fed back)")
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
-    # outside the axes: the bands fill the plot, a legend inside would hide them
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title or "closed-loop forecasts: median over seeds, band = min–max", fontsize=10)
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.25)
+        ax.set_title(label)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.xaxis.get_major_locator().set_params(integer=True)  # horizons are whole steps
+    spare = list(axes.flat[len(seeded) :])
+    for ax in spare:
+        ax.set_visible(False)
+    fig.supxlabel("forecast horizon (steps fed back)")
+    fig.supylabel(METRIC_LABELS.get(metric, metric))
+    if fixed:  # the dashed references, once: in a spare panel, else right of the panels
+        handles = [h for h in axes.flat[0].get_lines() if h.get_linestyle() == "--"]
+        names = [h.get_label() for h in handles]
+        if spare:
+            spare[0].set_visible(True)
+            spare[0].axis("off")
+            spare[0].legend(handles, names, loc="center", title="dashed, every panel")
+        else:
+            fig.legend(handles, names, loc="outside right upper", frameon=False)
+    fig.suptitle(title or "closed-loop forecasts: median over seeds, band = min–max")
     return fig
 
 

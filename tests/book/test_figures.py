@@ -176,8 +176,8 @@ def test_diagrams_are_figures():
     assert sum(t.startswith("W(θ") for t in texts) == 4  # a trainable block around each
     assert not any('"' in t for t in texts)  # labels as written, no quotes
     texts = [t.get_text() for t in draw_qlstm_circuit(3, 2, 2).axes[0].texts]
-    assert sum(t.startswith("RY(v") for t in texts) == 3
-    assert sum(t.startswith("RY(θ") for t in texts) == 6 and not any('"' in t for t in texts)
+    assert sum(t.startswith("RY\nv") for t in texts) == 3
+    assert sum(t.startswith("RY\nθ") for t in texts) == 6 and not any('"' in t for t in texts)
     with pytest.raises(ValueError, match="reps"):
         draw_daruan_circuit(0)
     with pytest.raises(ValueError, match="n_measured"):

@@ -164,3 +164,15 @@ def test_chapter_prose_shows_its_numbers_in_jupyterlab(jupyterlab, browser):
     )
     for raw in ("{eval}", "{glue:text}", "{glue}"):
         assert raw not in prose, f"{name}: raw {raw} markup in the rendered prose"
+    # Issue 25, group 8: a citation shows its key in JupyterLab; the chapter's References
+    # section, rendered, gives each key its full entry (scripts/chapter_references.py).
+    nb = json.loads((EXECUTED / name).read_text())
+    last = "".join(nb["cells"][-1]["source"])
+    assert "## References" in last, f"{name}: no References section in the last cell"
+    for line in last.split("## References")[1].splitlines():
+        if line.startswith("- {cite}`"):
+            key, entry = line[len("- {cite}`") :].split("`: ", 1)
+            first_words = " ".join(entry.split()[:3])
+            assert key in prose and first_words in prose, (
+                f"{name}: the reference {key!r} ({first_words}...) is not readable in JupyterLab"
+            )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -197,3 +198,187 @@ def test_page_layout(browser, server, page):
             "scroll"
         )
     assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+# --- issue 25: the page at a desktop and a phone width -------------------------------------
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+FIT = """
+    const article = document.querySelector('.bd-article');
+    const right = article.getBoundingClientRect().right + 1;
+    const tables = [...document.querySelectorAll('article table')].map(t => {
+        const box = t.getBoundingClientRect();
+        const scroller = t.parentElement;
+        return [t.closest('figure') ? t.closest('figure').id : '(no figure)',
+                Math.round(box.width), Math.round(box.right), scroller.scrollWidth,
+                scroller.clientWidth];
+    }).filter(([id, w, r, sw, cw]) => r > right || sw > cw + 1);
+    const equations = [...document.querySelectorAll('div.math')].map(m => {
+        const box = m.getBoundingClientRect();
+        return [m.textContent.trim().slice(0, 60), m.scrollWidth, m.clientWidth,
+                Math.round(box.right)];
+    });
+    const images = [...document.querySelectorAll('article img')].map(i =>
+        [i.getAttribute('alt'), i.clientWidth, i.naturalWidth, i.src.slice(-40)]);
+    return {column: article.clientWidth, right: right, tables: tables, equations: equations,
+            images: images, page: [document.documentElement.scrollWidth,
+                                   document.documentElement.clientWidth]};
+"""
+
+
+@pytest.fixture(scope="module")
+def phone():
+    driver = start_chromium("500,844", 60)  # headless Chromium's narrowest window
+    # a phone's viewport (the window cannot be narrower than 500 px, the emulated page can)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WIDTHS["phone"], "height": 844, "deviceScaleFactor": 2, "mobile": False},
+    )
+    yield driver
+    driver.quit()
+
+
+def _fit(driver, server, page, width):
+    driver.get(f"{server}/{page}")
+    if driver.execute_script("return document.querySelectorAll('.math').length"):
+        assert _wait_for_mathjax(driver) == "ok"
+    found = driver.execute_script(FIT)
+    assert driver.execute_script("return window.innerWidth") == width
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("where", WIDTHS)
+def test_tables_and_equations_fit_their_box(browser, phone, server, page, where):
+    """Issue 25, group 5: no table wider than its box (desktop and phone); no equation wider
+    than its box on the desktop; on a phone a wide equation scrolls inside its own box and
+    nothing sticks out of the article."""
+    driver = browser if where == "desktop" else phone
+    found = _fit(driver, server, page, WIDTHS[where])
+    problems = []
+    if found["tables"]:
+        problems.append(
+            f"tables wider than their box (id, width, right, scroll, client; "
+            f"article ends at {found['right']:.0f}): {found['tables']}"
+        )
+    for text, scroll, client, right in found["equations"]:
+        if where == "desktop" and scroll > client + 1:
+            problems.append(f"equation {text!r} is {scroll}px wide in a {client}px box")
+        if right > found["right"]:
+            problems.append(f"equation {text!r} sticks out of the article")
+    scroll, client = found["page"]
+    if scroll > client + 1:
+        problems.append(f"the page scrolls sideways: {scroll}px of content in {client}px")
+    if where == "phone":
+        from qkan_lib.book.style import COLUMN_PX
+
+        for alt, shown, natural, src in found["images"]:
+            if natural and shown and shown < min(natural, COLUMN_PX) - 2:
+                problems.append(f"image {src} shown {shown}px wide: its text is below 9 px")
+    assert not problems, f"{page} at {where} ({WIDTHS[where]} px):\n" + "\n".join(problems)
+
+
+HASH_LIKE = re.compile(r"^[0-9a-f]{12,}|\.(png|jpe?g|svg|gif)$|^<Figure size", re.I)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_images_have_alt_text_and_readable_width(browser, server, page):
+    """Issue 25, groups 6 and 7: every image has an alt text (its caption, not a hash), and no
+    figure is shown narrower than qkan_lib.book.style assumes (COLUMN_PX, or its own width), so
+    its text keeps the size the style gave it (tests/book/test_figure_style.py)."""
+    from qkan_lib.book.style import COLUMN_PX
+
+    found = _fit(browser, server, page, 1280)
+    problems = []
+    assert found["column"] >= COLUMN_PX, (page, found["column"])  # the article, wider than figures
+    for alt, shown, natural, src in found["images"]:
+        if not alt or not alt.strip() or HASH_LIKE.search(alt.strip()):
+            problems.append(f"image {src} has the alt text {alt!r}")
+        if natural and shown and shown < min(natural, COLUMN_PX) - 2:
+            problems.append(
+                f"image {src} ({alt[:40]!r}) shown {shown}px wide, "
+                f"narrower than min({natural}, {COLUMN_PX})"
+            )
+    assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+LONG_PAGE_PX = 4000
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("notebooks/")])
+def test_long_pages_list_their_sections(browser, server, page):
+    """Issue 25, group 7: a page taller than a few screens has an in-page section list whose
+    links lead to the page's own sections."""
+    browser.get(f"{server}/{page}")
+    height = browser.execute_script("return document.body.scrollHeight")
+    if height < LONG_PAGE_PX:
+        pytest.skip(f"{page} is {height}px tall")
+    links = browser.execute_script(
+        "return [...document.querySelectorAll('.bd-sidebar-secondary nav.page-toc a, "
+        "#pst-page-navigation-heading-2 ~ ul a, nav.bd-toc-nav a')]"
+        ".map(a => [a.textContent.trim(), a.getAttribute('href'), a.offsetParent !== null])"
+    )
+    sections = browser.execute_script(
+        "return [...document.querySelectorAll('article section > h2')].length"
+    )
+    assert sections >= 2 and len(links) >= sections, (page, sections, links)
+    assert any(visible for _, _, visible in links), f"{page}: the section list is hidden"
+    targets = [href for _, href, _ in links]
+    missing = [
+        h
+        for h in targets
+        if not browser.execute_script(
+            "return !!document.getElementById(decodeURIComponent(arguments[0]))", h.lstrip("#")
+        )
+    ]
+    assert not missing, f"{page}: section links without a target: {missing}"
+
+
+ALPHABETIC_LABEL = re.compile(r"\[[A-Z][A-Za-z]{0,3}\+?\d{2}[a-z]?\]")
+
+
+def test_bibliography_is_author_year_and_every_entry_cited(browser, server):
+    """Issue 25, group 8: the bibliography's labels are the text's author-year labels, QKAN is
+    spelled QKAN, and every entry of references.bib is cited somewhere (no dead entries)."""
+    browser.get(f"{server}/book/references.html")
+    labels = browser.execute_script(
+        "return [...document.querySelectorAll('div.citation span.label, dt.label')]"
+        ".map(e => e.textContent.trim())"
+    )
+    text = browser.execute_script("return document.body.innerText")
+    bib = (ROOT / "book" / "references.bib").read_text()
+    keys = re.findall(r"@\w+\{([^,]+),", bib)
+    assert len(labels) == len(keys), (labels, keys)
+    assert all(re.fullmatch(r"\[?[^\[\]]+, \d{4}[a-z]?\]?", label) for label in labels), labels
+    assert not ALPHABETIC_LABEL.search(text), ALPHABETIC_LABEL.search(text).group(0)
+    assert "QKAN:" in text and "Qkan" not in text
+    browser.get(f"{server}/notebooks/01_daruan_spectrum.html")
+    cited = browser.execute_script(
+        'return [...document.querySelectorAll(\'a[href*="references.html#id"], '
+        "span.cite a, a.reference.internal')].map(a => a.textContent.trim())"
+    )
+    assert any(re.search(r"Hsu et al\.,? 2025", c) for c in cited), cited[:20]
+
+
+def test_downloadable_notebooks_carry_no_build_machine_traces():
+    """Issue 25, group 10: the executed notebooks a reader downloads hold no absolute path, user
+    name or host of the build machine, and no papermill input/output path."""
+    import socket
+
+    served = sorted(HTML.glob("_sources/**/*.ipynb"))
+    assert served, "the book serves no .ipynb files"
+    machine = [s for s in {*MACHINE_PATHS, socket.gethostname()} if len(s) > 3]
+    problems = []
+    for path in served:
+        text = path.read_text()
+        nb = json.loads(text)
+        record = nb.get("metadata", {}).get("papermill", {})
+        for key in ("input_path", "output_path", "environment_variables"):
+            if key in record:
+                problems.append(f"{path.name}: papermill {key}")
+        for found in machine:
+            if found in text:
+                at = text.index(found)
+                problems.append(f"{path.name}: {found!r} in ...{text[max(0, at - 60) : at + 60]}")
+    assert not problems, "\n".join(problems)

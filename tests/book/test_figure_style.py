@@ -1,0 +1,168 @@
+"""One figure style: every figure function draws in it, and no text is below the readable size
+on the page (qkan_lib/book/style.py). The size on the page is computed here from the PNG the
+inline backend would save (its pixel width), not from the style module's own arithmetic."""
+
+import inspect
+import io
+import struct
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from matplotlib.text import Text
+
+from qkan_lib.book import diagrams, plots, spectrum_plots, stats_plots
+from qkan_lib.book.style import (
+    COLUMN_PX,
+    DPI,
+    MIN_TEXT_PX,
+    book_figure,
+    make_readable,
+    text_sizes_px,
+)
+
+FIGURE_MODULES = (plots, spectrum_plots, stats_plots, diagrams)
+
+
+def _png_width(fig) -> int:
+    """Pixel width of the PNG Jupyter's inline backend saves (tight box, DPI)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return struct.unpack(">I", buffer.getvalue()[16:20])[0]
+
+
+def smallest_text_on_page(fig) -> tuple[float, str]:
+    """(pixels on the page, text) of the smallest visible text when the PNG is shown at most
+    COLUMN_PX wide."""
+    width = _png_width(fig)  # draws the figure: tick labels exist from here on
+    scale = min(1.0, COLUMN_PX / width)
+    sizes = [
+        (t.get_fontsize() * DPI / 72 * scale, t.get_text())
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes)
+
+
+def test_every_figure_function_draws_in_the_book_style():
+    functions = [
+        (module.__name__, name)
+        for module in FIGURE_MODULES
+        for name, f in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith(("plot_", "draw_")) and f.__module__ == module.__name__
+    ]
+    assert len(functions) >= 20, functions
+    undecorated = [
+        (m, n)
+        for m, n in functions
+        if not getattr(getattr(__import__(m, fromlist=[n]), n), "book_figure", False)
+    ]
+    assert not undecorated, f"figure functions without @book_figure: {undecorated}"
+
+
+def test_small_text_in_a_wide_figure_is_raised_to_the_readable_size():
+    @book_figure
+    def wide():
+        fig, ax = plt.subplots(figsize=(16, 3))
+        ax.plot([0, 1], [0, 1], label="a line")
+        ax.legend(fontsize=5)
+        ax.set_title("tiny", fontsize=4)
+        ax.tick_params(labelsize=3)
+        return fig
+
+    fig = wide()
+    px, text = smallest_text_on_page(fig)
+    assert px >= MIN_TEXT_PX - 0.05, (px, text)
+    # 16 inches is far wider than the column: the raised size is well above 9 points
+    assert fig.axes[0].title.get_fontsize() > 12
+    assert text_sizes_px(fig)[0][0] == pytest.approx(px, rel=0.03)
+    plt.close(fig)
+
+
+def test_readable_text_is_left_alone():
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.set_title("t", fontsize=12)
+    make_readable(fig)
+    assert ax.title.get_fontsize() == 12
+    plt.close(fig)
+
+
+def _forest_table(n=6):
+    rng = np.random.default_rng(0)
+    effect = rng.normal(size=n)
+    return pd.DataFrame(
+        {
+            "a": [f"model {k}" for k in range(n)],
+            "b": ["LSTM"] * n,
+            "effect": effect,
+            "effect_ci_low": effect - 0.5,
+            "effect_ci_high": effect + 0.5,
+            "p_holm": rng.uniform(size=n),
+            "n_a": 10,
+            "n_b": 10,
+            "verdict": [
+                "a better",
+                "no difference",
+                "b better",
+                "no difference",
+                "no difference",
+                "a better",
+            ][:n],
+        }
+    )
+
+
+def _layer():
+    from qkan_lib.core.layers import QKANLayer
+
+    torch.manual_seed(0)
+    return QKANLayer(4, 6, reps=2)  # 24 edges: chapter 11's grids
+
+
+FIGURES = {
+    "DARUAN circuit (Fig 1.1)": lambda: diagrams.draw_daruan_circuit(3),
+    "QLSTM circuit (Fig 2.2)": lambda: diagrams.draw_qlstm_circuit(),
+    "LSTM cell (Fig 2.1)": lambda: diagrams.plot_lstm_cell(),
+    "24 edge functions (ch 11)": lambda: spectrum_plots.plot_edge_functions(_layer()),
+    "24 edge spectra (ch 11)": lambda: spectrum_plots.plot_edge_spectra(_layer()),
+    "forest plot (Fig 12.1)": lambda: stats_plots.plot_forest(_forest_table()),
+    "shift sinusoid": lambda: plots.plot_shift_sinusoid(np.sin, 0.3),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_text_below_the_readable_size_on_the_page(name):
+    try:
+        fig = FIGURES[name]()
+    except (KeyError, TypeError) as error:  # a fixture that no longer fits its function
+        pytest.fail(f"{name}: {error!r}")
+    px, text = smallest_text_on_page(fig)
+    plt.close(fig)
+    assert px >= MIN_TEXT_PX - 0.05, f"{name}: {text!r} is {px:.1f} px on the page"
+
+
+def test_prediction_legend_covers_no_panel():
+    """Fig 5.3: the legend sits outside the panels and clear of the title."""
+    from types import SimpleNamespace
+
+    series = list(np.sin(np.linspace(0, 6, 40)))
+    results = [
+        SimpleNamespace(
+            seed=0,
+            experiment=SimpleNamespace(model=model),
+            targets={"train": series[:30], "test": series[30:]},
+            predictions={"15": {"train": series[:30], "test": series[30:]}},
+        )
+        for model in ("lstm", "qkan_lstm")
+    ]
+    fig = plots.plot_predictions(results, epochs=(15,), title="Damped SHM (seed 0)")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers a panel"
+    assert not box.overlaps(fig._suptitle.get_window_extent(renderer)), "legend over the title"
+    plt.close(fig)
