@@ -77,6 +77,7 @@ def noisy_daruan_caption() -> str:
     )
 
 
+@book_figure
 def plot_noisy_daruan(
     theta,
     bias,
@@ -659,6 +660,7 @@ def deployment_caption() -> str:
     return "; ".join(style["word"] for style in DEPLOYMENT_STYLES.values())
 
 
+@book_figure
 def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 3.8)):
     """Median test R² lost against the shot budget, one line per device model, one panel per
     readout (``readouts`` maps the summary's readout key to its display name); "exact" is the
@@ -685,10 +687,11 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 3.8)):
         ax.set(yscale="log", xlabel="shots per circuit", title=f"readout: {label}")
         ax.tick_params(labelsize=9)
     axes[0, 0].set_ylabel("median test R² lost (floor 1e-4)")
-    axes[0, -1].legend(fontsize=8, loc="upper right", ncol=1)
+    axes[0, -1].legend(loc="upper right", ncol=1)
     return fig
 
 
+@book_figure
 def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 3.6)):
     """What the full training of one table would take on each device kind (bars, log scale)
     against the measured training time here (black marks), per model. Returns the Figure."""

@@ -252,6 +252,7 @@ def forecast_styles_note() -> str:
     return "; ".join(f"{word}: {what}" for _, word, what in FORECAST_STYLES.values())
 
 
+@book_figure
 def plot_origin_forecasts(
     forecasts: pd.DataFrame,
     history: pd.Series | np.ndarray,
@@ -291,6 +292,7 @@ def plot_origin_forecasts(
     return fig
 
 
+@book_figure
 def plot_mean_ranks(ranks: pd.Series, cd: float, labels: Sequence[str] | None = None, title=None):
     """Mean rank of each model across the series (1 = best), best at the top, with a bar of the
     Nemenyi critical difference ``cd``: two models whose mean ranks differ by less cannot be
@@ -312,6 +314,7 @@ def plot_mean_ranks(ranks: pd.Series, cd: float, labels: Sequence[str] | None = 
     return fig
 
 
+@book_figure
 def plot_series_grid(series: dict, ncols: int = 3):
     """Each named series (``{label: pandas Series with a time index}``) in its own panel."""
     n = len(series)
