@@ -192,34 +192,36 @@ def urban_table(
     paper = paper or TABLE_IV
     stats = summary(frame, ["test_mae", "test_mse"], by=("model", "seq_len"))
     seq_lens = seq_lens or sorted(set(frame["seq_len"]))
-    rows = []
-    for model in [m for m in MODELS if m in set(frame["model"])]:
-        row = {}
-        for seq_len in seq_lens:
+    # One row per (window length, model) and a few short columns, so that the table fits
+    # the page (issue 25): the window lengths run down the page, not across it.
+    rows, index = [], []
+    for seq_len in seq_lens:
+        for model in [m for m in MODELS if m in set(frame["model"])]:
             s = stats.loc[(model, seq_len)]
             base = stats.loc[("lstm", seq_len)] if "lstm" in set(frame["model"]) else None
             printed = paper[model][SEQ_LENS.index(seq_len)]
             printed_lstm = paper["lstm"][SEQ_LENS.index(seq_len)]
+            row = {}
             for k, metric in enumerate(("mae", "mse")):
+                name = metric.upper()
                 mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
                 several = s[(f"test_{metric}", "count")] > 1
-                row[(seq_len, f"{metric.upper()} (book)")] = mean_std(
-                    mean, std if several else None
-                )
+                row[name] = mean_std(mean, std if several else None)
                 if not stand_in:
-                    row[(seq_len, f"{metric.upper()} (paper, scaled)")] = f"{printed[k]:.4f}"
+                    row[f"{name} (paper)"] = f"{printed[k]:.4f}"
                 if base is not None:
                     ratio = mean / base[(f"test_{metric}", "mean")]
                     if stand_in:
-                        row[(seq_len, f"{metric.upper()} / LSTM")] = f"{ratio:.3f}"
+                        row[f"{name} / LSTM"] = f"{ratio:.3f}"
                     else:
-                        row[(seq_len, f"{metric.upper()} / LSTM book | paper")] = (
+                        row[f"{name} / LSTM book | paper"] = (
                             f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
                         )
-        rows.append(pd.Series(row, name=MODEL_LABELS[model]))
-    table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns, names=[display_name("seq_len"), ""])
-    return table
+            rows.append(row)
+            index.append((seq_len, MODEL_LABELS[model]))
+    return pd.DataFrame(
+        rows, index=pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
+    )
 
 
 def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:

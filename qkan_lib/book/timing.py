@@ -51,13 +51,14 @@ def load_snapshot() -> LoadSnapshot | None:
     return LoadSnapshot(float(load1), int(cpus))
 
 
-def busy_warning(
+def machine_busy(
     before: LoadSnapshot | None,
     after: LoadSnapshot | None,
     own_threads: int | None = None,
     fraction: float = 0.5,
-) -> str:
-    """A warning sentence when other work loaded the machine during a measurement, else "".
+) -> bool | None:
+    """Whether other work loaded the machine during a measurement; None where the platform
+    reports no load average.
 
     The load average counts runnable threads, this measurement's own among them, so
     ``own_threads`` (default: torch's intra-op thread count) is subtracted from the load
@@ -67,22 +68,68 @@ def busy_warning(
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     if before is None or after is None:
-        return (
-            "Note: this platform reports no load average, so these timings could not be "
-            "checked for other work running at the same time."
-        )
+        return None
     own = torch.get_num_threads() if own_threads is None else own_threads
     if own < 0:
         raise ValueError(f"own_threads must be >= 0, got {own}")
     other = max(before.load1, after.load1 - min(own, after.cpus))
-    if other <= fraction * before.cpus:
+    return other > fraction * before.cpus
+
+
+def busy_warning(
+    before: LoadSnapshot | None,
+    after: LoadSnapshot | None,
+    own_threads: int | None = None,
+    fraction: float = 0.5,
+) -> str:
+    """A warning sentence when other work loaded the machine during a measurement
+    (:func:`machine_busy`), else "". It names no load figures: the page says what they
+    mean, not what the build machine's counters read (issue 25)."""
+    busy = machine_busy(before, after, own_threads, fraction)
+    if busy is None:
+        return (
+            "Note: this platform reports no load average, so these timings could not be "
+            "checked for other work running at the same time."
+        )
+    if not busy:
         return ""
     return (
-        f"⚠️ The machine was busy while these timings were taken: the 1-minute load average was "
-        f"{before.load1:.1f} before and {after.load1:.1f} after, on {before.cpus} CPUs. Other work "
-        f"competed for the processor, so the times below are noisy and their ratios unreliable; "
-        f"rebuild on an idle machine for clean numbers."
+        "⚠️ Other work kept the machine busy while these timings were taken, so they are "
+        "noisy and their ratios unreliable; rebuild on an idle machine for clean numbers."
     )
+
+
+def machine_words(environment: dict) -> str:
+    """What a timing ran on, in a few words: "2 CPU threads, no GPU" (or "..., a GPU"). No
+    processor or GPU model: the page needs the scale of the machine, not its inventory."""
+    threads, gpu = _machine_parts(environment)
+    return f"{threads}, {gpu}"
+
+
+def _machine_parts(environment: dict) -> tuple[str, str]:
+    threads = int(environment["cpu_threads"])
+    return f"{threads} CPU thread{'s' if threads != 1 else ''}", (
+        "a GPU" if "gpu" in environment else "no GPU"
+    )
+
+
+def machine_sentence(
+    environment: dict,
+    before: LoadSnapshot | None,
+    after: LoadSnapshot | None,
+    own_threads: int | None = None,
+) -> str:
+    """The build machine in one clause for the page: "on a machine with 2 CPU threads and no
+    GPU that other work kept busy" (or "that was otherwise idle", or "whose load this
+    platform does not report")."""
+    threads, gpu = _machine_parts(environment)
+    busy = machine_busy(before, after, own_threads)
+    state = {
+        True: "that other work kept busy",
+        False: "that was otherwise idle",
+        None: "whose load this platform does not report",
+    }[busy]
+    return f"on a machine with {threads} and {gpu} {state}"
 
 
 def _sync(device) -> None:

@@ -662,22 +662,27 @@ def format_summary(summary: pd.DataFrame, by: Sequence[str] = (), digits: int = 
     return pd.DataFrame(rows).set_index(list(by) + ["model"])
 
 
+TEST_COLUMN = "test: a − b is"  # format_comparisons' column naming the test and the effect
+
+
 def format_comparisons(
     table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3
 ) -> pd.DataFrame:
-    """A compare_family table for display: effect [95% CI], rank effect, test, n, p, verdict."""
+    """A compare_family table for display: the test and what the effect is, n, effect
+    [95% CI], rank effect, p, verdict."""
     rows = []
     for r in table.itertuples():
         rows.append(
             {
                 **{k: display_name(getattr(r, k)) for k in by},
                 "comparison": f"{arm_label(r.a)} vs {arm_label(r.b)}",
-                "test": TEST_LABELS.get(r.test, r.test),
+                # the test and what its effect a − b is share a column: one column fewer
+                # keeps the table inside the page (issue 25)
+                TEST_COLUMN: f"{TEST_LABELS.get(r.test, r.test)}: {r.effect_statistic}",
                 "n": f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value",
                 "a − b [95% CI]": interval(
                     r.effect, r.effect_ci_low, r.effect_ci_high, digits, sign=True
                 ),
-                "statistic": r.effect_statistic,
                 "rank effect": f"{r.rank_effect:+.2f}",
                 "p (raw)": p_value(r.p_raw),
                 "p (Holm)": p_value(r.p_holm),

@@ -816,36 +816,57 @@ def spectrum_usage_summary(usage: pd.DataFrame, single_threshold: float = 0.01) 
 def _range_text(row, measure: str, percent: bool) -> str:
     values = [row[f"{measure}_{k}"] for k in ("median", "min", "max")]
     if any(math.isnan(v) for v in values):
-        return "—"
-    if percent:
-        return "{:.1f}% [{:.1f}, {:.1f}]".format(*(100 * v for v in values))
+        return MISSING
+    if percent:  # the unit is in the column header
+        return "{:.1f} [{:.1f}, {:.1f}]".format(*(100 * v for v in values))
     return "{:g} [{:g}, {:g}]".format(*values)
 
 
-def spectrum_usage_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """:func:`spectrum_usage_summary` as strings for the book: median [min, max] per cell."""
+SPECTRUM_TABLE_PARTS = ("frequencies", "energy")
+
+
+def spectrum_usage_table(summary: pd.DataFrame, part: str) -> pd.DataFrame:
+    """:func:`spectrum_usage_summary` as strings for the book: median [min, max] per cell.
+
+    Two tables, so that each fits the page (issue 25): ``part="frequencies"`` (how many
+    frequencies are offered and active, the share of edges that are effectively one
+    frequency or whose dominant frequency is a combination, test R²) and ``part="energy"``
+    (the shares of the oscillating energy outside the dominant and the lowest frequency and
+    at combination frequencies, in %).
+    """
+    if part not in SPECTRUM_TABLE_PARTS:
+        raise ValueError(f"part must be one of {SPECTRUM_TABLE_PARTS}, got {part!r}")
     rows = []
     for _, row in summary.iterrows():
-        rows.append(
-            {
-                "dataset": DATASET_LABELS.get(row["dataset"], row["dataset"]),
-                "L": int(row["reps"]),
-                "epoch": int(row["epoch"]),
-                "models × edges": f"{int(row['models'])} × "
-                f"{int(row['edges']) // int(row['models'])}",
-                "frequencies offered": str(int(row["max_frequencies"])),
-                "active frequencies": _range_text(row, "active_frequencies", False),
-                "energy outside dominant": _range_text(row, "share_outside_dominant", True),
-                "energy outside lowest": _range_text(row, "share_outside_lowest", True),
-                "energy at combinations": _range_text(row, "share_combination", True),
-                "edges ≈ one frequency": f"{100 * row['single_frequency']:.0f}%",
-                "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
-                # no test R² at initialisation (epoch 0): shown as a dash, like other gaps
-                "test R²": MISSING
-                if math.isnan(row["test_r2_median"])
-                else interval(row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]),
-            }
-        )
+        cells = {
+            "dataset": DATASET_LABELS.get(row["dataset"], row["dataset"]),
+            "L": int(row["reps"]),
+            "epoch": int(row["epoch"]),
+        }
+        if part == "frequencies":
+            cells.update(
+                {
+                    "models × edges": f"{int(row['models'])} × "
+                    f"{int(row['edges']) // int(row['models'])}",
+                    "f offered": str(int(row["max_frequencies"])),
+                    "f active": _range_text(row, "active_frequencies", False),
+                    "edges ≈ one f": f"{100 * row['single_frequency']:.0f}%",
+                    "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
+                    # no test R² at initialisation (epoch 0): shown as a dash, like other gaps
+                    "test R²": MISSING
+                    if math.isnan(row["test_r2_median"])
+                    else interval(row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]),
+                }
+            )
+        else:
+            cells.update(
+                {
+                    "% outside dominant": _range_text(row, "share_outside_dominant", True),
+                    "% outside lowest": _range_text(row, "share_outside_lowest", True),
+                    "% at combinations": _range_text(row, "share_combination", True),
+                }
+            )
+        rows.append(cells)
     # (dataset, L, epoch) name the rows: no bare 0..n row numbers on the page
     return pd.DataFrame(rows).set_index(["dataset", "L", "epoch"])
 

@@ -24,6 +24,7 @@ from ..runs.store import results_frame
 from .findings import (
     FORECASTERS,
     PROTOCOL_LABELS,
+    TEST_COLUMN,
     ablations_and_harder_evidence,
     arm_label,
     baselines_evidence,
@@ -37,13 +38,7 @@ from .statistics import seed_summary
 from .verdict import verdict_table
 
 TABLE_DATASETS = ("damped_shm", "bessel")  # Tables II and III (chapters 5 and 6)
-COMPARISON_COLUMNS = ("test", "n", "a − b [95% CI]", "p (raw)", "p (Holm)", "verdict")
-# the names compare_models records, as a reader reads them
-TEST_LABELS = {
-    "mannwhitney": "Mann-Whitney U",
-    "welch": "Welch t",
-    "wilcoxon": "Wilcoxon signed-rank (paired)",
-}
+COMPARISON_COLUMNS = (TEST_COLUMN, "n", "a − b [95% CI]", "p (raw)", "p (Holm)", "verdict")
 
 
 def book_verdict(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto") -> dict:
@@ -168,7 +163,6 @@ def comparisons_table(baselines: dict, harder: dict) -> pd.DataFrame:
         shown = format_comparisons(table.reset_index(drop=True), by=("dataset",))
         shown = shown.reset_index()
         shown["dataset"] = [DATASET_LABELS.get(d, d) for d in shown["dataset"]]
-        shown["test"] = [TEST_LABELS.get(t, t) for t in shown["test"]]
         parts.append(shown.assign(family=family))
     table = pd.concat(parts, ignore_index=True)
     return table.set_index(["family", "dataset", "comparison"])[list(COMPARISON_COLUMNS)]

@@ -21,6 +21,9 @@ from qkan_lib.book.timing import (
     LoadSnapshot,
     busy_warning,
     load_snapshot,
+    machine_busy,
+    machine_sentence,
+    machine_words,
     time_samples,
     time_spread_table,
 )
@@ -129,7 +132,22 @@ def test_busy_warning_compares_load_with_cpus():
     quiet, busy = LoadSnapshot(0.2, 4), LoadSnapshot(3.5, 4)
     assert busy_warning(quiet, LoadSnapshot(1.1, 4), own_threads=1) == ""
     text = busy_warning(busy, busy, own_threads=1)
-    assert "busy" in text and "3.5" in text and "4 CPUs" in text
+    # a sentence for the reader, not the build machine's counters (issue 25, group 10)
+    assert "busy" in text and "3.5" not in text and "CPUs" not in text
+    assert machine_busy(busy, busy, own_threads=1) is True
+    assert machine_busy(quiet, LoadSnapshot(1.1, 4), own_threads=1) is False
+    assert machine_busy(None, quiet) is None
+    cpu_only = {"cpu": "Some CPU Model 9000", "cpu_threads": 2}
+    assert machine_words(cpu_only) == "2 CPU threads, no GPU"
+    assert machine_words({**cpu_only, "cpu_threads": 1, "gpu": "NVIDIA X"}) == (
+        "1 CPU thread, a GPU"
+    )
+    assert machine_sentence(cpu_only, busy, busy, own_threads=1) == (
+        "on a machine with 2 CPU threads and no GPU that other work kept busy"
+    )
+    assert machine_sentence(cpu_only, quiet, quiet).endswith("that was otherwise idle")
+    assert "does not report" in machine_sentence(cpu_only, None, quiet)
+    assert "Model 9000" not in machine_sentence(cpu_only, quiet, quiet)
     # a load made only by the measurement's own threads is not "busy"
     assert busy_warning(quiet, LoadSnapshot(4.0, 4), own_threads=4) == ""
     assert "no load average" in busy_warning(None, quiet)

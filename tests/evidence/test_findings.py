@@ -185,6 +185,11 @@ def test_count_verdicts_and_display_tables():
     shown = evidence.format_comparisons(table)
     assert list(shown.index) == ["QKAN-LSTM vs LSTM", "QKAN-LSTM vs AR(p)"]
     assert shown.loc["QKAN-LSTM vs AR(p)", "n"] == "8 vs 1 value"
+    # one column names the test and what its effect a − b is
+    assert shown.loc["QKAN-LSTM vs LSTM", evidence.TEST_COLUMN] == (
+        "Mann-Whitney U: difference of medians"
+    )
+    assert "statistic" not in shown.columns
     assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
 
 

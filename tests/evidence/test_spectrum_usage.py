@@ -147,10 +147,16 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     assert row["share_outside_dominant_median"] == group["share_outside_dominant"].median()
     assert row["active_frequencies_max"] == group["active_frequencies"].max()
     assert row["single_frequency"] == (group["share_outside_dominant"] <= 0.01).mean()
-    table = spectrum_usage_table(summary)
+    table = spectrum_usage_table(summary, "frequencies")
     assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0])
     assert table.index.names == ["dataset", "L", "epoch"]  # no bare row numbers
     assert set(table["models × edges"]) == {"2 × 8"}
+    energy = spectrum_usage_table(summary, "energy")
+    assert energy.index.equals(table.index) and not set(energy.columns) & set(table.columns)
+    median = 100 * row["share_outside_dominant_median"]
+    assert energy.loc[("Bessel Function", 2, 2), "% outside dominant"].startswith(f"{median:.1f} [")
+    with pytest.raises(ValueError, match="part"):
+        spectrum_usage_table(summary, "both")
     with pytest.raises(ValueError, match="epochs"):
         spectrum_usage(
             "bessel", (1,), seeds=(0,), results_dir=tmp_path, epochs=(5,), train_overrides=SHORT
