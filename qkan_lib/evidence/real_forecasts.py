@@ -486,10 +486,15 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
         strength = f"{n} series, Holm p {p:.2g} where the best baseline wins"
     else:
         verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
-        strength = f"{n} series, smallest Holm p {p:.2g}"
+        strength = f"{n} series, " + smallest_holm(p)
     measured = f"{model_label(model)} against the best baseline per series: " + "; ".join(parts)
     return {**base, "verdict": verdict, "outcome": outcome, "measured": measured,
             "strength": strength, "rows": rows}  # fmt: skip
+
+
+def smallest_holm(p: float) -> str:
+    """The smallest Holm-adjusted p of a family, in words: when it is 1, every p is."""
+    return "all Holm-adjusted p = 1" if p >= 1 else f"smallest Holm-adjusted p {p:.2g}"
 
 
 def real_data_row(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict:
@@ -617,13 +622,30 @@ def dm_sentence(comparisons: pd.DataFrame) -> str:
     )
 
 
+# Below this many series the Friedman test and the Nemenyi critical difference cannot separate
+# models (Demšar 2006 treats fewer than about five data sets as too few), so the rank sentence
+# reports the ranks without reading a finding into the critical difference.
+MIN_SERIES_FOR_RANKS = 5
+
+
 def rank_sentence(ranks: pd.Series, summary: dict) -> str:
-    """The best mean rank and which models lie within the critical difference of it."""
+    """The best mean rank and which models lie within the critical difference of it; with
+    fewer than :data:`MIN_SERIES_FOR_RANKS` series, says that the comparison has no power."""
     best = float(ranks.iloc[0])
     close = [model_label(m) for m, r in ranks.items() if r - best < summary["cd"]]
+    n, k = summary["n_series"], summary["k"]
+    head = (
+        f"Across {n} series, {model_label(ranks.index[0])} has the best mean rank "
+        f"({best:.2f} of {k}); the critical difference is {summary['cd']:.2f} "
+        f"(Friedman p = {summary['friedman_p']:.2g})"
+    )
+    if n < MIN_SERIES_FOR_RANKS:
+        return (
+            f"{head}. With only {n} series this test has no power to separate {k} models "
+            f"(it needs at least about {MIN_SERIES_FOR_RANKS}), so that {len(close)} of them "
+            f"lie within the critical difference of the best is no finding."
+        )
     return (
-        f"Across {summary['n_series']} series, {model_label(ranks.index[0])} has the best mean "
-        f"rank ({best:.2f} of {summary['k']}); the critical difference is {summary['cd']:.2f} "
-        f"(Friedman p = {summary['friedman_p']:.2g}), so {len(close)} of {summary['k']} models "
-        f"cannot be told apart from the best: {', '.join(close)}."
+        f"{head}, so {len(close)} of {k} models cannot be told apart from the best: "
+        f"{', '.join(close)}."
     )

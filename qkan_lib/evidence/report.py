@@ -32,7 +32,7 @@ from .findings import (
 )
 from .learned_spectra import spectrum_usage_study, spectrum_usage_summary
 from .noisy_deployment import deployment_study, feasibility_row
-from .real_forecasts import real_data_row, real_series_evidence
+from .real_forecasts import evaluation_seeds, real_data_row, real_series_evidence
 from .reductions import claim_report
 from .statistics import seed_summary
 from .verdict import verdict_table
@@ -258,31 +258,76 @@ QUICK_FALLBACK_NOTE = (
 )
 
 
-def _real_data_row(results_dir: PathLike, full: bool, seed: int, device: str) -> dict:
+def _real_data_row(results_dir: PathLike, full: bool, seed: int, device: str) -> tuple:
     evidence = real_series_evidence(results_dir, full=full, base_seed=seed, device=device)
-    return real_data_row(evidence["comparisons"])
+    comparisons = evidence["comparisons"]
+    basis = {"seeds": len(evaluation_seeds(full, seed)),
+             "series": int(comparisons["dataset"].nunique())}  # fmt: skip
+    return real_data_row(comparisons), basis
 
 
-def _feasibility_row(results_dir: PathLike, full: bool, seed: int, device: str) -> dict:
+def _feasibility_row(results_dir: PathLike, full: bool, seed: int, device: str) -> tuple:
     study = deployment_study(results_dir, full=full)
-    return feasibility_row(study["deployment"], study["n_seeds"])
+    return feasibility_row(study["deployment"], study["n_seeds"]), {"seeds": study["n_seeds"]}
 
 
-def later_claims(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto"):
-    """The verdict rows of the claims tested after the paper's own experiments: QKAN-LSTM on
-    real series (:func:`~qkan_lib.evidence.real_forecasts.real_data_row`) and QKANs on current
-    devices (:func:`~qkan_lib.evidence.noisy_deployment.feasibility_row`). With ``full`` and
-    training forbidden, a claim whose full-protocol runs the archive does not hold yet is
-    decided with the quick protocol (trained now) and its row says so."""
-    rows = []
+def later_evidence(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto"):
+    """The verdict rows of the claims tested after the paper's own experiments (QKAN-LSTM on
+    real series, :func:`~qkan_lib.evidence.real_forecasts.real_data_row`; QKANs on current
+    devices, :func:`~qkan_lib.evidence.noisy_deployment.feasibility_row`) and what each rests
+    on. With ``full`` and training forbidden, a claim whose full-protocol runs the archive does
+    not hold yet is decided with the quick protocol (trained now) and its row says so.
+
+    Returns ``{"rows": [...], "bases": [...]}``: per row ``{"claim", "protocol"}`` ("full" or
+    "quick"), ``"fallback"`` (the quick protocol stood in for the full one), ``"seeds"``
+    (evaluation seeds per model) and, for the real series, ``"series"``."""
+    rows, bases = [], []
     for compute in (_real_data_row, _feasibility_row):
+        used, fallback = bool(full), False
         try:
-            rows.append(compute(results_dir, full, seed, device))
+            row, basis = compute(results_dir, full, seed, device)
         except RunsMissing:
             if not full:
                 raise
             with training_allowed():
-                row = compute(results_dir, False, seed, device)
+                row, basis = compute(results_dir, False, seed, device)
             row["what this book measured"] += QUICK_FALLBACK_NOTE
-            rows.append(row)
-    return rows
+            used, fallback = False, True
+        rows.append(row)
+        bases.append({"claim": row["claim"], "protocol": "full" if used else "quick",
+                      "fallback": fallback, **basis})  # fmt: skip
+    return {"rows": rows, "bases": bases}
+
+
+def later_claims(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto"):
+    """The rows of :func:`later_evidence` alone."""
+    return later_evidence(results_dir, full, seed, device)["rows"]
+
+
+def protocol_sentence(
+    protocol_name: str, n_eval: int, families: dict[str, int], bases: Sequence[dict]
+) -> str:
+    """Which protocol decides which verdicts: the paper's accuracy claims rest on
+    ``protocol_name`` with ``n_eval`` seeds and one Holm family of batch-10 comparisons per
+    chapter (``families``: chapter words to family size); each later claim (``bases`` of
+    :func:`later_evidence`) on its own chapter's protocol, with its seeds."""
+    sizes = " and ".join(f"{n} in {where}" for where, n in families.items())
+    head = (
+        f"The verdicts on the paper's own claims come from the {protocol_name} protocol: "
+        f"{n_eval} evaluation seeds per model, fresh seeds that the learning-rate tuning (on "
+        f"validation, never on test) did not use, and, for the accuracy claims, one "
+        f"Holm-corrected family of batch-10 comparisons per chapter ({sizes})."
+    )
+    parts = []
+    for b in bases:
+        what = f"{b['protocol']} protocol"
+        if b["fallback"]:
+            what += " (its full-protocol runs are not archived yet)"
+        what += f", {b['seeds']} evaluation seeds per model"
+        if "series" in b:
+            what += f" on {b['series']} series"
+        parts.append(f"*{b['claim']}*: {what}")
+    if not parts:
+        return head
+    later = "; ".join(parts)
+    return f"{head} The later claims rest on their own chapters' protocols: {later}."

@@ -116,7 +116,9 @@ def superiority(
         strength = f"{n} seeds per model, Holm p {p_value(p)} where {_label(b)} wins"
     else:
         verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
-        strength = f"{n} seeds per model, smallest Holm p {p_value(p)}"
+        strength = f"{n} seeds per model, " + (
+            "all Holm-adjusted p = 1" if p >= 1 else f"smallest Holm p {p_value(p)}"
+        )
     measured = f"{_label(a)} against {_label(b)}, " + "; ".join(parts)
     return {
         "verdict": verdict,

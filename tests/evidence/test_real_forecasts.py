@@ -161,7 +161,12 @@ def test_tables_figures_and_sentences_from_the_evidence():
     assert set(shown["verdict"]) == {"QKAN-LSTM better", "no significant difference"}
     assert "significantly more accurate in 2" in rf.dm_sentence(comparisons)
     ranks, cd = rf.rank_table(summary)
-    assert rf.rank_sentence(ranks, cd).startswith("Across 2 series, QKAN-LSTM has the best")
+    few = rf.rank_sentence(ranks, cd)
+    assert few.startswith("Across 2 series, QKAN-LSTM has the best")
+    # two series cannot separate four models: the sentence says so instead of a finding
+    assert "no power" in few and "cannot be told apart" not in few
+    many = rf.rank_sentence(ranks, {**cd, "n_series": rf.MIN_SERIES_FOR_RANKS})
+    assert "cannot be told apart" in many and "no power" not in many
     assert "ranks 1 of 4" in rf.accuracy_sentence(summary)
     fig = stats_plots.plot_mean_ranks(ranks, cd["cd"])
     assert len(fig.axes[0].get_yticklabels()) == 4
@@ -180,3 +185,8 @@ def test_book_plans_the_chapter_runs():
     from qkan_lib.evidence.book_runs import BOOK_STEPS
 
     assert "12" in [s.chapter for s in BOOK_STEPS]
+
+
+def test_smallest_holm_says_when_every_p_is_one():
+    assert rf.smallest_holm(1.0) == "all Holm-adjusted p = 1"
+    assert rf.smallest_holm(0.2) == "smallest Holm-adjusted p 0.2"
