@@ -640,10 +640,11 @@ def rank_sentence(ranks: pd.Series, summary: dict) -> str:
         f"(Friedman p = {summary['friedman_p']:.2g})"
     )
     if n < MIN_SERIES_FOR_RANKS:
+        within = f"all {k}" if len(close) == k else f"{len(close)} of {k}"
         return (
             f"{head}. With only {n} series this test has no power to separate {k} models "
-            f"(it needs at least about {MIN_SERIES_FOR_RANKS}), so that {len(close)} of them "
-            f"lie within the critical difference of the best is no finding."
+            f"(it needs at least about {MIN_SERIES_FOR_RANKS}): that {within} lie within the "
+            f"critical difference of the best is no evidence that they are equally accurate."
         )
     return (
         f"{head}, so {len(close)} of {k} models cannot be told apart from the best: "
