@@ -268,7 +268,9 @@ def _real_data_row(results_dir: PathLike, full: bool, seed: int, device: str) ->
 
 def _feasibility_row(results_dir: PathLike, full: bool, seed: int, device: str) -> tuple:
     study = deployment_study(results_dir, full=full)
-    return feasibility_row(study["deployment"], study["n_seeds"]), {"seeds": study["n_seeds"]}
+    # the device study deploys one trained QKAN-LSTM per seed
+    basis = {"seeds": study["n_seeds"], "unit": "trained QKAN-LSTMs (one per seed)"}
+    return feasibility_row(study["deployment"], study["n_seeds"]), basis
 
 
 def later_evidence(results_dir: PathLike, full: bool, seed: int = 0, device: str = "auto"):
@@ -280,7 +282,8 @@ def later_evidence(results_dir: PathLike, full: bool, seed: int = 0, device: str
 
     Returns ``{"rows": [...], "bases": [...]}``: per row ``{"claim", "protocol"}`` ("full" or
     "quick"), ``"fallback"`` (the quick protocol stood in for the full one), ``"seeds"``
-    (evaluation seeds per model) and, for the real series, ``"series"``."""
+    (evaluation seeds per model, or what ``"unit"`` names) and, for the real series,
+    ``"series"``."""
     rows, bases = [], []
     for compute in (_real_data_row, _feasibility_row):
         used, fallback = bool(full), False
@@ -323,7 +326,7 @@ def protocol_sentence(
         what = f"{b['protocol']} protocol"
         if b["fallback"]:
             what += " (its full-protocol runs are not archived yet)"
-        what += f", {b['seeds']} evaluation seeds per model"
+        what += f", {b['seeds']} {b.get('unit', 'evaluation seeds per model')}"
         if "series" in b:
             what += f" on {b['series']} series"
         parts.append(f"*{b['claim']}*: {what}")
