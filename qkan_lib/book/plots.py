@@ -692,7 +692,7 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 3.8)):
 
 
 @book_figure
-def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 3.6)):
+def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 4.2)):
     """What the full training of one table would take on each device kind (bars, log scale)
     against the measured training time here (black marks), per model. Returns the Figure."""
     part = costs[costs["dataset"] == dataset]
@@ -717,11 +717,16 @@ def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsiz
         label="this machine, exact simulation",
     )
     ax.set_xticks(np.arange(len(models)) + width * len(devices) / 2, models)
-    top = float(np.nanmax(part["training_s"])) * 1e3  # room for the legend above the bars
-    ax.set(yscale="log", ylabel="seconds for the full training", title=dataset, ylim=(None, top))
+    # room on the right of the last group for the "a day" / "a year" labels, inside the axes
+    ax.set_xlim(-0.5, len(models) + 0.3)
+    ax.set(yscale="log", ylabel="seconds for the full training", title=dataset)
     for days, text in ((1, "a day"), (365, "a year")):
         ax.axhline(days * 86400, color="0.6", lw=0.8, ls=":")
-        ax.text(len(models) - 0.4, days * 86400 * 1.2, text, fontsize=9, color="0.4")
-    ax.legend(fontsize=9, loc="upper left", ncol=3)
+        ax.text(
+            0.99, days * 86400 * 1.2, text, fontsize=9, color="0.4", ha="right",
+            transform=ax.get_yaxis_transform(),
+        )
+    # below the axes, so that it covers no bar and runs out of no edge
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     ax.tick_params(labelsize=9)
     return fig
