@@ -408,11 +408,12 @@ _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
     """One number style for counts and durations that span many orders of magnitude: plain
     with thousands separators below ``plain_below`` ("96", "1,457"), else ``digits``
-    significant digits times a power of ten ("1.7 × 10⁵"), never "1.66e+05"."""
+    significant digits times a power of ten ("1.7 × 10⁵", "1.9 × 10⁻⁴" below 10⁻³), never
+    "1.66e+05"."""
     value = float(value)
     if not math.isfinite(value):
         return "–"
-    if abs(value) < plain_below:
+    if 1e-3 <= abs(value) < plain_below or value == 0:
         return f"{value:,.0f}" if abs(value) >= 1 or value == 0 else f"{value:.{digits}g}"
     exponent = math.floor(math.log10(abs(value)))
     mantissa = value / 10**exponent
