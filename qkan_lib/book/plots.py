@@ -655,44 +655,73 @@ DEPLOYMENT_STYLES = {
 }
 
 
+# Losses below this (gains included) are drawn at it on the log axis; the caption says so.
+DEPLOYMENT_FLOOR = 1e-4
+
+
 def deployment_caption() -> str:
     """The line styles of :func:`plot_deployment` in words, from the same mapping."""
-    return "; ".join(style["word"] for style in DEPLOYMENT_STYLES.values())
+    exponent = str(int(round(math.log10(DEPLOYMENT_FLOOR)))).translate(
+        str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    )
+    return (
+        "; ".join(style["word"] for style in DEPLOYMENT_STYLES.values())
+        + "; at the right, unjoined, the device model's exact expectation (no shots)"
+        + f"; losses below 10{exponent}, gains (negative losses) included, are drawn at"
+        + f" 10{exponent}"
+    )
 
 
 @book_figure
-def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 3.8)):
+def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
     """Median test R² lost against the shot budget, one line per device model, one panel per
     readout (``readouts`` maps the summary's readout key to its display name); "exact" is the
-    device model's exact expectation, drawn at the right. Returns the Figure."""
+    device model's exact expectation, drawn at the right as unjoined markers (it is no shot
+    budget). Returns the Figure."""
     fig, axes = plt.subplots(
         1, len(readouts), figsize=figsize, sharey=True, constrained_layout=True, squeeze=False
     )
     for ax, (key, label) in zip(axes[0], readouts.items()):
         part = summary[summary["readout"] == key]
         order = list(dict.fromkeys(part["shots"]))
+        budgets = [o for o in order if o != "exact"]
         for i, (device, rows) in enumerate(part.groupby("device", sort=False)):
             style = DEPLOYMENT_STYLES["published" if "published" in device else "IBM"]
-            y = rows.set_index("shots").loc[order, "median"].clip(lower=1e-4)
+            y = rows.set_index("shots")["median"].clip(lower=DEPLOYMENT_FLOOR)
             ax.plot(
-                range(len(order)),
-                y.to_numpy(),
+                range(len(budgets)),
+                y.loc[budgets].to_numpy(),
                 ls=style["ls"],
                 marker=style["marker"],
                 ms=4,
                 color=f"C{i % 10}",
                 label=device,
             )
-        ax.set_xticks(range(len(order)), order)
+            if "exact" in order:
+                ax.plot(
+                    [len(budgets) + 0.5],
+                    [y.loc["exact"]],
+                    ls="",
+                    marker=style["marker"],
+                    ms=4,
+                    color=f"C{i % 10}",
+                )
+        ticks = list(range(len(budgets))) + ([len(budgets) + 0.5] if "exact" in order else [])
+        ax.set_xticks(ticks, budgets + (["exact"] if "exact" in order else []))
+        if "exact" in order:
+            ax.axvline(len(budgets) - 0.25, color="0.8", lw=0.8)
         ax.set(yscale="log", xlabel="shots per circuit", title=f"readout: {label}")
         ax.tick_params(labelsize=9)
-    axes[0, 0].set_ylabel("median test R² lost (floor 1e-4)")
-    axes[0, -1].legend(loc="upper right", ncol=1)
+    axes[0, 0].set_ylabel("median test R² lost")
+    # below the panels, so that it covers no line
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9
+    )
     return fig
 
 
 @book_figure
-def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 3.6)):
+def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsize=(8, 4.2)):
     """What the full training of one table would take on each device kind (bars, log scale)
     against the measured training time here (black marks), per model. Returns the Figure."""
     part = costs[costs["dataset"] == dataset]
@@ -717,11 +746,16 @@ def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsiz
         label="this machine, exact simulation",
     )
     ax.set_xticks(np.arange(len(models)) + width * len(devices) / 2, models)
-    top = float(np.nanmax(part["training_s"])) * 1e3  # room for the legend above the bars
-    ax.set(yscale="log", ylabel="seconds for the full training", title=dataset, ylim=(None, top))
+    # room on the right of the last group for the "a day" / "a year" labels, inside the axes
+    ax.set_xlim(-0.5, len(models) + 0.3)
+    ax.set(yscale="log", ylabel="seconds for the full training", title=dataset)
     for days, text in ((1, "a day"), (365, "a year")):
         ax.axhline(days * 86400, color="0.6", lw=0.8, ls=":")
-        ax.text(len(models) - 0.4, days * 86400 * 1.2, text, fontsize=9, color="0.4")
-    ax.legend(fontsize=9, loc="upper left", ncol=3)
+        ax.text(
+            0.99, days * 86400 * 1.2, text, fontsize=9, color="0.4", ha="right",
+            transform=ax.get_yaxis_transform(),
+        )
+    # below the axes, so that it covers no bar and runs out of no edge
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     ax.tick_params(labelsize=9)
     return fig

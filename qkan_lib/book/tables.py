@@ -402,22 +402,55 @@ def deployment_table(summary: pd.DataFrame, readout: str) -> pd.DataFrame:
     )
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
+    """One number style for counts and durations that span many orders of magnitude: plain
+    with thousands separators below ``plain_below`` ("96", "1,457"), else ``digits``
+    significant digits times a power of ten ("1.7 × 10⁵", "1.9 × 10⁻⁴" below 10⁻³), never
+    "1.66e+05"."""
+    value = float(value)
+    if not math.isfinite(value):
+        return "–"
+    if 1e-3 <= abs(value) < plain_below or value == 0:
+        return f"{value:,.0f}" if abs(value) >= 1 or value == 0 else f"{value:.{digits}g}"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10**exponent
+    if round(abs(mantissa), digits - 1) >= 10:  # 9.96 rounds up to 10.0
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.{digits - 1}f} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
+
+
+def power_of_ten_text(exponent: int) -> str:
+    """"10⁶" for an order of magnitude in prose, never "1e6"."""
+    return "10" + str(int(exponent)).translate(_SUPERSCRIPTS)
+
+
 def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
     """Per model and dataset: circuits for one forecast, one epoch and the full training, and
-    the full training's device time in days on each device kind (from
-    :func:`qkan_lib.evidence.quantum_cost.table_workloads` and ``cost_table``)."""
+    the full training's device time on each device kind, in days, or in years where days
+    would exceed 100 000 (from
+    :func:`qkan_lib.evidence.quantum_cost.table_workloads` and ``cost_table``), all in one
+    number style (:func:`power_text`)."""
+    # per device kind one unit: years where days would run past 100 000
+    in_years = {
+        device: float(group["training_s"].max()) / 86400 > 1e5
+        for device, group in costs.groupby("device")
+    }
     rows = []
     for r in workloads.itertuples(index=False):
         row = {
             "data set": DATASET_LABELS.get(r.dataset, r.dataset),
             "model": MODEL_LABELS.get(r.model, r.model),
-            "circuits / forecast": f"{r.forecast_circuits:,}",
-            "circuits / epoch": f"{r.epoch_circuits:.2e}",
-            "circuits, training": f"{r.training_circuits:.2e}",
+            "circuits / forecast": power_text(r.forecast_circuits),
+            "circuits / epoch": power_text(r.epoch_circuits),
+            "circuits, training": power_text(r.training_circuits),
         }
         mine = costs[(costs["dataset"] == row["data set"]) & (costs["model"] == row["model"])]
         for c in mine.itertuples(index=False):
-            row[f"days on {c.device.split(' (')[0]}"] = f"{c.training_s / 86400:,.0f}"
+            unit, days = ("years", 365) if in_years[c.device] else ("days", 1)
+            row[f"{unit} on {c.device.split(' (')[0]}"] = power_text(c.training_s / 86400 / days)
         rows.append(row)
     return pd.DataFrame(rows).set_index(["data set", "model"])
 

@@ -164,12 +164,13 @@ def train_on_device(
 ) -> dict:
     """Train ``experiment``'s model with every DARUAN run on ``noise`` with ``shots`` and every
     gradient from the parameter-shift rule on the same device model (fresh shots per shifted
-    circuit, seeded by the experiment's seed); score it exactly on the test split afterwards.
+    circuit, seeded by the experiment's seed); score it on the test split afterwards, noiselessly
+    and on the device model with the same shots.
 
     Only the DARUANs are on the device (QKAN-LSTM, HQKAN-LSTM); the rest of the model is
     classical. Trains in this process, nothing is stored. Returns ``{"test_r2",
-    "exact_test_r2", "epochs"}``: the test R² with exact evaluation and with the device model
-    at the same shots."""
+    "device_test_r2", "epochs"}``: the test R² of the noiseless exact DARUAN and on the device
+    model at the same shots."""
     config = experiment.train
     if epochs is not None:
         config = dataclasses.replace(config, epochs=epochs, record_epochs=(epochs,))
@@ -194,7 +195,8 @@ def device_training_scores(
     epochs: int | None = None,
 ) -> pd.DataFrame:
     """:func:`train_on_device` for every experiment and shot budget: columns model, seed,
-    shots (:func:`shots_label`), test_r2 (exact evaluation), device_test_r2, epochs."""
+    shots (:func:`shots_label`), test_r2 (noiseless exact evaluation), device_test_r2 (on the
+    device model, same shots), epochs."""
     rows = []
     for experiment in experiments:
         for n in shots:

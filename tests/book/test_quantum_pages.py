@@ -67,3 +67,29 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     assert table.loc[("QKAN-LSTM", "100"), "Holm p vs exact"] == f"{want[0]:.3f}"
     assert table.loc[("QKAN-LSTM", "exact"), "Holm p vs exact"] == "–"
     assert table.loc[("QKAN-LSTM", "1 000"), "median"] == "0.850"
+
+
+@pytest.mark.parametrize("value", [96, 9_999, 1.66e5, 9.96e6, 2.7e-4, 5e-16, -3.1e5])
+def test_power_text_reads_back_as_the_value_to_its_digits(value):
+    text = tables.power_text(value)
+    assert "e" not in text
+    if "×" in text:
+        mantissa, power = text.split(" × 10")
+        exponent = int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+        assert 1 <= abs(float(mantissa)) < 10
+        back = float(mantissa) * 10.0**exponent
+    else:
+        back = float(text.replace(",", ""))
+    assert back == pytest.approx(value, rel=0.05)
+
+
+def test_cost_table_has_one_unit_per_device_and_no_e_notation():
+    from qkan_lib.evidence import quantum_cost
+
+    workloads = quantum_cost.table_workloads()
+    timings = [quantum_cost.superconducting_timing("fez"), quantum_cost.trapped_ion_timing()]
+    costs = quantum_cost.cost_table(workloads, timings, shots=1000)
+    table = tables.cost_display_table(workloads, costs)
+    assert not table.stack().str.contains("e[+-]", regex=True).any()
+    units = [c.split(" on ")[0] for c in table.columns if " on " in c]
+    assert units == ["days", "years"]  # trapped ion runs past 100 000 days
