@@ -752,7 +752,12 @@ def plot_device_cost(costs, here_seconds: dict[str, float], dataset: str, figsiz
     for days, text in ((1, "a day"), (365, "a year")):
         ax.axhline(days * 86400, color="0.6", lw=0.8, ls=":")
         ax.text(
-            0.99, days * 86400 * 1.2, text, fontsize=9, color="0.4", ha="right",
+            0.99,
+            days * 86400 * 1.2,
+            text,
+            fontsize=9,
+            color="0.4",
+            ha="right",
             transform=ax.get_yaxis_transform(),
         )
     # below the axes, so that it covers no bar and runs out of no edge

@@ -423,7 +423,7 @@ def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
 
 
 def power_of_ten_text(exponent: int) -> str:
-    """"10⁶" for an order of magnitude in prose, never "1e6"."""
+    """ "10⁶" for an order of magnitude in prose, never "1e6"."""
     return "10" + str(int(exponent)).translate(_SUPERSCRIPTS)
 
 
