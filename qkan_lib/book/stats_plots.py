@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -69,15 +70,22 @@ def plot_forest(
     names = list(labels) if labels is not None else [f"{r.a} vs {r.b}" for r in rows.itertuples()]
     if len(names) != len(rows):
         raise ValueError(f"labels needs {len(rows)} entries, got {len(names)}")
-    # A line per comma-separated part ("QKAN-LSTM vs LSTM" / "Damped SHM"), each wrapped.
+    # A line per part ("QKAN-LSTM vs LSTM, Damped SHM" or "Damped SHM: QKAN-LSTM − LSTM"),
+    # each wrapped at spaces only (never inside "HQKAN-LSTM").
     names = [
-        "\n".join(textwrap.fill(part, FOREST_LABEL_CHARS) for part in str(n).split(", "))
+        "\n".join(
+            textwrap.fill(part, FOREST_LABEL_CHARS, break_on_hyphens=False)
+            for part in re.split(r", |(?<=:) ", str(n))
+        )
         for n in names
     ]
     lines_per_row = max(n.count("\n") + 1 for n in names)
     y = np.arange(len(rows))[::-1].astype(float)
+    # Tall enough for the wrapped labels, whatever height a caller asked for.
+    height = (0.14 + 0.17 * lines_per_row) * len(rows) + 1.3
+    width, asked = figsize if figsize is not None else (6.5, height)
     fig, ax = plt.subplots(
-        figsize=figsize or (6.5, (0.14 + 0.17 * lines_per_row) * len(rows) + 1.3),
+        figsize=(width, max(asked, height)),
         constrained_layout=True,
     )
     ax.axvline(0, color="0.5", ls="--", lw=0.9)
@@ -111,7 +119,9 @@ def plot_forest(
     right.set_yticks(
         y,
         [
-            f"{r.p_holm:.2g}" if same_n else f"{r.p_holm:.2g} (n = {r.n_a}/{r.n_b})"
+            display.p_value(r.p_holm)
+            if same_n
+            else f"{display.p_value(r.p_holm)} (n = {r.n_a}/{r.n_b})"
             for r in rows.itertuples()
         ],
     )
