@@ -208,3 +208,31 @@ def listing(items: Iterable[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class FullTextFrame(pd.DataFrame):
+    """A table shown with every cell in full. pandas cuts text longer than
+    ``display.max_colwidth`` (50 characters) to "…" in a notebook; on a page the cells wrap
+    instead (``book/_ext/static/book_tables.css``), so nothing needs cutting."""
+
+    @property
+    def _constructor(self):  # slices and copies stay full-text tables
+        return FullTextFrame
+
+    def _repr_html_(self):
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()
+
+    def __repr__(self):
+        with pd.option_context("display.max_colwidth", None):
+            return super().__repr__()
+
+
+def page_table(frame: pd.DataFrame) -> FullTextFrame:
+    """``frame`` as a page shows it: every cell in full (:class:`FullTextFrame`) and one
+    header row: a named one-level index gives its name to the header's first cell instead
+    of a second header row that holds only that name."""
+    out = FullTextFrame(frame)
+    if not isinstance(out.index, pd.MultiIndex) and out.index.name is not None:
+        out = out.rename_axis(index=None, columns=out.index.name)
+    return out

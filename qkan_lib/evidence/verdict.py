@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..models.registry import DATASET_LABELS
-from .display import display_name, interval, listing, numbers, p_value, sentence
+from .display import display_name, interval, listing, numbers, p_value, page_table, sentence
 from .learned_spectra import SEVERAL_FREQUENCIES, last_epoch_settings
 
 HOLDS = "holds"
@@ -416,9 +416,11 @@ def verdict_summary(table: pd.DataFrame) -> str:
 
 def verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     """The short form for the page: claim, outcome and strength (the long columns go to
-    :func:`verdict_details`), so the table fits the page."""
-    return table.set_index("claim")[["outcome", "strength of the evidence"]].rename(
-        columns={"strength of the evidence": "evidence"}
+    :func:`verdict_details`), so the table fits the page; long evidence wraps, never cut."""
+    return page_table(
+        table.set_index("claim")[["outcome", "strength of the evidence"]].rename(
+            columns={"strength of the evidence": "evidence"}
+        )
     )
 
 

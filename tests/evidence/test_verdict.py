@@ -304,3 +304,13 @@ def test_claim_comparisons_are_the_accuracy_table_rows():
     assert len(only_baselines) == 2 * (len(V.ACCURACY_CLAIMS) - 1)
     with pytest.raises(ValueError, match="accuracy claims"):
         V.claim_comparisons({})
+
+
+def test_verdict_display_cuts_no_evidence():
+    long = "10 trained models, 10 device models (calibration snapshots and published figures)"
+    table = pd.DataFrame(
+        {"claim": ["QKANs remain feasible for current real quantum devices"],
+         "outcome": ["does not hold"], "strength of the evidence": [long]}
+    )  # fmt: skip
+    html = V.verdict_display(table)._repr_html_()
+    assert long in html and "..." not in html and table["claim"][0] in html
