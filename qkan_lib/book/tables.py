@@ -426,7 +426,7 @@ def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataF
         for c in mine.itertuples(index=False):
             row[f"days on {c.device.split(' (')[0]}"] = f"{c.training_s / 86400:,.0f}"
         rows.append(row)
-    return pd.DataFrame(rows).set_index(["data set", "model"])
+    return page_table(pd.DataFrame(rows).set_index(["data set", "model"]))  # one header row
 
 
 def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:

@@ -400,7 +400,7 @@ def accuracy_table(baselines: dict, harder: dict, protocol: str = "batch10") -> 
                 "outcome": outcome,
             }
         )
-    return pd.DataFrame(rows).set_index(["claim", "dataset"])
+    return page_table(pd.DataFrame(rows).set_index(["claim", "dataset"]))
 
 
 def verdict_summary(table: pd.DataFrame) -> str:

@@ -152,3 +152,14 @@ def test_page_tables_show_every_cell_in_full_with_one_header_row():
     assert html.count("<tr") == 2  # one header row (no row holding only "claim") and one row
     assert "<th>claim</th>" in html
     assert type(shown[["evidence"]]) is D.FullTextFrame  # a slice stays full text
+
+
+def test_a_page_table_with_two_index_levels_has_one_header_row():
+    frame = pd.DataFrame(
+        {"value": ["1", "2"]},
+        index=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")], names=["claim", "dataset"]),
+    )
+    assert frame._repr_html_().count("<tr") == 4  # pandas: a row for the names alone
+    html = D.page_table(frame)._repr_html_()
+    assert html.count("<tr") == 3 and "<th>claim</th>" in html and "<th>dataset</th>" in html
+    assert html.index("<th>dataset</th>") < html.index("<th>value</th>")
