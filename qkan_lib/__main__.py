@@ -202,7 +202,7 @@ def compare_main(argv: list[str]) -> int:
     table = forecast_table(out["summary"], "csv")
     print(table.to_string())
     print()
-    print(dm_table(out["comparisons"]).to_string(index=False))
+    print(dm_table(out["comparisons"]).to_string())
     print()
     print(verdict_sentence(out["claim"]))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..evidence import display
 from ..evidence.statistics import NO_DIFFERENCE
@@ -18,6 +22,19 @@ _EFFECTS = {
 }
 
 
+# The colours of significant and non-significant comparisons, and their legend entries.
+FOREST_SIGNIFICANT = ("C3", "significant after Holm")
+FOREST_NOT_SIGNIFICANT = ("0.55", "not significant")
+FOREST_LABEL_CHARS = 26  # the left labels wrap at this many characters
+
+
+def _tick_format(low: float, high: float, ticks: int = 5):
+    """A tick formatter with just the digits the tick step needs ("-0.025", not "-0.025000")."""
+    step = (high - low) / ticks if high > low else 1.0
+    digits = max(0, int(-np.floor(np.log10(step))) + 1)
+    return lambda x, _pos: f"{x:.{digits}f}".replace("-", "−") if abs(x) > 1e-12 else "0"
+
+
 @book_figure
 def plot_forest(
     table: pd.DataFrame, effect: str = "effect", labels=None, title: str | None = None, figsize=None
@@ -25,9 +42,11 @@ def plot_forest(
     """Forest plot of a :func:`qkan_lib.statistics.compare_models` table.
 
     One row per comparison: the point estimate of ``effect`` ("effect" or "rank_effect")
-    and its bootstrap interval, with the Holm-adjusted p and the seed counts at the right.
-    Comparisons with a significant verdict are drawn in colour, the rest in grey; the
-    dashed line is "no difference".
+    and its bootstrap interval, with the Holm-adjusted p (and the seed counts when they
+    differ between rows) at the right. Comparisons with a significant verdict are drawn in
+    colour, the rest in grey (a legend says which); the dashed line is "no difference".
+    Long labels wrap onto several lines so the plot keeps most of the width, and the x range
+    covers every interval.
     """
     if effect not in _EFFECTS:
         raise ValueError(f"effect must be one of {tuple(_EFFECTS)}, got {effect!r}")
@@ -51,35 +70,73 @@ def plot_forest(
     names = list(labels) if labels is not None else [f"{r.a} vs {r.b}" for r in rows.itertuples()]
     if len(names) != len(rows):
         raise ValueError(f"labels needs {len(rows)} entries, got {len(names)}")
-    y = np.arange(len(rows))[::-1]
+    # A line per part ("QKAN-LSTM vs LSTM, Damped SHM" or "Damped SHM: QKAN-LSTM − LSTM"),
+    # each wrapped at spaces only (never inside "HQKAN-LSTM").
+    names = [
+        "\n".join(
+            textwrap.fill(part, FOREST_LABEL_CHARS, break_on_hyphens=False)
+            for part in re.split(r", |(?<=:) ", str(n))
+        )
+        for n in names
+    ]
+    lines_per_row = max(n.count("\n") + 1 for n in names)
+    y = np.arange(len(rows))[::-1].astype(float)
+    # Tall enough for the wrapped labels, whatever height a caller asked for.
+    height = (0.14 + 0.17 * lines_per_row) * len(rows) + 1.3
+    width, asked = figsize if figsize is not None else (6.5, height)
     fig, ax = plt.subplots(
-        figsize=figsize or (7.5, 0.45 * len(rows) + 1.3), constrained_layout=True
+        figsize=(width, max(asked, height)),
+        constrained_layout=True,
     )
     ax.axvline(0, color="0.5", ls="--", lw=0.9)
+    low_all = rows[f"{effect}_ci_low"].to_numpy(float)
+    high_all = rows[f"{effect}_ci_high"].to_numpy(float)
+    mids = rows[effect].to_numpy(float)
     for yi, row in zip(y, rows.itertuples()):
         significant = row.verdict != NO_DIFFERENCE
-        color = "C3" if significant else "0.55"
+        color = (FOREST_SIGNIFICANT if significant else FOREST_NOT_SIGNIFICANT)[0]
         mid, low, high = (
             getattr(row, effect),
             getattr(row, f"{effect}_ci_low"),
             getattr(row, f"{effect}_ci_high"),
         )
-        ax.plot([low, high], [yi, yi], color=color, lw=2)
+        ax.plot([low, high], [yi, yi], color=color, lw=2, solid_capstyle="butt")
         ax.plot([mid], [yi], "o", color=color, ms=6)
+    # x range: every interval, every point and zero, with a margin so no end touches the frame.
+    lo = float(np.nanmin(np.concatenate([low_all, mids, [0.0]])))
+    hi = float(np.nanmax(np.concatenate([high_all, mids, [0.0]])))
+    pad = 0.06 * (hi - lo) if hi > lo else 1.0
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(FuncFormatter(_tick_format(lo - pad, hi + pad)))
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
     ax.set_yticks(y, names)
     # The right-hand column as the tick labels of a twin axis: the layout then makes room for
     # it (annotations outside the axes were not counted, and squeezed the plot to nothing).
     right = ax.twinx()
     right.set_ylim(ax.get_ylim())
+    same_n = len({(r.n_a, r.n_b) for r in rows.itertuples()}) == 1
     right.set_yticks(
-        y, [f"p_Holm = {r.p_holm:.3g}, n = {r.n_a}/{r.n_b}" for r in rows.itertuples()]
+        y,
+        [
+            display.p_value(r.p_holm)
+            if same_n
+            else f"{display.p_value(r.p_holm)} (n = {r.n_a}/{r.n_b})"
+            for r in rows.itertuples()
+        ],
     )
     right.tick_params(axis="y", length=0)
-    ax.set_xlabel(_EFFECTS[effect])
-    ax.set_title(
-        title or "differences between models over seeds (percentile bootstrap intervals)",
-        fontsize=10,
-    )
+    first = rows.iloc[0]
+    seeds = f"; {first.n_a} and {first.n_b} seeds" if same_n else ""
+    right.set_ylabel(f"Holm-adjusted p{seeds}")
+    handles = [
+        Line2D([], [], color=c, lw=2, marker="o", ms=6, label=text)
+        for c, text in (FOREST_SIGNIFICANT, FOREST_NOT_SIGNIFICANT)
+    ]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    ax.set_xlabel(textwrap.fill(_EFFECTS[effect], 60))
+    if title:
+        fig.suptitle(title, fontsize=10.5)
     return fig
 
 

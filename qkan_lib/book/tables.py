@@ -16,7 +16,14 @@ from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
 from ..data.real_series import REAL_SERIES
-from ..evidence.display import MISSING, display_name, interval, number, numbers  # noqa: F401
+from ..evidence.display import (  # noqa: F401
+    MISSING,
+    display_name,
+    interval,
+    number,
+    numbers,
+    page_table,
+)
 from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
 from ..evidence.real_forecasts import model_label
 from ..evidence.statistics import (
@@ -452,7 +459,7 @@ def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataF
             unit, days = ("years", 365) if in_years[c.device] else ("days", 1)
             row[f"{unit} on {c.device.split(' (')[0]}"] = power_text(c.training_s / 86400 / days)
         rows.append(row)
-    return pd.DataFrame(rows).set_index(["data set", "model"])
+    return page_table(pd.DataFrame(rows).set_index(["data set", "model"]))  # one header row
 
 
 def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:
@@ -551,7 +558,7 @@ def forecast_table(
 def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """The Diebold-Mariano comparisons (one row each): series, model, best baseline, the ratio
     of mean absolute errors, the HLN statistic, Holm's p and the verdict, as display text."""
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "series": [DATASET_LABELS.get(d, d) for d in comparisons["dataset"]],
             "model": [model_label(a) for a in comparisons["a"]],
@@ -565,6 +572,7 @@ def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
             ],
         }
     )
+    return page_table(table.set_index("series"))  # the series as the row label, not 0..N
 
 
 def series_catalogue(lengths: dict[str, int]) -> pd.DataFrame:
@@ -583,7 +591,7 @@ def series_catalogue(lengths: dict[str, int]) -> pd.DataFrame:
         }  # fmt: skip
         for name, s in REAL_SERIES.items()
     ]
-    return pd.DataFrame(rows).set_index("series")
+    return page_table(pd.DataFrame(rows).set_index("series"))  # sources wrap, never cut
 
 
 def real_series_overview(

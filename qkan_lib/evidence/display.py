@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from html import escape
 
 import pandas as pd
 
@@ -208,3 +209,49 @@ def listing(items: Iterable[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class FullTextFrame(pd.DataFrame):
+    """A table shown with every cell in full. pandas cuts text longer than
+    ``display.max_colwidth`` (50 characters) to "…" in a notebook; on a page the cells wrap
+    instead (``book/_ext/static/book_tables.css``), so nothing needs cutting."""
+
+    @property
+    def _constructor(self):  # slices and copies stay full-text tables
+        return FullTextFrame
+
+    def _repr_html_(self):
+        with pd.option_context("display.max_colwidth", None):
+            html = super()._repr_html_()
+        names = list(self.index.names)
+        if isinstance(self.index, pd.MultiIndex) and all(names) and self.columns.nlevels == 1:
+            html = _names_in_header(html, [str(n) for n in names])
+        return html
+
+    def __repr__(self):
+        with pd.option_context("display.max_colwidth", None):
+            return super().__repr__()
+
+
+def _names_in_header(html: str, names: list[str]) -> str:
+    """pandas' HTML of a table with a named MultiIndex has two header rows: the columns over
+    empty corner cells, then a row holding only the index names. Here the names fill the
+    corner cells and the second row goes."""
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S)
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", head.group(1), re.S) if head else []
+    if len(rows) != 2 or rows[0].count("<th></th>") < len(names):
+        return html
+    first = rows[0]
+    for name in names:
+        first = first.replace("<th></th>", f"<th>{escape(name)}</th>", 1)
+    return html.replace(head.group(1), f"\n    {first}\n  ")
+
+
+def page_table(frame: pd.DataFrame) -> FullTextFrame:
+    """``frame`` as a page shows it: every cell in full (:class:`FullTextFrame`) and one
+    header row: a named index gives its name(s) to the header's first cell(s) instead of a
+    second header row that holds only the names."""
+    out = FullTextFrame(frame)
+    if not isinstance(out.index, pd.MultiIndex) and out.index.name is not None:
+        out = out.rename_axis(index=None, columns=out.index.name)
+    return out

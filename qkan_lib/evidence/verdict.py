@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..models.registry import DATASET_LABELS
-from .display import display_name, interval, listing, numbers, p_value, sentence
+from .display import display_name, interval, listing, numbers, p_value, page_table, sentence
 from .learned_spectra import SEVERAL_FREQUENCIES, last_epoch_settings
 
 HOLDS = "holds"
@@ -358,37 +358,51 @@ def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     return {**counts, "claims": len(table)}
 
 
-def accuracy_table(baselines: dict, harder: dict, protocol: str = "batch10") -> pd.DataFrame:
-    """The comparisons behind the accuracy claims of :func:`verdict_table`, one row per
-    (claim, dataset): the two medians, the effect (named for the statistic it is) with its
-    unadjusted 95 % bootstrap interval, the Holm-adjusted p and the outcome."""
-    sources = {**baselines, **harder}
-    rows = []
+def claim_comparisons(
+    baselines: dict, harder: dict | None = None, protocol: str = "batch10"
+) -> pd.DataFrame:
+    """The rows of the comparison tables behind the accuracy claims (those of
+    :func:`accuracy_table`, in its order), with a ``claim`` column: e.g. the rows a forest
+    plot of the verdict shows. Without ``harder``, only the claims read from ``baselines``."""
+    sources = {**baselines, **(harder or {})}
+    parts = []
     for claim, _, a, b, key in ACCURACY_CLAIMS:
+        if key not in sources:
+            continue
         table = sources[key]
         picked = table[(table["a"] == a) & (table["b"] == b)]
         if "protocol" in picked:
             picked = picked[picked["protocol"] == protocol]
-        for r in picked.itertuples():
-            outcome = (
-                "better" if r.verdict == f"{a} better"
-                else "worse" if r.verdict == f"{b} better"
-                else "no difference"
-            )  # fmt: skip
-            rows.append(
-                {
-                    "claim": claim,
-                    "dataset": DATASET_LABELS.get(r.dataset, r.dataset),
-                    "median R² a | b": " | ".join(numbers([r.median_a, r.median_b])),
-                    "effect [95% CI]": interval(
-                        r.effect, r.effect_ci_low, r.effect_ci_high, sign=True
-                    ),
-                    "statistic": r.effect_statistic,
-                    "Holm p": p_value(r.p_holm),
-                    "outcome": outcome,
-                }
-            )
-    return pd.DataFrame(rows).set_index(["claim", "dataset"])
+        parts.append(picked.assign(claim=claim))
+    if not parts:
+        raise ValueError(f"no comparison table for the accuracy claims in {sorted(sources)}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def accuracy_table(baselines: dict, harder: dict, protocol: str = "batch10") -> pd.DataFrame:
+    """The comparisons behind the accuracy claims of :func:`verdict_table`, one row per
+    (claim, dataset): the two medians, the effect (named for the statistic it is) with its
+    unadjusted 95 % bootstrap interval, the Holm-adjusted p and the outcome."""
+    rows = []
+    picked = claim_comparisons(baselines, harder, protocol)
+    for claim, a, b, r in zip(picked["claim"], picked["a"], picked["b"], picked.itertuples()):
+        outcome = (
+            "better" if r.verdict == f"{a} better"
+            else "worse" if r.verdict == f"{b} better"
+            else "no difference"
+        )  # fmt: skip
+        rows.append(
+            {
+                "claim": claim,
+                "dataset": DATASET_LABELS.get(r.dataset, r.dataset),
+                "median R² a | b": " | ".join(numbers([r.median_a, r.median_b])),
+                "effect [95% CI]": interval(r.effect, r.effect_ci_low, r.effect_ci_high, sign=True),
+                "statistic": r.effect_statistic,
+                "Holm p": p_value(r.p_holm),
+                "outcome": outcome,
+            }
+        )
+    return page_table(pd.DataFrame(rows).set_index(["claim", "dataset"]))
 
 
 def verdict_summary(table: pd.DataFrame) -> str:
@@ -404,9 +418,11 @@ def verdict_summary(table: pd.DataFrame) -> str:
 
 def verdict_display(table: pd.DataFrame) -> pd.DataFrame:
     """The short form for the page: claim, outcome and strength (the long columns go to
-    :func:`verdict_details`), so the table fits the page."""
-    return table.set_index("claim")[["outcome", "strength of the evidence"]].rename(
-        columns={"strength of the evidence": "evidence"}
+    :func:`verdict_details`), so the table fits the page; long evidence wraps, never cut."""
+    return page_table(
+        table.set_index("claim")[["outcome", "strength of the evidence"]].rename(
+            columns={"strength of the evidence": "evidence"}
+        )
     )
 
 

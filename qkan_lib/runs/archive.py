@@ -439,9 +439,22 @@ def require_or_train(experiments: Iterable[Experiment], results_dir: PathLike) -
     return missing
 
 
+def machine_words(machine: dict) -> str:
+    """A recorded machine in general words: "AMD EPYC, Linux x86-64" from its ``cpu`` and
+    ``platform`` (``platform.platform()``: the kernel's build id and C library are left out,
+    they say nothing a reader can use)."""
+    cpu = machine.get("cpu") or "unknown CPU"
+    system, _, rest = (machine.get("platform") or "").partition("-")
+    arch = next((a for a in ("x86_64", "aarch64", "arm64", "AMD64") if a in rest), "").replace(
+        "_", "-"
+    )
+    return ", ".join(part for part in (cpu, " ".join(w for w in (system, arch) if w)) if part)
+
+
 def provenance_table(archive_dir: PathLike | None = None):
-    """How the archive was made, for a page: one row per fact (a pandas DataFrame), or None
-    when there is no archive. The archive is verified (checksums included) as it is described."""
+    """How the archive was made, for a page: one row per fact with a readable label (a pandas
+    DataFrame with one column, "recorded"), or None when there is no archive. The archive is
+    verified (checksums included) as it is described."""
     directory = Path(archive_dir) if archive_dir is not None else default_archive_dir()
     if directory is None or not (directory / MANIFEST).exists():
         return None
@@ -449,16 +462,19 @@ def provenance_table(archive_dir: PathLike | None = None):
     made = manifest.get("provenance", {})
     files = manifest["files"]
     problems = verify_archive(directory)
-    machines = "; ".join(f"{m['cpu']} ({m['platform']})" for m in made.get("machines", []))
+    machines = "; ".join(dict.fromkeys(machine_words(m) for m in made.get("machines", [])))
     rows = {
-        "command": made.get("command") or "not recorded",
+        "commands": made.get("command") or "not recorded",
         "runs": str(sum(1 for name in files if name.startswith("runs/"))),
         "training time, all runs": f"{made.get('training_cpu_s', 0) / 3600:.1f} CPU hours",
         "machine": machines or "not recorded",
-        "qkan_lib": ", ".join(made.get("library_versions", [])) or "not recorded",
-        "RESULTS_VERSION": str(manifest.get("results_version")),
-        "torch": ", ".join(made.get("torch", [])) or "not recorded",
+        "library version": ", ".join(made.get("library_versions", [])) or "not recorded",
+        "results format version": str(manifest.get("results_version")),
+        "PyTorch": ", ".join(made.get("torch", [])) or "not recorded",
         "size in git": f"{sum(e['bytes'] for e in files.values()) / 2**20:.1f} MiB",
-        "verified now": "intact" if not problems else f"{len(problems)} problem(s)",
+        "checked now": "intact" if not problems else f"{len(problems)} problem(s)",
     }
-    return pd.DataFrame({"": list(rows.values())}, index=pd.Index(list(rows), name="archive"))
+    # The labels as the row names and the column's name in the header's first cell: one
+    # header row, no 0..N column.
+    table = pd.DataFrame({"recorded": list(rows.values())}, index=list(rows))
+    return table.rename_axis(columns="run archive")

@@ -140,3 +140,26 @@ def test_what_the_chapters_generate_from_the_archive_has_no_code_names(archived)
     # every accuracy claim of the verdict has its comparisons in the accuracy table
     accuracy = verdict.accuracy_table(baselines, harder)
     assert {c for c, *_ in verdict.ACCURACY_CLAIMS} == set(accuracy.index.get_level_values(0))
+
+
+def test_page_tables_show_every_cell_in_full_with_one_header_row():
+    long = "a sentence of many words, far longer than the fifty characters pandas keeps"
+    frame = pd.DataFrame({"evidence": [long]}, index=pd.Index(["claim one"], name="claim"))
+    assert "..." in frame._repr_html_()  # what pandas does on its own: cut with "..."
+    shown = D.page_table(frame)
+    html = shown._repr_html_()
+    assert long in html and "..." not in html and "…" not in html and long in repr(shown)
+    assert html.count("<tr") == 2  # one header row (no row holding only "claim") and one row
+    assert "<th>claim</th>" in html
+    assert type(shown[["evidence"]]) is D.FullTextFrame  # a slice stays full text
+
+
+def test_a_page_table_with_two_index_levels_has_one_header_row():
+    frame = pd.DataFrame(
+        {"value": ["1", "2"]},
+        index=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")], names=["claim", "dataset"]),
+    )
+    assert frame._repr_html_().count("<tr") == 4  # pandas: a row for the names alone
+    html = D.page_table(frame)._repr_html_()
+    assert html.count("<tr") == 3 and "<th>claim</th>" in html and "<th>dataset</th>" in html
+    assert html.index("<th>dataset</th>") < html.index("<th>value</th>")

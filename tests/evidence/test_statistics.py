@@ -395,7 +395,19 @@ def test_forest_plot():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a vs b", "a vs c"]
     assert len(ax.lines) == 1 + 2 * len(table)  # the zero line, then an interval and a point each
+    # Every interval inside the x range; a legend names the two colours; no code names.
+    low, high = ax.get_xlim()
+    assert low < table["effect_ci_low"].min() and high > table["effect_ci_high"].max()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["significant after Holm", "not significant"]
+    texts = [t.get_text() for t in fig.findobj(plt.Text)]
+    assert "Holm-adjusted p" in fig.axes[1].get_ylabel() and not any("p_Holm" in t for t in texts)
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all(len(t.lstrip("−").split(".")[-1]) <= 4 for t in ticks), ticks
     plt.close(fig)
+    long = plot_forest(table, labels=["QKAN-LSTM vs Matched LSTM, Damped SHM", "a vs c"])
+    assert long.axes[0].get_yticklabels()[0].get_text() == "QKAN-LSTM vs Matched LSTM\nDamped SHM"
+    plt.close(long)
     plt.close(plot_forest(table, effect="rank_effect", labels=["A-B", "A-C"]))
     with pytest.raises(ValueError, match="effect"):
         plot_forest(table, effect="p_raw")

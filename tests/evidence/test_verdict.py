@@ -281,3 +281,36 @@ def test_verdict_table_on_hand_made_evidence():
         "cannot be tested": 2,  # matched LSTM, Table IV
         "claims": 13,
     }
+
+
+def test_claim_comparisons_are_the_accuracy_table_rows():
+    rows = []
+    for a, b in dict.fromkeys((a, b) for _, _, a, b, _ in V.ACCURACY_CLAIMS):
+        for dataset in ("damped_shm", "bessel"):
+            rows.append({"a": a, "b": b, "dataset": dataset, "protocol": "batch10",
+                         "verdict": "no significant difference", "median_a": 0.9,
+                         "median_b": 0.9, "effect": 0.0, "effect_ci_low": -0.1,
+                         "effect_ci_high": 0.1, "effect_statistic": "difference of medians",
+                         "p_holm": 1.0})
+    extra = dict(rows[0], b="ar")  # a comparison no claim reads: not in the plot's rows
+    comparisons = pd.DataFrame([*rows, extra, dict(rows[0], protocol="batch1")])
+    baselines, harder = {"comparisons": comparisons}, {"harder_comparisons": comparisons}
+    picked = V.claim_comparisons(baselines, harder)
+    table = V.accuracy_table(baselines, harder)
+    assert len(picked) == len(table) == 2 * len(V.ACCURACY_CLAIMS)
+    assert list(picked["claim"]) == list(table.index.get_level_values("claim"))
+    assert "ar" not in set(picked["b"]) and set(picked["protocol"]) == {"batch10"}
+    only_baselines = V.claim_comparisons(baselines)
+    assert len(only_baselines) == 2 * (len(V.ACCURACY_CLAIMS) - 1)
+    with pytest.raises(ValueError, match="accuracy claims"):
+        V.claim_comparisons({})
+
+
+def test_verdict_display_cuts_no_evidence():
+    long = "10 trained models, 10 device models (calibration snapshots and published figures)"
+    table = pd.DataFrame(
+        {"claim": ["QKANs remain feasible for current real quantum devices"],
+         "outcome": ["does not hold"], "strength of the evidence": [long]}
+    )  # fmt: skip
+    html = V.verdict_display(table)._repr_html_()
+    assert long in html and "..." not in html and table["claim"][0] in html

@@ -204,3 +204,21 @@ def test_the_command_exports_an_archive_again_from_an_archive(archive, tmp_path,
     for experiment in grid:
         run = json.loads(gzip.decompress((again / f"runs/{experiment.filename()}.gz").read_bytes()))
         assert run["predictions"] == {} and run["predictions_dropped"] == [1]
+
+
+def test_provenance_names_the_machine_in_general_words():
+    machine = {"cpu": "AMD EPYC", "platform": "Linux-6.18.44-fc-v1252-x86_64-with-glibc2.36"}
+    assert A.machine_words(machine) == "AMD EPYC, Linux x86-64"
+    assert A.machine_words({"cpu": "Apple M2", "platform": "macOS-14.1-arm64-arm-64bit"}) == (
+        "Apple M2, macOS arm64"
+    )
+    assert A.machine_words({}) == "unknown CPU"
+
+
+def test_provenance_table_has_readable_labels(archive):
+    folder, *_ = archive
+    table = A.provenance_table(folder)
+    assert "qkan_lib" not in table.index and "RESULTS_VERSION" not in table.index
+    assert table.loc["checked now", "recorded"] == "intact"
+    assert table.loc["runs", "recorded"] == "4" and table.index.name is None
+    assert A.provenance_table(folder / "nowhere") is None
