@@ -16,6 +16,23 @@ from ..runs.metrics import regression_metrics
 from ..utils import check_positive_int
 
 
+class FixedForecaster:
+    """A deterministic forecaster (AR(p), persistence) as a callable with the eval/train
+    interface :func:`closed_loop_forecast` expects of a model."""
+
+    def __init__(self, predict):
+        self.predict, self.training = predict, False
+
+    def __call__(self, x):
+        return self.predict(x)
+
+    def eval(self):
+        return self
+
+    def train(self, mode: bool = True):
+        return self
+
+
 @torch.no_grad()
 def closed_loop_forecast(model: torch.nn.Module, window: torch.Tensor, steps: int) -> torch.Tensor:
     """Forecast ``steps`` values ahead by feeding each prediction back into the window.

@@ -48,7 +48,7 @@ from ..runs.grid import run_grid, tune_learning_rate
 from ..runs.run import trained_model
 from ..runs.store import load_result, results_frame, variant_label
 from ..utils import check_positive_int
-from .closed_loop import horizon_metrics
+from .closed_loop import FixedForecaster, horizon_metrics
 from .display import (
     FORECASTER_LABELS,
     TEST_LABELS,
@@ -490,22 +490,6 @@ def _reholm(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
 QUICK_NARMA_EPOCHS = 10  # NARMA has about 4x the training windows of Damped SHM
 
 
-class _Forecaster:
-    """A deterministic forecaster as a callable module for closed-loop forecasts."""
-
-    def __init__(self, predict):
-        self.predict, self.training = predict, False
-
-    def __call__(self, x):
-        return self.predict(x)
-
-    def eval(self):
-        return self
-
-    def train(self, mode: bool = True):
-        return self
-
-
 def closed_loop_scores(
     frame: pd.DataFrame, spec: Protocol, arms: Sequence[Arm], results_dir: PathLike, horizon: int
 ) -> pd.DataFrame:
@@ -530,7 +514,7 @@ def closed_loop_scores(
     for name, predict in (("persistence", persistence_forecast), ("ar", ar.predict)):
         rows += [
             {"arm": name, "seed": -1, **m}
-            for m in horizon_metrics(_Forecaster(predict), data.x_test, data.y_test, horizon)
+            for m in horizon_metrics(FixedForecaster(predict), data.x_test, data.y_test, horizon)
         ]
     return pd.DataFrame(rows, columns=["arm", "seed", "horizon", "mse", "mae", "r2"])
 

@@ -59,7 +59,7 @@ from ..runs.experiment import PathLike, Protocol, protocol
 from ..runs.run import trained_model
 from ..runs.store import default_results_dir, load_result
 from ..utils import check_positive_int
-from .closed_loop import closed_loop_forecast
+from .closed_loop import FixedForecaster, closed_loop_forecast
 from .findings import (
     MATCHED_TO_HQKAN,
     Arm,
@@ -210,22 +210,6 @@ def statistical_forecasts(history, horizon: int, season: int = 1) -> dict[str, n
     return out
 
 
-class _Predictor:
-    """A callable with the eval/train interface closed-loop forecasting expects."""
-
-    def __init__(self, predict):
-        self.predict, self.training = predict, False
-
-    def __call__(self, x):
-        return self.predict(x)
-
-    def eval(self):
-        return self
-
-    def train(self, mode: bool = True):
-        return self
-
-
 def model_forecast(model, data) -> np.ndarray:
     """Closed-loop ``horizon``-step forecast of a trained model (or AR(p)) from the window just
     before the origin, on the original scale."""
@@ -238,7 +222,7 @@ def model_forecast(model, data) -> np.ndarray:
 def ar_forecast(data) -> np.ndarray:
     """The book's AR(p) (least squares on the training windows), closed loop."""
     ar = LinearAutoregression().fit(data.x_train, data.y_train)
-    return model_forecast(_Predictor(ar.predict), data)
+    return model_forecast(FixedForecaster(ar.predict), data)
 
 
 # ---------------------------------------------------------------------------------------------
