@@ -71,7 +71,7 @@ from .findings import (
 )
 from .forecasters import LinearAutoregression
 from .statistics import ALPHA, diebold_mariano, holm_verdicts, mean_ranks
-from .verdict import CONTRADICTED, HOLDS, NOT_SUPPORTED, UNTESTABLE
+from .verdict import UNTESTABLE, superiority_rule
 
 BASELINES = {
     "naive": "Naive",
@@ -462,14 +462,12 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
             f"{r.mae_ratio:.2f})"
         )
     n = len(rows)
-    if a_better.all():
-        verdict, outcome, p = HOLDS, "holds", rows["p_holm"].max()
+    verdict, outcome, p = superiority_rule(a_better, b_better, rows["p_holm"])
+    if outcome == "holds":
         strength = f"{n} series, largest Holm p {p:.2g}"
-    elif b_better.any():
-        verdict, outcome, p = CONTRADICTED, "does not hold", rows.loc[b_better, "p_holm"].min()
+    elif outcome == "does not hold":
         strength = f"{n} series, Holm p {p:.2g} where the best baseline wins"
     else:
-        verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
         strength = f"{n} series, " + smallest_holm(p)
     measured = f"{model_label(model)} against the best baseline per series: " + "; ".join(parts)
     return {**base, "verdict": verdict, "outcome": outcome, "measured": measured,

@@ -65,6 +65,17 @@ ACCURACY_CLAIMS = (
 )  # fmt: skip
 
 
+def superiority_rule(a_better: pd.Series, b_better: pd.Series, p_holm: pd.Series):
+    """The one rule for "A is more accurate than B" over a family of comparisons: holds when A
+    is significantly better on every one, contradicted when B is on at least one, otherwise
+    not supported. Returns (verdict, outcome, the Holm p that decides it)."""
+    if a_better.all():
+        return HOLDS, "holds", p_holm.max()
+    if b_better.any():
+        return CONTRADICTED, "does not hold", p_holm[b_better].min()
+    return NOT_SUPPORTED, "not supported", p_holm.min()
+
+
 def superiority(
     comparisons: pd.DataFrame,
     a: str,
@@ -108,14 +119,12 @@ def superiority(
             f"(Holm p {p_value(row.p_holm)})"
         )
     n = int(min(rows["n_a"].min(), rows["n_b"].min()))
-    if a_better.all():
-        verdict, outcome, p = HOLDS, "holds", rows["p_holm"].max()
+    verdict, outcome, p = superiority_rule(a_better, b_better, rows["p_holm"])
+    if outcome == "holds":
         strength = f"{n} seeds per model, largest Holm p {p_value(p)}"
-    elif b_better.any():
-        verdict, outcome, p = CONTRADICTED, "does not hold", rows.loc[b_better, "p_holm"].min()
+    elif outcome == "does not hold":
         strength = f"{n} seeds per model, Holm p {p_value(p)} where {_label(b)} wins"
     else:
-        verdict, outcome, p = NOT_SUPPORTED, "not supported", rows["p_holm"].min()
         strength = f"{n} seeds per model, " + (
             "all Holm-adjusted p = 1" if p >= 1 else f"smallest Holm p {p_value(p)}"
         )
