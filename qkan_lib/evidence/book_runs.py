@@ -13,6 +13,7 @@ every finished run is stored at once, so calling it again continues where it sto
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ from pathlib import Path
 
 from ..data.registry import dataset_spec, milan_source
 from ..paper import R2_EPOCHS
-from ..runs.archive import RunsMissing, default_archive_dir, no_training, read_manifest
+from ..runs.archive import (
+    RunsMissing,
+    default_archive_dir,
+    no_training,
+    read_manifest,
+    recording_reads,
+)
 from ..runs.experiment import Experiment, protocol
 from ..runs.grid import run_grid, tune_learning_rate
 from ..runs.run import BudgetSpent, time_budget
@@ -173,6 +180,42 @@ def book_plan(
             costs = [_cost(e, known) for e in missing.experiments]
             estimate = None if None in costs else sum(costs)
             rows.append((step, missing.experiments, True, estimate))
+    return rows
+
+
+def regeneration_costs(
+    full: bool = True, device: str = "auto", seed: int = 0, steps=BOOK_STEPS
+) -> list[dict]:
+    """What regenerating the archive costs, chapter by chapter: one dict per step with
+    ``chapter``, ``title``, ``runs`` (archived runs this step reads that no earlier step
+    read), ``training_s`` (their recorded training seconds, summed) and ``complete`` (False
+    when the archive lacks some of the step's runs; it then counts those it could read).
+
+    Trains nothing: the steps run in archive-only mode into a scratch results folder, reading
+    the archive the build reads (:func:`~qkan_lib.runs.archive.default_archive_dir`)."""
+    archive_dir = default_archive_dir()
+    if archive_dir is None:
+        raise ValueError("no run archive to read: set $QKAN_ARCHIVE or check out archive/full")
+    seconds = {
+        entry["fingerprint"]: entry.get("wall_time_s") or 0.0
+        for entry in read_manifest(archive_dir)["files"].values()
+        if "fingerprint" in entry
+    }
+    seen: set[str] = set()
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for step in steps:
+            complete = True
+            with no_training(), recording_reads() as reads:
+                try:
+                    step.run(Path(scratch), full, device, seed)
+                except RunsMissing:
+                    complete = False
+            own = {f for f in reads if f in seconds} - seen
+            seen |= own
+            rows.append({"chapter": step.chapter, "title": step.title, "runs": len(own),
+                         "training_s": sum(seconds[f] for f in own),
+                         "complete": complete})  # fmt: skip
     return rows
 
 

@@ -21,6 +21,7 @@ from ..runs.archive import RunsMissing, no_training, training_allowed
 from ..runs.experiment import PathLike, protocol
 from ..runs.grid import run_grid
 from ..runs.store import results_frame
+from .book_runs import regeneration_costs
 from .findings import (
     FORECASTERS,
     PROTOCOL_LABELS,
@@ -32,7 +33,14 @@ from .findings import (
 )
 from .learned_spectra import spectrum_usage_study, spectrum_usage_summary
 from .noisy_deployment import deployment_study, feasibility_row
-from .real_forecasts import evaluation_seeds, real_data_row, real_series_evidence
+from .real_forecasts import (
+    evaluation_seeds,
+    model_label,
+    real_data_claim,
+    real_data_row,
+    real_series_evidence,
+    verdict_sentence,
+)
 from .reductions import claim_report
 from .statistics import seed_summary
 from .verdict import verdict_table
@@ -202,7 +210,15 @@ def archive_report(
     seed: int = 0,
     device: str = "auto",
     quick: str = "stored",
-    sections: Sequence[str] = ("r2", "comparisons", "table_iv", "verdict", "changes"),
+    sections: Sequence[str] = (
+        "regeneration",
+        "r2",
+        "comparisons",
+        "table_iv",
+        "real",
+        "verdict",
+        "changes",
+    ),
 ) -> str:
     """The full protocol's numbers as markdown, read without training (a run that is neither
     stored nor archived raises :class:`~qkan_lib.runs.archive.RunsMissing`).
@@ -213,6 +229,9 @@ def archive_report(
     if quick not in ("stored", "train", "skip"):
         raise ValueError(f"quick must be 'stored', 'train' or 'skip', got {quick!r}")
     out = ["# The full protocol, read from the run archive", ""]
+    if "regeneration" in sections:
+        out += ["## What regenerating the archive costs, per chapter", ""]
+        out += [markdown_table(regeneration_table(regeneration_costs(True, device, seed))), ""]
     with no_training():
         full = book_verdict(results_dir, True, seed, device)
         tables = {d: table_frame(d, results_dir, True, seed, device) for d in TABLE_DATASETS}
@@ -228,6 +247,17 @@ def archive_report(
         source = "synthetic stand-in of the Milan data" if stand_in else "the Milan data"
         out += [f"## Table IV: test MAE and MSE per model and sequence length ({source})", ""]
         out += [markdown_table(table_iv(tables["urban"])), ""]
+    if "real" in sections:
+        out += ["## Real series (chapter 12)", ""]
+        try:
+            with no_training():
+                real = real_series_evidence(results_dir, full=True, base_seed=seed,
+                                            device=device)  # fmt: skip
+        except RunsMissing as missing:
+            out += [f"Not in the archive yet: {len(missing.experiments)} run(s) of the first "
+                    "missing grid (and those after it).", ""]  # fmt: skip
+        else:
+            out += real_series_markdown(real)
     if "verdict" in sections:
         out += ["## The verdict table (full protocol)", ""]
         shown = full["table"].set_index("claim")[
@@ -251,6 +281,74 @@ def archive_report(
             out += [markdown_table(changes) if len(changes) else "None: every claim has the "
                     "same outcome and verdict under both protocols.", ""]  # fmt: skip
     return "\n".join(out)
+
+
+def regeneration_table(rows: Sequence[dict], workers: int = 2) -> pd.DataFrame:
+    """:func:`~qkan_lib.evidence.book_runs.regeneration_costs` as a table with totals: runs,
+    recorded training CPU time and the wall time it needs at least with ``workers`` workers
+    (CPU time / workers: perfect packing, no start-up; a lower bound)."""
+    frame = pd.DataFrame(rows)
+    total = {"chapter": "all", "title": "", "runs": frame["runs"].sum(),
+             "training_s": frame["training_s"].sum(),
+             "complete": frame["complete"].all()}  # fmt: skip
+    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    return pd.DataFrame(
+        {
+            "chapter": frame["chapter"],
+            "runs": frame["title"],
+            "archived runs": frame["runs"],
+            "training CPU (min)": [f"{s / 60:.1f}" for s in frame["training_s"]],
+            f"wall at {workers} workers, at least (min)": [
+                f"{s / 60 / workers:.1f}" for s in frame["training_s"]
+            ],
+            "archive complete": ["yes" if c else "no" for c in frame["complete"]],
+        }
+    ).set_index("chapter")
+
+
+def real_series_markdown(evidence: dict) -> list[str]:
+    """The real-series numbers of the report: every model's and baseline's MASE and sMAPE per
+    series (mean ± std over seeds), the Diebold-Mariano comparisons with Holm's p, the mean
+    ranks and the claim's verdict."""
+    summary = evidence["summary"]
+    rows = []
+    for r in summary[summary["kind"] == "multi-step"].itertuples():
+        cells = {"series": DATASET_LABELS.get(r.dataset, r.dataset), "model": model_label(r.model),
+                 "seeds": int(r.n_seeds)}  # fmt: skip
+        for metric in ("mase", "smape"):
+            mean, std = getattr(r, f"{metric}_mean"), getattr(r, f"{metric}_std")
+            spread = "" if pd.isna(std) else f" ± {std:.3f}"
+            cells[f"multi-step {metric.upper() if metric == 'mase' else 'sMAPE'}"] = (
+                f"{mean:.3f}{spread}"
+            )
+        rows.append(cells)
+    c = evidence["comparisons"]
+    comparisons = pd.DataFrame(
+        {
+            "series": [DATASET_LABELS.get(d, d) for d in c["dataset"]],
+            "model": [model_label(a) for a in c["a"]],
+            "best baseline": [model_label(b) for b in c["b"]],
+            "MAE ratio": c["mae_ratio"].map("{:.3f}".format),
+            "DM (HLN)": c["statistic"].map("{:+.2f}".format),
+            "Holm p": c["p_holm"].map("{:.3g}".format),
+            "verdict": c["verdict"],
+        }  # fmt: skip
+    )
+    ranks = evidence["ranks"]
+    rank_frame = pd.DataFrame({"model": [model_label(m) for m in ranks.index],
+                               "mean rank": ranks.map("{:.2f}".format).to_numpy()})  # fmt: skip
+    claim = real_data_claim(c)
+    return [
+        "Multi-step MASE and sMAPE (%) per series, mean over the origins; mean ± std over the "
+        "evaluation seeds for the neural models.", "",
+        markdown_table(pd.DataFrame(rows).set_index("series")), "",
+        "Diebold-Mariano (HLN) against the best baseline per series, Holm over all:", "",
+        markdown_table(comparisons.set_index("series")), "",
+        "Mean ranks by multi-step MASE (critical difference "
+        f"{evidence['rank_summary']['cd']:.2f}):",
+        "", markdown_table(rank_frame.set_index("model")), "",
+        f"Verdict: {verdict_sentence(claim)}", "",
+    ]  # fmt: skip
 
 
 QUICK_FALLBACK_NOTE = (

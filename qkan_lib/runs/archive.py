@@ -123,6 +123,21 @@ def training_allowed():
         _NO_TRAINING.reset(token)
 
 
+_READS: ContextVar[set | None] = ContextVar("qkan_reads", default=None)
+
+
+@contextmanager
+def recording_reads():
+    """Collect the fingerprint of every run read (or found missing) within this block: which
+    runs a chapter's library calls read, e.g. to count a chapter's share of the archive."""
+    reads: set[str] = set()
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
 def training_forbidden() -> bool:
     inside = _NO_TRAINING.get()  # a no_training()/training_allowed() block overrides the env
     if inside is not None:
@@ -415,6 +430,9 @@ def materialize(
     """Make ``experiment``'s finished run available in ``results_dir``: True if it is there
     already or was copied, verified, from the archive; False if it must be trained (in
     archive-only mode a missing run raises :class:`RunsMissing` instead)."""
+    reads = _READS.get()
+    if reads is not None:
+        reads.add(experiment.fingerprint())
     path = Path(results_dir) / experiment.filename()
     if path.exists():
         return True

@@ -59,6 +59,19 @@ def test_verdict_changes_lists_only_the_claims_that_differ():
     assert report.verdict_changes(full, full).empty
 
 
+def test_the_regeneration_table_adds_a_total_and_a_lower_bound_per_worker():
+    rows = [
+        {"chapter": "05", "title": "a", "runs": 3, "training_s": 120.0, "complete": True},
+        {"chapter": "12", "title": "b", "runs": 1, "training_s": 60.0, "complete": False},
+    ]
+    table = report.regeneration_table(rows, workers=2)
+    assert list(table.index) == ["05", "12", "all"]
+    assert table.loc["all", "archived runs"] == 4
+    assert table.loc["all", "training CPU (min)"] == "3.0"
+    assert table.loc["all", "wall at 2 workers, at least (min)"] == "1.5"
+    assert list(table["archive complete"]) == ["yes", "no", "no"]
+
+
 def test_an_unknown_quick_mode_is_refused(tmp_path):
     with pytest.raises(ValueError, match="quick must be"):
         report.archive_report(tmp_path, quick="maybe")
@@ -102,7 +115,7 @@ def test_the_report_of_the_archive_reads_its_numbers_without_training(tmp_path, 
         f"{np.median(expected):.4f}",
         f"[{expected.min():.4f}, {expected.max():.4f}]",
     ]
-    for heading in ("Holm-corrected", "Table IV", "verdict table"):
+    for heading in ("Holm-corrected", "Table IV", "verdict table", "per chapter", "Real series"):
         assert heading in text
 
 

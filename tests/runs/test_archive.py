@@ -222,3 +222,26 @@ def test_provenance_table_has_readable_labels(archive):
     assert table.loc["checked now", "recorded"] == "intact"
     assert table.loc["runs", "recorded"] == "4" and table.index.name is None
     assert A.provenance_table(folder / "nowhere") is None
+
+
+def test_regeneration_costs_count_each_archived_run_once_with_its_recorded_time(
+    archive, tmp_path, monkeypatch
+):
+    from qkan_lib.evidence.book_runs import BookStep, regeneration_costs
+
+    folder, manifest, grid, _ = archive
+    monkeypatch.setenv("QKAN_ARCHIVE", str(folder))
+    seconds = {e["fingerprint"]: e["wall_time_s"] for e in manifest["files"].values()
+               if "fingerprint" in e}  # fmt: skip
+    extra = ql.experiments_for("bessel", models=("qlstm",), seeds=(0,), epochs=2)
+    steps = (
+        BookStep("01", "first two", lambda d, *_: ql.run_grid(grid[:2], d, workers=1)),
+        BookStep("02", "all three", lambda d, *_: ql.run_grid(grid, d, workers=1)),
+        BookStep("03", "one missing", lambda d, *_: ql.run_grid(grid + extra, d, workers=1)),
+    )
+    monkeypatch.setattr(run_module, "run_experiment", no_training)
+    rows = regeneration_costs(steps=steps)
+    assert [r["runs"] for r in rows] == [2, 1, 0]  # a run read again counts in its first step
+    assert [r["complete"] for r in rows] == [True, True, False]
+    assert rows[0]["training_s"] == pytest.approx(sum(seconds[e.fingerprint()] for e in grid[:2]))
+    assert rows[1]["training_s"] == pytest.approx(seconds[grid[2].fingerprint()])
