@@ -305,12 +305,12 @@ def packing_table(
     shots: int = 1000,
     device: str = "fez",
 ) -> pd.DataFrame:
-    """The full training of one table under three ways of filling jobs, per model: the 300
-    circuits per job of the snapshot's configuration (``legacy``), IBM's current limit on
+    """The full training of one table under three ways of filling jobs, per model: the
+    circuits per job of the snapshot's configuration (``legacy``, 300), IBM's current limit on
     executions per job (``sweeps``, :func:`circuits_per_job`), and that limit with the
     circuits of each round packed side by side on all qubits of ``device`` (``packed``).
     Columns: ``{way}_jobs``, ``{way}_executions``, ``{way}_s`` (device seconds at ``shots``),
-    and ``qubits``, ``circuits_per_job``."""
+    ``circuits``, ``rounds``, and ``qubits``, ``legacy_per_job``, ``circuits_per_job``."""
     shots = check_shots(shots)
     if shots is None:
         raise ValueError("shots must be a positive int (got None)")
@@ -318,8 +318,9 @@ def packing_table(
     timing = superconducting_timing(device)
     qubits = int(calibration_sources().loc[device, "qubits"])
     per_job = circuits_per_job(shots, timing)
+    legacy = int(calibration_sources().loc[device, "max_circuits"])
     ways = {
-        "legacy": table_workloads(models, [dataset]),
+        "legacy": table_workloads(models, [dataset], max_circuits=legacy),
         "sweeps": table_workloads(models, [dataset], max_circuits=per_job),
         "packed": table_workloads(
             models, [dataset], max_circuits=per_job, parallel_qubits=qubits
@@ -337,6 +338,7 @@ def packing_table(
     out["circuits"] = ways["legacy"].set_index("model")["training_circuits"]
     out["rounds"] = ways["legacy"].set_index("model")["training_rounds"]
     out["qubits"] = qubits
+    out["legacy_per_job"] = legacy
     out["circuits_per_job"] = per_job
     return out
 
@@ -363,6 +365,29 @@ def queued_seconds(device_s: float, rounds: int, queue_s: float) -> float:
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
         raise ValueError(f"rounds must be an int >= 0, got {rounds!r}")
     return float(device_s) + rounds * float(queue_s)
+
+
+def queue_table(
+    workloads: pd.DataFrame, timing: DeviceTiming, waits: dict[str, float], shots: int = 1000
+) -> pd.DataFrame:
+    """Wall-clock seconds of each full training of ``workloads`` (from
+    :func:`table_workloads`) on ``timing``'s device at ``shots``, with each wait of ``waits``
+    (description: seconds) before every sequential round (:func:`queued_seconds`). Index
+    (dataset, model) display names, one column per wait."""
+    if not isinstance(waits, dict) or not waits:
+        raise ValueError("waits must be a non-empty dict of description: seconds")
+    costs = cost_table(workloads, [timing], shots).set_index(["dataset", "model"])
+    rows = {}
+    for r in workloads.itertuples(index=False):
+        key = (DATASET_LABELS.get(r.dataset, r.dataset), MODEL_LABELS.get(r.model, r.model))
+        device_s = float(costs.loc[key, "training_s"])
+        rows[key] = {
+            label: queued_seconds(device_s, int(r.training_rounds), wait)
+            for label, wait in waits.items()
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.names = ["dataset", "model"]
+    return out
 
 
 def readout_shot_factor(noise: NoiseModel) -> float:
