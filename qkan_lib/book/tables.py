@@ -491,7 +491,7 @@ def packing_display_table(packing: pd.DataFrame) -> pd.DataFrame:
                     "days": _days_text(r[f"{way}_s"] / 86400),
                 }
             )
-    return pd.DataFrame(rows).set_index(["model", "a job holds"])
+    return page_table(pd.DataFrame(rows).set_index(["model", "a job holds"]))
 
 
 def queue_display_table(queued: pd.DataFrame) -> pd.DataFrame:
@@ -499,15 +499,14 @@ def queue_display_table(queued: pd.DataFrame) -> pd.DataFrame:
     :func:`qkan_lib.evidence.quantum_cost.queue_table`; one column per wait)."""
     out = (queued / 86400).map(_days_text)
     out.index.names = ["data set", "model"]
-    out.columns.name = "days, queue before each round"
-    return out
+    return page_table(out)
 
 
 def readout_cost_table(noise_models: dict) -> pd.DataFrame:
     """Per device model: its readout errors e0, e1 (SPAM for the trapped-ion models) and how
     many times more shots its readout costs for the same precision
     (:func:`qkan_lib.evidence.quantum_cost.readout_shot_factor`)."""
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "readout e0, e1 (%)": [
                 f"{100 * m.readout_error_0:.2f}, {100 * m.readout_error_1:.2f}"
@@ -517,6 +516,7 @@ def readout_cost_table(noise_models: dict) -> pd.DataFrame:
         },
         index=pd.Index(list(noise_models), name="device model"),
     )
+    return page_table(table)
 
 
 def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:
