@@ -90,6 +90,7 @@ _SUBMODULES = {
     "narma": "data.narma",
     "pennylane_circuits": "core.pennylane_circuits",
     "noise": "core.noise",
+    "qiskit_circuits": "core.qiskit_circuits",
     "spectrum": "core.spectrum",
     "devices": "data.devices",
     "noisy_deployment": "evidence.noisy_deployment",

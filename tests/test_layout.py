@@ -18,7 +18,7 @@ PACKAGE = ROOT / "qkan_lib"
 # Bottom to top: a module may import from its own wing and the wings before it.
 WINGS = ("", "core", "kernels", "data", "models", "runs", "evidence", "book")
 # Dependencies worth deferring: importing qkan_lib must not pay for them.
-HEAVY = ("numba", "pennylane", "distributed", "dask", "ipywidgets")
+HEAVY = ("numba", "pennylane", "qiskit", "qiskit_aer", "distributed", "dask", "ipywidgets")
 # Modules that import Numba at their top (a lazy import of one defers Numba).
 NUMBA_MODULES = {"kernels.circuit", "kernels.qlstm_loops"}
 

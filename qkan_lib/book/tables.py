@@ -24,6 +24,7 @@ from ..evidence.display import (  # noqa: F401
     numbers,
     page_table,
 )
+from ..evidence.quantum_cost import readout_shot_factor
 from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
 from ..evidence.real_forecasts import model_label
 from ..evidence.statistics import (
@@ -460,6 +461,62 @@ def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataF
             row[f"{unit} on {c.device.split(' (')[0]}"] = power_text(c.training_s / 86400 / days)
         rows.append(row)
     return page_table(pd.DataFrame(rows).set_index(["data set", "model"]))  # one header row
+
+
+def _days_text(days: float) -> str:
+    # one decimal below 10 days, where whole days would hide a factor of two
+    return f"{days:.1f}" if days < 10 else power_text(days)
+
+
+def packing_display_table(packing: pd.DataFrame) -> pd.DataFrame:
+    """The full training per model and way of filling jobs (from
+    :func:`qkan_lib.evidence.quantum_cost.packing_table`): jobs, device executions and days of
+    device time, in one number style (:func:`power_text`)."""
+    first = packing.iloc[0]
+    per_job, legacy = int(first["circuits_per_job"]), int(first["legacy_per_job"])
+    ways = {
+        "legacy": f"{legacy:,} circuits",
+        "sweeps": f"{per_job:,} circuits",
+        "packed": f"{per_job:,} circuits, {int(first['qubits'])} qubits",
+    }
+    rows = []
+    for model, r in packing.iterrows():
+        for way, label in ways.items():
+            rows.append(
+                {
+                    "model": MODEL_LABELS.get(model, model),
+                    "a job holds": label,
+                    "jobs": power_text(r[f"{way}_jobs"]),
+                    "executions": power_text(r[f"{way}_executions"]),
+                    "days": _days_text(r[f"{way}_s"] / 86400),
+                }
+            )
+    return page_table(pd.DataFrame(rows).set_index(["model", "a job holds"]))
+
+
+def queue_display_table(queued: pd.DataFrame) -> pd.DataFrame:
+    """Days of wall-clock time per model with each queue wait (from
+    :func:`qkan_lib.evidence.quantum_cost.queue_table`; one column per wait)."""
+    out = (queued / 86400).map(_days_text)
+    out.index.names = ["data set", "model"]
+    return page_table(out)
+
+
+def readout_cost_table(noise_models: dict) -> pd.DataFrame:
+    """Per device model: its readout errors e0, e1 (SPAM for the trapped-ion models) and how
+    many times more shots its readout costs for the same precision
+    (:func:`qkan_lib.evidence.quantum_cost.readout_shot_factor`)."""
+    table = pd.DataFrame(
+        {
+            "readout e0, e1 (%)": [
+                f"{100 * m.readout_error_0:.2f}, {100 * m.readout_error_1:.2f}"
+                for m in noise_models.values()
+            ],
+            "shots needed (×)": [f"{readout_shot_factor(m):.3f}" for m in noise_models.values()],
+        },
+        index=pd.Index(list(noise_models), name="device model"),
+    )
+    return page_table(table)
 
 
 def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:

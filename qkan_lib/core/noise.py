@@ -8,8 +8,10 @@ of the noiseless circuit, and after each noisy gate one affine map
 
     (X, Y, Z) -> (s_xy X, s_xy Y, s_z Z + g).
 
-The channels (Kraus conventions of PennyLane, so its ``default.mixed`` is an oracle), applied
-after each noisy gate in this order:
+The channels (Kraus conventions of PennyLane, so its ``default.mixed`` is an oracle; Qiskit
+Aer's density-matrix simulator, :mod:`qkan_lib.core.qiskit_circuits`, is a second one),
+applied after each noisy gate in this order (Aer's device models use the same order:
+depolarizing, then T1/T2 relaxation):
 
 * depolarizing, probability p: rho -> (1 - p) rho + p/3 (X rho X + Y rho Y + Z rho Z); shrinks
   r by lambda = 1 - 4p/3;

@@ -121,6 +121,9 @@ def device_noise_model(device: str, quantile: float = 0.5) -> NoiseModel:
     each lasts ``SX_PER_GATE`` sx pulses. The reported sx error already contains relaxation
     during the pulse, so, as Qiskit Aer does, the depolarizing part is what is left:
     p = 3/2 max(eps_gate - eps_relaxation, 0), eps_gate = 1 - (1 - eps_sx)^SX_PER_GATE.
+    This adds infidelities; Aer's device models compose fidelities, which makes their p larger
+    by a factor 1 / (1 - 2 eps_relaxation), less than 1.001 here: the model's gate error is
+    eps_gate to within 2 eps_relaxation eps_gate (tests/core/test_qiskit_oracle.py).
     T2 is capped at 2 T1.
     """
     if not 0 <= quantile <= 1:

@@ -93,3 +93,27 @@ def test_cost_table_has_one_unit_per_device_and_no_e_notation():
     assert not table.stack().str.contains("e[+-]", regex=True).any()
     units = [c.split(" on ")[0] for c in table.columns if " on " in c]
     assert units == ["days", "years"]  # trapped ion runs past 100 000 days
+
+
+def test_packing_queue_and_readout_tables():
+    from qkan_lib.data import devices
+    from qkan_lib.evidence import quantum_cost
+
+    packing = quantum_cost.packing_table("damped_shm", ["qkan_lstm", "qlstm"], shots=1000)
+    table = tables.packing_display_table(packing)
+    assert table.index.names == ["model", "a job holds"] and len(table) == 6
+    assert not table.stack().str.contains("e[+-]|nan", regex=True).any()
+    workloads = quantum_cost.table_workloads(["qkan_lstm"], ["damped_shm"])
+    waits = {"none": 0.0, "a minute": 60.0, "a day": 86400.0}
+    queued = quantum_cost.queue_table(
+        workloads, quantum_cost.superconducting_timing("fez"), waits
+    )
+    row = queued.iloc[0]
+    assert row["none"] < row["a minute"] < row["a day"]
+    assert row["a day"] - row["none"] == pytest.approx(86400.0 * workloads["training_rounds"][0])
+    shown = tables.queue_display_table(queued)
+    assert list(shown.columns) == list(waits) and shown.index.names == ["data set", "model"]
+    models = devices.device_noise_models()
+    readout = tables.readout_cost_table(models)
+    assert list(readout.index) == list(models)
+    assert (readout["shots needed (×)"].astype(float) >= 1).all()
