@@ -27,7 +27,13 @@ from .book.tables import (
 )
 from .data.real_series import SeriesFileError
 from .data.registry import load_dataset
-from .evidence.book_runs import BOOK_STEPS, book_plan, plotted_predictions, run_book
+from .evidence.book_runs import (
+    BOOK_STEPS,
+    book_plan,
+    collect_book_runs,
+    plotted_predictions,
+    run_book,
+)
 from .evidence.real_forecasts import compare_csv, model_label, verdict_sentence
 from .evidence.report import archive_report
 from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
@@ -119,6 +125,12 @@ def archive_main(argv: list[str]) -> int:
         "to write it again with the current format; its provenance is kept",
     )
     parser.add_argument(
+        "--book",
+        action="store_true",
+        help="export: exactly the runs the full-protocol book reads, from --results-dir and the "
+        "current archive (quick-protocol and stray runs left out)",
+    )
+    parser.add_argument(
         "--keep-all-predictions",
         action="store_true",
         help="export: keep every recorded prediction (default: only those a chapter draws)",
@@ -146,6 +158,11 @@ def archive_main(argv: list[str]) -> int:
         policy = keep_every_prediction if args.keep_all_predictions else plotted_predictions()
         with tempfile.TemporaryDirectory() as scratch:
             results_dir, provenance = args.results_dir, None
+            if args.from_archive is not None and args.book:
+                parser.error("--book and --from-archive exclude each other")
+            if args.book:
+                results_dir = Path(scratch)
+                collect_book_runs(args.results_dir, results_dir)
             if args.from_archive is not None:
                 results_dir = Path(scratch)
                 unpack_archive(args.from_archive, results_dir)

@@ -12,6 +12,8 @@ every finished run is stored at once, so calling it again continues where it sto
 
 from __future__ import annotations
 
+import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -22,6 +24,7 @@ from pathlib import Path
 from ..data.registry import dataset_spec, milan_source
 from ..paper import R2_EPOCHS
 from ..runs.archive import (
+    EDGES_SUFFIX,
     RunsMissing,
     default_archive_dir,
     no_training,
@@ -217,6 +220,44 @@ def regeneration_costs(
                          "training_s": sum(seconds[f] for f in own),
                          "complete": complete})  # fmt: skip
     return rows
+
+
+def collect_book_runs(
+    results_dir,
+    target_dir,
+    full: bool = True,
+    device: str = "auto",
+    seed: int = 0,
+    steps=BOOK_STEPS,
+) -> int:
+    """Gather in ``target_dir`` exactly the runs the book's steps read under ``full``: those
+    of ``results_dir`` and of the current archive (``default_archive_dir``), nothing else (no
+    quick-protocol or stray runs). A step the runs do not yet complete keeps the runs it
+    reaches (the next regeneration piece continues from them). Trains nothing; returns the
+    number of runs gathered. For ``qkan-experiments archive export --book``."""
+    target = Path(target_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in Path(results_dir).iterdir():
+        if (path.suffix == ".json" or path.name.endswith(EDGES_SUFFIX)) and not (
+            target / path.name
+        ).exists():
+            shutil.copyfile(path, target / path.name)
+    with no_training(), recording_reads() as reads:
+        for step in steps:
+            try:
+                step.run(target, full, device, seed)
+            except RunsMissing:
+                pass
+    kept = 0
+    for path in sorted(target.glob("*.json")):
+        if json.loads(path.read_text()).get("fingerprint") in reads:
+            kept += 1
+            continue
+        path.unlink()
+        edges = target / (path.stem + EDGES_SUFFIX)
+        if edges.exists():
+            edges.unlink()
+    return kept
 
 
 def run_book(

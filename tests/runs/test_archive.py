@@ -245,3 +245,27 @@ def test_regeneration_costs_count_each_archived_run_once_with_its_recorded_time(
     assert [r["complete"] for r in rows] == [True, True, False]
     assert rows[0]["training_s"] == pytest.approx(sum(seconds[e.fingerprint()] for e in grid[:2]))
     assert rows[1]["training_s"] == pytest.approx(seconds[grid[2].fingerprint()])
+
+
+def test_collect_book_runs_keeps_exactly_what_the_steps_read(
+    archive, trained, tmp_path, monkeypatch
+):
+    from qkan_lib.evidence.book_runs import BookStep, collect_book_runs
+
+    folder, _, grid, edges_experiment = archive
+    results, *_ = trained
+    extra = ql.experiments_for("bessel", models=("qlstm",), seeds=(0,), epochs=2)
+    steps = (
+        BookStep("01", "two", lambda d, *_: ql.run_grid(grid[:2], d, workers=1)),
+        BookStep("02", "stops", lambda d, *_: ql.run_grid([grid[2], *extra], d, workers=1)),
+    )
+    monkeypatch.setattr(run_module, "run_experiment", no_training)
+    monkeypatch.setenv("QKAN_ARCHIVE", "")  # from the results folder alone
+    kept = collect_book_runs(results, tmp_path / "a", steps=steps)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert kept == 3 and names == sorted(e.filename() for e in grid)  # the stray edges run left out
+    monkeypatch.setenv("QKAN_ARCHIVE", str(folder))  # from the archive alone
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert collect_book_runs(empty, tmp_path / "b", steps=steps) == 3
+    assert not (tmp_path / "b" / edges_experiment.filename()).exists()
