@@ -22,6 +22,7 @@ from ..core.noise import NoiseModel, check_shots, noisy_daruan, on_device
 from ..data.devices import device_model_names, device_noise_models
 from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
+from ..models.registry import DATASET_LABELS, MODEL_LABELS
 from ..runs.experiment import Experiment, PathLike, experiments_for, protocol
 from ..runs.grid import run_grid
 from ..runs.metrics import regression_metrics
@@ -33,9 +34,10 @@ from ..runs.run import (
     trained_model,
 )
 from ..runs.training import predict, train
+from .display import listing, p_value, plural, sentence
 from .quantum_cost import cost_table, superconducting_timing, table_workloads
-from .statistics import compare_models, holm_verdicts
-from .verdict import device_feasibility
+from .statistics import ALPHA, NO_DIFFERENCE, compare_models, holm_verdicts
+from .verdict import R2_TOLERANCE, device_feasibility
 
 SHOT_BUDGETS = (100, 1000, 10000, None)  # None: the exact expectation on the device model
 # The quick protocol deploys on these (best and worst Heron snapshot, an Eagle, a trapped ion).
@@ -303,6 +305,99 @@ def shot_comparisons(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFr
         raise ValueError("scores need runs with exact expectations and with shots to compare")
     family = pd.concat(parts, ignore_index=True).drop(columns=["p_holm", "verdict"])
     return holm_verdicts(family, "rank_effect")
+
+
+def smallest_signed_rank_p(n: int) -> float:
+    """The smallest two-sided p-value the exact Wilcoxon signed-rank test can give with ``n``
+    pairs (every difference of one sign): 2 / 2^n, capped at 1."""
+    return min(1.0, 2.0 / 2**n)
+
+
+def shot_comparison_sentence(comparisons: pd.DataFrame) -> str:
+    """What a family of :func:`shot_comparisons` says: how many budgets differ from exact
+    training after Holm's correction, and which way; when none can, why (the fewest seeds of a
+    comparison cannot give a p-value below the level)."""
+    n = len(comparisons)
+    significant = comparisons[comparisons["verdict"] != NO_DIFFERENCE]
+    if significant.empty:
+        pairs = int(comparisons[["n_a", "n_b"]].min(axis=1).min())
+        floor = smallest_signed_rank_p(pairs)
+        why = (
+            f"; with {plural(pairs, 'seed')} a paired signed-rank test cannot give p below "
+            f"{p_value(floor)}"
+            if floor >= ALPHA
+            else ""
+        )
+        return sentence(
+            f"none of the {n} comparisons of a shot budget with exact training is significant "
+            f"after Holm's correction{why}."
+        )
+    parts = [
+        f"{shots_text(r.a)} {'below' if r.verdict == f'{r.b} better' else 'above'} exact "
+        f"training for {MODEL_LABELS[r.model]} on {DATASET_LABELS[r.dataset]} "
+        f"(Holm p {p_value(r.p_holm)})"
+        for r in significant.itertuples()
+    ]
+    are = "is" if len(parts) == 1 else "are"
+    return sentence(
+        f"{len(parts)} of the {n} comparisons of a shot budget with exact training {are} "
+        f"significant after Holm's correction: {listing(parts)}."
+    )
+
+
+def shot_order(labels) -> list[str]:
+    """Shot-budget labels (:func:`shots_label`) from the fewest shots to "exact"."""
+    labels = list(dict.fromkeys(labels))
+    return sorted(labels, key=lambda s: math.inf if s == "exact" else int(s.replace(" ", "")))
+
+
+def shots_text(label: str) -> str:
+    """ "1 000 shots" from a :func:`shots_label`, "exact expectations" for "exact"."""
+    return "exact expectations" if label == "exact" else f"{label} shots"
+
+
+def budget_reaching_exact(
+    scores: pd.DataFrame, column: str = "test_r2", tolerance: float = R2_TOLERANCE
+) -> pd.DataFrame:
+    """Per model and dataset, the smallest shot budget whose median ``column`` over seeds is
+    at most ``tolerance`` below training with exact expectations (None: no budget is), with
+    both medians. Columns: model, dataset, budget, median_exact, median_budget."""
+    rows = []
+    for (model, dataset), group in scores.groupby(["model", "dataset"], sort=False):
+        medians = group.groupby("shots", sort=False)[column].median()
+        exact = float(medians["exact"])
+        budgets = shot_order(s for s in medians.index if s != "exact")
+        reached = next((b for b in budgets if exact - medians[b] <= tolerance), None)
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "budget": reached,
+                "median_exact": exact,
+                "median_budget": None if reached is None else float(medians[reached]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def budget_sentence(reached: pd.DataFrame, tolerance: float = R2_TOLERANCE) -> str:
+    """One sentence from :func:`budget_reaching_exact`: which model and dataset reach the exact
+    training's median test R² (within ``tolerance``) at which budget, and which at none."""
+    where = lambda r: f"{MODEL_LABELS[r.model]} on {DATASET_LABELS[r.dataset]}"  # noqa: E731
+    hit = [
+        f"{where(r)} from {shots_text(r.budget)}"
+        for r in reached.itertuples()
+        if not pd.isna(r.budget)
+    ]
+    miss = [where(r) for r in reached.itertuples() if pd.isna(r.budget)]
+    parts = []
+    if hit:
+        parts.append(
+            f"within {tolerance:g} of the median test R² of exact training: {listing(hit)}"
+        )
+    if miss:
+        parts.append(f"at none of the budgets: {listing(miss)}")
+    return sentence("; ".join(parts) + ".")
 
 
 def device_training_study(
