@@ -122,3 +122,38 @@ def test_cost_table_has_one_unit_per_device_and_no_e_notation():
     assert not table.stack().str.contains("e[+-]", regex=True).any()
     units = [c.split(" on ")[0] for c in table.columns if " on " in c]
     assert units == ["days", "years"]  # trapped ion runs past 100 000 days
+
+
+def test_device_training_figure_draws_the_styles_its_caption_names():
+    scores = pd.DataFrame(
+        [
+            {
+                "model": m,
+                "dataset": d,
+                "seed": k,
+                "shots": n,
+                "test_r2": 0.5 + 0.1 * k,
+                "device_test_r2": 0.4 + 0.1 * k,
+            }
+            for m in ("qkan_lstm", "hqkan_lstm")
+            for d in ("damped_shm", "bessel")
+            for n in ("exact", "100", "1 000")
+            for k in range(3)
+        ]
+    )
+    fig = plots.plot_device_training(scores)
+    assert [ax.get_title() for ax in fig.axes] == ["Damped SHM", "Bessel Function"]
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["100", "1 000", "exact"]  # fewest shots first, exact apart
+    joined = [ln for ln in ax.lines if len(ln.get_xdata()) > 1 and ln.get_marker() != "None"]
+    for column, style in plots.DEVICE_TRAINING_STYLES.items():
+        drawn = [line for line in joined if line.get_linestyle() == style["ls"]]
+        assert len(drawn) == 2 and all(line.get_marker() == style["marker"] for line in drawn)
+        assert style["word"] in plots.device_training_caption()
+        assert list(drawn[0].get_ydata()) == pytest.approx(
+            [0.6, 0.6] if column == "test_r2" else [0.5, 0.5]
+        )
+    sizes = [t.get_fontsize() for a in fig.axes for t in a.get_xticklabels()]
+    assert min(sizes) >= 9
+    plt.close(fig)
