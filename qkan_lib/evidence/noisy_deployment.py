@@ -213,6 +213,10 @@ def device_training_scores(
 # Training on a device model, stored like every run (TrainConfig.noise_device and shots): the
 # models and datasets, the device model and the quick protocol's shortened training.
 DEVICE_TRAINING_MODELS = ("qkan_lstm", "hqkan_lstm")
+# For comparison, in the full protocol only (a QLSTM run on the device's per-step path costs
+# several times a QKAN-LSTM's): its circuits' <Z_i> from shots, no gate or readout noise
+# (:class:`qkan_lib.core.noise.ShiftRuleCircuit`).
+SHOT_ONLY_MODELS = ("qlstm",)
 DEVICE_TRAINING_DATASETS = ("damped_shm", "bessel")
 TRAINING_DEVICE = "IBM Fez"
 QUICK_TRAINING_SHOTS = (1000, None)
@@ -231,7 +235,8 @@ def device_training_experiments(
     full: bool = False, base_seed: int = 0, device: str = "auto"
 ) -> list[Experiment]:
     """The runs trained on :data:`TRAINING_DEVICE`: each model of
-    :data:`DEVICE_TRAINING_MODELS` on each dataset of :data:`DEVICE_TRAINING_DATASETS`, with
+    :data:`DEVICE_TRAINING_MODELS` (full: and :data:`SHOT_ONLY_MODELS`) on each dataset of
+    :data:`DEVICE_TRAINING_DATASETS`, with
     the protocol's seeds and learning rate, at each shot budget (full: :data:`SHOT_BUDGETS`
     and the protocol's epochs; quick: :data:`QUICK_TRAINING_SHOTS` and
     :data:`QUICK_TRAINING_EPOCHS` epochs). The training split is scored after the last epoch
@@ -240,12 +245,13 @@ def device_training_experiments(
     noise_device = training_device_name()
     budgets = SHOT_BUDGETS if full else QUICK_TRAINING_SHOTS
     epochs = {} if full else {"epochs": QUICK_TRAINING_EPOCHS}
+    models = DEVICE_TRAINING_MODELS + (SHOT_ONLY_MODELS if full else ())
     return [
         e
         for dataset in DEVICE_TRAINING_DATASETS
         for shots in budgets
         for e in protocol(dataset, full).experiments(
-            DEVICE_TRAINING_MODELS,
+            models,
             base_seed,
             device=device,
             noise_device=noise_device,

@@ -170,13 +170,15 @@ def test_the_book_plans_the_device_training_runs(tmp_path):
     rows = book_runs.book_plan(False, tmp_path, steps=steps[1:])
     quick = nd.device_training_experiments(False)
     assert rows[0][1] == quick and not list(tmp_path.glob("*.json"))
-    # quick: 2 models x 2 datasets x 2 budgets x 3 seeds; full: 4 budgets x 10 seeds
+    # quick: 2 models x 2 datasets x 2 budgets x 3 seeds
     assert len(quick) == 24 and {e.train.shots for e in quick} == {1000, None}
     assert {(e.model, e.dataset) for e in quick} == {
         (m, d) for m in ("qkan_lstm", "hqkan_lstm") for d in ("damped_shm", "bessel")
     }
     full = nd.device_training_experiments(True)
-    assert len(full) == 160 and {e.train.shots for e in full} == set(nd.SHOT_BUDGETS)
+    # full: 3 models (QLSTM with shots only) x 2 datasets x 4 budgets x 10 seeds
+    assert len(full) == 240 and {e.train.shots for e in full} == set(nd.SHOT_BUDGETS)
+    assert {e.model for e in full} == {"qkan_lstm", "hqkan_lstm", "qlstm"}
     assert {e.train.epochs for e in full} == {30} and {e.train.epochs for e in quick} == {5}
     assert {e.train.noise_device for e in full} == {nd.training_device_name("IBM Fez")}
 
