@@ -396,14 +396,19 @@ def budget_sentence(reached: pd.DataFrame, tolerance: float = R2_TOLERANCE) -> s
         if not pd.isna(r.budget)
     ]
     miss = [where(r) for r in reached.itertuples() if pd.isna(r.budget)]
-    parts = []
-    if hit:
-        parts.append(
-            f"within {tolerance:g} of the median test R² of exact training: {listing(hit)}"
+    if not miss:
+        return sentence(
+            f"the median test R² comes within {tolerance:g} of exact training's for {listing(hit)}."
         )
-    if miss:
-        parts.append(f"at none of the budgets: {listing(miss)}")
-    return sentence("; ".join(parts) + ".")
+    if not hit:
+        return sentence(
+            f"for {listing(miss)} no shot budget brings the median test R² within "
+            f"{tolerance:g} of exact training's."
+        )
+    return sentence(
+        f"the median test R² comes within {tolerance:g} of exact training's for {listing(hit)}; "
+        f"for {listing(miss)} no shot budget does."
+    )
 
 
 def device_training_study(
