@@ -22,6 +22,7 @@ from ..core.spectrum import (
 )
 from ..data.milan import longest_gap
 from ..evidence.display import display_name
+from ..evidence.noisy_deployment import shot_order
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
 from .style import COLUMN_PX, DPI, book_figure
@@ -716,6 +717,69 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
     # below the panels, so that it covers no line
     fig.legend(
         *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9
+    )
+    return fig
+
+
+# How plot_device_training draws each scoring of the trained models; its caption reads this.
+DEVICE_TRAINING_STYLES = {
+    "test_r2": {"ls": "-", "marker": "o", "word": "solid lines with circles: scored noiselessly"},
+    "device_test_r2": {
+        "ls": "--",
+        "marker": "s",
+        "word": "dashed lines with squares: scored on the device model with the training's shots",
+    },
+}
+
+
+def device_training_caption() -> str:
+    """The line styles of :func:`plot_device_training` in words, from the same mapping."""
+    return (
+        "; ".join(style["word"] for style in DEVICE_TRAINING_STYLES.values())
+        + "; one colour per model; at the right, unjoined, training with the device model's"
+        + " exact expectations (no shots)"
+    )
+
+
+@book_figure
+def plot_device_training(scores, figsize=(10, 4.4)):
+    """Median test R² over seeds against the shot budget of training on a device model, one
+    panel per dataset, one colour per model, one line style per scoring
+    (:data:`DEVICE_TRAINING_STYLES`); "exact" (training with exact expectations) at the right
+    as unjoined markers. ``scores`` as from
+    :func:`qkan_lib.evidence.noisy_deployment.device_training_frame`. Returns the Figure."""
+    datasets = list(dict.fromkeys(scores["dataset"]))
+    models = list(dict.fromkeys(scores["model"]))
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=figsize, sharey=False, constrained_layout=True, squeeze=False
+    )
+    order = shot_order(scores["shots"])
+    budgets = [o for o in order if o != "exact"]
+    exact_x = len(budgets) + 0.5
+    for ax, dataset in zip(axes[0], datasets):
+        for i, model in enumerate(models):
+            rows = scores[(scores["dataset"] == dataset) & (scores["model"] == model)]
+            for column, style in DEVICE_TRAINING_STYLES.items():
+                medians = rows.groupby("shots")[column].median()
+                kwargs = dict(marker=style["marker"], ms=5, color=f"C{i % 10}")
+                ax.plot(
+                    range(len(budgets)),
+                    medians.reindex(budgets).to_numpy(),
+                    ls=style["ls"],
+                    label=f"{MODEL_LABELS[model]}, {style['word'].split(': ')[1]}",
+                    **kwargs,
+                )
+                if "exact" in medians.index:
+                    ax.plot([exact_x], [medians["exact"]], ls="", **kwargs)
+        ticks = list(range(len(budgets))) + ([exact_x] if "exact" in order else [])
+        ax.set_xticks(ticks, budgets + (["exact"] if "exact" in order else []))
+        if "exact" in order and budgets:
+            ax.axvline(len(budgets) - 0.25, color="0.8", lw=0.8)
+        ax.set(xlabel="shots per circuit in training", title=DATASET_LABELS[dataset])
+        ax.tick_params(labelsize=9)
+    axes[0, 0].set_ylabel("median test R²")
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=9
     )
     return fig
 

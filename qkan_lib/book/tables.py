@@ -22,14 +22,14 @@ from ..evidence.display import (  # noqa: F401
     interval,
     number,
     numbers,
+    p_value,
     page_table,
 )
+from ..evidence.noisy_deployment import shot_order
 from ..evidence.quantum_cost import readout_shot_factor
 from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
 from ..evidence.real_forecasts import model_label
 from ..evidence.statistics import (
-    holm,
-    mann_whitney,
     paper_agreement,
     paper_cells,
     seed_summary,
@@ -519,36 +519,41 @@ def readout_cost_table(noise_models: dict) -> pd.DataFrame:
     return page_table(table)
 
 
-def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:
-    """Test R² of models trained on a device model, per model and shot budget: mean ± std,
-    median, seeds, and the Holm-adjusted Mann-Whitney p-value against exact-expectation
-    training of the same model (from
-    :func:`qkan_lib.evidence.noisy_deployment.device_training_scores`)."""
-    rows, pvalues = [], []
-    for (model, shots), group in scores.groupby(["model", "shots"], sort=False):
-        values = group[column].to_numpy()
-        exact = scores[(scores["model"] == model) & (scores["shots"] == "exact")][column]
-        p = float("nan")
-        if shots != "exact" and len(exact) >= 2 and len(values) >= 2:
-            p = mann_whitney(values, exact.to_numpy())
-            pvalues.append(p)
+def device_training_table(
+    scores: pd.DataFrame, comparisons: pd.DataFrame, column: str = "test_r2"
+) -> pd.DataFrame:
+    """Test R² of models trained on a device model, per model, dataset and shot budget: mean ±
+    std, median and seeds (from :func:`qkan_lib.evidence.noisy_deployment.device_training_frame`),
+    and against exact-expectation training of the same model and seeds (from
+    :func:`qkan_lib.evidence.noisy_deployment.shot_comparisons` of the same ``column``): the
+    median of the per-seed differences, the matched-pairs rank-biserial correlation and the
+    Holm-adjusted signed-rank p-value. A page table (:func:`page_table`)."""
+    compared = {(r.model, r.dataset, r.a): r for r in comparisons.itertuples()}
+    groups = scores.groupby(["model", "dataset", "shots"], sort=False)
+    rows, index = [], []
+    for model, dataset, shots in [
+        (m, d, n)
+        for m in dict.fromkeys(scores["model"])
+        for d in dict.fromkeys(scores["dataset"])
+        for n in shot_order(scores["shots"])
+        if (m, d, n) in groups.groups
+    ]:
+        values = groups.get_group((model, dataset, shots))[column].to_numpy(float)
+        std = values.std(ddof=1) if len(values) > 1 else None
+        c = compared.get((model, dataset, shots))
         rows.append(
             {
-                "model": MODEL_LABELS.get(model, model),
-                "shots": shots,
-                "test R²": mean_std(
-                    values.mean(), values.std(ddof=1) if len(values) > 1 else None, 3
-                ),
-                "median": f"{np.median(values):.3f}",
+                "test R²": mean_std(values.mean(), std, 3),
+                "median": number(np.median(values), 3),
                 "seeds": len(values),
-                "_p": p,
+                "Δ median vs exact": MISSING if c is None else number(c.effect, 3, sign=True),
+                "rank-biserial r": MISSING if c is None else number(c.rank_effect, 2, sign=True),
+                "Holm p": MISSING if c is None else p_value(c.p_holm),
             }
         )
-    adjusted = iter(holm(pvalues)) if pvalues else iter(())
-    for row in rows:
-        row["Holm p vs exact"] = "–" if math.isnan(row["_p"]) else f"{next(adjusted):.3f}"
-        del row["_p"]
-    return pd.DataFrame(rows).set_index(["model", "shots"])
+        index.append((MODEL_LABELS[model], DATASET_LABELS[dataset], shots))
+    names = ["model", "dataset", "shots"]
+    return page_table(pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=names)))
 
 
 # The options search_configurations varies, as a reader names them.

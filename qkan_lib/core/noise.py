@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import torch
 
 from ..utils import check_float_tensor
+from .circuits import expectations, variational_unitaries
 from .daruan import _check_params, _rotate
 
 
@@ -359,3 +360,72 @@ def on_device(
 def active_device() -> DeviceRun | None:
     """The :class:`DeviceRun` of the enclosing :func:`on_device` block, or None."""
     return _DEVICE.get()
+
+
+# ---------------------------------------------------------------------------------------------
+# The QLSTM's circuits on a device: shots only
+
+
+def shifted_unitaries(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The variational unitaries with one angle shifted by +pi/2 and by -pi/2, for every angle
+    position (layer l, qubit k) at once in every leading circuit: two tensors of shape
+    (depth * n, ..., 2^n, 2^n), position j = l * n + k (the parameter-shift rule's circuits)."""
+    depth, n = theta.shape[-2:]
+    eye = torch.eye(depth * n, dtype=theta.dtype, device=theta.device).reshape(-1, depth, n)
+    steps = (SHIFT * eye).reshape(depth * n, *(1,) * (theta.dim() - 2), depth, n)
+    base = theta.detach().unsqueeze(0)
+    return variational_unitaries(base + steps), variational_unitaries(base - steps)
+
+
+class ShiftRuleCircuit(torch.autograd.Function):
+    """The QLSTM circuits' <Z_q> (q < n_measured) estimated from ``shots`` (each qubit's outcome
+    a binomial draw from its marginal Born probability, :func:`sample_expectation`); backward by
+    the parameter-shift rule, every shifted circuit measured with fresh shots: each variational
+    angle (an RY, so the +-pi/2 rule is exact) and each encoding angle v_k (an RY too), so the
+    gradient also flows to the inputs and, through them, back in time. Only shot noise: the
+    device's gate and readout errors are not applied to these circuits. Without shots the
+    gradient is autograd's to rounding."""
+
+    @staticmethod
+    def forward(ctx, v, theta, unitary, shifted, n_measured, shots, generator):
+        ctx.save_for_backward(v)
+        ctx.device = (unitary, shifted, n_measured, shots, generator, theta.shape)
+        return sample_expectation(expectations(v, unitary, n_measured), shots, generator)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (v,) = ctx.saved_tensors
+        unitary, (plus, minus), n_measured, shots, generator, shape = ctx.device
+
+        def run(v_, u):
+            return sample_expectation(expectations(v_, u, n_measured), shots, generator)
+
+        g_theta = g_v = None
+        if ctx.needs_input_grad[1]:  # every shifted circuit in one call: (angles, ..., batch, m)
+            dz = 0.5 * (run(v, plus) - run(v, minus))
+            g_theta = (grad * dz).sum(dim=(-2, -1)).movedim(0, -1).reshape(shape)
+        if ctx.needs_input_grad[0]:  # each encoding angle shifted, stacked on the batch axis
+            batch, n = v.shape
+            step = SHIFT * torch.eye(n, dtype=v.dtype, device=v.device).unsqueeze(1)
+            shifted_v = lambda sign: (v.unsqueeze(0) + sign * step).reshape(n * batch, n)  # noqa: E731
+            dz = 0.5 * (run(shifted_v(1), unitary) - run(shifted_v(-1), unitary))
+            dz = dz.unflatten(-2, (n, batch))  # (..., n, batch, m)
+            g_v = (grad.unsqueeze(-3) * dz).sum(-1).reshape(-1, n, batch).sum(0).T
+        return g_v, g_theta, None, None, None, None, None
+
+
+def device_circuit_step(theta: torch.Tensor, n_measured: int, run: DeviceRun):
+    """The QLSTM step function on the device of ``run`` (:func:`on_device`): ``v`` (batch, n) ->
+    shot estimates (..., batch, n_measured) of every circuit of ``theta`` (..., depth, n),
+    differentiated by :class:`ShiftRuleCircuit`. The unitaries and their shifted copies are
+    built once per sequence."""
+    unitary = variational_unitaries(theta.detach())
+    needed = theta.requires_grad and torch.is_grad_enabled()
+    shifted = shifted_unitaries(theta) if needed else (None, None)
+
+    def step(v: torch.Tensor) -> torch.Tensor:
+        return ShiftRuleCircuit.apply(
+            v, theta, unitary, shifted, n_measured, run.shots, run.generator
+        )
+
+    return step

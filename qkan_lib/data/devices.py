@@ -199,3 +199,19 @@ def device_noise_models(quantile: float = 0.5) -> dict[str, NoiseModel]:
     models = [device_noise_model(d, quantile) for d in devices()]
     models += [published_noise_model(d) for d in published_figures()["devices"]]
     return {m.name: m for m in models}
+
+
+@functools.cache
+def device_model_names() -> tuple[str, ...]:
+    """The names of :func:`device_noise_models` (median qubit), computed once: what a run's
+    ``noise_device`` may be (:class:`qkan_lib.runs.training.TrainConfig`)."""
+    return tuple(device_noise_models())
+
+
+def named_noise_model(name: str) -> NoiseModel:
+    """The device model called ``name`` (a key of :func:`device_noise_models`), else a clear
+    error naming ``noise_device``."""
+    models = device_noise_models()
+    if name not in models:
+        raise ValueError(f"noise_device must be one of {tuple(models)}, got {name!r}")
+    return models[name]

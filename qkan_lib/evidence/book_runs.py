@@ -37,7 +37,7 @@ from ..runs.run import BudgetSpent, time_budget
 from ..runs.store import default_results_dir, load_result
 from .findings import ablations_and_harder_evidence, baselines_evidence, tuning_rates
 from .learned_spectra import spectrum_usage_study, train_qkan_lstm_edges
-from .noisy_deployment import deployment_experiments
+from .noisy_deployment import deployment_experiments, device_training_experiments
 from .real_forecasts import real_series_evidence
 
 
@@ -91,6 +91,10 @@ def _noisy_device(results_dir, full, device, seed):
         run_grid(group, results_dir)
 
 
+def _device_training(results_dir, full, device, seed):
+    run_grid(device_training_experiments(full, base_seed=seed, device=device), results_dir)
+
+
 def _real_series(results_dir, full, device, seed):
     real_series_evidence(results_dir, full=full, base_seed=seed, device=device)
 
@@ -104,6 +108,7 @@ BOOK_STEPS = (
     BookStep("11", "What the models learn: edge spectra", _spectra),
     BookStep("12", "Real series: tuning and rolling-origin forecasts", _real_series),
     BookStep("13", "A DARUAN on a noisy device: the models it deploys", _noisy_device),
+    BookStep("13", "A DARUAN on a noisy device: training with shots on IBM Fez", _device_training),
 )
 
 
@@ -130,10 +135,16 @@ def plotted_predictions(full: bool = True, seed: int = 0, device: str = "auto"):
     return policy
 
 
+def _cost_key(e: Experiment) -> tuple:
+    """Runs comparable in cost: model, dataset, batch size, and whether on a device model (its
+    per-step reference path and parameter-shift circuits cost far more than the exact run)."""
+    return (e.model, e.dataset, e.train.batch_size, e.train.noise_device is not None)
+
+
 def _cost(experiment: Experiment, known: dict) -> float | None:
     """Seconds one run is expected to take: the median of stored runs of the same model and
     dataset, scaled by epochs x sequence length (None when nothing comparable is stored)."""
-    key = (experiment.model, experiment.dataset, experiment.train.batch_size)
+    key = _cost_key(experiment)
     samples = known.get(key)
     if not samples:
         return None
@@ -151,16 +162,16 @@ def stored_costs(results_dir: Path) -> dict:
             if entry.get("wall_time_s") is None:
                 continue
             e = Experiment.from_dict(entry["experiment"])
-            key = (e.model, e.dataset, e.train.batch_size)
-            known.setdefault(key, []).append((entry["wall_time_s"], e.train.epochs * e.seq_len))
+            known.setdefault(_cost_key(e), []).append(
+                (entry["wall_time_s"], e.train.epochs * e.seq_len)
+            )
     for path in Path(results_dir).glob("*.json"):
         try:
             result = load_result(path)
         except ValueError:
             continue
         e = result.experiment
-        key = (e.model, e.dataset, e.train.batch_size)
-        known.setdefault(key, []).append((result.wall_time_s, e.train.epochs * e.seq_len))
+        known.setdefault(_cost_key(e), []).append((result.wall_time_s, e.train.epochs * e.seq_len))
     return known
 
 

@@ -19,15 +19,25 @@ import torch
 
 from ..core.daruan import evaluate_daruan
 from ..core.noise import NoiseModel, check_shots, noisy_daruan, on_device
-from ..data.devices import device_noise_models
+from ..data.devices import device_model_names, device_noise_models
 from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
+from ..models.registry import DATASET_LABELS, MODEL_LABELS
 from ..runs.experiment import Experiment, PathLike, experiments_for, protocol
+from ..runs.grid import run_grid
 from ..runs.metrics import regression_metrics
-from ..runs.run import build_experiment_model, load_experiment_data, trained_model
+from ..runs.run import (
+    build_experiment_model,
+    device_predictions,
+    device_test_metrics,
+    load_experiment_data,
+    trained_model,
+)
 from ..runs.training import predict, train
+from .display import listing, p_value, plural, sentence
 from .quantum_cost import cost_table, superconducting_timing, table_workloads
-from .verdict import device_feasibility
+from .statistics import ALPHA, NO_DIFFERENCE, compare_models, holm_verdicts
+from .verdict import R2_TOLERANCE, device_feasibility
 
 SHOT_BUDGETS = (100, 1000, 10000, None)  # None: the exact expectation on the device model
 # The quick protocol deploys on these (best and worst Heron snapshot, an Eagle, a trapped ion).
@@ -57,17 +67,8 @@ def deployment_devices(noise_models: Mapping[str, NoiseModel], full: bool = Fals
     return {k: v for k, v in noise_models.items() if k.split(" (")[0] in QUICK_DEVICES}
 
 
-def deployed_predictions(
-    model: torch.nn.Module,
-    x: torch.Tensor,
-    noise: NoiseModel,
-    shots: int | None = None,
-    seed: int = 0,
-) -> torch.Tensor:
-    """The model's predictions with every DARUAN run on ``noise`` with ``shots`` (seeded); the
-    recurrent models take their reference path, which evaluates the layers step by step."""
-    with reference_path(), on_device(noise, shots, seed):
-        return predict(model, x)
+# The deployed model's predictions: one home, the run path's (:mod:`qkan_lib.runs.run`).
+deployed_predictions = device_predictions
 
 
 def deployment_scores(
@@ -168,7 +169,8 @@ def train_on_device(
     and on the device model with the same shots.
 
     Only the DARUANs are on the device (QKAN-LSTM, HQKAN-LSTM); the rest of the model is
-    classical. Trains in this process, nothing is stored. Returns ``{"test_r2",
+    classical. Trains in this process, nothing is stored, and takes any noise model (the
+    stored runs of :func:`device_training_experiments` take a named one). Returns ``{"test_r2",
     "device_test_r2", "epochs"}``: the test R² of the noiseless exact DARUAN and on the device
     model at the same shots."""
     config = experiment.train
@@ -180,12 +182,12 @@ def train_on_device(
     model = build_experiment_model(experiment)
     with reference_path(), on_device(noise, shots, seed=config.seed):
         train(model, data, config, progress=False)
-    model.eval()
-    exact = regression_metrics(predict(model, data.x_test), data.y_test)["r2"]
-    on_dev = regression_metrics(
-        deployed_predictions(model, data.x_test, noise, shots, config.seed + 1), data.y_test
-    )["r2"]
-    return {"test_r2": exact, "device_test_r2": on_dev, "epochs": config.epochs}
+    scores = device_test_metrics(model, data, noise, shots, config.seed)
+    return {
+        "test_r2": scores["test_r2"],
+        "device_test_r2": scores["device_test_r2"],
+        "epochs": config.epochs,
+    }
 
 
 def device_training_scores(
@@ -206,6 +208,226 @@ def device_training_scores(
                  "shots": shots_label(n), **out}
             )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# Training on a device model, stored like every run (TrainConfig.noise_device and shots): the
+# models and datasets, the device model and the quick protocol's shortened training.
+DEVICE_TRAINING_MODELS = ("qkan_lstm", "hqkan_lstm")
+# For comparison, in the full protocol only (a QLSTM run on the device's per-step path costs
+# several times a QKAN-LSTM's): its circuits' <Z_i> from shots, no gate or readout noise
+# (:class:`qkan_lib.core.noise.ShiftRuleCircuit`).
+SHOT_ONLY_MODELS = ("qlstm",)
+DEVICE_TRAINING_DATASETS = ("damped_shm", "bessel")
+TRAINING_DEVICE = "IBM Fez"
+QUICK_TRAINING_SHOTS = (1000, None)
+QUICK_TRAINING_EPOCHS = 5
+
+
+def training_device_name(device: str = TRAINING_DEVICE) -> str:
+    """The full device-model name (with its snapshot date) of a device's display name."""
+    names = [n for n in device_model_names() if n.split(" (")[0] == device]
+    if len(names) != 1:
+        raise ValueError(f"device must name one device model, got {device!r}")
+    return names[0]
+
+
+def device_training_experiments(
+    full: bool = False, base_seed: int = 0, device: str = "auto"
+) -> list[Experiment]:
+    """The runs trained on :data:`TRAINING_DEVICE`: each model of
+    :data:`DEVICE_TRAINING_MODELS` (full: and :data:`SHOT_ONLY_MODELS`) on each dataset of
+    :data:`DEVICE_TRAINING_DATASETS`, with
+    the protocol's seeds and learning rate, at each shot budget (full: :data:`SHOT_BUDGETS`
+    and the protocol's epochs; quick: :data:`QUICK_TRAINING_SHOTS` and
+    :data:`QUICK_TRAINING_EPOCHS` epochs). The training split is scored after the last epoch
+    only (its shots would cost as much again as the test's), and no predictions are kept
+    (no figure draws them)."""
+    noise_device = training_device_name()
+    budgets = SHOT_BUDGETS if full else QUICK_TRAINING_SHOTS
+    epochs = {} if full else {"epochs": QUICK_TRAINING_EPOCHS}
+    models = DEVICE_TRAINING_MODELS + (SHOT_ONLY_MODELS if full else ())
+    return [
+        e
+        for dataset in DEVICE_TRAINING_DATASETS
+        for shots in budgets
+        for e in protocol(dataset, full).experiments(
+            models,
+            base_seed,
+            device=device,
+            noise_device=noise_device,
+            shots=shots,
+            evaluate_train=False,
+            record_epochs=(),
+            **epochs,
+        )
+    ]
+
+
+def device_training_frame(results) -> pd.DataFrame:
+    """One row per stored run on a device model: model, dataset, seed, shots
+    (:func:`shots_label`), test_r2 (scored noiselessly), device_test_r2 (on the device model
+    with the run's shots), epochs."""
+    rows = []
+    for result in results:
+        e = result.experiment
+        if result.device_metrics is None:
+            raise ValueError(f"{e.filename()} is not a run on a device model")
+        rows.append(
+            {
+                "model": e.model,
+                "dataset": e.dataset,
+                "seed": e.train.seed,
+                "shots": shots_label(e.train.shots),
+                "test_r2": result.device_metrics["test_r2"],
+                "device_test_r2": result.device_metrics["device_test_r2"],
+                "epochs": e.train.epochs,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def shot_comparisons(scores: pd.DataFrame, column: str = "test_r2") -> pd.DataFrame:
+    """Each shot budget against training with exact expectations, per model and dataset, in
+    ``column``: the paired Wilcoxon signed-rank test (a budget's run and the exact run of one
+    seed start from the same initial model), the median of the per-seed differences and the
+    matched-pairs rank-biserial correlation with bootstrap intervals
+    (:func:`qkan_lib.evidence.statistics.compare_models`); Holm's correction over every
+    comparison of the frame as one family (:func:`holm_verdicts`). Columns: model, dataset and
+    those of ``compare_models`` (``a``: the budget, ``b``: "exact")."""
+    parts = []
+    for (model, dataset), group in scores.groupby(["model", "dataset"], sort=False):
+        budgets = [s for s in dict.fromkeys(group["shots"]) if s != "exact"]
+        if not budgets or "exact" not in set(group["shots"]):
+            continue
+        table = compare_models(
+            group,
+            column,
+            [(b, "exact") for b in budgets],
+            paired=True,
+            model_col="shots",
+        )
+        parts.append(table.assign(model=model, dataset=dataset))
+    if not parts:
+        raise ValueError("scores need runs with exact expectations and with shots to compare")
+    family = pd.concat(parts, ignore_index=True).drop(columns=["p_holm", "verdict"])
+    return holm_verdicts(family, "rank_effect")
+
+
+def smallest_signed_rank_p(n: int) -> float:
+    """The smallest two-sided p-value the exact Wilcoxon signed-rank test can give with ``n``
+    pairs (every difference of one sign): 2 / 2^n, capped at 1."""
+    return min(1.0, 2.0 / 2**n)
+
+
+def shot_comparison_sentence(comparisons: pd.DataFrame) -> str:
+    """What a family of :func:`shot_comparisons` says: how many budgets differ from exact
+    training after Holm's correction, and which way; when none can, why (the fewest seeds of a
+    comparison cannot give a p-value below the level)."""
+    n = len(comparisons)
+    significant = comparisons[comparisons["verdict"] != NO_DIFFERENCE]
+    if significant.empty:
+        pairs = int(comparisons[["n_a", "n_b"]].min(axis=1).min())
+        floor = smallest_signed_rank_p(pairs)
+        why = (
+            f"; with {plural(pairs, 'seed')} a paired signed-rank test cannot give p below "
+            f"{p_value(floor)}"
+            if floor >= ALPHA
+            else ""
+        )
+        return sentence(
+            f"none of the {n} comparisons of a shot budget with exact training is significant "
+            f"after Holm's correction{why}."
+        )
+    parts = [
+        f"{shots_text(r.a)} {'below' if r.verdict == f'{r.b} better' else 'above'} exact "
+        f"training for {MODEL_LABELS[r.model]} on {DATASET_LABELS[r.dataset]} "
+        f"(Holm p {p_value(r.p_holm)})"
+        for r in significant.itertuples()
+    ]
+    are = "is" if len(parts) == 1 else "are"
+    return sentence(
+        f"{len(parts)} of the {n} comparisons of a shot budget with exact training {are} "
+        f"significant after Holm's correction: {listing(parts)}."
+    )
+
+
+def shot_order(labels) -> list[str]:
+    """Shot-budget labels (:func:`shots_label`) from the fewest shots to "exact"."""
+    labels = list(dict.fromkeys(labels))
+    return sorted(labels, key=lambda s: math.inf if s == "exact" else int(s.replace(" ", "")))
+
+
+def shots_text(label: str) -> str:
+    """ "1 000 shots" from a :func:`shots_label`, "exact expectations" for "exact"."""
+    return "exact expectations" if label == "exact" else f"{label} shots"
+
+
+def budget_reaching_exact(
+    scores: pd.DataFrame, column: str = "test_r2", tolerance: float = R2_TOLERANCE
+) -> pd.DataFrame:
+    """Per model and dataset, the smallest shot budget whose median ``column`` over seeds is
+    at most ``tolerance`` below training with exact expectations (None: no budget is), with
+    both medians. Columns: model, dataset, budget, median_exact, median_budget."""
+    rows = []
+    for (model, dataset), group in scores.groupby(["model", "dataset"], sort=False):
+        medians = group.groupby("shots", sort=False)[column].median()
+        exact = float(medians["exact"])
+        budgets = shot_order(s for s in medians.index if s != "exact")
+        reached = next((b for b in budgets if exact - medians[b] <= tolerance), None)
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "budget": reached,
+                "median_exact": exact,
+                "median_budget": None if reached is None else float(medians[reached]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def budget_sentence(reached: pd.DataFrame, tolerance: float = R2_TOLERANCE) -> str:
+    """One sentence from :func:`budget_reaching_exact`: which model and dataset reach the exact
+    training's median test R² (within ``tolerance``) at which budget, and which at none."""
+    where = lambda r: f"{MODEL_LABELS[r.model]} on {DATASET_LABELS[r.dataset]}"  # noqa: E731
+    hit = [
+        f"{where(r)} from {shots_text(r.budget)}"
+        for r in reached.itertuples()
+        if not pd.isna(r.budget)
+    ]
+    miss = [where(r) for r in reached.itertuples() if pd.isna(r.budget)]
+    if not miss:
+        return sentence(
+            f"the median test R² comes within {tolerance:g} of exact training's for {listing(hit)}."
+        )
+    if not hit:
+        return sentence(
+            f"for {listing(miss)} no shot budget brings the median test R² within "
+            f"{tolerance:g} of exact training's."
+        )
+    return sentence(
+        f"the median test R² comes within {tolerance:g} of exact training's for {listing(hit)}; "
+        f"for {listing(miss)} no shot budget does."
+    )
+
+
+def device_training_study(
+    results_dir: PathLike, full: bool = False, base_seed: int = 0, device: str = "auto"
+) -> dict:
+    """The runs of :func:`device_training_experiments`, read from the store (or the run
+    archive; trained and stored when missing). Returns ``{"scores"``
+    (:func:`device_training_frame`), ``"comparisons"`` (:func:`shot_comparisons` of the test R²
+    scored noiselessly), ``"device_comparisons"`` (the same, scored on the device model),
+    ``"noise_device"``, ``"experiments"}``."""
+    experiments = device_training_experiments(full, base_seed, device)
+    scores = device_training_frame(run_grid(experiments, results_dir))
+    return {
+        "scores": scores,
+        "comparisons": shot_comparisons(scores, "test_r2"),
+        "device_comparisons": shot_comparisons(scores, "device_test_r2"),
+        "noise_device": training_device_name(),
+        "experiments": experiments,
+    }
 
 
 def deployment_study(

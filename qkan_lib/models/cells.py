@@ -20,6 +20,7 @@ from torch import nn
 
 from ..core.circuits import expectations, variational_unitaries
 from ..core.layers import HQKAN, QKANLayer
+from ..core.noise import active_device, device_circuit_step
 from ..kernels import qkan_sequence, qlstm_sequence
 from ..kernels.paths import SequenceKernel, register_sequence_kernel, sequence_kernel
 from ..utils import check_float_tensor, check_positive_int
@@ -167,10 +168,15 @@ class QLSTMGates(GateMap):
         )
 
     def step_function(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        unitary = variational_unitaries(self.theta)  # once per sequence
+        device_run = active_device()  # inside noise.on_device: the circuits are sampled (shots)
+        if device_run is not None:
+            circuits = device_circuit_step(self.theta, self.hidden_size, device_run)
+        else:
+            unitary = variational_unitaries(self.theta)  # once per sequence
+            circuits = lambda v: expectations(v, unitary, self.hidden_size)  # noqa: E731
 
         def step(v: torch.Tensor) -> torch.Tensor:
-            z = expectations(v, unitary, self.hidden_size)  # (4, batch, m)
+            z = circuits(v)  # (4, batch, m)
             return z.permute(1, 0, 2).reshape(v.shape[0], 4 * self.hidden_size)
 
         return step

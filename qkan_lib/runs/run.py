@@ -6,6 +6,8 @@ one cache (:class:`DataCache`), so a grid loads each dataset once.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,16 +16,20 @@ from pathlib import Path
 
 import torch
 
+from ..core.noise import NoiseModel, on_device
+from ..data.devices import named_noise_model
 from ..data.registry import load_dataset
 from ..data.windows import SequenceData
+from ..kernels.paths import reference_path
 from ..models.parameters import count_parameters
 from ..models.registry import build_model
 from ..utils import seed_everything
 from .archive import materialize, require_or_train
 from .experiment import Experiment, PathLike
+from .metrics import regression_metrics
 from .seed_batching import BATCHABLE, train_seeds
 from .store import RunResult, load_result, save_result
-from .training import DTYPES, TrainOutcome, train
+from .training import DTYPES, TrainOutcome, predict, train
 
 
 def load_experiment_data(experiment: Experiment) -> SequenceData:
@@ -60,6 +66,40 @@ def build_experiment_model(experiment: Experiment) -> torch.nn.Module:
 
 EpochHook = Callable[[int, torch.nn.Module], object]
 
+# The shot stream of a run on a device model is seeded by the run's seed; its test split is
+# scored on the device model with a stream of its own, seeded by the seed plus this offset.
+DEVICE_SCORING_SEED_OFFSET = 1
+
+
+def device_predictions(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    noise: NoiseModel,
+    shots: int | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
+    """The model's predictions with every DARUAN run on ``noise`` with ``shots`` (seeded); the
+    recurrent models take their reference path, which evaluates the layers step by step (the
+    compiled kernels compute exact values)."""
+    with reference_path(), on_device(noise, shots, seed):
+        return predict(model, x)
+
+
+def device_test_metrics(
+    model: torch.nn.Module, data: SequenceData, noise: NoiseModel, shots: int | None, seed: int
+) -> dict[str, float]:
+    """Test metrics of a trained model scored noiselessly (``test_*``: the exact DARUAN) and on
+    the device model with ``shots`` (``device_test_*``), the device's shots seeded by
+    ``seed + DEVICE_SCORING_SEED_OFFSET``."""
+    model.eval()
+    exact = regression_metrics(predict(model, data.x_test), data.y_test)
+    noisy = device_predictions(model, data.x_test, noise, shots, seed + DEVICE_SCORING_SEED_OFFSET)
+    on_dev = regression_metrics(noisy, data.y_test)
+    return {
+        **{f"test_{k}": v for k, v in exact.items()},
+        **{f"device_test_{k}": v for k, v in on_dev.items()},
+    }
+
 
 def train_run(
     experiment: Experiment,
@@ -70,15 +110,42 @@ def train_run(
     """Train one experiment: seed, load the data, build, train. The one place a single run is
     trained. ``on_epoch_end(epoch, model)`` is called with epoch 0 (the initial model) and after
     every epoch, e.g. to snapshot the edges (:class:`qkan_lib.evidence.learned_spectra.
-    SpectrumRecorder`)."""
-    seed_everything(experiment.train.seed)
+    SpectrumRecorder`).
+
+    An experiment with a ``noise_device`` trains on that device model: on the CPU, on the
+    reference path, inside :func:`qkan_lib.core.noise.on_device` (its ``shots``, outcomes seeded
+    by the run's seed), so every DARUAN is estimated on the device and every gradient comes from
+    the parameter-shift rule there (the history's scores are the device's too). The outcome's
+    ``device_metrics`` then hold the test scores noiseless and on the device model
+    (:func:`device_test_metrics`)."""
+    config = experiment.train
+    noise = None if config.noise_device is None else named_noise_model(config.noise_device)
+    if noise is not None:  # the shot generator is a CPU generator; the device path is per step
+        config = dataclasses.replace(config, device="cpu")
+    seed_everything(config.seed)
     if data is None:
         data = load_experiment_data(experiment)
     model = build_experiment_model(experiment)
     if on_epoch_end is not None:
         on_epoch_end(0, model)
-    outcome = train(model, data, experiment.train, progress, on_epoch_end=on_epoch_end)
+    device_run = (
+        contextlib.nullcontext()
+        if noise is None
+        else _on_device_path(noise, config.shots, config.seed)
+    )
+    with device_run:
+        outcome = train(model, data, config, progress, on_epoch_end=on_epoch_end)
+    if noise is not None:
+        outcome["device_metrics"] = device_test_metrics(
+            model, data.to(dtype=DTYPES[config.dtype]), noise, config.shots, config.seed
+        )
     return model, data, outcome
+
+
+@contextmanager
+def _on_device_path(noise: NoiseModel, shots: int | None, seed: int) -> Iterator[None]:
+    with reference_path(), on_device(noise, shots, seed):
+        yield
 
 
 def run_experiment(
@@ -137,6 +204,8 @@ def run_seed_group(
     key = experiments[0].with_seed(0)
     if any(e.with_seed(0) != key for e in experiments):
         raise ValueError("a seed group must differ only in the seed")
+    if key.train.noise_device is not None:
+        raise ValueError("runs on a device model (noise_device) train seed by seed, not batched")
     data = load_experiment_data(key) if data is None else data
     model_options = dict(key.model_options)
     outcomes = train_seeds(
@@ -154,13 +223,15 @@ def run_seed_group(
 
 def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list[Experiment]]:
     """Group experiments into jobs: seeds of one configuration together where seed batching
-    applies (:data:`qkan_lib.seed_batching.BATCHABLE`, no shuffling, two or more seeds),
-    every other experiment alone."""
+    applies (:data:`qkan_lib.seed_batching.BATCHABLE`, no shuffling, no device model, two or
+    more seeds), every other experiment alone."""
 
     groups: dict[Experiment, list[Experiment]] = {}
     jobs: list[list[Experiment]] = []
     for e in experiments:
-        if batch_seeds and e.model in BATCHABLE and not e.train.shuffle:
+        # a run on a device model trains alone: its shots run on the per-step reference path
+        alone = e.train.shuffle or e.train.noise_device is not None
+        if batch_seeds and e.model in BATCHABLE and not alone:
             groups.setdefault(e.with_seed(0), []).append(e)
         else:
             jobs.append([e])

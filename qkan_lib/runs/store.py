@@ -36,6 +36,9 @@ class RunResult:
     wall_time_s: float
     seed_batched: int = 1  # how many seeds trained side by side in the run that made it
     final_state: dict | None = None  # trained weights (state_dict as lists); None in old files
+    # runs on a device model (TrainConfig.noise_device): test scores noiseless (test_r2, ...)
+    # and on the device model with the run's shots (device_test_r2, ...); None otherwise
+    device_metrics: dict | None = None
 
     @property
     def seed(self) -> int:
@@ -43,6 +46,8 @@ class RunResult:
 
     def to_json(self) -> dict:
         payload = dataclasses.asdict(self)
+        if payload["device_metrics"] is None:  # noiseless runs are stored as before
+            del payload["device_metrics"]
         payload["experiment"] = self.experiment.to_dict()
         payload["fingerprint"] = self.experiment.fingerprint()
         return payload

@@ -19,6 +19,7 @@ from typing import NotRequired, TypedDict
 import torch
 from tqdm.auto import tqdm
 
+from ..data.devices import device_model_names
 from ..data.registry import SequenceData
 from ..utils import check_positive_int, intra_op_threads, resolve_device, seed_everything
 from .metrics import regression_metrics
@@ -49,6 +50,12 @@ class TrainConfig:
     # batch loss ``train_loss`` is kept every epoch). At the Urban size the training split is
     # most of each epoch's evaluation, and only its final scores are read.
     evaluate_train: bool = True
+    # Train on a device model (:mod:`qkan_lib.core.noise`): every DARUAN run on the noise model
+    # of this name (a key of :func:`qkan_lib.data.devices.device_noise_models`) and estimated
+    # from ``shots`` shots (None: the device model's exact expectation), every gradient by the
+    # parameter-shift rule on the same device model (:func:`qkan_lib.runs.run.train_run`).
+    noise_device: str | None = None
+    shots: int | None = None
 
     def __post_init__(self):
         check_positive_int(self.epochs, "epochs")
@@ -64,6 +71,21 @@ class TrainConfig:
             raise ValueError(f"record_epochs {bad} are outside 1..{self.epochs}")
         if not isinstance(self.evaluate_train, bool):
             raise ValueError(f"evaluate_train must be True or False, got {self.evaluate_train!r}")
+        if self.noise_device is not None:
+            names = device_model_names()
+            if not isinstance(self.noise_device, str) or self.noise_device not in names:
+                raise ValueError(
+                    f"noise_device must be None or a device model name, one of {names}; "
+                    f"got {self.noise_device!r}"
+                )
+        if self.shots is not None:
+            if isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1:
+                raise ValueError(f"shots must be None or an int >= 1, got {self.shots!r}")
+            if self.noise_device is None:
+                raise ValueError(
+                    f"shots={self.shots!r} needs a noise_device (shots are drawn on a device "
+                    "model); set noise_device or leave shots None"
+                )
 
     def to_dict(self) -> dict:
         """The settings as JSON-ready values. Settings added after the first stored results
@@ -76,7 +98,9 @@ class TrainConfig:
         return out
 
 
-LATER_SETTINGS = {"evaluate_train": True}  # added after results were stored: name -> default
+# Added after results were stored: name -> default (left out of to_dict at the default, so
+# the stored runs keep their fingerprints).
+LATER_SETTINGS = {"evaluate_train": True, "noise_device": None, "shots": None}
 
 
 class TrainOutcome(TypedDict):
@@ -87,6 +111,8 @@ class TrainOutcome(TypedDict):
     wall_time_s: float
     seed_batched: int  # how many models trained side by side (1: alone)
     final_state: NotRequired[dict[str, list]]  # the model's state_dict after training, as lists
+    # runs on a device model: test scores noiseless (test_*) and on the device (device_test_*)
+    device_metrics: NotRequired[dict[str, float]]
 
 
 def state_to_lists(state: dict[str, torch.Tensor]) -> dict[str, list | float]:

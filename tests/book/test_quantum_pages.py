@@ -2,12 +2,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+import qkan_lib as ql  # noqa: E402
 from qkan_lib.book import plots, tables  # noqa: E402
 from qkan_lib.core.noise import NoiseModel  # noqa: E402
 from qkan_lib.data import devices  # noqa: E402
+from qkan_lib.evidence import display  # noqa: E402
 
 
 def test_calibration_table_has_one_row_per_device_and_median_first():
@@ -51,22 +54,48 @@ def test_noisy_daruan_figure_text_is_readable(shots):
 
 
 def test_device_training_table_compares_each_budget_with_exact_training():
-    from qkan_lib.evidence.statistics import holm, mann_whitney
+    """Each budget against exact training of the same seeds: the paired signed-rank p of
+    SciPy, Holm-adjusted by statsmodels over both models' budgets (one family)."""
+    from scipy.stats import wilcoxon
+    from statsmodels.stats.multitest import multipletests
 
+    from qkan_lib.evidence import noisy_deployment as nd
+
+    r2 = {
+        ("qkan_lstm", "100"): [0.1, 0.2, 0.15, 0.3, 0.12, 0.22],
+        ("qkan_lstm", "1 000"): [0.8, 0.85, 0.9, 0.97, 0.84, 0.88],
+        ("qkan_lstm", "exact"): [0.95, 0.96, 0.97, 0.93, 0.94, 0.91],
+        ("hqkan_lstm", "100"): [0.5, 0.52, 0.55, 0.6, 0.45, 0.51],
+        ("hqkan_lstm", "exact"): [0.9, 0.91, 0.92, 0.93, 0.94, 0.95],
+    }
     scores = pd.DataFrame(
-        {
-            "model": ["qkan_lstm"] * 9,
-            "shots": ["100"] * 3 + ["1 000"] * 3 + ["exact"] * 3,
-            "test_r2": [0.1, 0.2, 0.15, 0.8, 0.85, 0.9, 0.95, 0.96, 0.97],
-        }
+        [
+            {"model": m, "dataset": "bessel", "seed": k, "shots": shots, "test_r2": v}
+            for (m, shots), values in r2.items()
+            for k, v in enumerate(values)
+        ]
     )
-    table = tables.device_training_table(scores)
-    assert list(table.index.get_level_values("shots")) == ["100", "1 000", "exact"]
-    exact = [0.95, 0.96, 0.97]
-    want = holm([mann_whitney([0.1, 0.2, 0.15], exact), mann_whitney([0.8, 0.85, 0.9], exact)])
-    assert table.loc[("QKAN-LSTM", "100"), "Holm p vs exact"] == f"{want[0]:.3f}"
-    assert table.loc[("QKAN-LSTM", "exact"), "Holm p vs exact"] == "–"
-    assert table.loc[("QKAN-LSTM", "1 000"), "median"] == "0.850"
+    comparisons = nd.shot_comparisons(scores)
+    table = tables.device_training_table(scores, comparisons)
+    assert list(table.index.get_level_values("shots")) == ["100", "1 000", "exact"] + [
+        "100",
+        "exact",
+    ]
+    keys = [("qkan_lstm", "100"), ("qkan_lstm", "1 000"), ("hqkan_lstm", "100")]
+    raw = [wilcoxon(r2[key], r2[(key[0], "exact")]).pvalue for key in keys]
+    want = multipletests(raw, method="holm")[1]
+    for key, p in zip(keys, want):
+        row = table.loc[(ql.MODEL_LABELS[key[0]], "Bessel Function", key[1])]
+        assert row["Holm p"] == f"{p:.2g}"
+        assert row["seeds"] == 6
+    exact_row = table.loc[("QKAN-LSTM", "Bessel Function", "exact")]
+    assert exact_row["Holm p"] == "–" and exact_row["Δ median vs exact"] == "–"
+    assert exact_row["median"] == f"{np.median(r2[('qkan_lstm', 'exact')]):.3f}"
+    # every qkan 100-shot seed is below its exact run: the rank-biserial r is -1
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "rank-biserial r"] == "-1.00"
+    diff = np.median(np.subtract(r2[("qkan_lstm", "100")], r2[("qkan_lstm", "exact")]))
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ median vs exact"] == f"{diff:+.3f}"
+    assert not display.find_code_names(display.frame_text(table))
 
 
 @pytest.mark.parametrize("value", [96, 9_999, 1.66e5, 9.96e6, 2.7e-4, 5e-16, -3.1e5])
@@ -117,3 +146,38 @@ def test_packing_queue_and_readout_tables():
     readout = tables.readout_cost_table(models)
     assert list(readout.index) == list(models)
     assert (readout["shots needed (×)"].astype(float) >= 1).all()
+
+
+def test_device_training_figure_draws_the_styles_its_caption_names():
+    scores = pd.DataFrame(
+        [
+            {
+                "model": m,
+                "dataset": d,
+                "seed": k,
+                "shots": n,
+                "test_r2": 0.5 + 0.1 * k,
+                "device_test_r2": 0.4 + 0.1 * k,
+            }
+            for m in ("qkan_lstm", "hqkan_lstm")
+            for d in ("damped_shm", "bessel")
+            for n in ("exact", "100", "1 000")
+            for k in range(3)
+        ]
+    )
+    fig = plots.plot_device_training(scores)
+    assert [ax.get_title() for ax in fig.axes] == ["Damped SHM", "Bessel Function"]
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["100", "1 000", "exact"]  # fewest shots first, exact apart
+    joined = [ln for ln in ax.lines if len(ln.get_xdata()) > 1 and ln.get_marker() != "None"]
+    for column, style in plots.DEVICE_TRAINING_STYLES.items():
+        drawn = [line for line in joined if line.get_linestyle() == style["ls"]]
+        assert len(drawn) == 2 and all(line.get_marker() == style["marker"] for line in drawn)
+        assert style["word"] in plots.device_training_caption()
+        assert list(drawn[0].get_ydata()) == pytest.approx(
+            [0.6, 0.6] if column == "test_r2" else [0.5, 0.5]
+        )
+    sizes = [t.get_fontsize() for a in fig.axes for t in a.get_xticklabels()]
+    assert min(sizes) >= 9
+    plt.close(fig)

@@ -239,3 +239,95 @@ def test_a_layer_trains_through_the_device_with_exact_gradients():
         got = torch.autograd.grad(layer(x).pow(2).sum(), params)
     for g, a in zip(got, want):
         torch.testing.assert_close(g, a, rtol=0, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# The QLSTM's circuits on a device: shots only
+
+
+def _qlstm_leaves(batch=5, depth=2, n=3):
+    theta = torch.tensor(RNG.normal(size=(4, depth, n)), requires_grad=True)
+    v = torch.tensor(RNG.uniform(-math.pi, math.pi, size=(batch, n)), requires_grad=True)
+    return v, theta
+
+
+def _qlstm_step(theta, n_measured, shots, seed=0):
+    from qkan_lib.core.noise import device_circuit_step, on_device
+
+    with on_device(NOISELESS, shots, seed) as run:
+        return device_circuit_step(theta, n_measured, run)
+
+
+def test_qlstm_circuits_without_shots_are_exact_with_autograd_gradients():
+    """The shift-rule circuit without shots returns the state-vector simulator's <Z_q> and,
+    through the rule for the variational AND the encoding angles, autograd's gradients."""
+    from qkan_lib.core.circuits import expectations, variational_unitaries
+
+    v, theta = _qlstm_leaves()
+    weights = torch.tensor(RNG.normal(size=(4, 5, 2)))
+    exact = expectations(v, variational_unitaries(theta), 2)
+    want = torch.autograd.grad((exact * weights).sum(), (v, theta))
+    got_z = _qlstm_step(theta, 2, None)(v)
+    got = torch.autograd.grad((got_z * weights).sum(), (v, theta))
+    torch.testing.assert_close(got_z, exact, rtol=0, atol=1e-13)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=0, atol=1e-12)
+
+
+def test_qlstm_shot_estimates_follow_each_qubits_marginal_born_probability():
+    """Each measured qubit's estimate over many independent rows of one input: mean <Z_q>,
+    variance (1 - <Z_q>^2) / N (a binomial draw from its marginal probability), within 5
+    standard errors."""
+    from qkan_lib.core.circuits import expectations, variational_unitaries
+
+    v, theta = _qlstm_leaves(batch=1)
+    exact = expectations(v, variational_unitaries(theta), 3).detach()  # (4, 1, 3)
+    shots, rows = 100, 4000
+    draws = _qlstm_step(theta.detach(), 3, shots, 5)(v.detach().expand(rows, -1))
+    var = (1 - exact**2) / shots
+    assert torch.all((draws.mean(1, keepdim=True) - exact).abs() < 5 * torch.sqrt(var / rows))
+    spread = draws.var(1, keepdim=True)
+    assert torch.all((spread - var).abs() < 5 * var * math.sqrt(2 / (rows - 1)) + 1e-12)
+    k = (draws + 1) * shots / 2
+    torch.testing.assert_close(k, k.round())
+
+
+def test_qlstm_shot_gradients_are_unbiased():
+    from qkan_lib.core.circuits import expectations, variational_unitaries
+
+    v, theta = _qlstm_leaves(batch=3)
+    weights = torch.tensor(RNG.normal(size=(4, 3, 2)))
+    exact = torch.autograd.grad(
+        (expectations(v, variational_unitaries(theta), 2) * weights).sum(), (v, theta)
+    )
+    from qkan_lib.utils import intra_op_threads
+
+    with intra_op_threads(1):  # tiny tensors: threads only add overhead
+        draws = [
+            torch.autograd.grad((_qlstm_step(theta, 2, 400, s)(v) * weights).sum(), (v, theta))
+            for s in range(300)
+        ]
+    for i, e in enumerate(exact):
+        sample = torch.stack([d[i] for d in draws])
+        se = sample.std(0) / math.sqrt(len(draws))
+        assert torch.all((sample.mean(0) - e).abs() <= 5 * se + 1e-12)
+        assert torch.all(sample.std(0) > 0)
+
+
+def test_a_qlstm_on_the_device_is_seeded_and_exact_without_shots():
+    from qkan_lib import build_model, load_dataset, predict, reference_path
+    from qkan_lib.core.noise import on_device
+
+    torch.manual_seed(0)
+    model = build_model("qlstm", "damped_shm", dtype=torch.float64)
+    x = load_dataset("damped_shm", 4).x_test[:20]
+    plain = predict(model, x)
+
+    def on(shots, seed):
+        with reference_path(), on_device(NoiseModel(depolarizing=0.05), shots, seed):
+            return predict(model, x)
+
+    # gate noise is not applied to the QLSTM's circuits: exact expectations are the plain model
+    torch.testing.assert_close(on(None, 0), plain, rtol=0, atol=1e-12)
+    assert torch.equal(on(100, 1), on(100, 1)) and not torch.equal(on(100, 1), on(100, 2))
+    assert not torch.allclose(on(100, 1), plain)

@@ -120,3 +120,93 @@ def test_training_on_a_noiseless_device_equals_ordinary_training():
     noisy = nd.device_training_scores([experiment], NoiseModel(depolarizing=0.05), [100], 1)
     assert list(noisy.columns) == ["model", "seed", "shots", "test_r2", "device_test_r2", "epochs"]
     assert noisy.loc[0, "shots"] == "100" and noisy.loc[0, "test_r2"] != pytest.approx(want)
+
+
+def test_a_stored_run_on_a_device_equals_training_in_process(tmp_path, monkeypatch):
+    """The run path (an experiment with noise_device and shots, stored, archived and read back
+    without training) gives the test scores of training in this process with
+    :func:`train_on_device` (same seed, same shot stream): equal, not close."""
+    import qkan_lib as ql
+    from qkan_lib.data.devices import device_noise_models
+    from qkan_lib.runs import archive as A
+    from qkan_lib.runs.store import load_result
+
+    monkeypatch.setenv("QKAN_WORKERS", "1")
+    fez = nd.training_device_name()
+    grid = ql.experiments_for(
+        "bessel",
+        ["hqkan_lstm"],
+        seeds=(1,),
+        epochs=2,
+        evaluate_train=False,
+        record_epochs=(),
+        noise_device=fez,
+        shots=50,
+    )
+    stored = ql.run_grid(grid, tmp_path / "results")[0]
+    base = ql.experiments_for("bessel", ["hqkan_lstm"], seeds=(1,))[0]
+    in_process = nd.train_on_device(base, device_noise_models()[fez], 50, epochs=2)
+    assert stored.device_metrics["test_r2"] == in_process["test_r2"]
+    assert stored.device_metrics["device_test_r2"] == in_process["device_test_r2"]
+    assert stored.device_metrics["test_r2"] != stored.device_metrics["device_test_r2"]
+    again = load_result(tmp_path / "results" / grid[0].filename())
+    assert again.device_metrics == stored.device_metrics
+    # archived like every run, and read back from the archive without training
+    manifest = A.export_archive(tmp_path / "results", tmp_path / "archive")
+    assert f"runs/{grid[0].filename()}.gz" in manifest["files"]
+    monkeypatch.setenv(A.ARCHIVE_ENV, str(tmp_path / "archive"))
+    with A.no_training():
+        study = ql.run_grid(grid, tmp_path / "fresh")
+    assert study[0].device_metrics == stored.device_metrics
+    frame = nd.device_training_frame(study)
+    assert frame.loc[0, "shots"] == "50" and frame.loc[0, "test_r2"] == in_process["test_r2"]
+
+
+def test_the_book_plans_the_device_training_runs(tmp_path):
+    from qkan_lib.evidence import book_runs
+
+    steps = [s for s in book_runs.BOOK_STEPS if s.chapter == "13"]
+    assert len(steps) == 2
+    rows = book_runs.book_plan(False, tmp_path, steps=steps[1:])
+    quick = nd.device_training_experiments(False)
+    assert rows[0][1] == quick and not list(tmp_path.glob("*.json"))
+    # quick: 2 models x 2 datasets x 2 budgets x 3 seeds
+    assert len(quick) == 24 and {e.train.shots for e in quick} == {1000, None}
+    assert {(e.model, e.dataset) for e in quick} == {
+        (m, d) for m in ("qkan_lstm", "hqkan_lstm") for d in ("damped_shm", "bessel")
+    }
+    full = nd.device_training_experiments(True)
+    # full: 3 models (QLSTM with shots only) x 2 datasets x 4 budgets x 10 seeds
+    assert len(full) == 240 and {e.train.shots for e in full} == set(nd.SHOT_BUDGETS)
+    assert {e.model for e in full} == {"qkan_lstm", "hqkan_lstm", "qlstm"}
+    assert {e.train.epochs for e in full} == {30} and {e.train.epochs for e in quick} == {5}
+    assert {e.train.noise_device for e in full} == {nd.training_device_name("IBM Fez")}
+
+
+def test_shot_comparison_sentences_say_why_nothing_can_be_significant():
+    import pandas as pd
+
+    scores = pd.DataFrame(
+        [
+            {"model": "qkan_lstm", "dataset": "bessel", "seed": k, "shots": s, "test_r2": v}
+            for s, values in {"100": [0.1, 0.2, 0.3], "exact": [0.9, 0.8, 0.95]}.items()
+            for k, v in enumerate(values)
+        ]
+    )
+    comparisons = nd.shot_comparisons(scores)
+    assert comparisons.loc[0, "p_raw"] == pytest.approx(nd.smallest_signed_rank_p(3))
+    text = nd.shot_comparison_sentence(comparisons)
+    assert text.startswith("None of the 1 comparisons") and "0.25" in text
+    reached = nd.budget_reaching_exact(scores)
+    assert reached.loc[0, "budget"] is None
+    assert nd.budget_sentence(reached) == (
+        "For QKAN-LSTM on Bessel Function no shot budget brings the median test R² within "
+        "0.01 of exact training's."
+    )
+    near = scores.assign(test_r2=[0.9, 0.8, 0.95, 0.9, 0.8, 0.95])
+    reached = nd.budget_reaching_exact(near)
+    assert reached.loc[0, "budget"] == "100"
+    assert nd.budget_sentence(reached) == (
+        "The median test R² comes within 0.01 of exact training's for QKAN-LSTM on Bessel "
+        "Function from 100 shots."
+    )

@@ -287,11 +287,22 @@ def test_claim_comparisons_are_the_accuracy_table_rows():
     rows = []
     for a, b in dict.fromkeys((a, b) for _, _, a, b, _ in V.ACCURACY_CLAIMS):
         for dataset in ("damped_shm", "bessel"):
-            rows.append({"a": a, "b": b, "dataset": dataset, "protocol": "batch10",
-                         "verdict": "no significant difference", "median_a": 0.9,
-                         "median_b": 0.9, "effect": 0.0, "effect_ci_low": -0.1,
-                         "effect_ci_high": 0.1, "effect_statistic": "difference of medians",
-                         "p_holm": 1.0})
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "dataset": dataset,
+                    "protocol": "batch10",
+                    "verdict": "no significant difference",
+                    "median_a": 0.9,
+                    "median_b": 0.9,
+                    "effect": 0.0,
+                    "effect_ci_low": -0.1,
+                    "effect_ci_high": 0.1,
+                    "effect_statistic": "difference of medians",
+                    "p_holm": 1.0,
+                }
+            )
     extra = dict(rows[0], b="ar")  # a comparison no claim reads: not in the plot's rows
     comparisons = pd.DataFrame([*rows, extra, dict(rows[0], protocol="batch1")])
     baselines, harder = {"comparisons": comparisons}, {"harder_comparisons": comparisons}

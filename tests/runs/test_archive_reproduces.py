@@ -27,14 +27,16 @@ needs_archive = pytest.mark.skipif(
 
 
 def sample(manifest: dict) -> list[tuple[str, dict]]:
-    """The cheapest run of each (model, dataset, batch size), cheapest groups first, within
-    BUDGET_S of stored training time (at least one run)."""
+    """The cheapest run of each (model, dataset, batch size, on a device model or not), cheapest
+    groups first, within BUDGET_S of stored training time (at least one run)."""
     best: dict = {}
     for name, entry in manifest["files"].items():
         if "experiment" not in entry:
             continue
         e = entry["experiment"]
-        key = (e["model"], e["dataset"], e["train"]["batch_size"])
+        # a run on a device model (shots, parameter-shift gradients) is a group of its own
+        on_device = e["train"].get("noise_device") is not None
+        key = (e["model"], e["dataset"], e["train"]["batch_size"], on_device)
         if key not in best or entry["wall_time_s"] < best[key][1]["wall_time_s"]:
             best[key] = (name, entry)
     chosen, spent = [], 0.0
@@ -75,6 +77,10 @@ def test_a_sample_of_archived_runs_retrains_to_the_archive(tmp_path, monkeypatch
                 if not ok:
                     where = f"{name} epoch {old['epoch']} {metric}"
                     mismatches.append(f"{where}: {value} vs {new[metric]}")
+        for metric, value in (stored.get("device_metrics") or {}).items():
+            new = fresh["device_metrics"][metric]
+            if not (new == value if same_machine else math.isclose(new, value, rel_tol=1e-6)):
+                mismatches.append(f"{name} {metric}: {value} vs {new}")
         if same_machine and fresh["final_state"] != stored["final_state"]:
             mismatches.append(f"{name}: final weights differ")
     assert not mismatches, mismatches[:10]

@@ -213,3 +213,62 @@ def test_trained_model_retrains_a_result_without_weights(tmp_path):
     model, result = trained_model(experiment, tmp_path)
     assert result.final_state is not None and load_result(path).final_state is not None
     assert not model.training
+
+
+def test_noiseless_fingerprints_are_those_stored_before_device_settings_existed():
+    """Pinned on main before ``noise_device`` and ``shots`` were added: a noiseless run keeps
+    its fingerprint, so nothing stored or archived goes stale."""
+    assert ql.experiments_for("damped_shm", ["qkan_lstm"])[0].fingerprint() == "7451f5e08d49"
+    lean = ql.experiments_for(
+        "bessel", ["hqkan_lstm"], full=True, evaluate_train=False, record_epochs=(), epochs=5
+    )[3]
+    assert lean.fingerprint() == "af2e19dc63e8"
+    assert "noise_device" not in lean.train.to_dict() and "shots" not in lean.train.to_dict()
+
+
+def test_the_device_model_and_the_shots_enter_the_fingerprint():
+    fez = ql.noisy_deployment.training_device_name("IBM Fez")
+    torino = ql.noisy_deployment.training_device_name("IBM Torino")
+    base = ql.Experiment("qkan_lstm", "bessel", 4, ql.TrainConfig(epochs=1))
+    variants = [base] + [
+        ql.Experiment("qkan_lstm", "bessel", 4, ql.TrainConfig(epochs=1, noise_device=d, shots=n))
+        for d in (fez, torino)
+        for n in (None, 100, 1000)
+    ]
+    assert len({v.fingerprint() for v in variants}) == len(variants)
+    for v in variants:
+        assert ql.Experiment.from_dict(v.to_dict()) == v
+    assert variants[2].train.to_dict()["noise_device"] == fez
+    assert variants[2].train.to_dict()["shots"] == 100
+
+
+@pytest.mark.parametrize(
+    "settings, parameter",
+    [
+        ({"noise_device": "IBM Nowhere (2025-02-26)"}, "noise_device"),
+        ({"noise_device": "IBM Fez"}, "noise_device"),  # the snapshot date is part of the name
+        ({"noise_device": 3}, "noise_device"),
+        ({"noise_device": ""}, "noise_device"),
+        ({"shots": 100}, "shots"),  # shots need a device model
+        ({"noise_device": "Quantinuum Helios (published)", "shots": 0}, "shots"),
+        ({"noise_device": "Quantinuum Helios (published)", "shots": -5}, "shots"),
+        ({"noise_device": "Quantinuum Helios (published)", "shots": 100.0}, "shots"),
+        ({"noise_device": "Quantinuum Helios (published)", "shots": True}, "shots"),
+        ({"noise_device": "Quantinuum Helios (published)", "shots": "100"}, "shots"),
+    ],
+)
+def test_bad_device_settings_are_refused_naming_the_parameter(settings, parameter):
+    with pytest.raises(ValueError, match=parameter):
+        ql.TrainConfig(**settings)
+    with pytest.raises(ValueError, match=parameter):
+        ql.experiments_for("bessel", ["qkan_lstm"], **settings)
+
+
+def test_runs_on_a_device_model_are_never_seed_batched():
+    fez = ql.noisy_deployment.training_device_name()
+    grid = ql.experiments_for("bessel", ["qkan_lstm"], noise_device=fez, shots=10)
+    assert ql.runs.run.plan_jobs(grid, batch_seeds=True) == [[e] for e in grid]
+    with pytest.raises(ValueError, match="noise_device"):
+        ql.runs.run.run_seed_group(grid, "unused")
+    plain = ql.experiments_for("bessel", ["qkan_lstm"])
+    assert ql.runs.run.plan_jobs(plain, batch_seeds=True) == [plain]
