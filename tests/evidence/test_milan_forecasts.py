@@ -98,6 +98,13 @@ def test_milan_protocol_end_to_end_on_a_tiny_folder(tmp_path, no_milan_env, monk
     assert out["claim"]["claim"] == "QKAN-LSTM is more accurate on real data"
     assert "Milan SMS-in" in out["claim"]["measured"]
     assert rf.milan_sentence(out).startswith("By multi-step MASE, on Milan SMS-in QKAN-LSTM")
+    # what chapter 12's Milan section shows: display names only
+    from qkan_lib.book.tables import dm_table, forecast_table
+    from qkan_lib.evidence.display import find_code_names, frame_text
+
+    table, tests = forecast_table(summary, MILAN_SERIES), dm_table(comparisons)
+    assert "QKAN-LSTM" in table.index and set(tests.index) == {"Milan SMS-in"}
+    assert not find_code_names(frame_text(table)) and not find_code_names(frame_text(tests))
     # the runs are stored: the same call reloads them and gives the same forecasts
     again = rf.milan_evidence(tmp_path / "res", base=tiny, device="cpu")
     assert again["forecasts"].equals(out["forecasts"])
