@@ -240,7 +240,7 @@ def _milan_values(directory: str, digest: str, days: int) -> tuple[np.ndarray, i
     return values, int(series.squares[column])
 
 
-def milan_series(milan_dir, days: int = 14, files: str = "") -> tuple[np.ndarray, int]:
+def milan_series(milan_dir, days: int = 7, files: str = "") -> tuple[np.ndarray, int]:
     """SMS-in of the busiest continuous square (:func:`qkan_lib.data.milan.select_cells`, the
     Urban chapter's rule) over the last ``days`` day files of the real Milan folder, gaps
     filled by linear interpolation, and the square's id. ``files``
@@ -271,7 +271,7 @@ def milan_series_dataset(
     seq_len: int = 16,
     origin: int | None = None,
     horizon: int = MILAN_SEASON,
-    days: int = 14,
+    days: int = 7,
     files: str = "",
     val_fraction: float = 0.2,
     dtype: torch.dtype = torch.float64,
