@@ -20,7 +20,7 @@ from .narma import narma_dataset
 from .noisy import noisy_damped_shm
 from .real_series import REAL_SERIES, csv_series_dataset, real_series_dataset
 from .synthetic import synthetic_dataset
-from .urban import milan_source, urban_dataset
+from .urban import MILAN_SEASON, milan_series_dataset, milan_source, urban_dataset
 from .windows import SequenceData
 
 
@@ -132,6 +132,18 @@ def _csv(seq_len, dtype, milan_dir, **options):
     return csv_series_dataset(seq_len=seq_len, dtype=dtype, **options)
 
 
+def _milan_series(seq_len, dtype, milan_dir, **options):
+    return milan_series_dataset(milan_dir, seq_len=seq_len, dtype=dtype, **options)
+
+
+def _milan_series_protocol(full: bool) -> dict:
+    """The Milan series under the real series' protocol: a window of 16 slots (within the
+    Urban chapter's lengths), one day ahead (144 slots, the seasonal period), the last 7 days
+    (quick) or 28 days (full) of the files: the quick protocol trains on about 700 windows
+    (as many as the longest bundled series), the full one on a few thousand."""
+    return _real_protocol(16, MILAN_SEASON, (("days", 28 if full else 7),))(full)
+
+
 def _real_protocol(seq_len: int, horizon: int, data_options: tuple = ()):
     """Real series (the "Real series" chapter): settings of chapter 9's protocol; each run
     adds its forecast ``origin`` to the data options."""
@@ -173,6 +185,12 @@ DATASET_REGISTRY: dict[str, DatasetSpec] = {
                       _real_protocol(s.seq_len, s.horizon), has_validation=True,
                       model_sizes="damped_shm", frequency=s.frequency, season=s.season)
           for s in REAL_SERIES.values()),
+        # the real Milan files under the forecasters' protocol; milan_dir and the files' digest
+        # come as data options (qkan_lib.evidence.real_forecasts.milan_protocol), and only
+        # when the real files are found: the stand-in is never scored as real data
+        DatasetSpec("real_milan", "Milan SMS-in", "milan", _milan_series,
+                    _milan_series_protocol, has_validation=True, model_sizes="damped_shm",
+                    frequency="10-minute", season=MILAN_SEASON),
         # the reader's own CSV: path, columns, season and file digest come as data options
         DatasetSpec("csv", "Your series", "reader", _csv, _real_protocol(8, 6),
                     has_validation=True, model_sizes="damped_shm"),
@@ -184,7 +202,9 @@ HARDER_DATASETS = tuple(n for n, s in DATASET_REGISTRY.items() if s.family == "h
 EXTRA_DATASETS = HARDER_DATASETS  # the name used before the registry
 # The bundled real series of the "Real series" chapter, and the reader's CSV ("csv").
 REAL_DATASETS = tuple(n for n, s in DATASET_REGISTRY.items() if s.family == "real")
-ALL_DATASETS = DATASETS + HARDER_DATASETS + REAL_DATASETS + ("csv",)
+# The Milan series under the same protocol (run only when the real files are found).
+MILAN_SERIES = "real_milan"
+ALL_DATASETS = DATASETS + HARDER_DATASETS + REAL_DATASETS + (MILAN_SERIES, "csv")
 DATASET_LABELS = {name: spec.label for name, spec in DATASET_REGISTRY.items()}
 
 

@@ -1,8 +1,11 @@
 """The Urban dataset: where its Milan files come from (real, or the labelled stand-in), and
-its windows, splits and scaling."""
+its windows, splits and scaling; and the Milan series under the forecasters' rolling-origin
+protocol (:func:`milan_series_dataset`, the real files only)."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import warnings
@@ -18,10 +21,12 @@ from .milan import (
     MilanPathError,
     MilanSeries,
     fill_gaps,
+    load_milan_sms,
     milan_files,
     select_cells,
     write_stand_in,
 )
+from .real_series import origin_windows
 from .windows import MinMaxScaler, SequenceData, check_fraction, make_windows, to_tensor
 
 
@@ -193,3 +198,90 @@ def urban_dataset(
             "source": series.source,
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the Milan series under the forecasters' protocol (real files only)
+
+MILAN_SEASON = 144  # one day of ten-minute slots: the seasonal period of the Milan series
+
+
+def real_milan_source(milan_dir=None) -> Path | None:
+    """The folder of the real Milan files (``milan_dir``, else $QKAN_MILAN_DIR), or None when
+    neither is given or the folder is the synthetic stand-in (its STAND_IN.txt marker): the
+    forecasters' protocol runs on the real data only. A folder given that holds no Milan
+    files is an error (:func:`milan_source`), never a silent None."""
+    if not (milan_dir or os.environ.get(ENV_VAR)):
+        return None
+    directory, stand_in = milan_source(milan_dir)
+    return None if stand_in else directory
+
+
+def milan_listing_digest(directory) -> str:
+    """SHA-256 of the names and sizes of the folder's Milan day files: runs on an edited or
+    extended folder never reuse old results (hashing the gigabytes themselves would take
+    minutes)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skipped files were reported when the folder was chosen
+        files = milan_files(directory)
+    listing = "\n".join(f"{p.name}\t{p.stat().st_size}" for p in files)
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=4)
+def _milan_values(directory: str, digest: str, days: int) -> tuple[np.ndarray, int]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        files = milan_files(directory)[-days:]
+    series = load_milan_sms(files)
+    column = int(select_cells(series, 1)[0])
+    values = fill_gaps(series.values[:, column])
+    values.flags.writeable = False  # shared by every call of the cache
+    return values, int(series.squares[column])
+
+
+def milan_series(milan_dir, days: int = 7, files: str = "") -> tuple[np.ndarray, int]:
+    """SMS-in of the busiest continuous square (:func:`qkan_lib.data.milan.select_cells`, the
+    Urban chapter's rule) over the last ``days`` day files of the real Milan folder, gaps
+    filled by linear interpolation, and the square's id. ``files``
+    (:func:`milan_listing_digest`), when given, must match the folder. The stand-in is
+    refused: it is not real data."""
+    days = check_positive_int(days, "days")
+    if not (milan_dir or os.environ.get(ENV_VAR)):
+        raise ValueError(
+            f"the Milan series needs milan_dir or ${ENV_VAR}: a folder of the real files"
+        )
+    directory, stand_in = milan_source(milan_dir)
+    if stand_in:
+        raise ValueError(
+            f"milan_dir={display_path(directory)!r} is the synthetic stand-in ({STAND_IN_MARKER}); "
+            "the forecasters' protocol runs on the real Milan files only"
+        )
+    digest = milan_listing_digest(directory)
+    if files and files != digest:
+        raise ValueError(
+            f"milan_dir={display_path(directory)!r}: its day files changed since the runs "
+            "were planned (names or sizes differ)"
+        )
+    return _milan_values(str(Path(directory).resolve()), digest, days)
+
+
+def milan_series_dataset(
+    milan_dir,
+    seq_len: int = 16,
+    origin: int | None = None,
+    horizon: int = MILAN_SEASON,
+    days: int = 7,
+    files: str = "",
+    val_fraction: float = 0.2,
+    dtype: torch.dtype = torch.float64,
+) -> SequenceData:
+    """The windows of the Milan series (:func:`milan_series`) at a forecast ``origin`` (default:
+    the last), by the real series' rolling-origin windows
+    (:func:`qkan_lib.data.real_series.origin_windows`: scaler fitted on the training period)."""
+    values, square = milan_series(milan_dir, days, files)
+    origin = len(values) - horizon if origin is None else origin
+    return origin_windows(
+        values, seq_len, origin, horizon, val_fraction, dtype, "real_milan",
+        {"season": MILAN_SEASON, "label": "Milan SMS-in", "square": square},
+    )  # fmt: skip

@@ -38,7 +38,7 @@ from ..runs.store import default_results_dir, load_result
 from .findings import ablations_and_harder_evidence, baselines_evidence, tuning_rates
 from .learned_spectra import spectrum_usage_study, train_qkan_lstm_edges
 from .noisy_deployment import deployment_experiments, device_training_experiments
-from .real_forecasts import real_series_evidence
+from .real_forecasts import milan_evidence, real_series_evidence
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ def _device_training(results_dir, full, device, seed):
 
 def _real_series(results_dir, full, device, seed):
     real_series_evidence(results_dir, full=full, base_seed=seed, device=device)
+    # the Milan series, only where the real files are found ($QKAN_MILAN_DIR); else nothing
+    milan_evidence(results_dir, full=full, base_seed=seed, device=device)
 
 
 BOOK_STEPS = (

@@ -11,7 +11,7 @@ gives the pieces a reviewer expects for such a claim:
   the same data order and, where the architecture allows, the same initial functions);
 * effect sizes (difference of medians, difference of means, Cliff's delta, the
   common-language effect size, the paired rank-biserial correlation) with percentile
-  bootstrap confidence intervals drawn from a seeded :class:`numpy.random.Generator`;
+  bootstrap confidence intervals (SciPy's) drawn from a seeded :class:`numpy.random.Generator`;
 * Holm-Bonferroni adjustment of a family of p-values and the verdicts it allows
   (:func:`holm_verdicts`, the one home of that rule);
 * :func:`compare_models`, a tidy table with one row per comparison and a plain verdict;
@@ -22,7 +22,8 @@ gives the pieces a reviewer expects for such a claim:
   small-sample correction (:func:`diebold_mariano`), mean ranks across series with Friedman's
   test and the Nemenyi critical difference (:func:`mean_ranks`).
 
-numpy, scipy, pandas and statsmodels (Holm's correction: ``multipletests``) are used.
+numpy, scipy (the bootstrap: ``scipy.stats.bootstrap``), pandas and statsmodels (Holm's
+correction: ``multipletests``) are used.
 """
 
 from __future__ import annotations
@@ -231,11 +232,14 @@ def bootstrap_ci(
 ) -> tuple[float, float, float]:
     """Point estimate and percentile bootstrap interval of ``statistic(a, b)``.
 
-    Independent samples are resampled separately (each with its own size); paired samples
-    are resampled by pair, which keeps the seed pairing. ``rng`` is a Generator or a seed,
-    so the interval is reproducible. Returns ``(estimate, low, high)``. The percentile
-    interval normally contains the estimate; for a skewed statistic of very few seeds it
-    need not, which is itself a sign that the seed count is too small.
+    SciPy's :func:`scipy.stats.bootstrap` (``method="percentile"``) draws and reads the
+    interval: independent samples are resampled separately (each with its own size); paired
+    samples are resampled by pair, which keeps the seed pairing. ``rng`` is a Generator or a
+    seed, so the interval is reproducible (SciPy draws the resample indices of ``a`` and then
+    of ``b`` in one call each, so the interval equals a plain loop over those draws; tested).
+    Returns ``(estimate, low, high)``. The percentile interval normally contains the estimate;
+    for a skewed statistic of very few seeds it need not, which is itself a sign that the seed
+    count is too small.
     """
     x, y = _sample(a, "a", 2), _sample(b, "b", 2)
     if paired:
@@ -245,23 +249,29 @@ def bootstrap_ci(
     level = _level(level)
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     estimate = float(statistic(x, y))
-    n_boot = int(n_boot)
-    if paired:
-        ix = gen.integers(0, x.size, size=(n_boot, x.size))
-        iy = ix
-    else:
-        ix = gen.integers(0, x.size, size=(n_boot, x.size))
-        iy = gen.integers(0, y.size, size=(n_boot, y.size))
     rowwise = _ROWWISE.get(statistic)
-    if rowwise is not None:  # same draws, computed a block of resamples at a time
-        block = max(1, _ROWWISE_BLOCK // (x.size * y.size))
-        draws = np.concatenate(
-            [rowwise(x[ix[k : k + block]], y[iy[k : k + block]]) for k in range(0, n_boot, block)]
-        )
+    if rowwise is not None:  # the registered statistics run a block of resamples at a time
+
+        def vectorised(xs, ys, axis=-1):
+            xs, ys = np.moveaxis(xs, axis, -1), np.moveaxis(ys, axis, -1)
+            if xs.ndim == 1:
+                return rowwise(xs[None], ys[None])[0]
+            block = max(1, _ROWWISE_BLOCK // (xs.shape[-1] * ys.shape[-1]))
+            return np.concatenate(
+                [rowwise(xs[k : k + block], ys[k : k + block]) for k in range(0, len(xs), block)]
+            )
+
+        chosen, is_vectorised = vectorised, True
     else:
-        draws = np.array([statistic(x[ix[k]], y[iy[k]]) for k in range(n_boot)])
-    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-    return estimate, float(low), float(high)
+        chosen, is_vectorised = statistic, False
+    # batch=None: all resamples in one draw per sample (the block loop above bounds memory),
+    # so the draws do not depend on a batch size
+    result = sps.bootstrap(
+        (x, y), chosen, n_resamples=int(n_boot), vectorized=is_vectorised, paired=paired,
+        confidence_level=level, method="percentile", rng=gen,
+    )  # fmt: skip
+    interval = result.confidence_interval
+    return estimate, float(interval.low), float(interval.high)
 
 
 # ---------------------------------------------------------------------------------------------

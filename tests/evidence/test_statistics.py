@@ -231,20 +231,47 @@ def test_bootstrap_fast_path_equals_the_plain_loop(paired):
         assert fast == pytest.approx(plain, abs=1e-14)
 
 
-def test_bootstrap_agrees_with_scipy_percentile_interval():
+def _plain_bootstrap(x, y, statistic, paired, n_boot, level, rng):
+    """The percentile bootstrap written out: draw indices of x (then of y, or reuse them
+    when paired), apply the statistic to each resample, take the two quantiles."""
+    ix = rng.integers(0, x.size, size=(n_boot, x.size))
+    iy = ix if paired else rng.integers(0, y.size, size=(n_boot, y.size))
+    draws = np.array([statistic(x[ix[k]], y[iy[k]]) for k in range(n_boot)])
+    return tuple(np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]))
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_scipy_bootstrap_equals_the_plain_computation_on_the_same_draws(paired):
+    # bootstrap_ci is scipy.stats.bootstrap; SciPy draws each sample's indices in one call,
+    # so with the same seed a plain loop over the same draws gives the same interval: the
+    # tolerance 1e-12 is rounding (quantile interpolation), not Monte Carlo error
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(1.0, 1.0, 9), rng.normal(0.5, 2.0, 9 if paired else 7)
+    stats = (
+        [paired_median_difference, mean_difference, rank_biserial_paired]
+        if paired
+        else [median_difference, mean_difference, cliffs_delta, common_language_effect]
+    )
+    for stat in stats:
+        for level in (0.9, 0.95):
+            estimate, low, high = bootstrap_ci(
+                x, y, stat, paired=paired, n_boot=700, level=level, rng=8
+            )
+            plain = _plain_bootstrap(x, y, stat, paired, 700, level, np.random.default_rng(8))
+            assert estimate == stat(x, y)
+            assert (low, high) == pytest.approx(plain, abs=1e-12)
+
+
+def test_bootstrap_agrees_with_the_plain_computation_on_other_draws():
+    # independent draws (other seeds): the intervals agree to Monte Carlo error, here within
+    # 5 % of the interval's width at 20000 resamples
     rng = np.random.default_rng(0)
     x, y = rng.normal(1.0, 1.0, 30), rng.normal(0.0, 2.0, 25)
     ours = bootstrap_ci(x, y, mean_difference, n_boot=20000, rng=5)
-    theirs = sps.bootstrap(
-        (x, y),
-        lambda a, b, axis=-1: a.mean(axis) - b.mean(axis),
-        method="percentile",
-        n_resamples=20000,
-        rng=np.random.default_rng(6),
-    ).confidence_interval
+    plain = _plain_bootstrap(x, y, mean_difference, False, 20000, 0.95, np.random.default_rng(6))
     width = ours[2] - ours[1]
-    assert ours[1] == pytest.approx(theirs.low, abs=0.05 * width)
-    assert ours[2] == pytest.approx(theirs.high, abs=0.05 * width)
+    assert ours[1] == pytest.approx(plain[0], abs=0.05 * width)
+    assert ours[2] == pytest.approx(plain[1], abs=0.05 * width)
 
 
 # ---------------------------------------------------------------- compare_models
@@ -484,6 +511,26 @@ def test_diebold_mariano_two_step_by_hand():
     assert result["statistic"] == pytest.approx(hln, rel=1e-12)
     assert result["p"] == pytest.approx(2 * sps.t.sf(hln, 5), rel=1e-10)
     assert result["mean_difference"] == 1.5 and result["n"] == 6
+
+
+@pytest.mark.parametrize("horizon", [1, 2, 3, 5])
+def test_diebold_mariano_is_statsmodels_hac_regression_with_the_hln_factor(horizon):
+    # independent oracle: regress d on a constant with statsmodels' HAC covariance (uniform
+    # kernel truncated at lag h - 1, divisor n), then apply the HLN factor and Student's t
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(horizon)
+    a, b = rng.gamma(2.0, 1.0, 40), rng.gamma(2.2, 1.0, 40)
+    d = a - b
+    fit = sm.OLS(d, np.ones_like(d)).fit(
+        cov_type="HAC",
+        cov_kwds={"maxlags": horizon - 1, "kernel": "uniform", "use_correction": False},
+    )
+    n, h = d.size, horizon
+    expected = fit.tvalues[0] * np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    result = diebold_mariano(a, b, horizon=horizon)
+    assert result["statistic"] == pytest.approx(expected, rel=1e-10)
+    assert result["p"] == pytest.approx(2 * sps.t.sf(abs(expected), n - 1), rel=1e-8)
 
 
 def test_diebold_mariano_edges_and_errors():
