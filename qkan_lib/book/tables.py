@@ -21,6 +21,7 @@ from ..evidence.display import (  # noqa: F401
     display_name,
     interval,
     number,
+    number_format,
     numbers,
     page_table,
 )
@@ -125,7 +126,8 @@ def synthetic_table(
                 }
             )
             index.append((MODEL_LABELS[model], int(epoch)))
-    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["model", "epoch"]))
+    index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
+    return page_table(pd.DataFrame(rows, index=index))  # one header row
 
 
 def r2_agreement(
@@ -226,9 +228,8 @@ def urban_table(
                         )
             rows.append(row)
             index.append((seq_len, MODEL_LABELS[model]))
-    return pd.DataFrame(
-        rows, index=pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
-    )
+    index = pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
+    return page_table(pd.DataFrame(rows, index=index))  # one header row
 
 
 def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:
@@ -285,7 +286,7 @@ def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
     """Table I for display: rows (dataset, model), columns (part, ours/paper), marks per cell."""
 
     def show(value):
-        return "-" if value is None or pd.isna(value) else str(int(value))
+        return MISSING if value is None or pd.isna(value) else str(int(value))
 
     out = {}
     for part in ("classical", "quantum", "total"):
@@ -297,33 +298,35 @@ def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
         [table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
         names=["dataset", "model"],
     )
-    return pd.DataFrame(out, index=index)
+    return page_table(pd.DataFrame(out, index=index))  # one header row over the parts
 
 
 def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) -> pd.DataFrame:
     """Learning-rate tuning (:func:`qkan_lib.experiments.tune_learning_rate`) for display: per
     model and rate the median validation score over seeds with its range, the chosen rate
-    marked with ``*``."""
+    marked with ``*``. Each rate's column has one number format
+    (:func:`qkan_lib.evidence.display.number_format`), so its cells line up."""
+    groups = scores.groupby(["model", "lr"])["score"]
+    stats = groups.agg(["median", "min", "max", "size"])
     out = {}
-    for (model, lr), group in scores.groupby(["model", "lr"]):
-        values = group["score"]
-        mark = " *" if best.get(model) == lr else ""
-        shown = (  # one seed: the value alone, no range
-            interval(values.median(), values.min(), values.max(), digits)
-            if len(values) > 1
-            else number(values.iloc[0], digits)
-        )
-        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{shown}{mark}"
+    for lr, column in stats.groupby(level="lr"):
+        shown = number_format(column[["median", "min", "max"]].to_numpy().ravel(), digits)
+        for (model, _), s in column.iterrows():
+            mark = " *" if best.get(model) == lr else ""
+            text = (  # one seed: the value alone, no range
+                f"{shown(s['median'])} [{shown(s['min'])}, {shown(s['max'])}]"
+                if s["size"] > 1
+                else shown(s["median"])
+            )
+            out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{text}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
-    table = pd.DataFrame(out).T.reindex(order)
+    table = pd.DataFrame(out).T.reindex(order).fillna(MISSING)
     table.columns = [f"lr {lr:g}" for lr in table.columns]
-    n_seeds = scores.groupby(["model", "lr"]).size().max()
+    n_seeds = int(stats["size"].max())
     table.index.name = (
-        "median [min, max] over {} seeds".format(n_seeds)
-        if n_seeds > 1
-        else "validation score, 1 seed"
+        f"median [min, max] over {n_seeds} seeds" if n_seeds > 1 else "validation score, 1 seed"
     )
-    return table
+    return page_table(table)
 
 
 def shift_cost_table(
@@ -347,7 +350,7 @@ def shift_cost_table(
                     "backprop sweeps": circuit_evaluations(angles, "backprop"),
                 }
             )
-    return pd.DataFrame(rows).set_index(["model", "dataset"])
+    return page_table(pd.DataFrame(rows).set_index(["model", "dataset"]))
 
 
 def _median_iqr(q: pd.DataFrame, device: str, figure: str, fmt: str) -> str:
@@ -491,7 +494,7 @@ def device_training_table(scores: pd.DataFrame, column: str = "test_r2") -> pd.D
     for row in rows:
         row["Holm p vs exact"] = "–" if math.isnan(row["_p"]) else f"{next(adjusted):.3f}"
         del row["_p"]
-    return pd.DataFrame(rows).set_index(["model", "shots"])
+    return page_table(pd.DataFrame(rows).set_index(["model", "shots"]))
 
 
 # The options search_configurations varies, as a reader names them.
@@ -528,7 +531,8 @@ def configuration_table(searches: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 }
             )
             index.append((label, rank))
-    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["row", "rank"]))
+    index = pd.MultiIndex.from_tuples(index, names=["row", "rank"])
+    return page_table(pd.DataFrame(rows, index=index))
 
 
 def forecast_table(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape
 
 import pandas as pd
@@ -147,22 +147,33 @@ def number(value: float, digits: int = 4, sign: bool = False, scientific: bool =
     return f"{round(value, digits) + 0.0:{plus}.{digits}f}"  # never "-0.00"
 
 
-def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:
-    """Several numbers shown together (a median and its interval, two medians): at least
-    ``digits`` decimals, more (up to four more) where two values that differ would print
-    the same, and scientific notation only where every value is below 10^-digits (one
-    notation per group: never "-0.0025 [-0.0083, +3.81e-05]")."""
-    values = [float(v) for v in values]
-    present = [v for v in values if not math.isnan(v)]
-    nonzero = [abs(v) for v in present if v != 0]
+def number_format(
+    values: Iterable[float], digits: int = 4, sign: bool = False
+) -> Callable[[float], str]:
+    """One format for a group of numbers (a table column, a median and its interval): at
+    least ``digits`` decimals, more (up to four more) where two values that differ would
+    print the same, and scientific notation only where every value is below 10^-digits.
+    Returns the formatter, so that every number of the group shares its notation and
+    decimals; a missing value prints :data:`MISSING`."""
+    values = [float(v) for v in values if not _missing(v)]
+    nonzero = [abs(v) for v in values if v != 0]
     if nonzero and max(nonzero) < 10**-digits:
-        return [number(v, digits, sign) for v in values]  # all tiny: scientific
+        return lambda v: number(v, digits, sign)  # all tiny: scientific
     for extra in range(5):
-        shown = [number(v, digits + extra, sign, scientific=False) for v in values]
         seen: dict[str, float] = {}
-        if all(seen.setdefault(s, v) == v for v, s in zip(values, shown) if not math.isnan(v)):
-            return shown
-    return shown
+        shown = [(number(v, digits + extra, sign, scientific=False), v) for v in values]
+        # values equal up to float rounding (a median of 0.2 and 0.4 against 0.3) are equal
+        if all(math.isclose(seen.setdefault(s, v), v, rel_tol=1e-9) for s, v in shown):
+            break
+    return lambda v, d=digits + extra: number(v, d, sign, scientific=False)
+
+
+def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:
+    """Several numbers shown together (a median and its interval, two medians) in one
+    format (:func:`number_format`): never "-0.0025 [-0.0083, +3.81e-05]"."""
+    values = [float(v) for v in values]
+    shown = number_format(values, digits, sign)
+    return [shown(v) for v in values]
 
 
 def interval(value: float, low: float, high: float, digits: int = 4, sign: bool = False) -> str:
@@ -224,7 +235,7 @@ class FullTextFrame(pd.DataFrame):
         with pd.option_context("display.max_colwidth", None):
             html = super()._repr_html_()
         names = list(self.index.names)
-        if isinstance(self.index, pd.MultiIndex) and all(names) and self.columns.nlevels == 1:
+        if isinstance(self.index, pd.MultiIndex) and all(names):
             html = _names_in_header(html, [str(n) for n in names])
         return html
 
@@ -234,17 +245,25 @@ class FullTextFrame(pd.DataFrame):
 
 
 def _names_in_header(html: str, names: list[str]) -> str:
-    """pandas' HTML of a table with a named MultiIndex has two header rows: the columns over
-    empty corner cells, then a row holding only the index names. Here the names fill the
-    corner cells and the second row goes."""
+    """pandas' HTML of a table with a named MultiIndex has one header row more than its
+    column levels: a last row holding only the index names. Here the names fill the empty
+    corner cells of the row above (the columns' last level) and the names' row goes."""
     head = re.search(r"<thead>(.*?)</thead>", html, re.S)
     rows = re.findall(r"<tr[^>]*>.*?</tr>", head.group(1), re.S) if head else []
-    if len(rows) != 2 or rows[0].count("<th></th>") < len(names):
+    if len(rows) < 2:
         return html
-    first = rows[0]
-    for name in names:
-        first = first.replace("<th></th>", f"<th>{escape(name)}</th>", 1)
-    return html.replace(head.group(1), f"\n    {first}\n  ")
+    shown = [escape(n) for n in names]
+    last = [c.strip() for c in re.findall(r"<th[^>]*>(.*?)</th>", rows[-1], re.S)]
+    if last[: len(names)] != shown or any(last[len(names) :]):
+        return html  # the last row is not the names' row
+    corner = re.findall(r"<th[^>]*>.*?</th>", rows[-2], re.S)[: len(names)]
+    if corner != ["<th></th>"] * len(names):
+        return html  # the corner holds the columns' own names: keep pandas' layout
+    above = rows[-2]
+    for name in shown:
+        above = above.replace("<th></th>", f"<th>{name}</th>", 1)
+    kept = "\n    ".join(rows[:-2] + [above])
+    return html.replace(head.group(1), f"\n    {kept}\n  ")
 
 
 def page_table(frame: pd.DataFrame) -> FullTextFrame:

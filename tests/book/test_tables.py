@@ -206,7 +206,7 @@ def test_table_one_reproducible_cells_match_exactly():
     shown = reports.format_parameter_table(reports.parameter_table())
     assert isinstance(shown, pd.DataFrame) and shown.shape == (12, 6)
     assert shown.loc[("Bessel Function", "QKAN-LSTM"), ("total", "this book")] == "58 ✓"
-    assert shown.loc[("Damped SHM", "LSTM"), ("quantum", "paper")] == "-"
+    assert shown.loc[("Damped SHM", "LSTM"), ("quantum", "paper")] == "–"  # never "-" or NaN
     assert not math.isnan(table["total"].sum())
 
 
@@ -226,9 +226,9 @@ def test_tuning_table_marks_the_chosen_rate():
     ]
     assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
     assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
-    assert "2 seeds" in table.index.name
+    assert "2 seeds" in table.columns.name  # the header's corner, one header row
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
-    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.index.name
+    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.columns.name
 
 
 def test_training_time_of_arm_frames_matches_one_row_per_dataset_arm_seed():
@@ -287,3 +287,60 @@ def test_tuning_table_tells_small_scores_apart():
     )
     assert len({median, low, high}) == 3 and "0.0000 [0.0000" not in cell
     assert median == pytest.approx(3.1e-5, rel=0.1) and high == pytest.approx(2.1e-4, rel=0.1)
+
+
+def header_rows(table: pd.DataFrame) -> int:
+    """How many header rows a page shows for ``table`` (the HTML a notebook renders)."""
+    return table._repr_html_().split("</thead>")[0].count("<tr")
+
+
+def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame):
+    # issue 25: pandas adds a header row holding only the index names; page tables put the
+    # names into the header's corner instead (qkan_lib.evidence.display.page_table)
+    urban = [
+        fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=1.0 + 0.01 * s)
+        for m in ("lstm", "qkan_lstm")
+        for s in range(2)
+    ]
+    scores = pd.DataFrame(
+        {"model": ["lstm", "lstm"], "lr": [0.01, 0.1], "seed": [0, 0], "score": [0.2, 0.1]}
+    )
+    device = pd.DataFrame(
+        {
+            "model": ["qkan_lstm"] * 4,
+            "shots": ["exact", "exact", "1000", "1000"],
+            "test_r2": [0.9, 0.8, 0.7, 0.6],
+        }
+    )
+    tables = {
+        "synthetic": reports.synthetic_table(
+            frame, {"lstm": (0.5,) * 3, "qkan_lstm": (0.5,) * 3}, epochs=(1, 2, 3)
+        ),
+        "urban": reports.urban_table(reports.results_frame(urban)),
+        "device training": reports.device_training_table(device),
+        "shift cost": reports.shift_cost_table(("qlstm",), ("bessel",)),
+        "tuning": reports.tuning_table(scores, {"lstm": 0.1}),
+        "Table I": reports.format_parameter_table(reports.parameter_table()),
+    }
+    for name, table in tables.items():
+        assert header_rows(table) == table.columns.nlevels, name
+        html = table._repr_html_()
+        names = [n for n in table.index.names if n] or [table.columns.name]
+        for level in names:  # what the rows are stays named, in the header
+            assert f"<th>{level}</th>" in html, (name, level)
+    assert tables["device training"].loc[("QKAN-LSTM", "1000"), "seeds"] == 2
+
+
+def test_tuning_table_gives_each_column_one_number_format():
+    # chapter 7's table mixed 4 and 5 decimals in one column (each cell chose its own)
+    scores = pd.DataFrame(
+        {
+            "model": ["lstm"] * 3 + ["qkan_lstm"] * 3,
+            "lr": 0.01,
+            "seed": [0, 1, 2] * 2,
+            "score": [0.31, 0.32, 0.35, 0.41231, 0.41234, 0.5],
+        }
+    )
+    cells = reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"]
+    decimals = {len(n.strip("[],*").split(".")[1]) for c in cells for n in c.split() if "." in n}
+    assert decimals == {5}, list(cells)  # 0.41231 vs 0.41234 need five, and so does LSTM's
