@@ -55,6 +55,21 @@ DISPLAY_NAMES = {
 }
 MISSING = "–"  # what a missing number prints as (never "nan")
 
+# A model option of an ablation arm ("qkan_lstm (preact_trainable=False)") as a reader reads
+# it: what the option does, never its keyword. ``latent_in`` / ``latent_out`` are read as a
+# pair in :func:`option_text`.
+OPTION_LABELS = {
+    ("preact_trainable", "False"): "encoding fixed at w = 1",
+    ("base_trainable", "False"): "no SiLU residual",
+    ("postact_weight_trainable", "False"): "post-weight fixed",
+    ("postact_bias_trainable", "False"): "post-bias fixed",
+    ("readout", "amplitude"): "amplitude readout",
+    ("readout", "expectation"): "⟨Z⟩ readout",
+    ("noise_on", "inputs"): "noise on the inputs only",
+    ("noise_on", "both"): "noise on inputs and targets",
+}
+OPTION_KEYS = {"reps": "L", "seq_len": "window", "hidden_size": "hidden size", "depth": "depth"}
+
 # What must never appear in a page's prose, tables or figure text (code cells may carry them):
 # the code names of models, datasets, tests and metric columns, and phrases a review found.
 # Matched case-sensitively as whole words, so "Urban" and "Wilcoxon" pass, "urban" does not.
@@ -67,6 +82,12 @@ CODE_NAMES = tuple(
             *(name for name in METRIC_LABELS if "_" in name),
             *STATISTIC_LABELS,
             "test r2",
+            # model and data options by keyword (issue 25: chapter 10's prose and arms)
+            *(key for key, _ in OPTION_LABELS if "_" in key),
+            "latent_in",
+            "latent_out",
+            "readout=amplitude",
+            "reps",
             "ar reaches",
             "p_Holm",
             "seed(s)",
@@ -93,19 +114,41 @@ def frame_text(frame: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def option_text(options: str) -> str:
+    """Model options as ``variant_label`` writes them ("base_trainable=False, reps=2") in
+    words ("no SiLU residual, L = 2"); "latent_in=1, latent_out=3" reads "latent widths
+    1 → 3", "match=hqkan_lstm" the matched model's name. An option without a label keeps
+    its keyword, which :data:`CODE_NAMES` then reports."""
+    pairs = [item.partition("=")[::2] for item in options.split(", ") if item]
+    values = dict(pairs)
+    words = []
+    for key, value in pairs:
+        if key == "latent_in" and "latent_out" in values:
+            words.append(f"latent widths {value} → {values['latent_out']}")
+        elif key == "latent_out" and "latent_in" in values:
+            continue
+        elif key == "match":
+            words.append(DISPLAY_NAMES.get(value, value))
+        elif (key, value) in OPTION_LABELS:
+            words.append(OPTION_LABELS[(key, value)])
+        elif key in OPTION_KEYS:
+            words.append(f"{OPTION_KEYS[key]} = {value}")
+        else:
+            words.append(f"{key}={value}")
+    return ", ".join(words)
+
+
 def display_name(name: str) -> str:
-    """The reader's name of a code name; an arm with options, "qkan_lstm (reps=2)", keeps its
-    options ("QKAN-LSTM (reps=2)") and "match=hqkan_lstm" names the model it matches."""
+    """The reader's name of a code name; an arm with options, "qkan_lstm (reps=2)", shows
+    its options in words ("QKAN-LSTM (L = 2)", :func:`option_text`) and "match=hqkan_lstm"
+    names the model it matches ("Matched LSTM (HQKAN-LSTM)")."""
     name = str(name)
     if name in DISPLAY_NAMES:
         return DISPLAY_NAMES[name]
     base, _, rest = name.partition(" (")
-    if not rest:
+    if not rest or not rest.endswith(")") or "=" not in rest:
         return name
-    label = DISPLAY_NAMES.get(base, base)
-    if rest.startswith("match=") and rest[6:-1] in DISPLAY_NAMES:
-        return f"{label} ({DISPLAY_NAMES[rest[6:-1]]})"
-    return f"{label} ({rest}"
+    return f"{DISPLAY_NAMES.get(base, base)} ({option_text(rest[:-1])})"
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
