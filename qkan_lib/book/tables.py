@@ -20,6 +20,7 @@ from ..evidence.display import (  # noqa: F401
     MISSING,
     display_name,
     interval,
+    listing,
     number,
     number_format,
     numbers,
@@ -175,6 +176,30 @@ def r2_agreement(
     return pd.DataFrame(rows, columns=columns)
 
 
+def agreement_statement(agreement: pd.DataFrame) -> str:
+    """What a Table II / III comparison says, in one sentence for the end of its section: how
+    many of the paper's values lie inside our seed ranges against how many runs from our
+    distribution would give ((n - 1) / (n + 1) of them), and which model leads at the last
+    epoch here and in the paper. ``agreement`` is :func:`r2_agreement`'s table."""
+    inside, compared = int(agreement["inside"].sum()), len(agreement)
+    expected = float(((agreement["n"] - 1) / (agreement["n"] + 1)).sum())
+    if abs(inside - expected) <= 1:
+        relation = "about as many as"
+    else:
+        relation = "fewer than" if inside < expected else "more than"
+    last = agreement[agreement["epoch"] == agreement["epoch"].max()].set_index("model")
+    ours = MODEL_LABELS[last["median"].idxmax()]
+    papers = last["paper"].dropna()
+    paper_lead = (
+        f"{MODEL_LABELS[papers.idxmax()]} in the paper" if len(papers) else "the paper gives none"
+    )
+    return (
+        f"{inside} of the paper's {compared} values lie inside our seed ranges, {relation} "
+        f"the {expected:.0f} that runs from our distribution would give; at epoch "
+        f"{int(agreement['epoch'].max())} {ours} leads by median here and {paper_lead}."
+    )
+
+
 STAND_IN_LABEL = "SYNTHETIC STAND-IN DATA, not the Milan dataset"
 
 
@@ -310,7 +335,9 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
     stats = groups.agg(["median", "min", "max", "size"])
     out = {}
     for lr, column in stats.groupby(level="lr"):
-        shown = number_format(column[["median", "min", "max"]].to_numpy().ravel(), digits)
+        # one notation per column; scientific where a small error would keep one digit
+        values = column[["median", "min", "max"]].to_numpy().ravel()
+        shown = number_format(values, digits, significant=2)
         for (model, _), s in column.iterrows():
             mark = " *" if best.get(model) == lr else ""
             text = (  # one seed: the value alone, no range
@@ -327,6 +354,45 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
         f"median [min, max] over {n_seeds} seeds" if n_seeds > 1 else "validation score, 1 seed"
     )
     return page_table(table)
+
+
+def tuning_statement(best: dict[str, float], used: dict[str, float]) -> str:
+    """Whether the learning rates a table was trained at (``used``, per model) are the ones
+    validation would choose (``best``, from :func:`qkan_lib.experiments.tune_learning_rate`),
+    as the sentence that closes a tuning section."""
+    models = [m for m in ALL_MODELS if m in best] + [m for m in best if m not in ALL_MODELS]
+    kept = [MODEL_LABELS.get(m, m) for m in models if used.get(m) == best[m]]
+    moved = [
+        f"{MODEL_LABELS.get(m, m)} {used[m]:g} → {best[m]:g}"
+        for m in models
+        if m in used and used[m] != best[m]
+    ]
+    if not moved:
+        return f"Validation chooses the rate the table was trained at for all {len(kept)} models."
+    return (
+        f"Validation chooses the rate the table was trained at for {len(kept)} of "
+        f"{len(models)} models; it would move {listing(moved)}."
+    )
+
+
+def urban_statement(frame: pd.DataFrame, metric: str = "test_mae") -> str:
+    """Which model has the lowest mean ``metric`` over seeds at each window length of an Urban
+    results frame (last epoch), as the sentence that closes the Table IV section."""
+    stats = summary(frame, [metric], by=("model", "seq_len"))[(metric, "mean")]
+    winners: dict[str, list[int]] = {}
+    for seq_len in sorted(set(frame["seq_len"])):
+        part = stats.xs(seq_len, level="seq_len")
+        winners.setdefault(MODEL_LABELS[part.idxmin()], []).append(int(seq_len))
+    name = display_name(metric)
+    if len(winners) == 1:
+        ((model, lengths),) = winners.items()
+        lengths_text = listing(map(str, lengths))
+        return f"{model} has the lowest mean {name} at every window length ({lengths_text})."
+    parts = [
+        f"{model} at window length{'s' if len(v) > 1 else ''} {listing(map(str, v))}"
+        for model, v in winners.items()
+    ]
+    return f"The lowest mean {name} goes to {listing(parts)}: no model is best throughout."
 
 
 def shift_cost_table(

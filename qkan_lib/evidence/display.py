@@ -191,13 +191,15 @@ def number(value: float, digits: int = 4, sign: bool = False, scientific: bool =
 
 
 def number_format(
-    values: Iterable[float], digits: int = 4, sign: bool = False
+    values: Iterable[float], digits: int = 4, sign: bool = False, significant: int = 0
 ) -> Callable[[float], str]:
     """One format for a group of numbers (a table column, a median and its interval): at
     least ``digits`` decimals, more (up to four more) where two values that differ would
-    print the same, and scientific notation only where every value is below 10^-digits.
-    Returns the formatter, so that every number of the group shares its notation and
-    decimals; a missing value prints :data:`MISSING`."""
+    print the same, and scientific notation only where every value is below 10^-digits, or,
+    with ``significant``, where fixed decimals would show the smallest value with fewer
+    significant digits than that (a column of validation errors from 2e-5 to 1e-2: all in
+    scientific notation, never "0.00002"). Returns the formatter, so that every number of
+    the group shares its notation and decimals; a missing value prints :data:`MISSING`."""
     values = [float(v) for v in values if not _missing(v)]
     nonzero = [abs(v) for v in values if v != 0]
     if nonzero and max(nonzero) < 10**-digits:
@@ -208,7 +210,15 @@ def number_format(
         # values equal up to float rounding (a median of 0.2 and 0.4 against 0.3) are equal
         if all(math.isclose(seen.setdefault(s, v), v, rel_tol=1e-9) for s, v in shown):
             break
-    return lambda v, d=digits + extra: number(v, d, sign, scientific=False)
+    decimals = digits + extra
+    if (
+        significant
+        and nonzero
+        and decimals + math.floor(math.log10(min(nonzero))) + 1 < significant
+    ):
+        plus = "+" if sign else ""
+        return lambda v: MISSING if _missing(v) else f"{float(v):{plus}.{significant}e}"
+    return lambda v: number(v, decimals, sign, scientific=False)
 
 
 def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:

@@ -344,3 +344,63 @@ def test_tuning_table_gives_each_column_one_number_format():
     cells = reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"]
     decimals = {len(n.strip("[],*").split(".")[1]) for c in cells for n in c.split() if "." in n}
     assert decimals == {5}, list(cells)  # 0.41231 vs 0.41234 need five, and so does LSTM's
+
+
+def test_agreement_statement_says_what_the_cells_show(frame):
+    # our seeds at epoch 3: LSTM 0.80..0.82, QKAN-LSTM 0.90..0.94; the paper's QKAN-LSTM
+    # value at epoch 3 (0.7) is the one outside; three seeds: 2/4 of 6 cells expected inside
+    inside_most = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.7, 0.7)}
+    agreement = reports.r2_agreement(frame, inside_most, epochs=(1, 2, 3))
+    assert ql.statistics.count_inside(agreement) == (5, 6)
+    text = reports.agreement_statement(agreement)
+    assert text.startswith("5 of the paper's 6 values") and "more than the 3 that runs" in text
+    assert "epoch 3 QKAN-LSTM leads by median here and LSTM in the paper" in text
+    outside_all = {"lstm": (9.0, 9.0, 9.0), "qkan_lstm": (9.0, 9.0, 9.5)}
+    text = reports.agreement_statement(reports.r2_agreement(frame, outside_all, (1, 2, 3)))
+    assert text.startswith("0 of the paper's 6 values") and "fewer than the 3" in text
+    assert "QKAN-LSTM in the paper" in text
+
+
+def test_tuning_statement_names_the_models_whose_rate_validation_would_move():
+    used = {"lstm": 0.01, "qkan_lstm": 0.01, "hqkan_lstm": 0.02}
+    assert reports.tuning_statement(dict(used), used) == (
+        "Validation chooses the rate the table was trained at for all 3 models."
+    )
+    text = reports.tuning_statement({"lstm": 0.01, "qkan_lstm": 0.1, "hqkan_lstm": 0.01}, used)
+    assert text == (
+        "Validation chooses the rate the table was trained at for 1 of 3 models; it would "
+        "move QKAN-LSTM 0.01 → 0.1 and HQKAN-LSTM 0.02 → 0.01."
+    )
+
+
+def test_urban_statement_names_the_best_model_per_window_length():
+    results = [
+        fake_result(m, s, [0.5], dataset="urban", seq_len=L, mae=mae[L])
+        for m, mae in (("lstm", {4: 1.0, 8: 0.5}), ("qkan_lstm", {4: 0.9, 8: 0.6}))
+        for L in (4, 8)
+        for s in range(2)
+    ]
+    text = reports.urban_statement(reports.results_frame(results))
+    assert text == (
+        "The lowest mean test MAE goes to QKAN-LSTM at window length 4 and LSTM at window "
+        "length 8: no model is best throughout."
+    )
+    one = [r for r in results if r.experiment.model == "lstm"]
+    assert reports.urban_statement(reports.results_frame(one)) == (
+        "LSTM has the lowest mean test MAE at every window length (4 and 8)."
+    )
+
+
+def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation():
+    # chapter 5's lr 0.01 column: validation MSEs from 1e-5 (LSTM) to 9e-3 (QLSTM); fixed
+    # decimals would print the LSTM's as "0.00002", one significant digit
+    scores = pd.DataFrame(
+        {
+            "model": ["lstm"] * 3 + ["qlstm"] * 3,
+            "lr": 0.01,
+            "seed": [0, 1, 2] * 2,
+            "score": [2.07e-5, 1.1e-5, 4.2e-5, 4.8e-4, 3.8e-4, 8.97e-3],
+        }
+    )
+    cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
+    assert cells == ["2.07e-05 [1.10e-05, 4.20e-05] *", "4.80e-04 [3.80e-04, 8.97e-03]"]
