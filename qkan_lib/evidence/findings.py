@@ -626,7 +626,7 @@ def ablations_and_harder_evidence(
 
 
 def arm_label(name: str) -> str:
-    """The display label of an arm name (e.g. "QKAN-LSTM (reps=2)") or a forecaster name
+    """The display label of an arm name (e.g. "QKAN-LSTM (L = 2)") or a forecaster name
     (:func:`qkan_lib.evidence.display.display_name`)."""
     return display_name(name)
 
