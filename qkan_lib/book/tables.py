@@ -440,7 +440,7 @@ def device_calibration_table(summary: pd.DataFrame, sources: pd.DataFrame) -> pd
             "T1 (µs)": _median_iqr(summary, device, "t1_us", ".0f"),
             "T2 (µs)": _median_iqr(summary, device, "t2_us", ".0f"),
         }
-    return pd.DataFrame(rows).T.rename_axis("IBM device")
+    return page_table(pd.DataFrame(rows).T.rename_axis("IBM device"))  # one header row
 
 
 def shrinkage_table(factors: pd.DataFrame) -> pd.DataFrame:
@@ -455,13 +455,14 @@ def shrinkage_table(factors: pd.DataFrame) -> pd.DataFrame:
 def daruan_error_table(errors: pd.DataFrame) -> pd.DataFrame:
     """Per device model: RMS and largest error of a DARUAN's <Z> against the exact value (exact
     expectation on the device model), beside the RMS shot standard error at 1 000 shots."""
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "RMS error": errors["rms_error"].map(lambda v: f"{v:.1e}"),
             "largest error": errors["max_error"].map(lambda v: f"{v:.1e}"),
             "shot s.e. at 1 000": errors["shot_se_1000"].map(lambda v: f"{v:.1e}"),
         }
     ).set_index(errors["device"].rename("device model"))
+    return page_table(table)  # one header row
 
 
 def deployment_table(summary: pd.DataFrame, readout: str) -> pd.DataFrame:
@@ -622,7 +623,8 @@ def forecast_table(
                 mean_std(m, s if n > 1 else float("nan"), digits)
                 for m, s, n in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"], rows["n_seeds"])
             ]
-    return pd.DataFrame(columns, index=pd.Index([model_label(m) for m in order], name="model"))
+    index = pd.Index([model_label(m) for m in order], name="model")
+    return page_table(pd.DataFrame(columns, index=index))  # one header row
 
 
 def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:

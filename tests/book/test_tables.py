@@ -321,6 +321,26 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
         "shift cost": reports.shift_cost_table(("qlstm",), ("bessel",)),
         "tuning": reports.tuning_table(scores, {"lstm": 0.1}),
         "Table I": reports.format_parameter_table(reports.parameter_table()),
+        "DARUAN error": reports.daruan_error_table(
+            pd.DataFrame(
+                {"device": ["a"], "rms_error": [1e-3], "max_error": [2e-3], "shot_se_1000": [0.03]}
+            )
+        ),
+        "real series": reports.forecast_table(
+            pd.DataFrame(
+                {
+                    "dataset": "real_nile",
+                    "kind": ["one-step", "multi-step"],
+                    "model": "qkan_lstm",
+                    "mase_mean": [0.9, 1.1],
+                    "mase_std": [0.1, 0.2],
+                    "smape_mean": [10.0, 12.0],
+                    "smape_std": [1.0, 2.0],
+                    "n_seeds": 3,
+                }
+            ),
+            "real_nile",
+        ),
     }
     for name, table in tables.items():
         assert header_rows(table) == table.columns.nlevels, name
