@@ -9,6 +9,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatter
 
 from ..core.daruan import evaluate_daruan
@@ -450,7 +451,9 @@ def plot_parameter_counts(table):
         ax.set_xticks(x, [MODEL_LABELS[m] for m in MODELS], rotation=30, ha="right")
         ax.set_title(DATASET_LABELS[dataset])
     axes[0].set_ylabel("trainable parameters")
-    axes[0].legend()
+    # Below the panels, not inside one: inside, the legend covered the bars of a panel.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))
     return fig
 
 
@@ -532,7 +535,17 @@ def plot_r2_gap(frame, paper=None, epochs=None, metric: str = "test_r2", title: 
     ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel=r"$1 - R^2$ (log scale; lower is better)", title=title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(ncol=2)
+    # Below the axes, not inside: a legend of eight entries inside covered the bands. One
+    # entry per model (its colour) and one per source (line and band, or a cross).
+    models = [m for m in MODELS if m in set(frame["model"])]
+    handles = [Line2D([], [], color=f"C{k}", lw=6, alpha=0.6) for k in range(len(models))]
+    labels = [MODEL_LABELS[m] for m in models]
+    handles.append(Line2D([], [], color="0.3"))
+    labels.append("this book: mean, band min–max")
+    if paper is not None:
+        handles.append(Line2D([], [], ls="", marker="X", ms=9, color="0.6", mec="black"))
+        labels.append("paper")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3))
     return fig
 
 

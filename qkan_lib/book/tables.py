@@ -20,7 +20,9 @@ from ..evidence.display import (  # noqa: F401
     MISSING,
     display_name,
     interval,
+    listing,
     number,
+    number_format,
     numbers,
     p_value,
     page_table,
@@ -126,7 +128,8 @@ def synthetic_table(
                 }
             )
             index.append((MODEL_LABELS[model], int(epoch)))
-    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["model", "epoch"]))
+    index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
+    return page_table(pd.DataFrame(rows, index=index))  # one header row
 
 
 def r2_agreement(
@@ -172,6 +175,30 @@ def r2_agreement(
             )
     columns = ["model", "epoch", "n", "mean", "std", "median", "low", "high", "paper", "inside"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def agreement_statement(agreement: pd.DataFrame) -> str:
+    """What a Table II / III comparison says, in one sentence for the end of its section: how
+    many of the paper's values lie inside our seed ranges against how many runs from our
+    distribution would give ((n - 1) / (n + 1) of them), and which model leads at the last
+    epoch here and in the paper. ``agreement`` is :func:`r2_agreement`'s table."""
+    inside, compared = int(agreement["inside"].sum()), len(agreement)
+    expected = float(((agreement["n"] - 1) / (agreement["n"] + 1)).sum())
+    if abs(inside - expected) <= 1:
+        relation = "about as many as"
+    else:
+        relation = "fewer than" if inside < expected else "more than"
+    last = agreement[agreement["epoch"] == agreement["epoch"].max()].set_index("model")
+    ours = MODEL_LABELS[last["median"].idxmax()]
+    papers = last["paper"].dropna()
+    paper_lead = (
+        f"{MODEL_LABELS[papers.idxmax()]} in the paper" if len(papers) else "the paper gives none"
+    )
+    return (
+        f"{inside} of the paper's {compared} values lie inside our seed ranges, {relation} "
+        f"the {expected:.0f} that runs from our distribution would give; at epoch "
+        f"{int(agreement['epoch'].max())} {ours} leads by median here and {paper_lead}."
+    )
 
 
 STAND_IN_LABEL = "SYNTHETIC STAND-IN DATA, not the Milan dataset"
@@ -227,9 +254,8 @@ def urban_table(
                         )
             rows.append(row)
             index.append((seq_len, MODEL_LABELS[model]))
-    return pd.DataFrame(
-        rows, index=pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
-    )
+    index = pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
+    return page_table(pd.DataFrame(rows, index=index))  # one header row
 
 
 def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:
@@ -286,7 +312,7 @@ def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
     """Table I for display: rows (dataset, model), columns (part, ours/paper), marks per cell."""
 
     def show(value):
-        return "-" if value is None or pd.isna(value) else str(int(value))
+        return MISSING if value is None or pd.isna(value) else str(int(value))
 
     out = {}
     for part in ("classical", "quantum", "total"):
@@ -298,33 +324,76 @@ def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
         [table["dataset"].map(DATASET_LABELS), table["model"].map(MODEL_LABELS)],
         names=["dataset", "model"],
     )
-    return pd.DataFrame(out, index=index)
+    return page_table(pd.DataFrame(out, index=index))  # one header row over the parts
 
 
 def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) -> pd.DataFrame:
     """Learning-rate tuning (:func:`qkan_lib.experiments.tune_learning_rate`) for display: per
     model and rate the median validation score over seeds with its range, the chosen rate
-    marked with ``*``."""
+    marked with ``*``. Each rate's column has one number format
+    (:func:`qkan_lib.evidence.display.number_format`), so its cells line up."""
+    groups = scores.groupby(["model", "lr"])["score"]
+    stats = groups.agg(["median", "min", "max", "size"])
     out = {}
-    for (model, lr), group in scores.groupby(["model", "lr"]):
-        values = group["score"]
-        mark = " *" if best.get(model) == lr else ""
-        shown = (  # one seed: the value alone, no range
-            interval(values.median(), values.min(), values.max(), digits)
-            if len(values) > 1
-            else number(values.iloc[0], digits)
-        )
-        out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{shown}{mark}"
+    for lr, column in stats.groupby(level="lr"):
+        # one notation per column; scientific where a small error would keep one digit
+        values = column[["median", "min", "max"]].to_numpy().ravel()
+        shown = number_format(values, digits, significant=2)
+        for (model, _), s in column.iterrows():
+            mark = " *" if best.get(model) == lr else ""
+            text = (  # one seed: the value alone, no range
+                f"{shown(s['median'])} [{shown(s['min'])}, {shown(s['max'])}]"
+                if s["size"] > 1
+                else shown(s["median"])
+            )
+            out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{text}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
-    table = pd.DataFrame(out).T.reindex(order)
+    table = pd.DataFrame(out).T.reindex(order).fillna(MISSING)
     table.columns = [f"lr {lr:g}" for lr in table.columns]
-    n_seeds = scores.groupby(["model", "lr"]).size().max()
+    n_seeds = int(stats["size"].max())
     table.index.name = (
-        "median [min, max] over {} seeds".format(n_seeds)
-        if n_seeds > 1
-        else "validation score, 1 seed"
+        f"median [min, max] over {n_seeds} seeds" if n_seeds > 1 else "validation score, 1 seed"
     )
-    return table
+    return page_table(table)
+
+
+def tuning_statement(best: dict[str, float], used: dict[str, float]) -> str:
+    """Whether the learning rates a table was trained at (``used``, per model) are the ones
+    validation would choose (``best``, from :func:`qkan_lib.experiments.tune_learning_rate`),
+    as the sentence that closes a tuning section."""
+    models = [m for m in ALL_MODELS if m in best] + [m for m in best if m not in ALL_MODELS]
+    kept = [MODEL_LABELS.get(m, m) for m in models if used.get(m) == best[m]]
+    moved = [
+        f"{MODEL_LABELS.get(m, m)} {used[m]:g} → {best[m]:g}"
+        for m in models
+        if m in used and used[m] != best[m]
+    ]
+    if not moved:
+        return f"Validation chooses the rate the table was trained at for all {len(kept)} models."
+    return (
+        f"Validation chooses the rate the table was trained at for {len(kept)} of "
+        f"{len(models)} models; it would move {listing(moved)}."
+    )
+
+
+def urban_statement(frame: pd.DataFrame, metric: str = "test_mae") -> str:
+    """Which model has the lowest mean ``metric`` over seeds at each window length of an Urban
+    results frame (last epoch), as the sentence that closes the Table IV section."""
+    stats = summary(frame, [metric], by=("model", "seq_len"))[(metric, "mean")]
+    winners: dict[str, list[int]] = {}
+    for seq_len in sorted(set(frame["seq_len"])):
+        part = stats.xs(seq_len, level="seq_len")
+        winners.setdefault(MODEL_LABELS[part.idxmin()], []).append(int(seq_len))
+    name = display_name(metric)
+    if len(winners) == 1:
+        ((model, lengths),) = winners.items()
+        lengths_text = listing(map(str, lengths))
+        return f"{model} has the lowest mean {name} at every window length ({lengths_text})."
+    parts = [
+        f"{model} at window length{'s' if len(v) > 1 else ''} {listing(map(str, v))}"
+        for model, v in winners.items()
+    ]
+    return f"The lowest mean {name} goes to {listing(parts)}: no model is best throughout."
 
 
 def shift_cost_table(
@@ -348,7 +417,7 @@ def shift_cost_table(
                     "backprop sweeps": circuit_evaluations(angles, "backprop"),
                 }
             )
-    return pd.DataFrame(rows).set_index(["model", "dataset"])
+    return page_table(pd.DataFrame(rows).set_index(["model", "dataset"]))
 
 
 def _median_iqr(q: pd.DataFrame, device: str, figure: str, fmt: str) -> str:
@@ -372,7 +441,7 @@ def device_calibration_table(summary: pd.DataFrame, sources: pd.DataFrame) -> pd
             "T1 (µs)": _median_iqr(summary, device, "t1_us", ".0f"),
             "T2 (µs)": _median_iqr(summary, device, "t2_us", ".0f"),
         }
-    return pd.DataFrame(rows).T.rename_axis("IBM device")
+    return page_table(pd.DataFrame(rows).T.rename_axis("IBM device"))  # one header row
 
 
 def shrinkage_table(factors: pd.DataFrame) -> pd.DataFrame:
@@ -387,13 +456,14 @@ def shrinkage_table(factors: pd.DataFrame) -> pd.DataFrame:
 def daruan_error_table(errors: pd.DataFrame) -> pd.DataFrame:
     """Per device model: RMS and largest error of a DARUAN's <Z> against the exact value (exact
     expectation on the device model), beside the RMS shot standard error at 1 000 shots."""
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "RMS error": errors["rms_error"].map(lambda v: f"{v:.1e}"),
             "largest error": errors["max_error"].map(lambda v: f"{v:.1e}"),
             "shot s.e. at 1 000": errors["shot_se_1000"].map(lambda v: f"{v:.1e}"),
         }
     ).set_index(errors["device"].rename("device model"))
+    return page_table(table)  # one header row
 
 
 def deployment_table(summary: pd.DataFrame, readout: str) -> pd.DataFrame:
@@ -590,7 +660,8 @@ def configuration_table(searches: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 }
             )
             index.append((label, rank))
-    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["row", "rank"]))
+    index = pd.MultiIndex.from_tuples(index, names=["row", "rank"])
+    return page_table(pd.DataFrame(rows, index=index))
 
 
 def forecast_table(
@@ -614,7 +685,8 @@ def forecast_table(
                 mean_std(m, s if n > 1 else float("nan"), digits)
                 for m, s, n in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"], rows["n_seeds"])
             ]
-    return pd.DataFrame(columns, index=pd.Index([model_label(m) for m in order], name="model"))
+    index = pd.Index([model_label(m) for m in order], name="model")
+    return page_table(pd.DataFrame(columns, index=index))  # one header row
 
 
 def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:

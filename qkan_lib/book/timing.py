@@ -431,7 +431,7 @@ def benchmark_table(records):
         if reference_s is None or not math.isfinite(reference_s) or r["reference"] == "-":
             continue
         ratio = reference_s / r["ours_s"]
-        comparison = f"qkan_lib {speed_words(ratio, short=True)}"
+        comparison = f"this library {speed_words(ratio, short=True)}"
         target = r.get("target")
         if target is None:
             goal = ""
@@ -443,14 +443,14 @@ def benchmark_table(records):
             {
                 "case": r["case"],
                 "reference": r["reference"],
-                "qkan_lib (ms)": f"{r['ours_s'] * 1e3:.3f}",
+                "this library (ms)": f"{r['ours_s'] * 1e3:.3f}",
                 "reference (ms)": f"{reference_s * 1e3:.3f}",
                 "comparison": comparison,
                 "target": goal,
             }
         )
     # the verdict first: the labels are long and a wide table scrolls sideways
-    columns = ["comparison", "target", "case", "reference", "qkan_lib (ms)", "reference (ms)"]
+    columns = ["comparison", "target", "case", "reference", "this library (ms)", "reference (ms)"]
     table = pd.DataFrame(rows, columns=columns)
     table.index = pd.RangeIndex(1, len(table) + 1, name="row")
     return table

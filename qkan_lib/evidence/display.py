@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape
 
 import pandas as pd
@@ -55,6 +55,21 @@ DISPLAY_NAMES = {
 }
 MISSING = "–"  # what a missing number prints as (never "nan")
 
+# A model option of an ablation arm ("qkan_lstm (preact_trainable=False)") as a reader reads
+# it: what the option does, never its keyword. ``latent_in`` / ``latent_out`` are read as a
+# pair in :func:`option_text`.
+OPTION_LABELS = {
+    ("preact_trainable", "False"): "encoding fixed at w = 1",
+    ("base_trainable", "False"): "no SiLU residual",
+    ("postact_weight_trainable", "False"): "post-weight fixed",
+    ("postact_bias_trainable", "False"): "post-bias fixed",
+    ("readout", "amplitude"): "amplitude readout",
+    ("readout", "expectation"): "⟨Z⟩ readout",
+    ("noise_on", "inputs"): "noise on the inputs only",
+    ("noise_on", "both"): "noise on inputs and targets",
+}
+OPTION_KEYS = {"reps": "L", "seq_len": "window", "hidden_size": "hidden size", "depth": "depth"}
+
 # What must never appear in a page's prose, tables or figure text (code cells may carry them):
 # the code names of models, datasets, tests and metric columns, and phrases a review found.
 # Matched case-sensitively as whole words, so "Urban" and "Wilcoxon" pass, "urban" does not.
@@ -67,6 +82,12 @@ CODE_NAMES = tuple(
             *(name for name in METRIC_LABELS if "_" in name),
             *STATISTIC_LABELS,
             "test r2",
+            # model and data options by keyword (issue 25: chapter 10's prose and arms)
+            *(key for key, _ in OPTION_LABELS if "_" in key),
+            "latent_in",
+            "latent_out",
+            "readout=amplitude",
+            "reps",
             "ar reaches",
             "p_Holm",
             "seed(s)",
@@ -93,19 +114,41 @@ def frame_text(frame: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def option_text(options: str) -> str:
+    """Model options as ``variant_label`` writes them ("base_trainable=False, reps=2") in
+    words ("no SiLU residual, L = 2"); "latent_in=1, latent_out=3" reads "latent widths
+    1 → 3", "match=hqkan_lstm" the matched model's name. An option without a label keeps
+    its keyword, which :data:`CODE_NAMES` then reports."""
+    pairs = [item.partition("=")[::2] for item in options.split(", ") if item]
+    values = dict(pairs)
+    words = []
+    for key, value in pairs:
+        if key == "latent_in" and "latent_out" in values:
+            words.append(f"latent widths {value} → {values['latent_out']}")
+        elif key == "latent_out" and "latent_in" in values:
+            continue
+        elif key == "match":
+            words.append(DISPLAY_NAMES.get(value, value))
+        elif (key, value) in OPTION_LABELS:
+            words.append(OPTION_LABELS[(key, value)])
+        elif key in OPTION_KEYS:
+            words.append(f"{OPTION_KEYS[key]} = {value}")
+        else:
+            words.append(f"{key}={value}")
+    return ", ".join(words)
+
+
 def display_name(name: str) -> str:
-    """The reader's name of a code name; an arm with options, "qkan_lstm (reps=2)", keeps its
-    options ("QKAN-LSTM (reps=2)") and "match=hqkan_lstm" names the model it matches."""
+    """The reader's name of a code name; an arm with options, "qkan_lstm (reps=2)", shows
+    its options in words ("QKAN-LSTM (L = 2)", :func:`option_text`) and "match=hqkan_lstm"
+    names the model it matches ("Matched LSTM (HQKAN-LSTM)")."""
     name = str(name)
     if name in DISPLAY_NAMES:
         return DISPLAY_NAMES[name]
     base, _, rest = name.partition(" (")
-    if not rest:
+    if not rest or not rest.endswith(")") or "=" not in rest:
         return name
-    label = DISPLAY_NAMES.get(base, base)
-    if rest.startswith("match=") and rest[6:-1] in DISPLAY_NAMES:
-        return f"{label} ({DISPLAY_NAMES[rest[6:-1]]})"
-    return f"{label} ({rest}"
+    return f"{DISPLAY_NAMES.get(base, base)} ({option_text(rest[:-1])})"
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -147,22 +190,43 @@ def number(value: float, digits: int = 4, sign: bool = False, scientific: bool =
     return f"{round(value, digits) + 0.0:{plus}.{digits}f}"  # never "-0.00"
 
 
-def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:
-    """Several numbers shown together (a median and its interval, two medians): at least
-    ``digits`` decimals, more (up to four more) where two values that differ would print
-    the same, and scientific notation only where every value is below 10^-digits (one
-    notation per group: never "-0.0025 [-0.0083, +3.81e-05]")."""
-    values = [float(v) for v in values]
-    present = [v for v in values if not math.isnan(v)]
-    nonzero = [abs(v) for v in present if v != 0]
+def number_format(
+    values: Iterable[float], digits: int = 4, sign: bool = False, significant: int = 0
+) -> Callable[[float], str]:
+    """One format for a group of numbers (a table column, a median and its interval): at
+    least ``digits`` decimals, more (up to four more) where two values that differ would
+    print the same, and scientific notation only where every value is below 10^-digits, or,
+    with ``significant``, where fixed decimals would show the smallest value with fewer
+    significant digits than that (a column of validation errors from 2e-5 to 1e-2: all in
+    scientific notation, never "0.00002"). Returns the formatter, so that every number of
+    the group shares its notation and decimals; a missing value prints :data:`MISSING`."""
+    values = [float(v) for v in values if not _missing(v)]
+    nonzero = [abs(v) for v in values if v != 0]
     if nonzero and max(nonzero) < 10**-digits:
-        return [number(v, digits, sign) for v in values]  # all tiny: scientific
+        return lambda v: number(v, digits, sign)  # all tiny: scientific
     for extra in range(5):
-        shown = [number(v, digits + extra, sign, scientific=False) for v in values]
         seen: dict[str, float] = {}
-        if all(seen.setdefault(s, v) == v for v, s in zip(values, shown) if not math.isnan(v)):
-            return shown
-    return shown
+        shown = [(number(v, digits + extra, sign, scientific=False), v) for v in values]
+        # values equal up to float rounding (a median of 0.2 and 0.4 against 0.3) are equal
+        if all(math.isclose(seen.setdefault(s, v), v, rel_tol=1e-9) for s, v in shown):
+            break
+    decimals = digits + extra
+    if (
+        significant
+        and nonzero
+        and decimals + math.floor(math.log10(min(nonzero))) + 1 < significant
+    ):
+        plus = "+" if sign else ""
+        return lambda v: MISSING if _missing(v) else f"{float(v):{plus}.{significant}e}"
+    return lambda v: number(v, decimals, sign, scientific=False)
+
+
+def numbers(values: Sequence[float], digits: int = 4, sign: bool = False) -> list[str]:
+    """Several numbers shown together (a median and its interval, two medians) in one
+    format (:func:`number_format`): never "-0.0025 [-0.0083, +3.81e-05]"."""
+    values = [float(v) for v in values]
+    shown = number_format(values, digits, sign)
+    return [shown(v) for v in values]
 
 
 def interval(value: float, low: float, high: float, digits: int = 4, sign: bool = False) -> str:
@@ -224,7 +288,7 @@ class FullTextFrame(pd.DataFrame):
         with pd.option_context("display.max_colwidth", None):
             html = super()._repr_html_()
         names = list(self.index.names)
-        if isinstance(self.index, pd.MultiIndex) and all(names) and self.columns.nlevels == 1:
+        if isinstance(self.index, pd.MultiIndex) and all(names):
             html = _names_in_header(html, [str(n) for n in names])
         return html
 
@@ -234,17 +298,25 @@ class FullTextFrame(pd.DataFrame):
 
 
 def _names_in_header(html: str, names: list[str]) -> str:
-    """pandas' HTML of a table with a named MultiIndex has two header rows: the columns over
-    empty corner cells, then a row holding only the index names. Here the names fill the
-    corner cells and the second row goes."""
+    """pandas' HTML of a table with a named MultiIndex has one header row more than its
+    column levels: a last row holding only the index names. Here the names fill the empty
+    corner cells of the row above (the columns' last level) and the names' row goes."""
     head = re.search(r"<thead>(.*?)</thead>", html, re.S)
     rows = re.findall(r"<tr[^>]*>.*?</tr>", head.group(1), re.S) if head else []
-    if len(rows) != 2 or rows[0].count("<th></th>") < len(names):
+    if len(rows) < 2:
         return html
-    first = rows[0]
-    for name in names:
-        first = first.replace("<th></th>", f"<th>{escape(name)}</th>", 1)
-    return html.replace(head.group(1), f"\n    {first}\n  ")
+    shown = [escape(n) for n in names]
+    last = [c.strip() for c in re.findall(r"<th[^>]*>(.*?)</th>", rows[-1], re.S)]
+    if last[: len(names)] != shown or any(last[len(names) :]):
+        return html  # the last row is not the names' row
+    corner = re.findall(r"<th[^>]*>.*?</th>", rows[-2], re.S)[: len(names)]
+    if corner != ["<th></th>"] * len(names):
+        return html  # the corner holds the columns' own names: keep pandas' layout
+    above = rows[-2]
+    for name in shown:
+        above = above.replace("<th></th>", f"<th>{name}</th>", 1)
+    kept = "\n    ".join(rows[:-2] + [above])
+    return html.replace(head.group(1), f"\n    {kept}\n  ")
 
 
 def page_table(frame: pd.DataFrame) -> FullTextFrame:

@@ -58,6 +58,7 @@ from .display import (
     number,
     numbers,
     p_value,
+    page_table,
     sentence,
 )
 from .forecasters import LinearAutoregression, baseline_metrics, persistence_forecast
@@ -625,7 +626,7 @@ def ablations_and_harder_evidence(
 
 
 def arm_label(name: str) -> str:
-    """The display label of an arm name (e.g. "QKAN-LSTM (reps=2)") or a forecaster name
+    """The display label of an arm name (e.g. "QKAN-LSTM (L = 2)") or a forecaster name
     (:func:`qkan_lib.evidence.display.display_name`)."""
     return display_name(name)
 
@@ -643,7 +644,7 @@ def format_summary(summary: pd.DataFrame, by: Sequence[str] = (), digits: int = 
                 "median [min, max]": interval(r.median, r.min, r.max, digits),
             }
         )
-    return pd.DataFrame(rows).set_index(list(by) + ["model"])
+    return page_table(pd.DataFrame(rows).set_index(list(by) + ["model"]))
 
 
 TEST_COLUMN = "test: a − b is"  # format_comparisons' column naming the test and the effect
@@ -673,7 +674,7 @@ def format_comparisons(
                 "verdict": _verdict_text(r.verdict),
             }
         )
-    return pd.DataFrame(rows).set_index(list(by) + ["comparison"])
+    return page_table(pd.DataFrame(rows).set_index(list(by) + ["comparison"]))
 
 
 def _verdict_text(verdict: str) -> str:
@@ -708,7 +709,7 @@ def format_agreement(agreement: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
         }
         for r in agreement.itertuples()
     ]
-    return pd.DataFrame(rows).set_index(["dataset", "model", "epoch"])
+    return page_table(pd.DataFrame(rows).set_index(["dataset", "model", "epoch"]))
 
 
 def format_trivial(
@@ -729,7 +730,7 @@ def format_trivial(
             row["paper's epoch-30 R² (min – max)"] = f"{min(last):.4f} – {max(last):.4f}"
             row["reaches every paper value"] = "yes" if r.r2 >= max(last) else "no"
         rows.append(row)
-    return pd.DataFrame(rows).set_index(["dataset", "forecaster"])
+    return page_table(pd.DataFrame(rows).set_index(["dataset", "forecaster"]))
 
 
 def trivial_verdict(trivial: pd.DataFrame, paper: Mapping[str, Mapping] | None = None) -> str:

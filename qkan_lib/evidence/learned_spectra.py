@@ -52,7 +52,7 @@ from ..runs.experiment import protocol
 from ..runs.run import build_experiment_model, load_experiment_data, train_run
 from ..runs.store import atomic_write, default_results_dir, load_result, save_result
 from ..utils import check_positive_int
-from .display import MISSING, interval, listing
+from .display import MISSING, interval, listing, page_table
 
 DEFAULT_TOL = 1e-9
 DEFAULT_ENERGY_TOL = 1e-3
@@ -868,7 +868,7 @@ def spectrum_usage_table(summary: pd.DataFrame, part: str) -> pd.DataFrame:
             )
         rows.append(cells)
     # (dataset, L, epoch) name the rows: no bare 0..n row numbers on the page
-    return pd.DataFrame(rows).set_index(["dataset", "L", "epoch"])
+    return page_table(pd.DataFrame(rows).set_index(["dataset", "L", "epoch"]))
 
 
 # How a setting (dataset, L) at its last epoch uses its spectrum: the one rule read by

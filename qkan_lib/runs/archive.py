@@ -490,7 +490,9 @@ def provenance_table(archive_dir: PathLike | None = None):
         "results format version": str(manifest.get("results_version")),
         "PyTorch": ", ".join(made.get("torch", [])) or "not recorded",
         "size in git": f"{sum(e['bytes'] for e in files.values()) / 2**20:.1f} MiB",
-        "checked now": "intact" if not problems else f"{len(problems)} problem(s)",
+        "checked now": "intact"
+        if not problems
+        else f"{len(problems)} problem{'s' if len(problems) != 1 else ''}",
     }
     # The labels as the row names and the column's name in the header's first cell: one
     # header row, no 0..N column.

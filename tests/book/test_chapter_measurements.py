@@ -109,12 +109,12 @@ def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
     ]
     table = machine.benchmark_table(records).set_index("case")
     assert list(table.index) == ["a", "b", "d"]
-    assert table.loc["a", "comparison"] == "qkan_lib 4.00x faster"
+    assert table.loc["a", "comparison"] == "this library 4.00x faster"
     assert table.loc["a", "target"] == ">= 2x faster: met"
-    assert table.loc["b", "comparison"] == "qkan_lib 2.00x slower"
+    assert table.loc["b", "comparison"] == "this library 2.00x slower"
     assert table.loc["b", "target"] == "<= 1.5x slower: MISSED"
     assert table.loc["d", "target"] == "<= 1.5x slower: met"
-    assert table.loc["d", "comparison"] == "qkan_lib 1.20x faster"
+    assert table.loc["d", "comparison"] == "this library 1.20x faster"
 
 
 def test_speed_words_has_a_band_for_equal_speed():

@@ -143,8 +143,7 @@ def test_no_text_below_the_readable_size_on_the_page(name):
     assert px >= MIN_TEXT_PX - 0.05, f"{name}: {text!r} is {px:.1f} px on the page"
 
 
-def test_prediction_legend_covers_no_panel():
-    """Fig 5.3: the legend sits outside the panels and clear of the title."""
+def _prediction_figure():
     from types import SimpleNamespace
 
     series = list(np.sin(np.linspace(0, 6, 40)))
@@ -157,12 +156,47 @@ def test_prediction_legend_covers_no_panel():
         )
         for model in ("lstm", "qkan_lstm")
     ]
-    fig = plots.plot_predictions(results, epochs=(15,), title="Damped SHM (seed 0)")
+    return plots.plot_predictions(results, epochs=(15,), title="Damped SHM (seed 0)")
+
+
+def _r2_gap_figure():
+    rows = [
+        {"model": m, "seed": s, "epoch": e, "test_r2": 1 - 0.1 * (1 + 0.1 * s + k) / e}
+        for k, m in enumerate(("lstm", "qlstm", "qkan_lstm", "hqkan_lstm"))
+        for s in range(3)
+        for e in range(1, 31)
+    ]
+    paper = {m: (0.8, 0.97, 0.99) for m in ("lstm", "qlstm", "qkan_lstm", "hqkan_lstm")}
+    return plots.plot_r2_gap(pd.DataFrame(rows), paper, (1, 15, 30), title="Damped SHM")
+
+
+def _parameter_counts_figure():
+    from qkan_lib.book import tables
+
+    return plots.plot_parameter_counts(tables.parameter_table())
+
+
+LEGEND_FIGURES = {
+    "predictions (Figs 5.3, 6.3)": _prediction_figure,
+    "1 - R² over epochs (Figs 5.2, 6.2)": _r2_gap_figure,
+    "parameter counts (Fig 3.1)": _parameter_counts_figure,
+}
+
+
+@pytest.mark.parametrize("name", LEGEND_FIGURES)
+def test_legends_cover_no_panel(name):
+    """The legend sits outside the panels (it covered the data of Figs 5.2, 5.3 and 3.1)
+    and clear of the title."""
+    fig = LEGEND_FIGURES[name]()
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
     box = fig.legends[0].get_window_extent(renderer)
     for ax in fig.axes:
         assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers a panel"
-    assert not box.overlaps(fig._suptitle.get_window_extent(renderer)), "legend over the title"
+        assert not box.overlaps(ax.title.get_window_extent(renderer)), "legend over a title"
+    if fig._suptitle is not None:
+        assert not box.overlaps(fig._suptitle.get_window_extent(renderer)), "over the title"
+    px, text = smallest_text_on_page(fig)
+    assert px >= MIN_TEXT_PX - 0.05, f"{name}: {text!r} is {px:.1f} px on the page"
     plt.close(fig)

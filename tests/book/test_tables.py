@@ -206,7 +206,7 @@ def test_table_one_reproducible_cells_match_exactly():
     shown = reports.format_parameter_table(reports.parameter_table())
     assert isinstance(shown, pd.DataFrame) and shown.shape == (12, 6)
     assert shown.loc[("Bessel Function", "QKAN-LSTM"), ("total", "this book")] == "58 ✓"
-    assert shown.loc[("Damped SHM", "LSTM"), ("quantum", "paper")] == "-"
+    assert shown.loc[("Damped SHM", "LSTM"), ("quantum", "paper")] == "–"  # never "-" or NaN
     assert not math.isnan(table["total"].sum())
 
 
@@ -226,9 +226,9 @@ def test_tuning_table_marks_the_chosen_rate():
     ]
     assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
     assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
-    assert "2 seeds" in table.index.name
+    assert "2 seeds" in table.columns.name  # the header's corner, one header row
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
-    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.index.name
+    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.columns.name
 
 
 def test_training_time_of_arm_frames_matches_one_row_per_dataset_arm_seed():
@@ -287,3 +287,140 @@ def test_tuning_table_tells_small_scores_apart():
     )
     assert len({median, low, high}) == 3 and "0.0000 [0.0000" not in cell
     assert median == pytest.approx(3.1e-5, rel=0.1) and high == pytest.approx(2.1e-4, rel=0.1)
+
+
+def header_rows(table: pd.DataFrame) -> int:
+    """How many header rows a page shows for ``table`` (the HTML a notebook renders)."""
+    return table._repr_html_().split("</thead>")[0].count("<tr")
+
+
+def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame):
+    # issue 25: pandas adds a header row holding only the index names; page tables put the
+    # names into the header's corner instead (qkan_lib.evidence.display.page_table)
+    urban = [
+        fake_result(m, s, [0.5], dataset="urban", seq_len=4, mae=1.0 + 0.01 * s)
+        for m in ("lstm", "qkan_lstm")
+        for s in range(2)
+    ]
+    scores = pd.DataFrame(
+        {"model": ["lstm", "lstm"], "lr": [0.01, 0.1], "seed": [0, 0], "score": [0.2, 0.1]}
+    )
+    device = pd.DataFrame(
+        {
+            "model": ["qkan_lstm"] * 4,
+            "shots": ["exact", "exact", "1000", "1000"],
+            "test_r2": [0.9, 0.8, 0.7, 0.6],
+        }
+    )
+    tables = {
+        "synthetic": reports.synthetic_table(
+            frame, {"lstm": (0.5,) * 3, "qkan_lstm": (0.5,) * 3}, epochs=(1, 2, 3)
+        ),
+        "urban": reports.urban_table(reports.results_frame(urban)),
+        "device training": reports.device_training_table(device),
+        "shift cost": reports.shift_cost_table(("qlstm",), ("bessel",)),
+        "tuning": reports.tuning_table(scores, {"lstm": 0.1}),
+        "Table I": reports.format_parameter_table(reports.parameter_table()),
+        "DARUAN error": reports.daruan_error_table(
+            pd.DataFrame(
+                {"device": ["a"], "rms_error": [1e-3], "max_error": [2e-3], "shot_se_1000": [0.03]}
+            )
+        ),
+        "real series": reports.forecast_table(
+            pd.DataFrame(
+                {
+                    "dataset": "real_nile",
+                    "kind": ["one-step", "multi-step"],
+                    "model": "qkan_lstm",
+                    "mase_mean": [0.9, 1.1],
+                    "mase_std": [0.1, 0.2],
+                    "smape_mean": [10.0, 12.0],
+                    "smape_std": [1.0, 2.0],
+                    "n_seeds": 3,
+                }
+            ),
+            "real_nile",
+        ),
+    }
+    for name, table in tables.items():
+        assert header_rows(table) == table.columns.nlevels, name
+        html = table._repr_html_()
+        names = [n for n in table.index.names if n] or [table.columns.name]
+        for level in names:  # what the rows are stays named, in the header
+            assert f"<th>{level}</th>" in html, (name, level)
+    assert tables["device training"].loc[("QKAN-LSTM", "1000"), "seeds"] == 2
+
+
+def test_tuning_table_gives_each_column_one_number_format():
+    # chapter 7's table mixed 4 and 5 decimals in one column (each cell chose its own)
+    scores = pd.DataFrame(
+        {
+            "model": ["lstm"] * 3 + ["qkan_lstm"] * 3,
+            "lr": 0.01,
+            "seed": [0, 1, 2] * 2,
+            "score": [0.31, 0.32, 0.35, 0.41231, 0.41234, 0.5],
+        }
+    )
+    cells = reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"]
+    decimals = {len(n.strip("[],*").split(".")[1]) for c in cells for n in c.split() if "." in n}
+    assert decimals == {5}, list(cells)  # 0.41231 vs 0.41234 need five, and so does LSTM's
+
+
+def test_agreement_statement_says_what_the_cells_show(frame):
+    # our seeds at epoch 3: LSTM 0.80..0.82, QKAN-LSTM 0.90..0.94; the paper's QKAN-LSTM
+    # value at epoch 3 (0.7) is the one outside; three seeds: 2/4 of 6 cells expected inside
+    inside_most = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.7, 0.7)}
+    agreement = reports.r2_agreement(frame, inside_most, epochs=(1, 2, 3))
+    assert ql.statistics.count_inside(agreement) == (5, 6)
+    text = reports.agreement_statement(agreement)
+    assert text.startswith("5 of the paper's 6 values") and "more than the 3 that runs" in text
+    assert "epoch 3 QKAN-LSTM leads by median here and LSTM in the paper" in text
+    outside_all = {"lstm": (9.0, 9.0, 9.0), "qkan_lstm": (9.0, 9.0, 9.5)}
+    text = reports.agreement_statement(reports.r2_agreement(frame, outside_all, (1, 2, 3)))
+    assert text.startswith("0 of the paper's 6 values") and "fewer than the 3" in text
+    assert "QKAN-LSTM in the paper" in text
+
+
+def test_tuning_statement_names_the_models_whose_rate_validation_would_move():
+    used = {"lstm": 0.01, "qkan_lstm": 0.01, "hqkan_lstm": 0.02}
+    assert reports.tuning_statement(dict(used), used) == (
+        "Validation chooses the rate the table was trained at for all 3 models."
+    )
+    text = reports.tuning_statement({"lstm": 0.01, "qkan_lstm": 0.1, "hqkan_lstm": 0.01}, used)
+    assert text == (
+        "Validation chooses the rate the table was trained at for 1 of 3 models; it would "
+        "move QKAN-LSTM 0.01 → 0.1 and HQKAN-LSTM 0.02 → 0.01."
+    )
+
+
+def test_urban_statement_names_the_best_model_per_window_length():
+    results = [
+        fake_result(m, s, [0.5], dataset="urban", seq_len=L, mae=mae[L])
+        for m, mae in (("lstm", {4: 1.0, 8: 0.5}), ("qkan_lstm", {4: 0.9, 8: 0.6}))
+        for L in (4, 8)
+        for s in range(2)
+    ]
+    text = reports.urban_statement(reports.results_frame(results))
+    assert text == (
+        "The lowest mean test MAE goes to QKAN-LSTM at window length 4 and LSTM at window "
+        "length 8: no model is best throughout."
+    )
+    one = [r for r in results if r.experiment.model == "lstm"]
+    assert reports.urban_statement(reports.results_frame(one)) == (
+        "LSTM has the lowest mean test MAE at every window length (4 and 8)."
+    )
+
+
+def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation():
+    # chapter 5's lr 0.01 column: validation MSEs from 1e-5 (LSTM) to 9e-3 (QLSTM); fixed
+    # decimals would print the LSTM's as "0.00002", one significant digit
+    scores = pd.DataFrame(
+        {
+            "model": ["lstm"] * 3 + ["qlstm"] * 3,
+            "lr": 0.01,
+            "seed": [0, 1, 2] * 2,
+            "score": [2.07e-5, 1.1e-5, 4.2e-5, 4.8e-4, 3.8e-4, 8.97e-3],
+        }
+    )
+    cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
+    assert cells == ["2.07e-05 [1.10e-05, 4.20e-05] *", "4.80e-04 [3.80e-04, 8.97e-03]"]

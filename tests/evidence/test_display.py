@@ -46,7 +46,7 @@ def test_display_names_come_from_the_registries():
         assert D.display_name(name) == spec.label
     assert D.display_name("mannwhitney") == "Mann-Whitney U"
     assert D.display_name("test_r2") == "test R²" and D.display_name("ar") == "AR(p)"
-    assert D.display_name("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
+    assert D.display_name("qkan_lstm (reps=2)") == "QKAN-LSTM (L = 2)"
     assert D.display_name("param_matched_lstm (match=hqkan_lstm)") == "Matched LSTM (HQKAN-LSTM)"
     assert D.display_name("something else") == "something else"
     frame = pd.DataFrame(
@@ -57,6 +57,28 @@ def test_display_names_come_from_the_registries():
     assert list(shown.columns) == ["test R²"]
     assert shown.index[0] == ("Urban Telecommunication", "QLSTM")
     assert D.find_code_names(D.frame_text(frame)) and not D.find_code_names(D.frame_text(shown))
+
+
+def test_arm_options_are_shown_in_words():
+    # issue 25: chapter 10's arms and prose showed "preact_trainable=False", "latent_in"
+    from qkan_lib.evidence.findings import ablation_arms
+
+    assert D.display_name("qkan_lstm (base_trainable=False, reps=2)") == (
+        "QKAN-LSTM (no SiLU residual, L = 2)"
+    )
+    assert D.display_name("qkan_lstm (preact_trainable=False)") == (
+        "QKAN-LSTM (encoding fixed at w = 1)"
+    )
+    assert D.display_name("hqkan_lstm (latent_in=1, latent_out=3)") == (
+        "HQKAN-LSTM (latent widths 1 → 3)"
+    )
+    assert D.display_name("qkan_lstm (readout=amplitude)") == "QKAN-LSTM (amplitude readout)"
+    labels = [D.display_name(a.name) for a in ablation_arms()]
+    assert len(set(labels)) == len(labels)  # every arm keeps a name of its own
+    assert [D.find_code_names(label) for label in labels] == [[]] * len(labels)
+    # an option without a label keeps its keyword, and the code-name check reports it
+    assert D.find_code_names(D.display_name("qkan_lstm (preact_trainable=True)"))
+    assert D.find_code_names("trained with noise_on=inputs") == ["noise_on"]
 
 
 def test_code_names_are_found_as_whole_words_only():

@@ -190,7 +190,7 @@ def test_count_verdicts_and_display_tables():
         "Mann-Whitney U: difference of medians"
     )
     assert "statistic" not in shown.columns
-    assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (reps=2)"
+    assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (L = 2)"
 
 
 def test_smallest_p_is_what_the_exact_tests_reach_under_complete_separation():
