@@ -38,7 +38,7 @@ def test_code_lines_fit_the_code_box(path):
 
 # Chapter 13 is left out of the two checks below until its debug print and its sections'
 # closing statements are fixed (issue 25, finding 6: edited in a parallel branch).
-NOT_YET = {"13_noisy_daruan"}
+NOT_YET: set[str] = set()
 READ_CHAPTERS = [p for p in CHAPTERS if p.stem not in NOT_YET]
 EVAL = re.compile(r"\{eval\}`")
 # what a debug line prints: "a == b", "x = {x}", "x={x}", "device: ...", "|a - b|"

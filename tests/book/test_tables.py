@@ -7,6 +7,7 @@ import pytest
 
 import qkan_lib as ql
 from qkan_lib.book import tables as reports
+from qkan_lib.evidence import noisy_deployment
 from qkan_lib.runs.store import RunResult
 
 
@@ -307,9 +308,11 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
     )
     device = pd.DataFrame(
         {
-            "model": ["qkan_lstm"] * 4,
-            "shots": ["exact", "exact", "1000", "1000"],
-            "test_r2": [0.9, 0.8, 0.7, 0.6],
+            "model": ["qkan_lstm"] * 6,
+            "dataset": ["damped_shm"] * 6,
+            "seed": [0, 1, 2] * 2,
+            "shots": ["exact"] * 3 + ["1 000"] * 3,
+            "test_r2": [0.9, 0.8, 0.85, 0.7, 0.6, 0.65],
         }
     )
     tables = {
@@ -317,7 +320,9 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
             frame, {"lstm": (0.5,) * 3, "qkan_lstm": (0.5,) * 3}, epochs=(1, 2, 3)
         ),
         "urban": reports.urban_table(reports.results_frame(urban)),
-        "device training": reports.device_training_table(device),
+        "device training": reports.device_training_table(
+            device, noisy_deployment.shot_comparisons(device)
+        ),
         "shift cost": reports.shift_cost_table(("qlstm",), ("bessel",)),
         "tuning": reports.tuning_table(scores, {"lstm": 0.1}),
         "Table I": reports.format_parameter_table(reports.parameter_table()),
@@ -348,7 +353,7 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
         names = [n for n in table.index.names if n] or [table.columns.name]
         for level in names:  # what the rows are stays named, in the header
             assert f"<th>{level}</th>" in html, (name, level)
-    assert tables["device training"].loc[("QKAN-LSTM", "1000"), "seeds"] == 2
+    assert tables["device training"].loc[("QKAN-LSTM", "Damped SHM", "1 000"), "seeds"] == 3
 
 
 def test_tuning_table_gives_each_column_one_number_format():
