@@ -25,6 +25,7 @@ from ..core.circuits import circuit_expectations
 from ..core.layers import QKANLayer
 from ..core.pennylane_circuits import pennylane_qlstm_circuit
 from ..data.registry import load_dataset
+from ..evidence.display import page_table
 from ..kernels.paths import reference_path
 from ..models.cells import LSTMCell, ModuleGates, QKANGates, QLSTMGates, RecurrentRegressor
 from ..models.registry import MODEL_LABELS, MODEL_REGISTRY, build_model
@@ -417,6 +418,13 @@ def step_time_by_threads(
     return table
 
 
+def thread_table(by_threads: pd.DataFrame) -> pd.DataFrame:
+    """:func:`step_time_by_threads` as a page shows it: milliseconds to two decimals, one
+    row per thread count."""
+    shown = by_threads.map(lambda seconds: f"{seconds * 1e3:.2f}")
+    return page_table(shown.rename(columns=lambda c: c.replace("_s", " (ms)")))
+
+
 def benchmark_table(records):
     """The rows of ``benchmarks/run_benchmarks.py --json`` as a readable table.
 
@@ -449,11 +457,10 @@ def benchmark_table(records):
                 "target": goal,
             }
         )
-    # the verdict first: the labels are long and a wide table scrolls sideways
-    columns = ["comparison", "target", "case", "reference", "this library (ms)", "reference (ms)"]
-    table = pd.DataFrame(rows, columns=columns)
-    table.index = pd.RangeIndex(1, len(table) + 1, name="row")
-    return table
+    # rows named by what they measure (no bare row numbers); the verdict first among the
+    # columns: the labels are long and a wide table scrolls sideways
+    columns = ["case", "reference", "comparison", "target", "this library (ms)", "reference (ms)"]
+    return page_table(pd.DataFrame(rows, columns=columns).set_index(["case", "reference"]))
 
 
 def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> str:

@@ -107,7 +107,9 @@ def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
         },
         {"case": "d", "ours_s": 0.003, "reference": "r", "reference_s": 0.0036, "target": 1 / 1.5},
     ]
-    table = machine.benchmark_table(records).set_index("case")
+    table = machine.benchmark_table(records)
+    assert table.index.names == ["case", "reference"]  # rows named, no bare row numbers
+    table = table.droplevel("reference")
     assert list(table.index) == ["a", "b", "d"]
     assert table.loc["a", "comparison"] == "this library 4.00x faster"
     assert table.loc["a", "target"] == ">= 2x faster: met"
@@ -135,6 +137,9 @@ def test_step_time_by_threads_restores_the_thread_count():
     )
     assert list(table.index) == [1, 2] and torch.get_num_threads() == threads
     assert (table["min_s"] <= table["max_s"]).all()
+    shown = machine.thread_table(table)
+    assert list(shown.columns) == ["min (ms)", "median (ms)", "max (ms)"]
+    assert shown.iloc[0, 0] == f"{table.iloc[0, 0] * 1e3:.2f}"
     with pytest.raises(ValueError, match="thread_counts"):
         machine.step_time_by_threads(thread_counts=(0,))
 
