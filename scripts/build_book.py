@@ -54,18 +54,36 @@ def protocol_banner(protocol: str, missing: str = "") -> str:
     )
 
 
-def execute_chapter(source, output, full: bool, device: str) -> None:
+# A cell that runs longer than this has lost its kernel's reply (seen once: a kernel idle,
+# the build waiting on it for ever); no cell that reads the archive or trains the quick
+# protocol comes near it. Training the full protocol here (--full --train) has no limit.
+CELL_TIMEOUT_S = 1200
+
+
+def execute_chapter(source, output, full: bool, device: str, timeout: int | None = None) -> None:
+    """Execute one chapter with papermill; a cell past ``timeout`` seconds is retried once
+    with the whole chapter in a fresh kernel (a hang, not an error, is what this catches)."""
+    import copy
+
     import papermill as pm
 
-    pm.execute_notebook(
-        source,
-        output,
-        parameters={"full_protocol": full, "device": device},
-        cwd=ROOT / "notebooks",
-        progress_bar=False,
-        kernel_name="python3",
-        language="python",
-    )
+    for attempt in (1, 2):
+        try:
+            pm.execute_notebook(
+                copy.deepcopy(source),
+                output,
+                parameters={"full_protocol": full, "device": device},
+                cwd=ROOT / "notebooks",
+                progress_bar=False,
+                kernel_name="python3",
+                language="python",
+                execution_timeout=timeout,
+            )
+            return
+        except TimeoutError:
+            if attempt == 2:
+                raise
+            print(f"{output.name}: a cell ran past {timeout} s; executing it once more", flush=True)
 
 
 def execute_chapters(names: list[str], full: bool, device: str, mode: str = "train") -> None:
@@ -94,7 +112,7 @@ def execute_chapters(names: list[str], full: bool, device: str, mode: str = "tra
         if mode == "archive":
             os.environ["QKAN_NO_TRAINING"] = "1"
             try:
-                execute_chapter(copy.deepcopy(source), output, True, device)
+                execute_chapter(copy.deepcopy(source), output, True, device, CELL_TIMEOUT_S)
                 banner = protocol_banner("archive")
             except PapermillExecutionError as exc:
                 if exc.ename != "RunsMissing":
@@ -102,11 +120,11 @@ def execute_chapters(names: list[str], full: bool, device: str, mode: str = "tra
                 banner = protocol_banner("fallback", exc.evalue.split(" are ")[0] + " missing")
                 print(f"{name}: the archive lacks runs ({exc.evalue[:200]}); quick protocol")
                 os.environ["QKAN_NO_TRAINING"] = "0"
-                execute_chapter(copy.deepcopy(source), output, False, device)
+                execute_chapter(copy.deepcopy(source), output, False, device, CELL_TIMEOUT_S)
             finally:
                 os.environ["QKAN_NO_TRAINING"] = "0"
         else:
-            execute_chapter(source, output, full, device)
+            execute_chapter(source, output, full, device, None if full else CELL_TIMEOUT_S)
         executed = nbformat.read(output, as_version=4)
         collect_expression_results(executed, name)
         if banner:  # under the chapter's title

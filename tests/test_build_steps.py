@@ -139,3 +139,23 @@ def test_build_traces_are_stripped_and_machine_strings_refused():
     nb.cells[-1].outputs = [nbformat.v4.new_output("stream", text="/home/builder/x\n")]
     with pytest.raises(ValueError, match="cell 1 shows the build machine's '/home/builder'"):
         strip_build_traces(nb, ["/home/builder"])
+
+
+def test_a_cell_that_hangs_is_executed_once_more_then_fails(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
+    build_book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_book)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}  # fmt: skip
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "full_protocol = False\ndevice = 'auto'", metadata={"tags": ["parameters"]}
+        ),
+        nbformat.v4.new_code_cell("import time\ntime.sleep(30)"),
+    ]
+    with pytest.raises(TimeoutError):
+        build_book.execute_chapter(notebook, tmp_path / "hang.ipynb", False, "cpu", timeout=2)
+    assert "executing it once more" in capsys.readouterr().out
