@@ -734,6 +734,55 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
     return fig
 
 
+# How plot_loss_against_error draws each shot budget; its caption reads this.
+ERROR_LOSS_STYLES = {
+    "exact": {"marker": "o", "word": "circles: the device model's exact expectation"},
+    "10 000": {"marker": "s", "word": "squares: 10 000 shots per circuit"},
+}
+
+
+def loss_against_error_caption() -> str:
+    """The markers of :func:`plot_loss_against_error` in words, from the same mapping."""
+    return "; ".join(style["word"] for style in ERROR_LOSS_STYLES.values())
+
+
+@book_figure
+def plot_loss_against_error(summary, errors, readouts: dict[str, str], figsize=(10, 4.2)):
+    """Median test R² lost (from :func:`qkan_lib.evidence.noisy_deployment.
+    summarise_deployment`) against each device model's error on one DARUAN (the RMS error of
+    :func:`~qkan_lib.evidence.noisy_deployment.daruan_device_errors`), one panel per readout,
+    one marker per shot budget of :data:`ERROR_LOSS_STYLES`. Losses below
+    :data:`DEPLOYMENT_FLOOR` are drawn at it (log axes). Returns the Figure."""
+    rms = errors.set_index("device")["rms_error"]
+    fig, axes = plt.subplots(
+        1, len(readouts), figsize=figsize, sharey=True, constrained_layout=True, squeeze=False
+    )
+    for ax, (key, label) in zip(axes[0], readouts.items()):
+        part = summary[summary["readout"] == key]
+        for shots, style in ERROR_LOSS_STYLES.items():
+            rows = part[part["shots"] == shots]
+            if rows.empty:
+                continue
+            ax.plot(
+                rms.loc[rows["device"]].to_numpy(),
+                rows["median"].clip(lower=DEPLOYMENT_FLOOR).to_numpy(),
+                ls="",
+                marker=style["marker"],
+                ms=6,
+                mfc="none" if shots != "exact" else None,
+                color="C0" if shots == "exact" else "C3",
+                label=shots if shots == "exact" else f"{shots} shots",
+            )
+        ax.set(xscale="log", yscale="log", xlabel="device model's RMS error on one DARUAN",
+               title=f"readout: {label}")  # fmt: skip
+        ax.tick_params(labelsize=9)
+    axes[0, 0].set_ylabel("median test R² lost")
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=9
+    )
+    return fig
+
+
 # How plot_device_training draws each scoring of the trained models; its caption reads this.
 DEVICE_TRAINING_STYLES = {
     "test_r2": {"ls": "-", "marker": "o", "word": "solid lines with circles: scored noiselessly"},

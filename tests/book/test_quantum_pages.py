@@ -181,3 +181,25 @@ def test_device_training_figure_draws_the_styles_its_caption_names():
     sizes = [t.get_fontsize() for a in fig.axes for t in a.get_xticklabels()]
     assert min(sizes) >= 9
     plt.close(fig)
+
+
+def test_loss_against_error_puts_each_device_at_its_error_with_the_captions_markers():
+    summary = pd.DataFrame(
+        {
+            "readout": ["expectation"] * 4,
+            "device": ["a", "a", "b", "b"],
+            "shots": ["exact", "10 000", "exact", "10 000"],
+            "median": [0.002, 0.01, -0.001, 0.02],
+        }
+    )
+    errors = pd.DataFrame({"device": ["b", "a"], "rms_error": [0.05, 0.001]})
+    fig = plots.plot_loss_against_error(summary, errors, {"expectation": "⟨Z⟩"})
+    ax = fig.axes[0]
+    for shots, style in plots.ERROR_LOSS_STYLES.items():
+        (line,) = [ln for ln in ax.lines if ln.get_marker() == style["marker"]]
+        rows = summary[summary["shots"] == shots]
+        assert list(line.get_xdata()) == [0.001, 0.05]  # a, then b, at their own errors
+        assert list(line.get_ydata()) == list(rows["median"].clip(lower=plots.DEPLOYMENT_FLOOR))
+        assert style["word"] in plots.loss_against_error_caption()
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 9
+    plt.close(fig)
