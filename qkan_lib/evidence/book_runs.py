@@ -250,7 +250,18 @@ def collect_book_runs(
     number of runs gathered. For ``qkan-experiments archive export --book``."""
     target = Path(target_dir)
     target.mkdir(parents=True, exist_ok=True)
+    archive = default_archive_dir()
+    # an archived run keeps its archived version (a local copy of the same run may carry
+    # other timings or predictions); the archive's own files are read by the steps below
+    archived = (
+        set()
+        if archive is None
+        else {Path(name).name.removesuffix(".gz") for name in read_manifest(archive)["files"]}
+    )
     for path in Path(results_dir).iterdir():
+        stem = path.name.removesuffix(EDGES_SUFFIX)
+        if path.name in archived or f"{stem}.json" in archived:
+            continue
         if (path.suffix == ".json" or path.name.endswith(EDGES_SUFFIX)) and not (
             target / path.name
         ).exists():

@@ -269,3 +269,23 @@ def test_collect_book_runs_keeps_exactly_what_the_steps_read(
     empty.mkdir()
     assert collect_book_runs(empty, tmp_path / "b", steps=steps) == 3
     assert not (tmp_path / "b" / edges_experiment.filename()).exists()
+
+
+def test_collect_book_runs_keeps_the_archived_version_of_a_run(
+    archive, trained, tmp_path, monkeypatch
+):
+    from qkan_lib.evidence.book_runs import BookStep, collect_book_runs
+
+    folder, _, grid, _ = archive
+    results, *_ = trained
+    local = tmp_path / "local"
+    local.mkdir()
+    payload = json.loads((results / grid[0].filename()).read_text())
+    payload["wall_time_s"] = 12345.0  # the same run, another copy
+    (local / grid[0].filename()).write_text(json.dumps(payload))
+    monkeypatch.setenv("QKAN_ARCHIVE", str(folder))
+    monkeypatch.setattr(run_module, "run_experiment", no_training)
+    steps = (BookStep("01", "one", lambda d, *_: ql.run_grid(grid[:1], d, workers=1)),)
+    assert collect_book_runs(local, tmp_path / "out", steps=steps) == 1
+    kept = json.loads((tmp_path / "out" / grid[0].filename()).read_text())
+    assert kept["wall_time_s"] != 12345.0
