@@ -106,3 +106,16 @@ def test_sections_that_report_numbers_end_with_a_computed_statement(path):
         if not paragraphs or not EVAL.search(paragraphs[-1]):
             unclosed.append(heading)
     assert not unclosed, f"{path.name}: sections without a closing statement: {unclosed}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_caption_cells_carry_the_caption_tag(path):
+    """A figure's or table's caption (a cell opening with a ``(fig-...)=`` or ``(tab-...)=``
+    label) is tagged "caption": the book's extensions wrap the output above it in a figure
+    by that tag, and without it a figure is shrunk to a phone's width (its text below 9 px)."""
+    untagged = [
+        source.splitlines()[0]
+        for kind, tags, source in _cells(path)
+        if kind == "markdown" and re.match(r"\((fig|tab)-", source) and "caption" not in tags
+    ]
+    assert not untagged, f"{path.name}: caption cells without the caption tag: {untagged}"
