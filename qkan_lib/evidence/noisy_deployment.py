@@ -338,17 +338,33 @@ def shot_comparison_sentence(comparisons: pd.DataFrame) -> str:
             f"none of the {n} comparisons of a shot budget with exact training is significant "
             f"after Holm's correction{why}."
         )
+    are = "is" if len(significant) == 1 else "are"
+    head = (
+        f"{len(significant)} of the {n} comparisons of a shot budget with exact training {are} "
+        "significant after Holm's correction"
+    )
+    below = significant["verdict"] == significant["b"].map("{} better".format)
+    if len(significant) > 3:  # more than three is the table's job; the sentence counts
+        counts = significant["a"].value_counts()
+        totals = comparisons["a"].value_counts()
+        per_budget = [
+            f"{counts[budget]} of {totals[budget]} at {shots_text(budget)}"
+            for budget in shot_order(comparisons["a"])
+            if budget in counts
+        ]
+        direction = (
+            "every one below exact training"
+            if below.all()
+            else f"{int(below.sum())} below and {int((~below).sum())} above exact training"
+        )
+        return sentence(f"{head} ({listing(per_budget)}), {direction}; the table lists them.")
     parts = [
-        f"{shots_text(r.a)} {'below' if r.verdict == f'{r.b} better' else 'above'} exact "
+        f"{shots_text(r.a)} {'below' if is_below else 'above'} exact "
         f"training for {MODEL_LABELS[r.model]} on {DATASET_LABELS[r.dataset]} "
         f"(Holm p {p_value(r.p_holm)})"
-        for r in significant.itertuples()
+        for r, is_below in zip(significant.itertuples(), below)
     ]
-    are = "is" if len(parts) == 1 else "are"
-    return sentence(
-        f"{len(parts)} of the {n} comparisons of a shot budget with exact training {are} "
-        f"significant after Holm's correction: {listing(parts)}."
-    )
+    return sentence(f"{head}: {listing(parts)}.")
 
 
 def shot_order(labels) -> list[str]:

@@ -210,3 +210,29 @@ def test_shot_comparison_sentences_say_why_nothing_can_be_significant():
         "The median test R² comes within 0.01 of exact training's for QKAN-LSTM on Bessel "
         "Function from 100 shots."
     )
+
+
+def test_more_than_three_significant_budgets_are_counted_not_listed():
+    import pandas as pd
+
+    rows = [
+        {
+            "model": m,
+            "dataset": d,
+            "seed": k,
+            "shots": s,
+            "test_r2": base - (0.1 if s == "100" else 0),
+        }
+        for m in ("qkan_lstm", "hqkan_lstm")
+        for d in ("bessel", "damped_shm")
+        for s in ("100", "exact")
+        for k, base in enumerate(0.5 + 0.01 * k for k in range(10))
+    ]
+    comparisons = nd.shot_comparisons(pd.DataFrame(rows))
+    assert (comparisons["p_holm"] < 0.05).all()
+    text = nd.shot_comparison_sentence(comparisons)
+    assert text == (
+        "4 of the 4 comparisons of a shot budget with exact training are significant after "
+        "Holm's correction (4 of 4 at 100 shots), every one below exact training; the table "
+        "lists them."
+    )
