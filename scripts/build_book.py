@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -117,7 +118,9 @@ def execute_chapters(names: list[str], full: bool, device: str, mode: str = "tra
             except PapermillExecutionError as exc:
                 if exc.ename != "RunsMissing":
                     raise
-                banner = protocol_banner("fallback", exc.evalue.split(" are ")[0] + " missing")
+                banner = protocol_banner(
+                    "fallback", re.split(r" (?:is|are) neither", exc.evalue)[0] + " missing"
+                )
                 print(f"{name}: the archive lacks runs ({exc.evalue[:200]}); quick protocol")
                 os.environ["QKAN_NO_TRAINING"] = "0"
                 execute_chapter(copy.deepcopy(source), output, False, device, CELL_TIMEOUT_S)

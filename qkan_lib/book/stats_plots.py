@@ -345,7 +345,7 @@ def plot_origin_forecasts(
     ax.set_ylabel("value (original scale)")
     ax.tick_params(labelsize=9)
     ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title or "forecasts from each origin (dotted lines)", fontsize=10)
+    ax.set_title(title or "forecasts from each origin", fontsize=10)
     return fig
 
 

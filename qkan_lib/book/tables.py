@@ -475,7 +475,7 @@ def deployment_table(summary: pd.DataFrame, readout: str) -> pd.DataFrame:
     devices = list(dict.fromkeys(part["device"]))
     return (
         table.loc[devices, order]
-        .map(lambda v: f"{v:+.3f}")
+        .map(lambda v: number(v, 3, sign=True, scientific=False))  # never "-0.000"
         .rename_axis(index="device model", columns="shots")
     )
 

@@ -427,7 +427,7 @@ def protocol_sentence(
         what += f", {b['seeds']} {b.get('unit', 'evaluation seeds per model')}"
         if "series" in b:
             what += f" on {b['series']} series"
-        parts.append(f"*{b['claim']}*: {what}")
+        parts.append(f"“{b['claim']}”: {what}")
     if not parts:
         return head
     later = "; ".join(parts)

@@ -75,7 +75,8 @@ class RunsMissing(ArchiveError):
         names = [e.filename() for e in self.experiments]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         super().__init__(
-            f"{len(names)} run(s) are neither in the results folder nor in the archive, and "
+            f"{len(names)} {'run is' if len(names) == 1 else 'runs are'} neither in the results "
+            "folder nor in the archive, and "
             f"${NO_TRAINING_ENV}=1 forbids training: {shown}"
         )
 

@@ -127,7 +127,7 @@ def test_protocol_sentence_names_each_later_claims_protocol_and_seeds():
     out = report.protocol_sentence("full", 20, {"the baselines chapter": 10}, bases)
     assert out.startswith("The verdicts on the paper's own claims come from the full protocol: 20")
     assert "10 in the baselines chapter" in out
-    assert "*Real data*: quick protocol (its full-protocol runs are not archived yet), 3 " in out
+    assert "“Real data”: quick protocol (its full-protocol runs are not archived yet), 3 " in out
     assert "on 2 series" in out
-    assert "*Devices*: full protocol, 10 models." in out
+    assert "“Devices”: full protocol, 10 models." in out
     assert "later claims" not in report.protocol_sentence("quick", 3, {"x": 1}, [])
