@@ -6,6 +6,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -382,6 +383,12 @@ def plot_series_grid(series: dict, ncols: int = 3):
         ax.plot(values.index, values.to_numpy(), color="black", lw=0.8)
         ax.set_title(label, fontsize=10)
         ax.tick_params(labelsize=9)
+        # a third of the column per panel: at most four years fit side by side
+        if isinstance(values.index, pd.DatetimeIndex):
+            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=4))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     return fig

@@ -731,10 +731,12 @@ def series_catalogue(lengths: dict[str, int]) -> pd.DataFrame:
 def real_series_overview(
     summary: pd.DataFrame, metric: str = "mase", kind: str = "multi-step", digits: int = 3
 ) -> pd.DataFrame:
-    """Rows: models (display names, best mean rank of ``metric`` across the series first),
-    columns: the series; cells: mean (± std over seeds) of ``metric``."""
+    """Rows: models (display names) in one order for every table of the chapter, the best
+    mean rank of multi-step MASE across the series first (its ranking); columns: the series;
+    cells: mean (± std over seeds) of ``metric``."""
     part = summary[summary["kind"] == kind]
-    wide = part.pivot(index="dataset", columns="model", values=f"{metric}_mean")
+    ranked = summary[summary["kind"] == "multi-step"]
+    wide = ranked.pivot(index="dataset", columns="model", values="mase_mean")
     order = wide.rank(axis=1).mean().sort_values().index
     out = {}
     for dataset, group in part.groupby("dataset", sort=False):

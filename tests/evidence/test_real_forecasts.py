@@ -155,6 +155,10 @@ def test_tables_figures_and_sentences_from_the_evidence():
     overview = tables.real_series_overview(summary)
     assert list(overview.columns) == ["Nile flow", "US real GDP"]
     assert overview.index[0] == "QKAN-LSTM"
+    # every table of the chapter lists the models in one order (the MASE ranking)
+    assert list(tables.real_series_overview(summary, "smape", "one-step").index) == list(
+        overview.index
+    )
     comparisons = rf.dm_comparisons(forecasts, rf.best_baselines(summary),
                                     {"real_nile": 1, "real_us_gdp": 1})  # fmt: skip
     shown = tables.dm_table(comparisons)
