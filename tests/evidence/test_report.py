@@ -86,7 +86,8 @@ def _archived_final_r2(dataset: str, model: str, seeds) -> np.ndarray:
         if not e or (e["dataset"], e["model"]) != (dataset, model):
             continue
         train = e["train"]
-        table_run = not e["model_options"] and not e["data_options"] and train["lr"] == 0.01
+        table_run = (not e["model_options"] and not e["data_options"] and train["lr"] == 0.01
+                     and train.get("noise_device") is None)  # not a run trained with shots
         if table_run and train["seed"] in seeds and train["batch_size"] == 10:
             run = json.loads(gzip.decompress((ARCHIVE / name).read_bytes()))
             values.append(run["history"][-1]["test_r2"])
