@@ -177,6 +177,20 @@ def stored_costs(results_dir: Path) -> dict:
     return known
 
 
+def _read_steps(results_dir, full, device, seed, steps):
+    """Run each step in archive-only mode (it reads stored or archived runs, trains none) and
+    yield ``(step, missing, reads)``: the experiments of its first grid not yet run (None when
+    the step is complete) and the fingerprints of every run it read or found missing."""
+    for step in steps:
+        missing = None
+        with no_training(), recording_reads() as reads:
+            try:
+                step.run(results_dir, full, device, seed)
+            except RunsMissing as error:
+                missing = error.experiments
+        yield step, missing, reads
+
+
 def book_plan(
     full: bool = True, results_dir=None, device: str = "auto", seed: int = 0, steps=BOOK_STEPS
 ) -> list:
@@ -187,15 +201,13 @@ def book_plan(
     results_dir = Path(results_dir or default_results_dir())
     known = stored_costs(results_dir)
     rows = []
-    for step in steps:
-        try:
-            with no_training():
-                step.run(results_dir, full, device, seed)
+    for step, missing, _ in _read_steps(results_dir, full, device, seed, steps):
+        if missing is None:
             rows.append((step, [], False, 0.0))
-        except RunsMissing as missing:
-            costs = [_cost(e, known) for e in missing.experiments]
-            estimate = None if None in costs else sum(costs)
-            rows.append((step, missing.experiments, True, estimate))
+            continue
+        costs = [_cost(e, known) for e in missing]
+        estimate = None if None in costs else sum(costs)
+        rows.append((step, missing, True, estimate))
     return rows
 
 
@@ -220,18 +232,12 @@ def regeneration_costs(
     seen: set[str] = set()
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        for step in steps:
-            complete = True
-            with no_training(), recording_reads() as reads:
-                try:
-                    step.run(Path(scratch), full, device, seed)
-                except RunsMissing:
-                    complete = False
+        for step, missing, reads in _read_steps(Path(scratch), full, device, seed, steps):
             own = {f for f in reads if f in seconds} - seen
             seen |= own
             rows.append({"chapter": step.chapter, "title": step.title, "runs": len(own),
                          "training_s": sum(seconds[f] for f in own),
-                         "complete": complete})  # fmt: skip
+                         "complete": missing is None})  # fmt: skip
     return rows
 
 
@@ -266,12 +272,9 @@ def collect_book_runs(
             target / path.name
         ).exists():
             shutil.copyfile(path, target / path.name)
-    with no_training(), recording_reads() as reads:
-        for step in steps:
-            try:
-                step.run(target, full, device, seed)
-            except RunsMissing:
-                pass
+    reads: set[str] = set()
+    for _, _, step_reads in _read_steps(target, full, device, seed, steps):
+        reads |= step_reads
     kept = 0
     for path in sorted(target.glob("*.json")):
         if json.loads(path.read_text()).get("fingerprint") in reads:
