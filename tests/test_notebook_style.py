@@ -119,3 +119,20 @@ def test_caption_cells_carry_the_caption_tag(path):
         if kind == "markdown" and re.match(r"\((fig|tab)-", source) and "caption" not in tags
     ]
     assert not untagged, f"{path.name}: caption cells without the caption tag: {untagged}"
+
+
+BARE_DOC = re.compile(r"\{doc\}`[^`<]*`")
+
+
+@pytest.mark.parametrize(
+    "path", CHAPTERS + sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.name
+)
+def test_chapter_links_carry_their_words(path):
+    """A bare {doc}`09_baselines` reads as the chapter's title in the HTML book but as the
+    file name in JupyterLab (jupyterlab-myst): every link names its chapter in words."""
+    if path.suffix == ".ipynb":
+        text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    else:
+        text = path.read_text()
+    bare = BARE_DOC.findall(text)
+    assert not bare, f"{path.name}: links that JupyterLab shows as file names: {bare}"
