@@ -311,7 +311,7 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
             "model": ["qkan_lstm"] * 6,
             "dataset": ["damped_shm"] * 6,
             "seed": [0, 1, 2] * 2,
-            "shots": ["exact"] * 3 + ["1 000"] * 3,
+            "shots": ["exact"] * 3 + ["1,000"] * 3,
             "test_r2": [0.9, 0.8, 0.85, 0.7, 0.6, 0.65],
         }
     )
@@ -353,7 +353,7 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
         names = [n for n in table.index.names if n] or [table.columns.name]
         for level in names:  # what the rows are stays named, in the header
             assert f"<th>{level}</th>" in html, (name, level)
-    assert tables["device training"].loc[("QKAN-LSTM", "Damped SHM", "1 000"), "seeds"] == 3
+    assert tables["device training"].loc[("QKAN-LSTM", "Damped SHM", "1,000"), "seeds"] == 3
 
 
 def test_tuning_table_gives_each_column_one_number_format():
