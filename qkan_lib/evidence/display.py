@@ -237,14 +237,16 @@ def number(value: float, digits: int = 4, sign: bool = False, scientific: bool =
     """``digits`` decimals, or scientific notation with ``digits - 1`` significant digits
     ("3.00 × 10⁻⁵", :func:`scientific`) where fixed decimals would print only zeros
     (|value| < 10^-digits, e.g. a loss of 3e-5) or more than ten digits (``scientific=False``:
-    never); a missing value prints :data:`MISSING`; ``sign``: always a sign."""
+    never); a comma between thousands ("12,345.6"); a missing value prints :data:`MISSING`;
+    ``sign``: always a sign."""
     if _missing(value):
         return MISSING
     value = float(value)
     plus = "+" if sign else ""
     if scientific and value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
         return _scientific(value, max(digits - 1, 2), sign)
-    return f"{round(value, digits) + 0.0:{plus}.{digits}f}"  # never "-0.00"
+    # never "-0.00"; thousands with a comma, "12,345.6"
+    return f"{round(value, digits) + 0.0:{plus},.{digits}f}"
 
 
 _scientific = scientific  # :func:`number`'s argument ``scientific`` shadows the function

@@ -478,7 +478,7 @@ def device_feasibility(
     device, shots, median) and the device time of the full training of Table II at each shot
     budget (``{shots: seconds}``). Returns a row with the keys of :data:`COLUMNS`."""
     finite = deployment[deployment["shots"] != "exact"].copy()
-    finite["n"] = finite["shots"].str.replace(" ", "").astype(int)
+    finite["n"] = finite["shots"].str.replace(",", "").astype(int)
     usable = finite[finite["median"] <= r2_tolerance]
     per_device = usable.groupby("device")["n"].min()
     devices = sorted(finite["device"].unique())

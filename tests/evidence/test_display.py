@@ -72,6 +72,8 @@ def test_thousands_are_written_with_a_comma():
     assert D.count(10000) == "10,000" and D.count(999) == "999" and D.count(-1234.0) == "-1,234"
     assert D.count(1_000_000) == "1,000,000" and D.plural(1000, "shot") == "1,000 shots"
     assert D.power_text(9999) == "9,999"
+    assert D.number(12345.678, 1) == "12,345.7" and D.number(-1234.5, 0) == "-1,234"
+    assert D.number(999.96, 1) == "1,000.0" and D.number(0.5, 2) == "0.50"
 
 
 def test_raw_number_pattern_finds_what_the_page_must_not_show():
