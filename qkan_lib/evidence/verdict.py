@@ -28,6 +28,7 @@ from .display import (
     display_name,
     interval,
     listing,
+    number,
     numbers,
     p_value,
     page_table,
@@ -508,7 +509,8 @@ def device_feasibility(
         measured = (
             f"median test R² lost within {r2_tolerance} on all {len(devices)} device models "
             f"from {count(budget)} shots per circuit; the full training of Table II at that budget "
-            f"needs {days(seconds):,.0f} days of device time (limit {days(training_budget_s):.0f})"
+            f"needs {number(days(seconds), 0)} days of device time "
+            f"(limit {number(days(training_budget_s), 0)})"
         )
         if seconds <= training_budget_s:
             outcome, verdict = "holds", "holds: usable and trainable on every device model"
