@@ -89,8 +89,8 @@ def synthetic_dataset(
     val_fraction: float = 0.0,
     **series_options,
 ) -> SequenceData:
-    """Damped SHM (angular velocity) or Bessel Function (J_2), scaled to [-1, 1] on the whole series,
-    windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test).
+    """Damped SHM (angular velocity) or Bessel Function (J_2), scaled to [-1, 1] on the whole
+    series, windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test).
 
     ``val_fraction > 0`` carves a validation block of ``round(val_fraction * n_train)`` windows
     from the END of the training period (for tuning without looking at the test part); the test
