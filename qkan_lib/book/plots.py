@@ -22,7 +22,13 @@ from ..core.spectrum import (
     shot_noise_floor,
 )
 from ..data.milan import longest_gap
-from ..evidence.display import display_name, power_of_ten_text, scientific, significant
+from ..evidence.display import (
+    display_name,
+    number,
+    power_of_ten_text,
+    scientific,
+    significant,
+)
 from ..evidence.noisy_deployment import shot_order
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
@@ -34,7 +40,9 @@ class PlainLogFormatter(LogFormatter):
     ticks get a label is Matplotlib's choice (all of them only on a short axis)."""
 
     def _num_to_string(self, x, vmin, vmax):
-        return significant(x, 3)  # "0.5", "20", and "1 × 10⁻⁵" where a plain number would not fit
+        if 1 <= abs(x) < 1e6 and x == round(x):
+            return number(x, 0)  # "20", "1,000", never "1e+03"
+        return significant(x, 3)  # "0.5", and "1 × 10⁻⁵" where a plain number would not fit
 
 
 def daruan_parameters(
