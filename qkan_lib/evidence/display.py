@@ -9,7 +9,10 @@ and the browser test of the built pages, read the same list).
 Numbers: :func:`number` prints the precision that matters (scientific notation where fixed
 decimals would print only zeros), :func:`numbers` gives a group of numbers that differ enough
 decimals to tell them apart, :func:`count` prints whole numbers without ".0", and a missing
-value prints as a dash, never "nan".
+value prints as a dash, never "nan". One look for every page: scientific numbers as
+"1.9 × 10⁻⁶" (:func:`scientific`, which :func:`number`, :func:`number_format`,
+:func:`significant`, :func:`p_value` and :func:`power_text` write), thousands as "10,000";
+no other module formats a number for the page (``tests/test_number_style.py``).
 """
 
 from __future__ import annotations
