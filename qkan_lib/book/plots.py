@@ -22,7 +22,13 @@ from ..core.spectrum import (
     shot_noise_floor,
 )
 from ..data.milan import longest_gap
-from ..evidence.display import display_name
+from ..evidence.display import (
+    display_name,
+    number,
+    power_of_ten_text,
+    scientific,
+    significant,
+)
 from ..evidence.noisy_deployment import shot_order
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
@@ -34,7 +40,9 @@ class PlainLogFormatter(LogFormatter):
     ticks get a label is Matplotlib's choice (all of them only on a short axis)."""
 
     def _num_to_string(self, x, vmin, vmax):
-        return f"{x:.3g}"
+        if 1 <= abs(x) < 1e6 and x == round(x):
+            return number(x, 0)  # "20", "1,000", never "1e+03"
+        return significant(x, 3)  # "0.5", and "1 × 10⁻⁵" where a plain number would not fit
 
 
 def daruan_parameters(
@@ -192,7 +200,7 @@ def plot_daruan_spectrum(
     ax_s.set(
         xlabel=r"frequency $\omega$",
         ylabel=r"$|c_\omega|$",
-        title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {residual:.1e}",
+        title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {scientific(residual)}",
     )
     if omega_limit is not None:
         ax_s.set_xlim(-omega_limit, omega_limit)
@@ -606,7 +614,7 @@ def plot_timing_spread(
                 color=f"C{k}",
                 label=MODEL_LABELS.get(model, model),
             )
-        ax.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values])
+        ax.set_xticks(np.arange(len(values)), [significant(v, 6) for v in values])
         ax.set(
             xlabel=display_name(name),
             ylabel=f"{unit} per {what} (median, min-max)",
@@ -675,14 +683,12 @@ DEPLOYMENT_FLOOR = 1e-4
 
 def deployment_caption() -> str:
     """The line styles of :func:`plot_deployment` in words, from the same mapping."""
-    exponent = str(int(round(math.log10(DEPLOYMENT_FLOOR)))).translate(
-        str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-    )
+    floor = power_of_ten_text(round(math.log10(DEPLOYMENT_FLOOR)))
     return (
         "; ".join(style["word"] for style in DEPLOYMENT_STYLES.values())
         + "; at the right, unjoined, the device model's exact expectation (no shots)"
-        + f"; losses below 10{exponent}, gains (negative losses) included, are drawn at"
-        + f" 10{exponent}"
+        + f"; losses below {floor}, gains (negative losses) included, are drawn at"
+        + f" {floor}"
     )
 
 
@@ -737,7 +743,7 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
 # How plot_loss_against_error draws each shot budget; its caption reads this.
 ERROR_LOSS_STYLES = {
     "exact": {"marker": "o", "word": "circles: the device model's exact expectation"},
-    "10 000": {"marker": "s", "word": "squares: 10 000 shots per circuit"},
+    "10,000": {"marker": "s", "word": "squares: 10,000 shots per circuit"},
 }
 
 

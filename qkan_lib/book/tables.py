@@ -16,8 +16,9 @@ from scipy.stats import kendalltau
 
 from ..core.shift import circuit_evaluations
 from ..data.real_series import REAL_SERIES
-from ..evidence.display import (  # noqa: F401
+from ..evidence.display import (  # noqa: F401 (power_text, power_of_ten_text: ql.tables.*)
     MISSING,
+    count,
     display_name,
     interval,
     listing,
@@ -26,6 +27,10 @@ from ..evidence.display import (  # noqa: F401
     numbers,
     p_value,
     page_table,
+    power_of_ten_text,
+    power_text,
+    scientific,
+    significant,
 )
 from ..evidence.noisy_deployment import shot_order
 from ..evidence.quantum_cost import readout_shot_factor
@@ -349,7 +354,7 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) 
             out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{text}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order).fillna(MISSING)
-    table.columns = [f"lr {lr:g}" for lr in table.columns]
+    table.columns = [f"lr {significant(lr, 3)}" for lr in table.columns]
     n_seeds = int(stats["size"].max())
     table.index.name = (
         f"median [min, max] over {n_seeds} seeds" if n_seeds > 1 else "validation score, 1 seed"
@@ -364,7 +369,7 @@ def tuning_statement(best: dict[str, float], used: dict[str, float]) -> str:
     models = [m for m in ALL_MODELS if m in best] + [m for m in best if m not in ALL_MODELS]
     kept = [MODEL_LABELS.get(m, m) for m in models if used.get(m) == best[m]]
     moved = [
-        f"{MODEL_LABELS.get(m, m)} {used[m]:g} → {best[m]:g}"
+        f"{MODEL_LABELS.get(m, m)} {significant(used[m], 3)} → {significant(best[m], 3)}"
         for m in models
         if m in used and used[m] != best[m]
     ]
@@ -448,19 +453,20 @@ def shrinkage_table(factors: pd.DataFrame) -> pd.DataFrame:
     """Rows L, columns depolarizing probability p: the factor every non-constant Fourier
     coefficient is multiplied by (``factors`` has index reps, columns p)."""
     out = factors.map(lambda v: f"{v:.3f}")
-    out.columns = [f"p = {p:g}" for p in factors.columns]
+    out.columns = [f"p = {significant(p, 3)}" for p in factors.columns]
     out.index = [f"L = {r}" for r in factors.index]
     return out
 
 
 def daruan_error_table(errors: pd.DataFrame) -> pd.DataFrame:
     """Per device model: RMS and largest error of a DARUAN's <Z> against the exact value (exact
-    expectation on the device model), beside the RMS shot standard error at 1 000 shots."""
+    expectation on the device model), beside the RMS shot standard error at 1,000 shots, all
+    in the page's scientific notation ("9.3 × 10⁻³")."""
     table = pd.DataFrame(
         {
-            "RMS error": errors["rms_error"].map(lambda v: f"{v:.1e}"),
-            "largest error": errors["max_error"].map(lambda v: f"{v:.1e}"),
-            "shot s.e. at 1 000": errors["shot_se_1000"].map(lambda v: f"{v:.1e}"),
+            "RMS error": errors["rms_error"].map(scientific),
+            "largest error": errors["max_error"].map(scientific),
+            f"shot s.e. at {count(1000)}": errors["shot_se_1000"].map(scientific),
         }
     ).set_index(errors["device"].rename("device model"))
     return page_table(table)  # one header row
@@ -480,38 +486,13 @@ def deployment_table(summary: pd.DataFrame, readout: str) -> pd.DataFrame:
     )
 
 
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
-    """One number style for counts and durations that span many orders of magnitude: plain
-    with thousands separators below ``plain_below`` ("96", "1,457"), else ``digits``
-    significant digits times a power of ten ("1.7 × 10⁵", "1.9 × 10⁻⁴" below 10⁻³), never
-    "1.66e+05"."""
-    value = float(value)
-    if not math.isfinite(value):
-        return "–"
-    if 1e-3 <= abs(value) < plain_below or value == 0:
-        return f"{value:,.0f}" if abs(value) >= 1 or value == 0 else f"{value:.{digits}g}"
-    exponent = math.floor(math.log10(abs(value)))
-    mantissa = value / 10**exponent
-    if round(abs(mantissa), digits - 1) >= 10:  # 9.96 rounds up to 10.0
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:.{digits - 1}f} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
-
-
-def power_of_ten_text(exponent: int) -> str:
-    """ "10⁶" for an order of magnitude in prose, never "1e6"."""
-    return "10" + str(int(exponent)).translate(_SUPERSCRIPTS)
-
-
 def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
     """Per model and dataset: circuits for one forecast, one epoch and the full training, and
     the full training's device time on each device kind, in days, or in years where days
-    would exceed 100 000 (from
+    would exceed 100,000 (from
     :func:`qkan_lib.evidence.quantum_cost.table_workloads` and ``cost_table``), all in one
     number style (:func:`power_text`)."""
-    # per device kind one unit: years where days would run past 100 000
+    # per device kind one unit: years where days would run past 100,000
     in_years = {
         device: float(group["training_s"].max()) / 86400 > 1e5
         for device, group in costs.groupby("device")
@@ -545,9 +526,9 @@ def packing_display_table(packing: pd.DataFrame) -> pd.DataFrame:
     first = packing.iloc[0]
     per_job, legacy = int(first["circuits_per_job"]), int(first["legacy_per_job"])
     ways = {
-        "legacy": f"{legacy:,} circuits",
-        "sweeps": f"{per_job:,} circuits",
-        "packed": f"{per_job:,} circuits, {int(first['qubits'])} qubits",
+        "legacy": f"{count(legacy)} circuits",
+        "sweeps": f"{count(per_job)} circuits",
+        "packed": f"{count(per_job)} circuits, {count(first['qubits'])} qubits",
     }
     rows = []
     for model, r in packing.iterrows():
@@ -699,7 +680,7 @@ def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
             "best baseline": [model_label(b) for b in comparisons["b"]],
             "MAE ratio": [f"{r:.{digits}f}" for r in comparisons["mae_ratio"]],
             "DM (HLN)": [f"{s:+.{digits}f}" for s in comparisons["statistic"]],
-            "Holm p": [f"{p:.2g}" for p in comparisons["p_holm"]],
+            "Holm p": [p_value(p) for p in comparisons["p_holm"]],
             "verdict": [
                 v if not v.endswith(" better") else f"{model_label(v[: -len(' better')])} better"
                 for v in comparisons["verdict"]

@@ -25,7 +25,7 @@ from ..core.circuits import circuit_expectations
 from ..core.layers import QKANLayer
 from ..core.pennylane_circuits import pennylane_qlstm_circuit
 from ..data.registry import load_dataset
-from ..evidence.display import page_table
+from ..evidence.display import page_table, significant
 from ..kernels.paths import reference_path
 from ..models.cells import LSTMCell, ModuleGates, QKANGates, QLSTMGates, RecurrentRegressor
 from ..models.registry import MODEL_LABELS, MODEL_REGISTRY, build_model
@@ -444,9 +444,11 @@ def benchmark_table(records):
         if target is None:
             goal = ""
         elif target >= 1:
-            goal = f">= {target:g}x faster: {'met' if ratio >= target else 'MISSED'}"
+            goal = f">= {significant(target, 3)}x faster: {'met' if ratio >= target else 'MISSED'}"
         else:
-            goal = f"<= {1 / target:g}x slower: {'met' if ratio >= target else 'MISSED'}"
+            goal = (
+                f"<= {significant(1 / target, 3)}x slower: {'met' if ratio >= target else 'MISSED'}"
+            )
         rows.append(
             {
                 "case": r["case"],
@@ -878,9 +880,11 @@ def benchmark_lines(records) -> list[str]:
         if target is None:
             verdict = ""
         elif target >= 1:
-            verdict = f">={target:g}x {'ok' if ratio >= target else 'MISSED'}"
+            verdict = f">={significant(target, 3)}x {'ok' if ratio >= target else 'MISSED'}"
         else:  # a slowdown bound: ours may be at most 1/target times the reference
-            verdict = f"<={1 / target:g}x slower {'ok' if ratio >= target else 'MISSED'}"
+            verdict = (
+                f"<={significant(1 / target, 3)}x slower {'ok' if ratio >= target else 'MISSED'}"
+            )
         lines.append(
             f"{r['case']:<72}{r['ours_s'] * 1e3:>9.3f}  {r['reference']:<42}"
             f"{r['reference_s'] * 1e3:>9.3f}{ratio:>9.2f}x  {verdict}"

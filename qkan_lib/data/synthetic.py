@@ -1,6 +1,6 @@
-"""The paper's synthetic series, Damped SHM and Bessel J2, and their datasets.
+"""The paper's synthetic series, Damped SHM and Bessel Function (J_2), and their datasets.
 
-Damped SHM and Bessel J2 follow the reference code of the QLSTM papers (see
+Damped SHM and Bessel Function (J_2) follow the reference code of the QLSTM papers (see
 REFERENCE-SETUP in the book): grid, constants, min-max scaling to [-1, 1] fitted on the
 whole series, windows and a chronological 67 / 33 train / test split. The numerics are
 this library's own (an RK4 integrator, the trapezoidal Bessel integral); the tests compare
@@ -89,8 +89,8 @@ def synthetic_dataset(
     val_fraction: float = 0.0,
     **series_options,
 ) -> SequenceData:
-    """Damped SHM (angular velocity) or Bessel J2, scaled to [-1, 1] on the whole series,
-    windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test).
+    """Damped SHM (angular velocity) or Bessel Function (J_2), scaled to [-1, 1] on the whole
+    series, windowed, and split chronologically (first ``int(0.67 N)`` windows train, rest test).
 
     ``val_fraction > 0`` carves a validation block of ``round(val_fraction * n_train)`` windows
     from the END of the training period (for tuning without looking at the test part); the test

@@ -9,7 +9,10 @@ and the browser test of the built pages, read the same list).
 Numbers: :func:`number` prints the precision that matters (scientific notation where fixed
 decimals would print only zeros), :func:`numbers` gives a group of numbers that differ enough
 decimals to tell them apart, :func:`count` prints whole numbers without ".0", and a missing
-value prints as a dash, never "nan".
+value prints as a dash, never "nan". One look for every page: scientific numbers as
+"1.9 × 10⁻⁶" (:func:`scientific`, which :func:`number`, :func:`number_format`,
+:func:`significant`, :func:`p_value` and :func:`power_text` write), thousands as "10,000";
+no other module formats a number for the page (``tests/test_number_style.py``).
 """
 
 from __future__ import annotations
@@ -106,6 +109,21 @@ def find_code_names(text: str) -> list[str]:
     return _CODE_NAME_PATTERN.findall(str(text))
 
 
+# Numbers in a look the page never uses (issue 25): Python's exponent ("1.9e-06", "9.3e-03",
+# "1E+05") and thousands split by a space ("10 000"). Scientific numbers are "1.9 × 10⁻⁶"
+# (:func:`scientific`), thousands "10,000" (:func:`count`); the browser test runs this over
+# every page's text outside code cells.
+RAW_NUMBER_PATTERN = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])"  # 1.9e-06, 1E+05
+    r"|(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\w.,])"  # 10 000, 1 234 567
+)
+
+
+def find_raw_numbers(text: str) -> list[str]:
+    """The numbers of ``text`` in a look the page never uses (:data:`RAW_NUMBER_PATTERN`)."""
+    return RAW_NUMBER_PATTERN.findall(str(text))
+
+
 def frame_text(frame: pd.DataFrame) -> str:
     """Everything a reader sees of a table (cells, column and index labels and their names)
     as one string, for :func:`find_code_names`."""
@@ -176,18 +194,65 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value)
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten_text(exponent: int) -> str:
+    """ "10⁶", "10⁻⁴": an order of magnitude on the page, never "1e6"."""
+    return "10" + str(int(exponent)).translate(_SUPERSCRIPTS)
+
+
+def _unicode_exponent(text: str) -> str:
+    """Python's "1.9e-06" as the page writes it, "1.9 × 10⁻⁶"; text without an exponent
+    passes unchanged."""
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa} × {power_of_ten_text(int(exponent))}" if e else text
+
+
+def scientific(value: float, significant: int = 2, sign: bool = False) -> str:
+    """The page's one scientific notation: ``significant`` digits times a power of ten,
+    "1.9 × 10⁻⁶" (a unicode ×, superscript minus and digits), never "1.9e-06"; a mantissa
+    that rounds up to 10 moves to the next power (9.96e-5 -> "1.0 × 10⁻⁴"); zero is "0",
+    a missing value :data:`MISSING`."""
+    if _missing(value):
+        return MISSING
+    if int(significant) < 1:
+        raise ValueError(f"scientific: significant must be >= 1, got {significant!r}")
+    value = float(value)
+    if value == 0:
+        return "+0" if sign else "0"
+    plus = "+" if sign else ""
+    return _unicode_exponent(f"{value:{plus}.{int(significant) - 1}e}")
+
+
+def significant(value: float, digits: int = 2, sign: bool = False) -> str:
+    """``digits`` significant digits without trailing zeros (a learning rate "0.001", a
+    p-value "0.032", a tolerance "0.05"), in :func:`scientific`'s notation where a plain
+    number would need more than four leading zeros or run past ``digits`` digits
+    ("3.4 × 10⁻⁵"); a missing value prints :data:`MISSING`."""
+    if _missing(value):
+        return MISSING
+    plus = "+" if sign else ""
+    return _unicode_exponent(f"{float(value) + 0.0:{plus}.{int(digits)}g}")
+
+
 def number(value: float, digits: int = 4, sign: bool = False, scientific: bool = True) -> str:
-    """``digits`` decimals, or scientific notation with ``digits - 1`` significant digits where
-    fixed decimals would print only zeros (|value| < 10^-digits, e.g. a loss of 3e-5) or more
-    than ten digits (``scientific=False``: never); a missing value prints :data:`MISSING`;
+    """``digits`` decimals, or scientific notation with ``digits - 1`` significant digits
+    ("3.00 × 10⁻⁵", :func:`scientific`) where fixed decimals would print only zeros
+    (|value| < 10^-digits, e.g. a loss of 3e-5) or more than ten digits (``scientific=False``:
+    never); a comma between thousands ("12,345.6"); a missing value prints :data:`MISSING`;
     ``sign``: always a sign."""
     if _missing(value):
         return MISSING
     value = float(value)
     plus = "+" if sign else ""
     if scientific and value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
-        return f"{value:{plus}.{max(digits - 2, 1)}e}"
-    return f"{round(value, digits) + 0.0:{plus}.{digits}f}"  # never "-0.00"
+        return _scientific(value, max(digits - 1, 2), sign)
+    # never "-0.00"; thousands with a comma, "12,345.6"
+    return f"{round(value, digits) + 0.0:{plus},.{digits}f}"
+
+
+_scientific = scientific  # :func:`number`'s argument ``scientific`` shadows the function
 
 
 def number_format(
@@ -216,8 +281,7 @@ def number_format(
         and nonzero
         and decimals + math.floor(math.log10(min(nonzero))) + 1 < significant
     ):
-        plus = "+" if sign else ""
-        return lambda v: MISSING if _missing(v) else f"{float(v):{plus}.{significant}e}"
+        return lambda v: scientific(v, significant + 1, sign)
     return lambda v: number(v, decimals, sign, scientific=False)
 
 
@@ -236,19 +300,32 @@ def interval(value: float, low: float, high: float, digits: int = 4, sign: bool 
 
 
 def count(value) -> str:
-    """A whole number (a width, a count of seeds) without ".0"; refuses a fractional one."""
+    """A whole number (a width, a count of seeds or circuits) without ".0" and with a comma
+    between thousands ("10,000", never "10 000"); refuses a fractional one."""
     if _missing(value):
         return MISSING
     if float(value) != int(float(value)):
         raise ValueError(f"count: expected a whole number, got {value!r}")
-    return str(int(float(value)))
+    return f"{int(float(value)):,}"
+
+
+def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
+    """One number style for counts and durations that span many orders of magnitude: plain
+    with thousands separators below ``plain_below`` ("96", "1,457"), else ``digits``
+    significant digits times a power of ten ("1.7 × 10⁵", "1.9 × 10⁻⁴" below 10⁻³,
+    :func:`scientific`), never "1.66e+05"."""
+    if _missing(value) or not math.isfinite(float(value)):
+        return MISSING
+    value = float(value)
+    if 1e-3 <= abs(value) < plain_below or value == 0:
+        return f"{value:,.0f}" if abs(value) >= 1 or value == 0 else significant(value, digits)
+    return scientific(value, digits)
 
 
 def p_value(p: float) -> str:
-    """A p-value: two significant digits, "1" rather than "1.0"."""
-    if _missing(p):
-        return MISSING
-    return f"{float(p):.2g}"
+    """A p-value: two significant digits, "1" rather than "1.0", "3.4 × 10⁻⁵" for a small
+    one (:func:`significant`)."""
+    return significant(p, 2)
 
 
 def sentence(text: str) -> str:

@@ -59,7 +59,9 @@ from .display import (
     numbers,
     p_value,
     page_table,
+    scientific,
     sentence,
+    significant,
 )
 from .forecasters import LinearAutoregression, baseline_metrics, persistence_forecast
 from .statistics import (
@@ -723,7 +725,7 @@ def format_trivial(
             "dataset": display_name(r.dataset),
             "forecaster": arm_label(r.forecaster),
             "test R²": number(r.r2, digits),
-            "test MSE": f"{r.mse:.2e}",
+            "test MSE": scientific(r.mse, 3),
         }
         if r.dataset in paper:
             last = [v[-1] for v in paper[r.dataset].values() if v[-1] is not None]
@@ -914,7 +916,7 @@ def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
             smallest_p(r.kind, r.n_a, r.n_b),
         )
     listed = ", ".join(
-        f"{p:.2g} ({TEST_LABELS.get(test, test)}, n = {na}{f'/{nb}' if nb else ''})"
+        f"{p_value(p)} ({TEST_LABELS.get(test, test)}, n = {na}{f'/{nb}' if nb else ''})"
         for (test, na, nb), p in bounds.items()
     )
     if min(bounds.values()) >= threshold:
@@ -927,5 +929,5 @@ def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
     return (
         f"With these seed counts the smallest p-value each test can reach is {listed}; "
         f"Holm's correction over the {m} comparisons rejects nothing unless some p is below "
-        f"α/{m} = {threshold:.3g}, {verdict}."
+        f"α/{m} = {significant(threshold, 3)}, {verdict}."
     )

@@ -52,7 +52,7 @@ from ..runs.experiment import protocol
 from ..runs.run import build_experiment_model, load_experiment_data, train_run
 from ..runs.store import atomic_write, default_results_dir, load_result, save_result
 from ..utils import check_positive_int
-from .display import MISSING, interval, listing, page_table
+from .display import MISSING, interval, listing, page_table, significant
 
 DEFAULT_TOL = 1e-9
 DEFAULT_ENERGY_TOL = 1e-3
@@ -819,7 +819,7 @@ def _range_text(row, measure: str, percent: bool) -> str:
         return MISSING
     if percent:  # the unit is in the column header
         return "{:.1f} [{:.1f}, {:.1f}]".format(*(100 * v for v in values))
-    return "{:g} [{:g}, {:g}]".format(*values)
+    return "{} [{}, {}]".format(*(significant(v, 6) for v in values))
 
 
 SPECTRUM_TABLE_PARTS = ("frequencies", "energy")
@@ -938,9 +938,9 @@ def spectrum_verdict(
             singles.append(row["frequencies_per_edge"] == ONE_FREQUENCY)
             parts.append(
                 f"L = {int(row['reps'])}: {100 * row['single_frequency']:.0f}% of edges within "
-                f"{100 * single_threshold:g}% of one frequency, median "
+                f"{significant(100 * single_threshold, 6)}% of one frequency, median "
                 f"{100 * row['share_outside_dominant_median']:.1f}% of the energy outside the "
-                f"dominant frequency, median {row['active_frequencies_median']:g} of "
+                f"dominant frequency, median {significant(row['active_frequencies_median'], 6)} of "
                 f"{int(row['max_frequencies'])} frequencies active"
             )
         if all(singles):

@@ -34,7 +34,7 @@ from ..runs.run import (
     trained_model,
 )
 from ..runs.training import predict, train
-from .display import listing, p_value, plural, sentence
+from .display import count, listing, p_value, plural, sentence, significant
 from .quantum_cost import cost_table, superconducting_timing, table_workloads
 from .statistics import ALPHA, NO_DIFFERENCE, compare_models, holm_verdicts
 from .verdict import R2_TOLERANCE, device_feasibility
@@ -45,8 +45,8 @@ QUICK_DEVICES = ("IBM Fez", "IBM Torino", "IBM Sherbrooke", "Quantinuum Helios")
 
 
 def shots_label(shots: int | None) -> str:
-    """ "100", "1 000", ... or "exact"."""
-    return "exact" if shots is None else f"{shots:,}".replace(",", " ")
+    """ "100", "1,000", ... (:func:`~qkan_lib.evidence.display.count`) or "exact"."""
+    return "exact" if shots is None else count(shots)
 
 
 def deployment_experiments(full: bool = False) -> dict[str, list[Experiment]]:
@@ -370,11 +370,11 @@ def shot_comparison_sentence(comparisons: pd.DataFrame) -> str:
 def shot_order(labels) -> list[str]:
     """Shot-budget labels (:func:`shots_label`) from the fewest shots to "exact"."""
     labels = list(dict.fromkeys(labels))
-    return sorted(labels, key=lambda s: math.inf if s == "exact" else int(s.replace(" ", "")))
+    return sorted(labels, key=lambda s: math.inf if s == "exact" else int(s.replace(",", "")))
 
 
 def shots_text(label: str) -> str:
-    """ "1 000 shots" from a :func:`shots_label`, "exact expectations" for "exact"."""
+    """ "1,000 shots" from a :func:`shots_label`, "exact expectations" for "exact"."""
     return "exact expectations" if label == "exact" else f"{label} shots"
 
 
@@ -412,17 +412,18 @@ def budget_sentence(reached: pd.DataFrame, tolerance: float = R2_TOLERANCE) -> s
         if not pd.isna(r.budget)
     ]
     miss = [where(r) for r in reached.itertuples() if pd.isna(r.budget)]
+    within = significant(tolerance, 3)
     if not miss:
         return sentence(
-            f"the median test R² comes within {tolerance:g} of exact training's for {listing(hit)}."
+            f"the median test R² comes within {within} of exact training's for {listing(hit)}."
         )
     if not hit:
         return sentence(
             f"for {listing(miss)} no shot budget brings the median test R² within "
-            f"{tolerance:g} of exact training's."
+            f"{within} of exact training's."
         )
     return sentence(
-        f"the median test R² comes within {tolerance:g} of exact training's for {listing(hit)}; "
+        f"the median test R² comes within {within} of exact training's for {listing(hit)}; "
         f"for {listing(miss)} no shot budget does."
     )
 

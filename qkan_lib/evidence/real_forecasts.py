@@ -71,6 +71,7 @@ from ..runs.run import trained_model
 from ..runs.store import default_results_dir, load_result
 from ..utils import check_positive_int
 from .closed_loop import FixedForecaster, closed_loop_forecast
+from .display import p_value
 from .findings import (
     MATCHED_TO_HQKAN,
     Arm,
@@ -564,15 +565,15 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
                    "no significant difference from")  # fmt: skip
         parts.append(
             f"{dataset_spec(r.dataset).label}: {outcome} {model_label(r.b)} "
-            f"(Diebold-Mariano, Holm p = {r.p_holm:.2g}; mean absolute error ratio "
+            f"(Diebold-Mariano, Holm p = {p_value(r.p_holm)}; mean absolute error ratio "
             f"{r.mae_ratio:.2f})"
         )
     n = len(rows)
     verdict, outcome, p = superiority_rule(a_better, b_better, rows["p_holm"])
     if outcome == "holds":
-        strength = f"{n} series, largest Holm p {p:.2g}"
+        strength = f"{n} series, largest Holm p {p_value(p)}"
     elif outcome == "does not hold":
-        strength = f"{n} series, Holm p {p:.2g} where the best baseline wins"
+        strength = f"{n} series, Holm p {p_value(p)} where the best baseline wins"
     else:
         strength = f"{n} series, " + smallest_holm(p)
     measured = f"{model_label(model)} against the best baseline per series: " + "; ".join(parts)
@@ -582,7 +583,7 @@ def real_data_claim(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict
 
 def smallest_holm(p: float) -> str:
     """The smallest Holm-adjusted p of a family, in words: when it is 1, every p is."""
-    return "all Holm-adjusted p = 1" if p >= 1 else f"smallest Holm-adjusted p {p:.2g}"
+    return "all Holm-adjusted p = 1" if p >= 1 else f"smallest Holm-adjusted p {p_value(p)}"
 
 
 def real_data_row(comparisons: pd.DataFrame, model: str = "qkan_lstm") -> dict:
@@ -725,7 +726,7 @@ def rank_sentence(ranks: pd.Series, summary: dict) -> str:
     head = (
         f"Across {n} series, {model_label(ranks.index[0])} has the best mean rank "
         f"({best:.2f} of {k}); the critical difference is {summary['cd']:.2f} "
-        f"(Friedman p = {summary['friedman_p']:.2g})"
+        f"(Friedman p = {p_value(summary['friedman_p'])})"
     )
     if n < MIN_SERIES_FOR_RANKS:
         within = f"all {k}" if len(close) == k else f"{len(close)} of {k}"

@@ -22,6 +22,7 @@ from ..runs.experiment import PathLike, protocol
 from ..runs.grid import run_grid
 from ..runs.store import results_frame
 from .book_runs import regeneration_costs
+from .display import significant
 from .findings import (
     FORECASTERS,
     PROTOCOL_LABELS,
@@ -188,7 +189,7 @@ def table_iv(final: pd.DataFrame) -> pd.DataFrame:
                 "sequence length": seq_len,
                 "seeds": int(mae["n"]),
                 "MAE": f"{mae['mean']:.4f} ± {mae['std']:.4f}",
-                "MSE": f"{mse['mean']:.4g} ± {mse['std']:.2g}",
+                "MSE": f"{significant(mse['mean'], 4)} ± {significant(mse['std'], 2)}",
             }
         )
     return pd.DataFrame(rows).set_index(["model", "sequence length"])
@@ -330,7 +331,7 @@ def real_series_markdown(evidence: dict) -> list[str]:
             "best baseline": [model_label(b) for b in c["b"]],
             "MAE ratio": c["mae_ratio"].map("{:.3f}".format),
             "DM (HLN)": c["statistic"].map("{:+.2f}".format),
-            "Holm p": c["p_holm"].map("{:.3g}".format),
+            "Holm p": c["p_holm"].map(lambda p: significant(p, 3)),
             "verdict": c["verdict"],
         }  # fmt: skip
     )

@@ -23,7 +23,17 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..models.registry import DATASET_LABELS
-from .display import display_name, interval, listing, numbers, p_value, page_table, sentence
+from .display import (
+    count,
+    display_name,
+    interval,
+    listing,
+    number,
+    numbers,
+    p_value,
+    page_table,
+    sentence,
+)
 from .learned_spectra import SEVERAL_FREQUENCIES, last_epoch_settings
 
 HOLDS = "holds"
@@ -469,7 +479,7 @@ def device_feasibility(
     device, shots, median) and the device time of the full training of Table II at each shot
     budget (``{shots: seconds}``). Returns a row with the keys of :data:`COLUMNS`."""
     finite = deployment[deployment["shots"] != "exact"].copy()
-    finite["n"] = finite["shots"].str.replace(" ", "").astype(int)
+    finite["n"] = finite["shots"].str.replace(",", "").astype(int)
     usable = finite[finite["median"] <= r2_tolerance]
     per_device = usable.groupby("device")["n"].min()
     devices = sorted(finite["device"].unique())
@@ -479,14 +489,15 @@ def device_feasibility(
         outcome, verdict = (
             "does not hold",
             (
-                f"does not hold: no shot budget up to {finite['n'].max():,} keeps the median test "
-                f"R² loss within {r2_tolerance} on {len(missing)} of {len(devices)} device models"
+                f"does not hold: no shot budget up to {count(finite['n'].max())} keeps the "
+                f"median test R² loss within {r2_tolerance} on {len(missing)} of "
+                f"{len(devices)} device models"
             ),
         )
         largest = finite[finite["n"] == finite["n"].max()].set_index("device")["median"]
         measured = (
             "; ".join(
-                f"{d}: median test R² lost {largest[d]:.3f} at {finite['n'].max():,} shots"
+                f"{d}: median test R² lost {largest[d]:.3f} at {count(finite['n'].max())} shots"
                 for d in missing
             )
             + f" (tolerance {r2_tolerance})"
@@ -497,8 +508,9 @@ def device_feasibility(
         seconds = training_seconds[budget]
         measured = (
             f"median test R² lost within {r2_tolerance} on all {len(devices)} device models "
-            f"from {budget:,} shots per circuit; the full training of Table II at that budget "
-            f"needs {days(seconds):,.0f} days of device time (limit {days(training_budget_s):.0f})"
+            f"from {count(budget)} shots per circuit; the full training of Table II at that budget "
+            f"needs {number(days(seconds), 0)} days of device time "
+            f"(limit {number(days(training_budget_s), 0)})"
         )
         if seconds <= training_budget_s:
             outcome, verdict = "holds", "holds: usable and trainable on every device model"

@@ -63,7 +63,7 @@ def test_device_training_table_compares_each_budget_with_exact_training():
 
     r2 = {
         ("qkan_lstm", "100"): [0.1, 0.2, 0.15, 0.3, 0.12, 0.22],
-        ("qkan_lstm", "1 000"): [0.8, 0.85, 0.9, 0.97, 0.84, 0.88],
+        ("qkan_lstm", "1,000"): [0.8, 0.85, 0.9, 0.97, 0.84, 0.88],
         ("qkan_lstm", "exact"): [0.95, 0.96, 0.97, 0.93, 0.94, 0.91],
         ("hqkan_lstm", "100"): [0.5, 0.52, 0.55, 0.6, 0.45, 0.51],
         ("hqkan_lstm", "exact"): [0.9, 0.91, 0.92, 0.93, 0.94, 0.95],
@@ -77,11 +77,11 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     )
     comparisons = nd.shot_comparisons(scores)
     table = tables.device_training_table(scores, comparisons)
-    assert list(table.index.get_level_values("shots")) == ["100", "1 000", "exact"] + [
+    assert list(table.index.get_level_values("shots")) == ["100", "1,000", "exact"] + [
         "100",
         "exact",
     ]
-    keys = [("qkan_lstm", "100"), ("qkan_lstm", "1 000"), ("hqkan_lstm", "100")]
+    keys = [("qkan_lstm", "100"), ("qkan_lstm", "1,000"), ("hqkan_lstm", "100")]
     raw = [wilcoxon(r2[key], r2[(key[0], "exact")]).pvalue for key in keys]
     want = multipletests(raw, method="holm")[1]
     for key, p in zip(keys, want):
@@ -161,7 +161,7 @@ def test_device_training_figure_draws_the_styles_its_caption_names():
             }
             for m in ("qkan_lstm", "hqkan_lstm")
             for d in ("damped_shm", "bessel")
-            for n in ("exact", "100", "1 000")
+            for n in ("exact", "100", "1,000")
             for k in range(3)
         ]
     )
@@ -169,7 +169,7 @@ def test_device_training_figure_draws_the_styles_its_caption_names():
     assert [ax.get_title() for ax in fig.axes] == ["Damped SHM", "Bessel Function"]
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
-    assert ticks == ["100", "1 000", "exact"]  # fewest shots first, exact apart
+    assert ticks == ["100", "1,000", "exact"]  # fewest shots first, exact apart
     joined = [ln for ln in ax.lines if len(ln.get_xdata()) > 1 and ln.get_marker() != "None"]
     for column, style in plots.DEVICE_TRAINING_STYLES.items():
         drawn = [line for line in joined if line.get_linestyle() == style["ls"]]
@@ -188,7 +188,7 @@ def test_loss_against_error_puts_each_device_at_its_error_with_the_captions_mark
         {
             "readout": ["expectation"] * 4,
             "device": ["a", "a", "b", "b"],
-            "shots": ["exact", "10 000", "exact", "10 000"],
+            "shots": ["exact", "10,000", "exact", "10,000"],
             "median": [0.002, 0.01, -0.001, 0.02],
         }
     )

@@ -1,6 +1,7 @@
 """Report tables (qkan_lib.book.tables): the book's headline sentences come from these."""
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -51,7 +52,7 @@ def test_mean_std_formats_and_handles_one_seed():
     assert reports.mean_std(0.123456, 0.01) == "0.1235 ± 0.0100"
     assert reports.mean_std(1.0, float("nan")) == "1.0000"
     assert reports.mean_std(2.0, 0.5, digits=1) == "2.0 ± 0.5"
-    assert reports.mean_std(3.2e-5, 1.1e-5) == "3.20e-05 ± 1.10e-05"
+    assert reports.mean_std(3.2e-5, 1.1e-5) == "3.20 × 10⁻⁵ ± 1.10 × 10⁻⁵"
     assert reports.mean_std(0.5, 0.0) == "0.5000 ± 0.0000"
 
 
@@ -276,6 +277,13 @@ def test_configuration_table_has_no_code_names_and_no_missing_cells():
     )
 
 
+def _read_back(text: str) -> float:
+    """A number as the page writes it ("2.07 × 10⁻⁵", "1,234.5") as a float."""
+    mantissa, _, power = text.strip().replace(",", "").partition(" × 10")
+    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+    return float(mantissa) * 10.0 ** int(power.translate(digits) or 0)
+
+
 def test_tuning_table_tells_small_scores_apart():
     # validation MSEs of 1e-5..2e-4: fixed four decimals would print 0.0000 [0.0000, 0.0002]
     scores = pd.DataFrame(
@@ -283,8 +291,7 @@ def test_tuning_table_tells_small_scores_apart():
     )
     cell = reports.tuning_table(scores, {"lstm": 0.01}).iloc[0, 0]
     median, low, high = (
-        float(v)
-        for v in cell.rstrip(" *").replace("[", "").replace("]", "").replace(",", "").split()
+        _read_back(v) for v in re.findall(r"[^\[\],]+", cell.rstrip(" *")) if v.strip()
     )
     assert len({median, low, high}) == 3 and "0.0000 [0.0000" not in cell
     assert median == pytest.approx(3.1e-5, rel=0.1) and high == pytest.approx(2.1e-4, rel=0.1)
@@ -311,7 +318,7 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
             "model": ["qkan_lstm"] * 6,
             "dataset": ["damped_shm"] * 6,
             "seed": [0, 1, 2] * 2,
-            "shots": ["exact"] * 3 + ["1 000"] * 3,
+            "shots": ["exact"] * 3 + ["1,000"] * 3,
             "test_r2": [0.9, 0.8, 0.85, 0.7, 0.6, 0.65],
         }
     )
@@ -353,7 +360,7 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
         names = [n for n in table.index.names if n] or [table.columns.name]
         for level in names:  # what the rows are stays named, in the header
             assert f"<th>{level}</th>" in html, (name, level)
-    assert tables["device training"].loc[("QKAN-LSTM", "Damped SHM", "1 000"), "seeds"] == 3
+    assert tables["device training"].loc[("QKAN-LSTM", "Damped SHM", "1,000"), "seeds"] == 3
 
 
 def test_tuning_table_gives_each_column_one_number_format():
@@ -428,4 +435,7 @@ def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation
         }
     )
     cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
-    assert cells == ["2.07e-05 [1.10e-05, 4.20e-05] *", "4.80e-04 [3.80e-04, 8.97e-03]"]
+    assert cells == [
+        "2.07 × 10⁻⁵ [1.10 × 10⁻⁵, 4.20 × 10⁻⁵] *",
+        "4.80 × 10⁻⁴ [3.80 × 10⁻⁴, 8.97 × 10⁻³]",
+    ]

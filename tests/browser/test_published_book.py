@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from chromium_driver import start_chromium
 
+from qkan_lib.evidence.display import find_raw_numbers
+
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -160,7 +162,12 @@ LAYOUT = """
         .filter(p => p.scrollWidth > p.clientWidth + 1)
         .map(p => [p.scrollWidth, p.clientWidth, (p.textContent.split('\\n')
             .reduce((a, b) => a.length >= b.length ? a : b)).slice(0, 80)]);
+    // what a reader reads: the article without code, code output and math source
+    const prose = article.cloneNode(true);
+    prose.querySelectorAll('div.cell_input, pre, code, script, style, .math, mjx-container')
+        .forEach(e => e.remove());
     return {html: document.documentElement.outerHTML, text: document.body.innerText,
+            prose: prose.textContent,
             captions: captions, wideCode: wideCode,
             articleOverflow: [article.scrollWidth, article.clientWidth]};
 """
@@ -168,7 +175,8 @@ LAYOUT = """
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_layout(browser, server, page):
-    """No build-machine path, tables numbered as tables, nothing wider than its box."""
+    """No build-machine path, tables numbered as tables, nothing wider than its box, no number
+    in a look the page never uses ("1.9e-06", "10 000")."""
     browser.get(f"{server}/{page}")
     found = browser.execute_script(LAYOUT)
     problems = []
@@ -181,6 +189,11 @@ def test_page_layout(browser, server, page):
                     f"...{content[max(0, at - 60) : at + 80]}..."
                 )
                 break
+    raw = find_raw_numbers(found["prose"])
+    if raw:
+        # issue 25: "1.9 × 10⁻⁶" and "10,000" (qkan_lib.evidence.display), never "1.9e-06" or
+        # "10 000"; the pattern is checked on sample text in tests/test_number_style.py
+        problems.append(f"numbers in a look the page never uses: {sorted(set(raw))[:10]}")
     mislabelled = [
         (fid, number) for fid, number in found["captions"] if not number.startswith("Table")
     ]

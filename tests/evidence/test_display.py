@@ -18,14 +18,14 @@ ARCHIVE = ROOT / "archive" / "full"
 
 
 def test_numbers_show_the_precision_that_matters():
-    assert D.number(2.7755575615628914e-17) == "2.78e-17"  # never the raw float
+    assert D.number(2.7755575615628914e-17) == "2.78 × 10⁻¹⁷"  # never the raw float
     assert D.number(0.5) == "0.5000" and D.number(-0.0) == "0.0000"  # no "-0.0000"
     assert D.number(float("nan")) == D.MISSING and D.number(None) == D.MISSING
-    assert D.number(3e-5) == "3.00e-05"  # .4f would print 0.0000
+    assert D.number(3e-5) == "3.00 × 10⁻⁵"  # .4f would print 0.0000
     assert D.number(0.25, 2, sign=True) == "+0.25"
     assert D.number(-0.001, 2, scientific=False) == "0.00"  # no "HQKAN-LSTM -0.00"
     # values that differ never print the same: more decimals, or scientific when all tiny
-    assert D.interval(1e-5, 2e-5, 3e-5) == "1.00e-05 [2.00e-05, 3.00e-05]"
+    assert D.interval(1e-5, 2e-5, 3e-5) == "1.00 × 10⁻⁵ [2.00 × 10⁻⁵, 3.00 × 10⁻⁵]"
     assert D.interval(0.99671, 0.99674, 0.9968) == "0.99671 [0.99674, 0.99680]"
     assert D.interval(0.5, 0.25, 0.75) == "0.5000 [0.2500, 0.7500]"
     # one notation per group
@@ -36,7 +36,72 @@ def test_numbers_show_the_precision_that_matters():
     assert D.count(3.0) == "3" and D.count(12) == "12" and D.count(math.nan) == D.MISSING
     with pytest.raises(ValueError, match="whole number"):
         D.count(2.5)
-    assert D.p_value(1.0) == "1" and D.p_value(3.4e-5) == "3.4e-05"
+    assert D.p_value(1.0) == "1" and D.p_value(3.4e-5) == "3.4 × 10⁻⁵"
+
+
+def test_scientific_notation_is_the_pages_one_look():
+    # issue 25: "1.9e-06", "9.3e-03" and "3.8 × 10⁻⁴" on different pages; now only the last
+    assert D.scientific(1.9e-6) == "1.9 × 10⁻⁶"
+    assert D.scientific(9.3e-3) == "9.3 × 10⁻³" and D.scientific(0.0093, 3) == "9.30 × 10⁻³"
+    assert D.scientific(-3.8e-4) == "-3.8 × 10⁻⁴"
+    assert D.scientific(3.8e-4, sign=True) == "+3.8 × 10⁻⁴"
+    assert D.scientific(1.66e5) == "1.7 × 10⁵" and D.scientific(2e12, 1) == "2 × 10¹²"
+    # a mantissa that rounds up to 10 moves to the next power, never "10.0 × 10⁻⁵"
+    assert D.scientific(9.96e-5) == "1.0 × 10⁻⁴" and D.scientific(-9.96e-5) == "-1.0 × 10⁻⁴"
+    assert D.scientific(9.994e-5, 3) == "9.99 × 10⁻⁵"
+    assert D.scientific(0.0) == "0" and D.scientific(-0.0) == "0"
+    assert D.scientific(None) == D.MISSING and D.scientific(math.nan) == D.MISSING
+    with pytest.raises(ValueError, match="significant"):
+        D.scientific(1.0, 0)
+    # the other formatters write the same look
+    assert D.number(-4.2e-7) == "-4.20 × 10⁻⁷" and D.number(9.996e-5) == "1.00 × 10⁻⁴"
+    assert D.number(1.5e11, 2) == "1.5 × 10¹¹"
+    assert D.significant(1e-5, 3) == "1 × 10⁻⁵" and D.significant(0.001, 3) == "0.001"
+    assert D.significant(0.05) == "0.05" and D.significant(-0.0) == "0"
+    assert D.p_value(9.96e-5) == "0.0001" and D.p_value(4.4e-12) == "4.4 × 10⁻¹²"
+    assert D.power_text(1.66e5) == "1.7 × 10⁵" and D.power_text(1.9e-4) == "1.9 × 10⁻⁴"
+    assert D.power_text(1457) == "1,457" and D.power_text(math.inf) == D.MISSING
+    assert D.power_of_ten_text(-4) == "10⁻⁴" and D.power_of_ten_text(6) == "10⁶"
+    column = D.number_format([2e-5, 1e-2], significant=2)
+    assert [column(v) for v in (2e-5, 1e-2)] == ["2.00 × 10⁻⁵", "1.00 × 10⁻²"]
+    for shown in (D.number(3e-5), D.p_value(3e-9), column(2e-5), D.power_text(5e-7)):
+        assert "e-" not in shown and not D.find_raw_numbers(shown)
+
+
+def test_thousands_are_written_with_a_comma():
+    assert D.count(10000) == "10,000" and D.count(999) == "999" and D.count(-1234.0) == "-1,234"
+    assert D.count(1_000_000) == "1,000,000" and D.plural(1000, "shot") == "1,000 shots"
+    assert D.power_text(9999) == "9,999"
+    assert D.number(12345.678, 1) == "12,345.7" and D.number(-1234.5, 0) == "-1,234"
+    assert D.number(999.96, 1) == "1,000.0" and D.number(0.5, 2) == "0.50"
+
+
+def test_raw_number_pattern_finds_what_the_page_must_not_show():
+    # the pattern the browser test runs over every page's text (outside code cells)
+    bad = [
+        "error 1.9e-06 here",
+        "9.3e-03",
+        "R² 2.7755575615628914e-17",
+        "1E+05 runs",
+        "10 000 shots",
+        "at 1 000 shots per circuit",
+        "100 000 days",
+        "1 234 567",
+    ]
+    for text in bad:
+        assert D.find_raw_numbers(text), text
+    good = [
+        "1.9 × 10⁻⁶",
+        "10,000 shots",
+        "L = 1 to 5",
+        "3 seeds, 100 epochs",
+        "Table 3 shows",
+        "0.9893 vs 0.9972",
+        "between 2 and 100 runs",
+        "lr 0.001",
+        "in 2024 and 2025",
+    ]
+    assert [D.find_raw_numbers(text) for text in good] == [[]] * len(good)
 
 
 def test_display_names_come_from_the_registries():

@@ -70,11 +70,11 @@ def test_feasibility_rule_reads_the_smallest_usable_budget():
     from qkan_lib.evidence.verdict import COLUMNS, device_feasibility
 
     summary = _summary(
-        {"a": {"100": 0.5, "1 000": 0.005, "exact": 0.0}, "b": {"100": 0.3, "1 000": 0.02}}
+        {"a": {"100": 0.5, "1,000": 0.005, "exact": 0.0}, "b": {"100": 0.3, "1,000": 0.02}}
     )
     row = device_feasibility(summary, {100: 1.0, 1000: 10.0}, seeds=3)
     assert set(row) == set(COLUMNS) and row["outcome"] == "does not hold"
-    summary = _summary({"a": {"100": 0.5, "1 000": 0.005}, "b": {"100": 0.003, "1 000": 0.001}})
+    summary = _summary({"a": {"100": 0.5, "1,000": 0.005}, "b": {"100": 0.003, "1,000": 0.001}})
     assert device_feasibility(summary, {1000: 10.0}, seeds=3)["outcome"] == "holds"
     row = device_feasibility(summary, {1000: 1e9}, seeds=3)
     assert row["outcome"] == "holds in part" and "1,000 shots" in row["what this book measured"]
