@@ -26,7 +26,7 @@ from ..evidence.display import display_name
 from ..evidence.noisy_deployment import shot_order
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
-from .style import COLUMN_PX, DPI, book_figure
+from .style import COLUMN_PX, DPI, PAGE_WIDTH_IN, book_figure
 
 
 class PlainLogFormatter(LogFormatter):
@@ -687,11 +687,12 @@ def deployment_caption() -> str:
 
 
 @book_figure
-def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
+def plot_deployment(summary, readouts: dict[str, str], figsize=(PAGE_WIDTH_IN, 5.4)):
     """Median test R² lost against the shot budget, one line per device model, one panel per
     readout (``readouts`` maps the summary's readout key to its display name); "exact" is the
     device model's exact expectation, drawn at the right as unjoined markers (it is no shot
-    budget). Returns the Figure."""
+    budget). Drawn as wide as the page, so that its text is shown at its own size (issue 25:
+    the legend was small to read). Returns the Figure."""
     fig, axes = plt.subplots(
         1, len(readouts), figsize=figsize, sharey=True, constrained_layout=True, squeeze=False
     )
@@ -725,12 +726,9 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
         if "exact" in order:
             ax.axvline(len(budgets) - 0.25, color="0.8", lw=0.8)
         ax.set(yscale="log", xlabel="shots per circuit", title=f"readout: {label}")
-        ax.tick_params(labelsize=9)
     axes[0, 0].set_ylabel("median test R² lost")
     # below the panels, so that it covers no line
-    fig.legend(
-        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9
-    )
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
     return fig
 
 

@@ -223,7 +223,8 @@ def test_usage_and_detail_plots_return_figures():
     usage = usage_frame({1: [0, 0], 2: [0.1, 0.3]})
     usage = pd.concat([usage, usage.assign(epoch=0)], ignore_index=True)
     fig = plot_spectrum_usage(usage)
-    assert len(fig.axes) == 3
+    panels = [ax for ax in fig.axes if ax.axison]  # three panels; the fourth cell: the legend
+    assert len(panels) == 3 and len(fig.axes) == 4 and fig.axes[3].get_legend() is not None
     plt.close(fig)
     with pytest.raises(ValueError, match="measures"):
         plot_spectrum_usage(usage, measures=("energy",))
