@@ -20,6 +20,7 @@ from qkan_lib.evidence.learned_spectra import (
     qkan_layers,
     qkan_lstm_experiment,
     spectrum_usage,
+    spectrum_usage_key,
     spectrum_usage_summary,
     spectrum_usage_table,
     spectrum_verdict,
@@ -150,7 +151,9 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     table = spectrum_usage_table(summary, "frequencies")
     assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0])
     assert table.index.names == ["dataset", "L", "epoch"]  # no bare row numbers
-    assert set(table["models × edges"]) == {"2 × 8"}
+    # models × edges, the same in every row of a dataset: in the caption, from the summary
+    assert "models × edges" not in table.columns
+    assert spectrum_usage_key(summary) == "2 models × 8 edges for Bessel Function"
     energy = spectrum_usage_table(summary, "energy")
     assert energy.index.equals(table.index) and not set(energy.columns) & set(table.columns)
     median = 100 * row["share_outside_dominant_median"]
