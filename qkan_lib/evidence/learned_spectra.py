@@ -817,7 +817,7 @@ def _range_text(row, measure: str, percent: bool) -> str:
     values = [row[f"{measure}_{k}"] for k in ("median", "min", "max")]
     if any(math.isnan(v) for v in values):
         return MISSING
-    if percent:  # the unit is in the column header
+    if percent:  # the unit is in the caption
         return "{:.1f} [{:.1f}, {:.1f}]".format(*(100 * v for v in values))
     return "{:g} [{:g}, {:g}]".format(*values)
 
@@ -855,17 +855,16 @@ def spectrum_usage_table(summary: pd.DataFrame, part: str) -> pd.DataFrame:
                     # no test R² at initialisation (epoch 0): shown as a dash, like other gaps
                     "test R²": MISSING
                     if math.isnan(row["test_r2_median"])
-                    else interval(
-                        row["test_r2_median"], row["test_r2_min"], row["test_r2_max"], 3
-                    ),
+                    else interval(row["test_r2_median"], row["test_r2_min"], row["test_r2_max"]),
                 }
             )
         else:
             cells.update(
                 {
-                    "% outside dominant": _range_text(row, "share_outside_dominant", True),
-                    "% outside lowest": _range_text(row, "share_outside_lowest", True),
-                    "% at combinations": _range_text(row, "share_combination", True),
+                    # in % of the oscillating energy (the caption says so)
+                    "outside dominant": _range_text(row, "share_outside_dominant", True),
+                    "outside lowest": _range_text(row, "share_outside_lowest", True),
+                    "at combinations": _range_text(row, "share_combination", True),
                 }
             )
         rows.append(cells)

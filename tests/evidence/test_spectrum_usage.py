@@ -157,7 +157,7 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     energy = spectrum_usage_table(summary, "energy")
     assert energy.index.equals(table.index) and not set(energy.columns) & set(table.columns)
     median = 100 * row["share_outside_dominant_median"]
-    assert energy.loc[("Bessel Function", 2, 2), "% outside dominant"].startswith(f"{median:.1f} [")
+    assert energy.loc[("Bessel Function", 2, 2), "outside dominant"].startswith(f"{median:.1f} [")
     with pytest.raises(ValueError, match="part"):
         spectrum_usage_table(summary, "both")
     with pytest.raises(ValueError, match="epochs"):
