@@ -50,7 +50,7 @@ GRID_TICK_PT = 9
 GRID_LABEL_PT = 10
 
 
-def _grid(rows: int, cols: int, figsize, panel=(1.9, 1.4)):
+def _grid(rows: int, cols: int, figsize, panel=(1.9, 1.3)):
     # no wider than the page: a wider grid is scaled down, and its tick labels with it
     width = min(PAGE_WIDTH_IN, max(4.0, panel[0] * cols + 0.8))
     figsize = figsize or (width, max(2.5, panel[1] * rows + 0.9))

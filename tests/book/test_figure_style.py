@@ -140,6 +140,33 @@ def _deployment():
     return plots.plot_deployment(pd.DataFrame(rows), readouts)
 
 
+def _loss_against_error():
+    """Chapter 13's Fig 13.3: each device model's loss against its RMS error on one DARUAN."""
+    rows = [
+        {"readout": readout, "device": device, "shots": shots, "median": lost / (k + 1)}
+        for readout in ("expectation", "amplitude")
+        for k, device in enumerate(DEVICES)
+        for shots, lost in (("10 000", 0.01), ("exact", 1e-3))
+    ]
+    errors = pd.DataFrame({"device": DEVICES, "rms_error": np.geomspace(1e-4, 3e-2, len(DEVICES))})
+    readouts = {"expectation": "⟨Z⟩", "amplitude": "|α| − |β|"}
+    return plots.plot_loss_against_error(pd.DataFrame(rows), errors, readouts)
+
+
+def _device_training():
+    """Chapter 13's Fig 13.4: median test R² of models trained on a device model per budget."""
+    rng = np.random.default_rng(0)
+    rows = [
+        {"model": model, "dataset": dataset, "seed": seed, "shots": shots,
+         "test_r2": 0.99 - rng.uniform(0, 0.05), "device_test_r2": 0.98 - rng.uniform(0, 0.1)}
+        for model in ("qkan_lstm", "hqkan_lstm", "qlstm")
+        for dataset in ("damped_shm", "bessel")
+        for shots in ("100", "1 000", "10 000", "exact")
+        for seed in range(3)
+    ]  # fmt: skip
+    return plots.plot_device_training(pd.DataFrame(rows))
+
+
 ARMS = ["LSTM", "QLSTM", "QKAN-LSTM", "HQKAN-LSTM", "Matched LSTM", "Matched LSTM (HQKAN-LSTM)",
         "Fourier twin"]  # fmt: skip
 
@@ -251,6 +278,8 @@ def _parameter_counts_figure():
 
 LEGEND_FIGURES = {
     "deployment (Fig 13.2)": _deployment,
+    "loss against error (Fig 13.3)": _loss_against_error,
+    "device training (Fig 13.4)": _device_training,
     "seed scores (Fig 9.1)": _seed_scores,
     "predictions (Figs 5.3, 6.3)": _prediction_figure,
     "1 - R² over epochs (Figs 5.2, 6.2)": _r2_gap_figure,
@@ -283,6 +312,8 @@ def test_legends_cover_no_panel(name):
 # DESIGNED_TEXT_PX on the page.
 DESIGNED = {
     "deployment (Fig 13.2)": (plots, "plot_deployment", _deployment),
+    "loss against error (Fig 13.3)": (plots, "plot_loss_against_error", _loss_against_error),
+    "device training (Fig 13.4)": (plots, "plot_device_training", _device_training),
     "seed scores (Fig 9.1)": (stats_plots, "plot_seed_scores", _seed_scores),
     "24 edge functions (Figs 11.1, 11.4)": (
         spectrum_plots,
