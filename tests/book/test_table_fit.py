@@ -25,8 +25,8 @@ CHAR_PX = 7.0
 PADDING_PX = 12.8
 WRAP_CHARS = 12  # a cell may wrap between its units into lines of at least this many characters
 # The units a cell never breaks inside (book/_ext/static/book_tables.js keeps them whole): an
-# interval "[low, high]", "mean ± std", a number with thousands "10 000", a word.
-UNITS = re.compile(r"\[[^\]]*\]|\S+ ± \S+|\d{1,3}(?: \d{3})+(?!\d)|\S+")
+# interval "[low, high]", "mean ± std", "1.9 × 10⁻⁶", a number with thousands "10 000", a word.
+UNITS = re.compile(r"\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+")
 
 
 def displayed_columns(table: pd.DataFrame) -> list[tuple[str, list[str]]]:

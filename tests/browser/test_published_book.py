@@ -387,10 +387,10 @@ def test_downloadable_notebooks_carry_no_build_machine_traces():
 # Issue 25: cramped tables. The reader check at 1280 px found cells squeezed below their
 # longest word (numbers broken at a hyphen, "1.9e-" over "06") and cells with one word per
 # line. A unit is what book/_ext/static/book_tables.js keeps whole: an interval "[low, high]",
-# "mean ± std", a number with thousands "10 000", a word. tests/book/test_table_fit.py checks
-# the table builders' columns without a browser.
+# "mean ± std", "1.9 × 10⁻⁶", a number with thousands "10 000", a word.
+# tests/book/test_table_fit.py checks the table builders' columns without a browser.
 CELLS = """
-    const units = /\\[[^\\]]*\\]|\\S+ ± \\S+|\\d{1,3}(?: \\d{3})+(?!\\d)|\\S+/g;
+    const units = /\\[[^\\]]*\\]|\\S+ ± \\S+|\\S+ × 10\\S+|\\d{1,3}(?: \\d{3})+(?!\\d)|\\S+/g;
     const ctx = document.createElement('canvas').getContext('2d');
     const found = [];
     for (const table of document.querySelectorAll('article table')) {
