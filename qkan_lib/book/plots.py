@@ -32,7 +32,7 @@ from ..evidence.display import (
 from ..evidence.noisy_deployment import shot_order
 from ..models.registry import DATASET_LABELS, DATASETS, MODEL_LABELS, MODELS
 from ..paper import R2_EPOCHS
-from .style import COLUMN_PX, DPI, book_figure
+from .style import COLUMN_PX, DPI, PAGE_WIDTH_IN, book_figure
 
 
 class PlainLogFormatter(LogFormatter):
@@ -693,11 +693,12 @@ def deployment_caption() -> str:
 
 
 @book_figure
-def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
+def plot_deployment(summary, readouts: dict[str, str], figsize=(PAGE_WIDTH_IN, 5.4)):
     """Median test R² lost against the shot budget, one line per device model, one panel per
     readout (``readouts`` maps the summary's readout key to its display name); "exact" is the
     device model's exact expectation, drawn at the right as unjoined markers (it is no shot
-    budget). Returns the Figure."""
+    budget). Drawn as wide as the page, so that its text is shown at its own size (issue 25:
+    the legend was small to read). Returns the Figure."""
     fig, axes = plt.subplots(
         1, len(readouts), figsize=figsize, sharey=True, constrained_layout=True, squeeze=False
     )
@@ -731,12 +732,9 @@ def plot_deployment(summary, readouts: dict[str, str], figsize=(10, 4.6)):
         if "exact" in order:
             ax.axvline(len(budgets) - 0.25, color="0.8", lw=0.8)
         ax.set(yscale="log", xlabel="shots per circuit", title=f"readout: {label}")
-        ax.tick_params(labelsize=9)
     axes[0, 0].set_ylabel("median test R² lost")
     # below the panels, so that it covers no line
-    fig.legend(
-        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9
-    )
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
     return fig
 
 
@@ -753,7 +751,9 @@ def loss_against_error_caption() -> str:
 
 
 @book_figure
-def plot_loss_against_error(summary, errors, readouts: dict[str, str], figsize=(10, 4.2)):
+def plot_loss_against_error(
+    summary, errors, readouts: dict[str, str], figsize=(PAGE_WIDTH_IN, 5.0)
+):
     """Median test R² lost (from :func:`qkan_lib.evidence.noisy_deployment.
     summarise_deployment`) against each device model's error on one DARUAN (the RMS error of
     :func:`~qkan_lib.evidence.noisy_deployment.daruan_device_errors`), one panel per readout,
@@ -779,13 +779,10 @@ def plot_loss_against_error(summary, errors, readouts: dict[str, str], figsize=(
                 color="C0" if shots == "exact" else "C3",
                 label=shots if shots == "exact" else f"{shots} shots",
             )
-        ax.set(xscale="log", yscale="log", xlabel="device model's RMS error on one DARUAN",
+        ax.set(xscale="log", yscale="log", xlabel="RMS error on one DARUAN",
                title=f"readout: {label}")  # fmt: skip
-        ax.tick_params(labelsize=9)
     axes[0, 0].set_ylabel("median test R² lost")
-    fig.legend(
-        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=9
-    )
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
     return fig
 
 
@@ -810,7 +807,7 @@ def device_training_caption() -> str:
 
 
 @book_figure
-def plot_device_training(scores, figsize=(10, 4.4)):
+def plot_device_training(scores, figsize=(PAGE_WIDTH_IN, 5.0)):
     """Median test R² over seeds against the shot budget of training on a device model, one
     panel per dataset, one colour per model, one line style per scoring
     (:data:`DEVICE_TRAINING_STYLES`); "exact" (training with exact expectations) at the right
@@ -844,11 +841,9 @@ def plot_device_training(scores, figsize=(10, 4.4)):
         if "exact" in order and budgets:
             ax.axvline(len(budgets) - 0.25, color="0.8", lw=0.8)
         ax.set(xlabel="shots per circuit in training", title=DATASET_LABELS[dataset])
-        ax.tick_params(labelsize=9)
     axes[0, 0].set_ylabel("median test R²")
-    fig.legend(
-        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=9
-    )
+    # one column: the labels name the model and the scoring, too long for two side by side
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center")
     return fig
 
 

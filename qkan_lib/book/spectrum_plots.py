@@ -26,7 +26,7 @@ from ..evidence.learned_spectra import (
     layer_spectra,
 )
 from ..models.registry import DATASET_LABELS
-from .style import book_figure
+from .style import PAGE_WIDTH_IN, book_figure
 
 SHARE_TITLES = {
     "share_outside_lowest": "energy outside the lowest frequency",
@@ -44,8 +44,16 @@ def _labels(labels: Sequence[str] | None, count: int, prefix: str, name: str) ->
     return labels
 
 
-def _grid(rows: int, cols: int, figsize, panel=(1.9, 1.25)):
-    figsize = figsize or (max(4.0, panel[0] * cols + 0.8), max(2.5, panel[1] * rows + 0.8))
+# Tick labels and panel labels of the edge grids (up to 24 panels, as wide as the page): 9 pt
+# is 12.5 px on the page (the ticks were 7 pt, 9.7 px: too small to read, issue 25).
+GRID_TICK_PT = 9
+GRID_LABEL_PT = 10
+
+
+def _grid(rows: int, cols: int, figsize, panel=(1.9, 1.3)):
+    # no wider than the page: a wider grid is scaled down, and its tick labels with it
+    width = min(PAGE_WIDTH_IN, max(4.0, panel[0] * cols + 0.8))
+    figsize = figsize or (width, max(2.5, panel[1] * rows + 0.9))
     fig, axes = plt.subplots(
         rows, cols, figsize=figsize, sharex=True, squeeze=False, constrained_layout=True
     )
@@ -88,13 +96,16 @@ def plot_edge_functions(
             ax.plot(x, values[:, j, k], color="C0", lw=1.3)
             ax.axhline(0, color="0.85", lw=0.6)
             ax.set_ylim(-1.05, 1.05)
-            ax.tick_params(labelsize=7)
+            ax.set_yticks([-1, 0, 1])  # three ticks: room for them at the book's size
+            ax.tick_params(labelsize=GRID_TICK_PT)
             if j == 0:
-                ax.set_title(ins[k], fontsize=9)
+                ax.set_title(ins[k], fontsize=GRID_LABEL_PT)
             if k == 0:
-                ax.set_ylabel(outs[j], fontsize=9)
-    fig.supxlabel("input x", fontsize=9)
-    fig.suptitle(title or f"learned edge functions, L = {params.reps}", fontsize=10)
+                ax.set_ylabel(outs[j], fontsize=GRID_LABEL_PT)
+            else:
+                ax.tick_params(labelleft=False)  # every panel shares the range [-1, 1]
+    fig.supxlabel("input x")
+    fig.suptitle(title or f"learned edge functions, L = {params.reps}")
     return fig
 
 
@@ -145,12 +156,15 @@ def plot_edge_spectra(
         )
         ax.set_xlim(-0.05 * top, top)
         ax.set_ylim(0, 1.1)
-        ax.tick_params(labelsize=7)
+        ax.set_yticks([0, 1])
+        ax.tick_params(labelsize=GRID_TICK_PT)
         if s.out_index == 0:
-            ax.set_title(ins[s.in_index], fontsize=9)
+            ax.set_title(ins[s.in_index], fontsize=GRID_LABEL_PT)
         if s.in_index == 0:
-            ax.set_ylabel(outs[s.out_index], fontsize=9)
-    fig.supxlabel(rf"frequency $f$ (stems: $2|c_f|$; corner: {SHARE_TITLES[share]})", fontsize=9)
+            ax.set_ylabel(outs[s.out_index], fontsize=GRID_LABEL_PT)
+        else:
+            ax.tick_params(labelleft=False)  # every panel shares the range [0, 1.1]
+    fig.supxlabel(rf"frequency $f$ (stems: $2|c_f|$; corner: {SHARE_TITLES[share]})")
     fig.suptitle(
         title or f"edge spectra from the trained w, theta, b (L = {params.reps})", fontsize=10
     )
@@ -318,15 +332,19 @@ def plot_spectrum_usage(
     if (usage["epoch"] == 0).any() and not last[usage["epoch"] == 0].all():
         stages.append(("initial", usage[usage["epoch"] == 0], False))
     rng = np.random.default_rng(0)  # jitter only: a fixed draw keeps the figure reproducible
+    # two panels per row, as wide as the page (three in a row were scaled down to half size on
+    # the page, issue 25); the legend takes a spare cell, or goes below the panels
+    cols = min(2, len(measures))
+    rows = -(-len(measures) // cols)
     fig, axes = plt.subplots(
-        1,
-        len(measures),
-        figsize=figsize or (4.2 * len(measures), 3.4),
+        rows,
+        cols,
+        figsize=figsize or (PAGE_WIDTH_IN, 2.9 * rows + 0.6),
         squeeze=False,
         constrained_layout=True,
     )
     width = 0.8 / (len(datasets) * len(stages))
-    for ax, measure in zip(axes[0], measures):
+    for ax, measure in zip(axes.flat, measures):
         scale = 100.0 if measure.startswith("share") else 1.0
         slot = 0
         for d_index, dataset in enumerate(datasets):
@@ -369,8 +387,13 @@ def plot_spectrum_usage(
         ax.set(ylabel=USAGE_PANELS[measure])
         if measure.startswith("share"):
             ax.set_ylim(-3, 103)
-    axes[0, 0].legend(loc="best")
-    fig.suptitle(
-        title or "spectrum use of trained QKAN-LSTM gate edges (one point per edge)", fontsize=10
-    )
+    spare = list(axes.flat)[len(measures) :]
+    for ax in spare:
+        ax.axis("off")
+    handles = axes[0, 0].get_legend_handles_labels()
+    if spare:
+        spare[0].legend(*handles, loc="center")
+    else:
+        fig.legend(*handles, loc="outside lower center", ncol=2)
+    fig.suptitle(title or "spectrum use of trained QKAN-LSTM gate edges (one point per edge)")
     return fig

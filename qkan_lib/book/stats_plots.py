@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..evidence import display
 from ..evidence.statistics import NO_DIFFERENCE
-from .style import book_figure
+from .style import PAGE_WIDTH_IN, book_figure
 
 _EFFECTS = {
     "effect": "median difference a − b (of the per-seed differences if paired)",
@@ -187,15 +187,19 @@ def plot_seed_scores(
     if "arm" not in final.columns or metric not in final.columns:
         raise ValueError(f"final needs columns 'arm' and {metric!r}")
     panels = [None] if by is None else list(dict.fromkeys(final[by]))
+    # one panel per row, as wide as the page: side by side the panels were scaled down on the
+    # page and their text with them (issue 25)
     fig, axes = plt.subplots(
-        1,
         len(panels),
-        figsize=(4.2 * len(panels) + 1, 3.6),
+        1,
+        figsize=(PAGE_WIDTH_IN, 2.4 * len(panels) + 1.9),
         squeeze=False,
         constrained_layout=True,
+        sharex=True,
         sharey=ylim is not None,
     )
-    for ax, panel in zip(axes[0], panels):
+    legend = {}  # one legend for every panel, below them: it covers no seed
+    for ax, panel in zip(axes[:, 0], panels):
         part = final if panel is None else final[final[by] == panel]
         for x, name in enumerate(order):
             values = part[part["arm"] == name][metric].to_numpy(float)
@@ -206,17 +210,19 @@ def plot_seed_scores(
             ax.plot([x - 0.3, x + 0.3], [np.median(values)] * 2, color="k", lw=2)
         lines = fixed if panel is None or fixed is None else fixed.get(panel, {})
         for name, value in (lines or {}).items():
-            ax.axhline(value, ls=fixed_line_style(name), color="0.35", lw=1, label=name)
-        if lines:
-            ax.legend(loc="best")  # where it hides the fewest seeds
+            legend[name] = ax.axhline(
+                value, ls=fixed_line_style(name), color="0.35", lw=1, label=name
+            )
         ax.set_xticks(range(len(order)), labels, rotation=35, ha="right")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if panel is not None:
-            ax.set_title(str(panel), fontsize=10)
+            ax.set_title(str(panel))
         if ylim is not None:
             ax.set_ylim(*ylim)
+    if legend:
+        fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=len(legend))
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     return fig
 
 

@@ -25,6 +25,12 @@ DPI = 100
 COLUMN_PX = 650
 # The smallest text a reader should have to read on the page, in CSS pixels.
 MIN_TEXT_PX = 9.0
+# A figure drawn for the page: as wide as the column (shown at its own size, never scaled
+# down), so that its text keeps the size BOOK_RC gives it (10 pt = 13.9 px, near the caption's).
+PAGE_WIDTH_IN = COLUMN_PX / DPI
+# What a figure designed for the page reaches without make_readable raising anything: the
+# reader check (issue 25) found legends and ticks at the 9 px floor too small to read.
+DESIGNED_TEXT_PX = 12.0
 
 BOOK_RC = {
     "figure.dpi": DPI,
@@ -101,8 +107,10 @@ def book_figure(func):
 __all__ = [
     "BOOK_RC",
     "COLUMN_PX",
+    "DESIGNED_TEXT_PX",
     "DPI",
     "MIN_TEXT_PX",
+    "PAGE_WIDTH_IN",
     "book_figure",
     "make_readable",
     "rendered_scale",

@@ -430,22 +430,36 @@ def _median_iqr(q: pd.DataFrame, device: str, figure: str, fmt: str) -> str:
     return f"{mid:{fmt}} ({lo:{fmt}}–{hi:{fmt}})"
 
 
-def device_calibration_table(summary: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
-    """Per device: snapshot date, processor, and median (interquartile range) across qubits of
-    the sx error, the two readout errors, T1 and T2 (from
-    :func:`qkan_lib.data.devices.calibration_summary` and ``calibration_sources``)."""
+CALIBRATION_TABLE_PARTS = ("errors", "coherence")
+
+
+def device_calibration_table(
+    summary: pd.DataFrame, sources: pd.DataFrame, part: str = "errors"
+) -> pd.DataFrame:
+    """Per device, median (interquartile range) across qubits (from
+    :func:`qkan_lib.data.devices.calibration_summary` and ``calibration_sources``), in two
+    tables so that each fits the page (issue 25: eight columns of ranges wrapped word by word):
+    ``part="errors"``: the processor, the sx error and the two readout errors;
+    ``part="coherence"``: the snapshot date, T1 and T2."""
+    if part not in CALIBRATION_TABLE_PARTS:
+        raise ValueError(f"part must be one of {CALIBRATION_TABLE_PARTS}, got {part!r}")
     rows = {}
     for device in summary.index:
         src = sources.loc[device]
-        rows[src["backend"].removeprefix("ibm_").capitalize()] = {
-            "snapshot": src["snapshot"],
-            "processor": src["processor"],
-            "sx error (×10⁻⁴)": _median_iqr(summary * 1e4, device, "sx_error", ".2f"),
-            "reads 1 given 0 (%)": _median_iqr(summary * 100, device, "readout_error_0", ".2f"),
-            "reads 0 given 1 (%)": _median_iqr(summary * 100, device, "readout_error_1", ".2f"),
-            "T1 (µs)": _median_iqr(summary, device, "t1_us", ".0f"),
-            "T2 (µs)": _median_iqr(summary, device, "t2_us", ".0f"),
-        }
+        if part == "errors":
+            row = {
+                "processor": src["processor"],
+                "sx error ×10⁻⁴": _median_iqr(summary * 1e4, device, "sx_error", ".2f"),
+                "P(1|0) (%)": _median_iqr(summary * 100, device, "readout_error_0", ".2f"),
+                "P(0|1) (%)": _median_iqr(summary * 100, device, "readout_error_1", ".2f"),
+            }
+        else:
+            row = {
+                "snapshot": src["snapshot"],
+                "T1 (µs)": _median_iqr(summary, device, "t1_us", ".0f"),
+                "T2 (µs)": _median_iqr(summary, device, "t2_us", ".0f"),
+            }
+        rows[src["backend"].removeprefix("ibm_").capitalize()] = row
     return page_table(pd.DataFrame(rows).T.rename_axis("IBM device"))  # one header row
 
 
@@ -574,11 +588,13 @@ def device_training_table(
     scores: pd.DataFrame, comparisons: pd.DataFrame, column: str = "test_r2"
 ) -> pd.DataFrame:
     """Test R² of models trained on a device model, per model, dataset and shot budget: mean ±
-    std, median and seeds (from :func:`qkan_lib.evidence.noisy_deployment.device_training_frame`),
+    std and median (from :func:`qkan_lib.evidence.noisy_deployment.device_training_frame`),
     and against exact-expectation training of the same model and seeds (from
     :func:`qkan_lib.evidence.noisy_deployment.shot_comparisons` of the same ``column``): the
-    median of the per-seed differences, the matched-pairs rank-biserial correlation and the
-    Holm-adjusted signed-rank p-value. A page table (:func:`page_table`)."""
+    median of the per-seed differences (Δ), the matched-pairs rank-biserial correlation r and
+    the Holm-adjusted signed-rank p-value. Short headers, the words in the caption; the seed
+    count is a column ("n") only where it differs between rows, else the caption says it
+    (:func:`device_training_seeds`). A page table (:func:`page_table`)."""
     compared = {(r.model, r.dataset, r.a): r for r in comparisons.itertuples()}
     groups = scores.groupby(["model", "dataset", "shots"], sort=False)
     rows, index = [], []
@@ -594,17 +610,27 @@ def device_training_table(
         c = compared.get((model, dataset, shots))
         rows.append(
             {
-                "test R²": mean_std(values.mean(), std, 3),
+                "mean ± std": mean_std(values.mean(), std, 3),
                 "median": number(np.median(values), 3),
-                "seeds": len(values),
-                "Δ median vs exact": MISSING if c is None else number(c.effect, 3, sign=True),
-                "rank-biserial r": MISSING if c is None else number(c.rank_effect, 2, sign=True),
+                "n": len(values),
+                "Δ vs exact": MISSING if c is None else number(c.effect, 3, sign=True),
+                "r": MISSING if c is None else number(c.rank_effect, 2, sign=True),
                 "Holm p": MISSING if c is None else p_value(c.p_holm),
             }
         )
         index.append((MODEL_LABELS[model], DATASET_LABELS[dataset], shots))
     names = ["model", "dataset", "shots"]
-    return page_table(pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=names)))
+    table = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=names))
+    if device_training_seeds(scores) is not None:
+        table = table.drop(columns="n")
+    return page_table(table)
+
+
+def device_training_seeds(scores: pd.DataFrame) -> int | None:
+    """The number of seeds of every (model, dataset, shot budget) of ``scores`` when it is one
+    number (then :func:`device_training_table` leaves it to the caption), else None."""
+    counts = set(scores.groupby(["model", "dataset", "shots"], sort=False).size())
+    return int(counts.pop()) if len(counts) == 1 else None
 
 
 # The options search_configurations varies, as a reader names them.

@@ -649,24 +649,22 @@ def format_summary(summary: pd.DataFrame, by: Sequence[str] = (), digits: int = 
     return page_table(pd.DataFrame(rows).set_index(list(by) + ["model"]))
 
 
-TEST_COLUMN = "test: a − b is"  # format_comparisons' column naming the test and the effect
+TEST_COLUMN = "test: a − b is"  # comparison_rows' column naming the test and the effect
 
 
-def format_comparisons(
-    table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3
-) -> pd.DataFrame:
-    """A compare_family table for display: the test and what the effect is, n, effect
-    [95% CI], rank effect, p, verdict."""
+def comparison_rows(table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3) -> pd.DataFrame:
+    """A compare_family table with every field a reader may want, one row per comparison: the
+    test and what its effect a − b is, n, effect [95% CI], rank effect, raw and Holm p, verdict.
+    Too wide for a page (the archive report prints it); chapters show
+    :func:`format_comparisons`."""
     rows = []
     for r in table.itertuples():
         rows.append(
             {
                 **{k: display_name(getattr(r, k)) for k in by},
                 "comparison": f"{arm_label(r.a)} vs {arm_label(r.b)}",
-                # the test and what its effect a − b is share a column: one column fewer
-                # keeps the table inside the page (issue 25)
                 TEST_COLUMN: f"{TEST_LABELS.get(r.test, r.test)}: {r.effect_statistic}",
-                "n": f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value",
+                "n": _seed_text(r),
                 "a − b [95% CI]": interval(
                     r.effect, r.effect_ci_low, r.effect_ci_high, digits, sign=True
                 ),
@@ -677,6 +675,52 @@ def format_comparisons(
             }
         )
     return page_table(pd.DataFrame(rows).set_index(list(by) + ["comparison"]))
+
+
+def _seed_text(r) -> str:
+    return f"{r.n_a}/{r.n_b}" if r.kind != "fixed" else f"{r.n_a} vs 1 value"
+
+
+def format_comparisons(
+    table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3
+) -> pd.DataFrame:
+    """A compare_family table for the page: a − b [95% CI], rank effect, p, Holm p and
+    verdict per comparison, in few short columns (issue 25: nine columns wrapped word by word
+    at 1280 px). The test, what a − b is and the seeds are the same for many rows: they go
+    into the caption, as :func:`comparison_key` says them from the same rows; a seed count
+    that differs between rows stays in an "n" column."""
+    full = comparison_rows(table, by, digits)
+    shown = full.drop(columns=TEST_COLUMN).rename(columns={"p (raw)": "p", "p (Holm)": "Holm p"})
+    shown["verdict"] = shown["verdict"].replace({NO_DIFFERENCE: NOT_SIGNIFICANT})
+    if _common_seeds(table) is not None:
+        shown = shown.drop(columns="n")
+    return page_table(shown)
+
+
+NOT_SIGNIFICANT = "not significant"  # the page's short word for NO_DIFFERENCE
+
+
+def _common_seeds(table: pd.DataFrame) -> int | None:
+    """The seed count of every model in ``table`` when it is one number, else None."""
+    counts = set(table["n_a"]) | set(table.loc[table["kind"] != "fixed", "n_b"])
+    return int(counts.pop()) if len(counts) == 1 else None
+
+
+def comparison_key(table: pd.DataFrame) -> str:
+    """What :func:`format_comparisons` leaves out, for its caption, from the same rows: per
+    test, its name, the comparisons it decides (by their second model b) and what a − b is
+    (the statistic each row's effect is), and the seeds per model when they are one number."""
+    parts = []
+    for test, rows in table.groupby("test", sort=False):
+        against = listing(list(dict.fromkeys(arm_label(b) for b in rows["b"])))
+        statistics = listing(list(dict.fromkeys(rows["effect_statistic"])))
+        parts.append(
+            f"{TEST_LABELS.get(test, test)} against {against} (a − b: the {statistics})"
+        )
+    seeds = _common_seeds(table)
+    if seeds is not None:
+        parts.append(f"{seeds} seeds per model")
+    return "; ".join(parts)  # a fragment for a caption
 
 
 def _verdict_text(verdict: str) -> str:

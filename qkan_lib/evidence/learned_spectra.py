@@ -817,7 +817,7 @@ def _range_text(row, measure: str, percent: bool) -> str:
     values = [row[f"{measure}_{k}"] for k in ("median", "min", "max")]
     if any(math.isnan(v) for v in values):
         return MISSING
-    if percent:  # the unit is in the column header
+    if percent:  # the unit is in the caption
         return "{:.1f} [{:.1f}, {:.1f}]".format(*(100 * v for v in values))
     return "{} [{}, {}]".format(*(significant(v, 6) for v in values))
 
@@ -844,14 +844,14 @@ def spectrum_usage_table(summary: pd.DataFrame, part: str) -> pd.DataFrame:
             "epoch": int(row["epoch"]),
         }
         if part == "frequencies":
+            # short headers, the words in the caption; models × edges, the same in every row
+            # of a dataset, is said by spectrum_usage_key (issue 25: eight columns wrapped)
             cells.update(
                 {
-                    "models × edges": f"{int(row['models'])} × "
-                    f"{int(row['edges']) // int(row['models'])}",
                     "f offered": str(int(row["max_frequencies"])),
                     "f active": _range_text(row, "active_frequencies", False),
-                    "edges ≈ one f": f"{100 * row['single_frequency']:.0f}%",
-                    "dominant f a combination": f"{100 * row['dominant_combination']:.0f}%",
+                    "≈ one f": f"{100 * row['single_frequency']:.0f}%",
+                    "comb. dominant": f"{100 * row['dominant_combination']:.0f}%",
                     # no test R² at initialisation (epoch 0): shown as a dash, like other gaps
                     "test R²": MISSING
                     if math.isnan(row["test_r2_median"])
@@ -861,14 +861,31 @@ def spectrum_usage_table(summary: pd.DataFrame, part: str) -> pd.DataFrame:
         else:
             cells.update(
                 {
-                    "% outside dominant": _range_text(row, "share_outside_dominant", True),
-                    "% outside lowest": _range_text(row, "share_outside_lowest", True),
-                    "% at combinations": _range_text(row, "share_combination", True),
+                    # in % of the oscillating energy (the caption says so)
+                    "outside dominant": _range_text(row, "share_outside_dominant", True),
+                    "outside lowest": _range_text(row, "share_outside_lowest", True),
+                    "at combinations": _range_text(row, "share_combination", True),
                 }
             )
         rows.append(cells)
     # (dataset, L, epoch) name the rows: no bare 0..n row numbers on the page
     return page_table(pd.DataFrame(rows).set_index(["dataset", "L", "epoch"]))
+
+
+def spectrum_usage_key(summary: pd.DataFrame) -> str:
+    """What the rows of each dataset in :func:`spectrum_usage_table` rest on, for its caption:
+    "10 models × 8 edges for Bessel Function and 10 × 24 for Damped SHM" (models, and gate
+    edges per model, from ``summary``; settings of one dataset that differ are all listed)."""
+    parts = []
+    for k, (dataset, rows) in enumerate(summary.groupby("dataset", sort=False)):
+        shapes = dict.fromkeys(
+            (int(r.models), int(r.edges) // int(r.models)) for r in rows.itertuples()
+        )
+        text = " or ".join(
+            f"{m} models × {e} edges" if k == 0 else f"{m} × {e}" for m, e in shapes
+        )
+        parts.append(f"{text} for {DATASET_LABELS.get(dataset, dataset)}")
+    return listing(parts)
 
 
 # How a setting (dataset, L) at its last epoch uses its spectrum: the one rule read by

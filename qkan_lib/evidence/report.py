@@ -30,7 +30,7 @@ from .findings import (
     ablations_and_harder_evidence,
     arm_label,
     baselines_evidence,
-    format_comparisons,
+    comparison_rows,
 )
 from .learned_spectra import spectrum_usage_study, spectrum_usage_summary
 from .noisy_deployment import deployment_study, feasibility_row
@@ -156,7 +156,7 @@ def r2_table(tables: dict, baselines: dict, harder: dict) -> pd.DataFrame:
 
 def comparisons_table(baselines: dict, harder: dict) -> pd.DataFrame:
     """Every Holm family of chapters 9 and 10, one row per comparison, as the chapters show it
-    (:func:`~qkan_lib.evidence.findings.format_comparisons`)."""
+    (:func:`~qkan_lib.evidence.findings.comparison_rows`, every column)."""
     families = []
     for name, label in PROTOCOL_LABELS.items():
         part = baselines["comparisons"][baselines["comparisons"]["protocol"] == name]
@@ -169,7 +169,7 @@ def comparisons_table(baselines: dict, harder: dict) -> pd.DataFrame:
     ]
     parts = []
     for family, table in families:
-        shown = format_comparisons(table.reset_index(drop=True), by=("dataset",))
+        shown = comparison_rows(table.reset_index(drop=True), by=("dataset",))
         shown = shown.reset_index()
         shown["dataset"] = [DATASET_LABELS.get(d, d) for d in shown["dataset"]]
         parts.append(shown.assign(family=family))

@@ -15,7 +15,9 @@ from matplotlib.text import Text
 
 from qkan_lib.book import diagrams, plots, spectrum_plots, stats_plots
 from qkan_lib.book.style import (
+    BOOK_RC,
     COLUMN_PX,
+    DESIGNED_TEXT_PX,
     DPI,
     MIN_TEXT_PX,
     book_figure,
@@ -121,11 +123,109 @@ def _layer():
     return QKANLayer(4, 6, reps=2)  # 24 edges: chapter 11's grids
 
 
+DEVICES = [f"IBM {n} (2025-02-26)" for n in ("Aachen", "Brisbane", "Fez", "Kingston")] + [
+    f"{n} (published)" for n in ("IonQ Forte", "Quantinuum Helios", "Oxford Ionics")
+]
+
+
+def _deployment():
+    """Chapter 13's deployment summary: median test R² lost per readout, device and budget."""
+    rows = [
+        {"readout": readout, "device": device, "shots": shots, "median": lost / (k + 1)}
+        for readout in ("expectation", "amplitude")
+        for k, device in enumerate(DEVICES)
+        for shots, lost in (("100", 0.8), ("1,000", 0.1), ("10,000", 0.01), ("exact", 1e-3))
+    ]
+    readouts = {"expectation": "⟨Z⟩", "amplitude": "|α| − |β|"}
+    return plots.plot_deployment(pd.DataFrame(rows), readouts)
+
+
+def _loss_against_error():
+    """Chapter 13's Fig 13.3: each device model's loss against its RMS error on one DARUAN."""
+    rows = [
+        {"readout": readout, "device": device, "shots": shots, "median": lost / (k + 1)}
+        for readout in ("expectation", "amplitude")
+        for k, device in enumerate(DEVICES)
+        for shots, lost in (("10,000", 0.01), ("exact", 1e-3))
+    ]
+    errors = pd.DataFrame({"device": DEVICES, "rms_error": np.geomspace(1e-4, 3e-2, len(DEVICES))})
+    readouts = {"expectation": "⟨Z⟩", "amplitude": "|α| − |β|"}
+    return plots.plot_loss_against_error(pd.DataFrame(rows), errors, readouts)
+
+
+def _device_training():
+    """Chapter 13's Fig 13.4: median test R² of models trained on a device model per budget."""
+    rng = np.random.default_rng(0)
+    rows = [
+        {"model": model, "dataset": dataset, "seed": seed, "shots": shots,
+         "test_r2": 0.99 - rng.uniform(0, 0.05), "device_test_r2": 0.98 - rng.uniform(0, 0.1)}
+        for model in ("qkan_lstm", "hqkan_lstm", "qlstm")
+        for dataset in ("damped_shm", "bessel")
+        for shots in ("100", "1,000", "10,000", "exact")
+        for seed in range(3)
+    ]  # fmt: skip
+    return plots.plot_device_training(pd.DataFrame(rows))
+
+
+ARMS = ["LSTM", "QLSTM", "QKAN-LSTM", "HQKAN-LSTM", "Matched LSTM", "Matched LSTM (HQKAN-LSTM)",
+        "Fourier twin"]  # fmt: skip
+
+
+def _seed_scores():
+    """Chapter 9's Fig 9.1: two datasets, seven arms, 20 seeds, two fixed forecasters."""
+    rng = np.random.default_rng(0)
+    final = pd.DataFrame(
+        [
+            {"arm": arm, "dataset": dataset, "test_r2": 1 - abs(rng.normal(0, 0.01))}
+            for dataset in ("Damped SHM", "Bessel Function")
+            for arm in ARMS
+            for _ in range(20)
+        ]
+    )
+    fixed = {d: {"persistence": 0.93, "AR(p)": 0.999} for d in ("Damped SHM", "Bessel Function")}
+    return stats_plots.plot_seed_scores(
+        final, ARMS, ARMS, fixed=fixed, by="dataset",
+        title="test R² after 30 epochs, batch 10, 20 seeds",
+    )  # fmt: skip
+
+
+def _spectrum_usage():
+    """Chapter 11's Fig 11.6: every edge of every seed, two datasets, L = 1, 2, 3, two epochs."""
+    rng = np.random.default_rng(0)
+    rows = [
+        {
+            "dataset": dataset,
+            "reps": reps,
+            "seed": seed,
+            "epoch": epoch,
+            "out": edge,
+            "share_outside_dominant": rng.uniform(0, 0.6),
+            "share_outside_lowest": rng.uniform(),
+            "active_frequencies": int(rng.integers(1, (3**reps + 1) // 2)),
+        }  # fmt: skip
+        for dataset in ("damped_shm", "bessel")
+        for reps in (1, 2, 3)
+        for seed in range(3)
+        for epoch in (0, 30)
+        for edge in range(8)
+    ]
+    return spectrum_plots.plot_spectrum_usage(pd.DataFrame(rows))
+
+
 FIGURES = {
+    "deployment (Fig 13.2)": _deployment,
+    "seed scores (Fig 9.1)": _seed_scores,
+    "spectrum usage (Fig 11.6)": _spectrum_usage,
     "DARUAN circuit (Fig 1.1)": lambda: diagrams.draw_daruan_circuit(3),
     "QLSTM circuit (Fig 2.2)": lambda: diagrams.draw_qlstm_circuit(),
     "LSTM cell (Fig 2.1)": lambda: diagrams.plot_lstm_cell(),
-    "24 edge functions (ch 11)": lambda: spectrum_plots.plot_edge_functions(_layer()),
+    "24 edge functions (Figs 11.1, 11.4)": lambda: spectrum_plots.plot_edge_functions(
+        _layer(),
+        in_labels=["x", "h1", "h2", "h3"],
+        out_labels=[f"{g}{k}" for g in "ifgo" for k in (1, 2)][:6],
+        wide_range=(-2 * np.pi, 2 * np.pi),
+        title="Damped SHM, L = 2: learned edge functions",
+    ),  # fmt: skip
     "24 edge spectra (ch 11)": lambda: spectrum_plots.plot_edge_spectra(_layer()),
     "forest plot (Fig 12.1)": lambda: stats_plots.plot_forest(_forest_table()),
     "shift sinusoid": lambda: plots.plot_shift_sinusoid(np.sin, 0.3),
@@ -177,6 +277,10 @@ def _parameter_counts_figure():
 
 
 LEGEND_FIGURES = {
+    "deployment (Fig 13.2)": _deployment,
+    "loss against error (Fig 13.3)": _loss_against_error,
+    "device training (Fig 13.4)": _device_training,
+    "seed scores (Fig 9.1)": _seed_scores,
     "predictions (Figs 5.3, 6.3)": _prediction_figure,
     "1 - R² over epochs (Figs 5.2, 6.2)": _r2_gap_figure,
     "parameter counts (Fig 3.1)": _parameter_counts_figure,
@@ -200,3 +304,50 @@ def test_legends_cover_no_panel(name):
     px, text = smallest_text_on_page(fig)
     assert px >= MIN_TEXT_PX - 0.05, f"{name}: {text!r} is {px:.1f} px on the page"
     plt.close(fig)
+
+
+# Figures drawn for the page (issue 25: the reader found their legends and ticks small at the
+# 9 px floor): as wide as the column at most, so they are never scaled down, and every text of
+# the figure as the function draws it, before make_readable raises anything, at least
+# DESIGNED_TEXT_PX on the page.
+DESIGNED = {
+    "deployment (Fig 13.2)": (plots, "plot_deployment", _deployment),
+    "loss against error (Fig 13.3)": (plots, "plot_loss_against_error", _loss_against_error),
+    "device training (Fig 13.4)": (plots, "plot_device_training", _device_training),
+    "seed scores (Fig 9.1)": (stats_plots, "plot_seed_scores", _seed_scores),
+    "24 edge functions (Figs 11.1, 11.4)": (
+        spectrum_plots,
+        "plot_edge_functions",
+        FIGURES["24 edge functions (Figs 11.1, 11.4)"],
+    ),
+    "24 edge spectra (ch 11)": (
+        spectrum_plots,
+        "plot_edge_spectra",
+        FIGURES["24 edge spectra (ch 11)"],
+    ),
+    "spectrum usage (Fig 11.6)": (spectrum_plots, "plot_spectrum_usage", _spectrum_usage),
+}
+
+
+@pytest.mark.parametrize("name", DESIGNED)
+def test_figures_drawn_for_the_page_need_no_raising(name, monkeypatch):
+    module, function, make = DESIGNED[name]
+    undecorated = getattr(module, function).__wrapped__
+
+    def drawn_as_is(*args, **kwargs):  # the book's rc, without make_readable
+        with plt.rc_context(BOOK_RC):
+            return undecorated(*args, **kwargs)
+
+    monkeypatch.setattr(module, function, drawn_as_is)
+    fig = make()
+    width = _png_width(fig)
+    # the tight box pads 0.1 in a side: a figure of PAGE_WIDTH_IN may be a few pixels wider
+    assert width <= COLUMN_PX + 25, f"{name}: {width} px wide, the column is {COLUMN_PX}"
+    sizes = sorted(
+        (t.get_fontsize() * DPI / 72 * min(1.0, COLUMN_PX / width), t.get_text())
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    )
+    plt.close(fig)
+    small = [(round(px, 1), text) for px, text in sizes if px < DESIGNED_TEXT_PX - 0.05]
+    assert not small, f"{name}: text below {DESIGNED_TEXT_PX} px on the page: {small[:5]}"

@@ -14,13 +14,19 @@ from qkan_lib.evidence import display  # noqa: E402
 
 
 def test_calibration_table_has_one_row_per_device_and_median_first():
-    table = tables.device_calibration_table(
-        devices.calibration_summary(), devices.calibration_sources()
-    )
+    summary, sources = devices.calibration_summary(), devices.calibration_sources()
+    table = tables.device_calibration_table(summary, sources)
     assert len(table) == len(devices.devices())
-    fez = table.loc["Fez", "sx error (×10⁻⁴)"]
-    median = devices.calibration_summary().loc["fez", ("sx_error", 0.5)] * 1e4
+    fez = table.loc["Fez", "sx error ×10⁻⁴"]
+    median = summary.loc["fez", ("sx_error", 0.5)] * 1e4
     assert fez.startswith(f"{median:.2f} (")
+    # the second table of the same devices: the snapshot date and coherence times
+    coherence = tables.device_calibration_table(summary, sources, "coherence")
+    assert list(coherence.index) == list(table.index)
+    assert list(coherence.columns) == ["snapshot", "T1 (µs)", "T2 (µs)"]
+    assert coherence.loc["Fez", "T1 (µs)"].startswith(f"{summary.loc['fez', ('t1_us', 0.5)]:.0f} (")
+    with pytest.raises(ValueError, match="part"):
+        tables.device_calibration_table(summary, sources, "both")
 
 
 def test_deployment_table_keeps_the_order_of_budgets_and_devices():
@@ -77,6 +83,11 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     )
     comparisons = nd.shot_comparisons(scores)
     table = tables.device_training_table(scores, comparisons)
+    # six seeds in every row: the caption says it (device_training_seeds), no column does
+    assert tables.device_training_seeds(scores) == 6 and "n" not in table.columns
+    uneven = scores.iloc[1:]
+    assert tables.device_training_seeds(uneven) is None
+    assert tables.device_training_table(uneven, nd.shot_comparisons(uneven))["n"].iloc[0] == 5
     assert list(table.index.get_level_values("shots")) == ["100", "1,000", "exact"] + [
         "100",
         "exact",
@@ -87,14 +98,13 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     for key, p in zip(keys, want):
         row = table.loc[(ql.MODEL_LABELS[key[0]], "Bessel Function", key[1])]
         assert row["Holm p"] == f"{p:.2g}"
-        assert row["seeds"] == 6
     exact_row = table.loc[("QKAN-LSTM", "Bessel Function", "exact")]
-    assert exact_row["Holm p"] == "–" and exact_row["Δ median vs exact"] == "–"
+    assert exact_row["Holm p"] == "–" and exact_row["Δ vs exact"] == "–"
     assert exact_row["median"] == f"{np.median(r2[('qkan_lstm', 'exact')]):.3f}"
     # every qkan 100-shot seed is below its exact run: the rank-biserial r is -1
-    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "rank-biserial r"] == "-1.00"
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "r"] == "-1.00"
     diff = np.median(np.subtract(r2[("qkan_lstm", "100")], r2[("qkan_lstm", "exact")]))
-    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ median vs exact"] == f"{diff:+.3f}"
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ vs exact"] == f"{diff:+.3f}"
     assert not display.find_code_names(display.frame_text(table))
 
 

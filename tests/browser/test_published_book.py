@@ -395,3 +395,54 @@ def test_downloadable_notebooks_carry_no_build_machine_traces():
                 at = text.index(found)
                 problems.append(f"{path.name}: {found!r} in ...{text[max(0, at - 60) : at + 60]}")
     assert not problems, "\n".join(problems)
+
+
+# Issue 25: cramped tables. The reader check at 1280 px found cells squeezed below their
+# longest word (numbers broken at a hyphen, "1.9e-" over "06") and cells with one word per
+# line. A unit is what book/_ext/static/book_tables.js keeps whole: an interval "[low, high]",
+# "mean ± std", "1.9 × 10⁻⁶", a number with thousands "10 000", a word.
+# tests/book/test_table_fit.py checks the table builders' columns without a browser.
+CELLS = """
+    const units = /\\[[^\\]]*\\]|\\S+ ± \\S+|\\S+ × 10\\S+|\\d{1,3}(?: \\d{3})+(?!\\d)|\\S+/g;
+    const ctx = document.createElement('canvas').getContext('2d');
+    const found = [];
+    for (const table of document.querySelectorAll('article table')) {
+        const figure = table.closest('figure');
+        const id = figure ? figure.id : '(no figure)';
+        for (const cell of table.querySelectorAll('th, td')) {
+            const text = cell.textContent.trim();
+            if (!text || cell.offsetParent === null) continue;
+            const style = getComputedStyle(cell);
+            ctx.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ` +
+                       `${style.fontFamily}`;
+            const words = text.match(units);
+            const widest = Math.max(...words.map(w => ctx.measureText(w).width));
+            const inner = cell.clientWidth - parseFloat(style.paddingLeft)
+                          - parseFloat(style.paddingRight);
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            const lines = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                                  .map(r => Math.round(r.top))).size;
+            if (widest > inner + 1)
+                found.push([id, text.slice(0, 50), 'narrower than its longest word',
+                            Math.round(widest), Math.round(inner)]);
+            else if (words.length >= 3 && lines >= words.length)
+                found.push([id, text.slice(0, 50), 'one word per line', lines,
+                            Math.round(inner)]);
+        }
+    }
+    return found;
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_table_cell_is_narrower_than_its_longest_word(browser, server, page):
+    """Issue 25, group 5: at 1280 px no table cell is narrower than its longest word (a word or
+    number broken over lines) and no cell of three or more words shows one word per line."""
+    _fit(browser, server, page, WIDTHS["desktop"])
+    cramped = browser.execute_script(CELLS)
+    assert not cramped, (
+        f"{page}: cramped table cells (table, text, problem, px): "
+        + "; ".join(map(str, cramped[:12]))
+        + (f" and {len(cramped) - 12} more" if len(cramped) > 12 else "")
+    )

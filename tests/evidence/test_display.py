@@ -197,6 +197,7 @@ def test_what_the_chapters_generate_from_the_archive_has_no_code_names(archived)
         "summary": D.frame_text(findings.format_summary(baselines["summary"], by=("dataset",))),
         "comparisons": D.frame_text(findings.format_comparisons(main, by=("dataset",))),
         "comparison sentence": findings.comparison_sentence(main),
+        "comparison key (caption)": findings.comparison_key(main),
         "power": findings.power_sentence(main),
         "agreement": D.frame_text(findings.format_agreement(baselines["agreement"])),
         "agreement sentence": findings.agreement_sentence(baselines["agreement_counts"]),
@@ -218,6 +219,7 @@ def test_what_the_chapters_generate_from_the_archive_has_no_code_names(archived)
     texts["verdict details"] = verdict.verdict_details(table)
     texts["verdict table"] = D.frame_text(verdict.verdict_display(table))
     texts["accuracy table"] = D.frame_text(verdict.accuracy_table(baselines, harder))
+    texts["accuracy key (caption)"] = verdict.accuracy_key(baselines, harder)
     found = {k: D.find_code_names(v) for k, v in texts.items()}
     assert {k: v for k, v in found.items() if v} == {}
     # more than three comparisons are summarised, never listed one by one

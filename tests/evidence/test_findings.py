@@ -184,12 +184,27 @@ def test_count_verdicts_and_display_tables():
     assert tally == {"better": 1, "worse": 1, "no difference": 0, "comparisons": 2}
     shown = evidence.format_comparisons(table)
     assert list(shown.index) == ["QKAN-LSTM vs LSTM", "QKAN-LSTM vs AR(p)"]
-    assert shown.loc["QKAN-LSTM vs AR(p)", "n"] == "8 vs 1 value"
-    # one column names the test and what its effect a − b is
-    assert shown.loc["QKAN-LSTM vs LSTM", evidence.TEST_COLUMN] == (
+    # the page table: few short columns; the test, what a − b is and the seeds (one number
+    # here) go to the caption, said from the same rows by comparison_key
+    assert list(shown.columns) == ["a − b [95% CI]", "rank effect", "p", "Holm p", "verdict"]
+    key = evidence.comparison_key(table)
+    assert key == (
+        "Mann-Whitney U against LSTM (a − b: the difference of medians); signed-rank vs a fixed "
+        "value against AR(p) (a − b: the median of per-seed differences); 8 seeds per model"
+    )
+    for r in table.itertuples():  # each row's statistic is named for its test
+        assert f"{evidence.TEST_LABELS[r.test]} against {evidence.arm_label(r.b)} (a − b: the " \
+            f"{r.effect_statistic})" in key
+    # every field stays in the full rows (the archive report)
+    full = evidence.comparison_rows(table)
+    assert full.loc["QKAN-LSTM vs AR(p)", "n"] == "8 vs 1 value"
+    assert full.loc["QKAN-LSTM vs LSTM", evidence.TEST_COLUMN] == (
         "Mann-Whitney U: difference of medians"
     )
-    assert "statistic" not in shown.columns
+    # seeds that differ between rows stay in the table
+    uneven = table.assign(n_a=[8, 7])
+    assert "n" in evidence.format_comparisons(uneven).columns
+    assert "seeds per model" not in evidence.comparison_key(uneven)
     assert evidence.arm_label("qkan_lstm (reps=2)") == "QKAN-LSTM (L = 2)"
 
 

@@ -20,6 +20,7 @@ from qkan_lib.evidence.learned_spectra import (
     qkan_layers,
     qkan_lstm_experiment,
     spectrum_usage,
+    spectrum_usage_key,
     spectrum_usage_summary,
     spectrum_usage_table,
     spectrum_verdict,
@@ -150,11 +151,13 @@ def test_spectrum_usage_rows_and_summary(tmp_path):
     table = spectrum_usage_table(summary, "frequencies")
     assert len(table) == 4 and all(isinstance(v, str) for v in table.iloc[0])
     assert table.index.names == ["dataset", "L", "epoch"]  # no bare row numbers
-    assert set(table["models × edges"]) == {"2 × 8"}
+    # models × edges, the same in every row of a dataset: in the caption, from the summary
+    assert "models × edges" not in table.columns
+    assert spectrum_usage_key(summary) == "2 models × 8 edges for Bessel Function"
     energy = spectrum_usage_table(summary, "energy")
     assert energy.index.equals(table.index) and not set(energy.columns) & set(table.columns)
     median = 100 * row["share_outside_dominant_median"]
-    assert energy.loc[("Bessel Function", 2, 2), "% outside dominant"].startswith(f"{median:.1f} [")
+    assert energy.loc[("Bessel Function", 2, 2), "outside dominant"].startswith(f"{median:.1f} [")
     with pytest.raises(ValueError, match="part"):
         spectrum_usage_table(summary, "both")
     with pytest.raises(ValueError, match="epochs"):
@@ -223,7 +226,8 @@ def test_usage_and_detail_plots_return_figures():
     usage = usage_frame({1: [0, 0], 2: [0.1, 0.3]})
     usage = pd.concat([usage, usage.assign(epoch=0)], ignore_index=True)
     fig = plot_spectrum_usage(usage)
-    assert len(fig.axes) == 3
+    panels = [ax for ax in fig.axes if ax.axison]  # three panels; the fourth cell: the legend
+    assert len(panels) == 3 and len(fig.axes) == 4 and fig.axes[3].get_legend() is not None
     plt.close(fig)
     with pytest.raises(ValueError, match="measures"):
         plot_spectrum_usage(usage, measures=("energy",))

@@ -341,11 +341,20 @@ def test_the_effect_is_named_for_the_statistic_it_is():
         "a": "qkan_lstm", "b": "fourier_lstm", "verdict": "no significant difference",
         "dataset": "bessel", "protocol": "batch10", "p_holm": 0.5,
     }  # fmt: skip
-    table = verdict.accuracy_table(
-        {"comparisons": pd.DataFrame([row])}, {"harder_comparisons": pd.DataFrame([row]).iloc[:0]}
-    ).loc[("QKAN-LSTM beats its Fourier twin", "Bessel Function")]
-    assert table["statistic"] == "median of per-seed differences"
-    assert table["effect [95% CI]"].startswith(f"{paired['effect']:+.4f} [")
+    unpaired = row | {"b": "lstm", "effect_statistic": independent["effect_statistic"]}
+    sources = (
+        {"comparisons": pd.DataFrame([row, unpaired])},
+        {"harder_comparisons": pd.DataFrame([row]).iloc[:0]},
+    )
+    table = verdict.accuracy_table(*sources).loc[
+        ("QKAN-LSTM beats its Fourier twin", "Bessel Function")
+    ]
+    assert table["a − b [95% CI]"].startswith(f"{paired['effect']:+.4f} [")
+    # the caption names the statistic of each claim's rows (a column repeated it every row)
+    assert verdict.accuracy_key(*sources) == (
+        "a − b is the difference of medians; for “QKAN-LSTM beats its Fourier twin” the "
+        "median of per-seed differences"
+    )
 
 
 @pytest.mark.parametrize(

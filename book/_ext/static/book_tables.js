@@ -48,9 +48,34 @@
     if (box && table.getBoundingClientRect().width > box.clientWidth + 0.5)
       table.classList.add("book-table-dense");
   }
+  // A line may break at the spaces of a cell, never inside a word or a number: browsers also
+  // break after a hyphen ("1.9e-" over "06", "Mann-" over "Whitney", a reader found both),
+  // and inside "[low, high]", "0.98 ± 0.01" or "10 000", which then read as several words.
+  // Each such unit of a plain-text cell is kept whole (book_tables.css: .book-word). A table
+  // then too wide for its box is set denser; if still too wide, tests/browser fails.
+  // units: an interval "[low, high]", "mean ± std", "1.9 × 10⁻⁶", a number with thousands
+  // "10 000", a word
+  // (the same units as tests/browser/test_published_book.py)
+  const UNITS = /\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+/g;
+  function keepWords(table) {
+    table.querySelectorAll("th, td").forEach((cell) => {
+      if ([...cell.childNodes].some((n) => n.nodeType !== Node.TEXT_NODE)) return;
+      const text = cell.textContent.trim();
+      if (!/\S-\S|\[[^\]]*\s[^\]]*\]| [±×] |\d \d{3}/.test(text)) return;  // nothing to keep
+      cell.textContent = "";
+      text.match(UNITS).forEach((unit, k) => {
+        if (k) cell.appendChild(document.createTextNode(" "));
+        const word = document.createElement("span");
+        word.className = "book-word";
+        word.textContent = unit;
+        cell.appendChild(word);
+      });
+    });
+  }
   function run() {
     const tables = document.querySelectorAll(
       "figure.book-table table, div.cell_output table.dataframe");
+    tables.forEach(keepWords);
     tables.forEach(label);
     tables.forEach(densify);
     // again once fonts and math (MathJax typesets after this script) have their final width
