@@ -30,6 +30,7 @@ from ..runs.archive import (
     no_training,
     read_manifest,
     recording_reads,
+    result_name,
 )
 from ..runs.experiment import Experiment, protocol
 from ..runs.grid import run_grid, tune_learning_rate
@@ -262,7 +263,7 @@ def collect_book_runs(
     archived = (
         set()
         if archive is None
-        else {Path(name).name.removesuffix(".gz") for name in read_manifest(archive)["files"]}
+        else {result_name(name) for name in read_manifest(archive)["files"]}
     )
     for path in Path(results_dir).iterdir():
         stem = path.name.removesuffix(EDGES_SUFFIX)

@@ -38,5 +38,5 @@ def test_export_records_an_absolute_stand_in_path_portably(tmp_path, monkeypatch
     ql.run_experiment(old, results)
     manifest = A.export_archive(results, tmp_path / "archive")
     (name,) = [n for n in manifest["files"] if n.startswith("runs/")]
-    assert name == f"runs/{experiment.filename()}.gz"
+    assert name == f"runs/{experiment.filename()}.xz"
     assert A.verify_archive(tmp_path / "archive") == []

@@ -153,7 +153,7 @@ def test_a_stored_run_on_a_device_equals_training_in_process(tmp_path, monkeypat
     assert again.device_metrics == stored.device_metrics
     # archived like every run, and read back from the archive without training
     manifest = A.export_archive(tmp_path / "results", tmp_path / "archive")
-    assert f"runs/{grid[0].filename()}.gz" in manifest["files"]
+    assert f"runs/{grid[0].filename()}.xz" in manifest["files"]
     monkeypatch.setenv(A.ARCHIVE_ENV, str(tmp_path / "archive"))
     with A.no_training():
         study = ql.run_grid(grid, tmp_path / "fresh")

@@ -3,6 +3,7 @@ file detected and named, stale runs named, archive-only builds never train."""
 
 import gzip
 import json
+import lzma
 import shutil
 
 import pandas as pd
@@ -51,7 +52,7 @@ def test_an_exported_archive_is_intact_and_shares_targets(archive):
     assert len(targets) == 2  # Bessel's three runs share one file, Damped SHM has its own
     assert manifest["provenance"] == {"command": "test"}
     # pandas reads a run's history straight from the archive
-    history = pd.DataFrame(json.loads(gzip.open(folder / runs[0]).read())["history"])
+    history = pd.DataFrame(json.loads(lzma.open(folder / runs[0]).read())["history"])
     assert {"epoch", "train_loss", "test_r2"} <= set(history.columns)
 
 
@@ -87,14 +88,14 @@ def test_a_damaged_file_is_named_and_never_used(archive, tmp_path, monkeypatch, 
         path.write_bytes(data[:40] + bytes([data[40] ^ 0xFF]) + data[41:])
     elif damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
-    else:  # a hand-edited number, written back as valid gzip of the same length or not
-        payload = json.loads(gzip.decompress(data))
+    else:  # a hand-edited number, written back as a valid xz file
+        payload = json.loads(lzma.decompress(data))
         payload["history"][-1]["test_r2"] = 0.999
-        path.write_bytes(gzip.compress(json.dumps(payload).encode(), mtime=0))
+        path.write_bytes(lzma.compress(json.dumps(payload).encode()))
     problems = A.verify_archive(folder)
     assert len(problems) == 1 and problems[0].startswith(f"runs/{path.name}:")
     monkeypatch.setenv("QKAN_ARCHIVE", str(folder))
-    victim = next(e for e in grid if f"{e.filename()}.gz" == path.name)
+    victim = next(e for e in grid if f"{e.filename()}.xz" == path.name)
     with pytest.raises(A.ArchiveError, match=path.name):
         A.materialize(victim, tmp_path / "fresh")
     assert not (tmp_path / "fresh" / victim.filename()).exists()
@@ -103,7 +104,7 @@ def test_a_damaged_file_is_named_and_never_used(archive, tmp_path, monkeypatch, 
 def test_foreign_and_duplicated_files_are_named(archive):
     folder, manifest, _, _ = archive
     first = _run_file(folder)
-    copy = first.with_name("bessel_lstm_L4_seed7_000000000000.json.gz")
+    copy = first.with_name("bessel_lstm_L4_seed7_000000000000.json.xz")
     shutil.copyfile(first, copy)
     assert A.verify_archive(folder) == [f"runs/{copy.name}: foreign file, not in MANIFEST.json"]
     entry = dict(manifest["files"][f"runs/{first.name}"])
@@ -169,20 +170,41 @@ def test_a_predictions_policy_keeps_only_the_drawn_predictions_and_changes_nothi
     again = A.export_archive(unpacked, tmp_path / "again", predictions=lambda e: ())
     first = A.read_manifest(folder)["files"]
     changed = {p for p, entry in again["files"].items() if entry["sha256"] != first[p]["sha256"]}
-    assert changed == {f"runs/{drawn.filename()}.gz"}
+    assert changed == {f"runs/{drawn.filename()}.xz"}
     trimmed = load_result(unpacked / grid[1].filename())
     with pytest.raises(ValueError, match=f"{grid[1].filename()}.*epoch 1.*not kept"):
         ql.plots.plot_predictions([trimmed], epochs=(1,))
     ql.plots.plot_predictions([load_result(unpacked / drawn.filename())], epochs=(1,))
 
 
-def test_a_manifest_is_compact_and_format_1_still_reads(archive):
-    folder, manifest, *_ = archive
+def _as_gzip_archive(folder, manifest, fmt):
+    """The same archive written as formats 1-2 wrote it: gzip, ``.gz`` names."""
+    files = {}
+    for relative, entry in manifest["files"].items():
+        path = folder / relative
+        if path.suffix != ".xz":
+            files[relative] = entry
+            continue
+        data = gzip.compress(lzma.decompress(path.read_bytes()), mtime=0)
+        path.unlink()
+        gz = path.with_suffix(".gz")
+        gz.write_bytes(data)
+        files[f"{relative[:-3]}.gz"] = dict(entry, sha256=A.sha256(gz), bytes=len(data))
+    (folder / "MANIFEST.json").write_text(json.dumps(dict(manifest, format=fmt, files=files)))
+
+
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_a_manifest_is_compact_and_older_formats_still_read(archive, fmt):
+    folder, manifest, grid, _ = archive
     text = (folder / "MANIFEST.json").read_text()
     assert json.loads(text) == json.loads(json.dumps(manifest))
     assert len(text.splitlines()) == len(manifest["files"]) + 2  # head, one line per file, end
-    (folder / "MANIFEST.json").write_text(json.dumps(dict(manifest, format=1)))
+    current = {e.filename(): A.Archive(folder).run_payload(e) for e in grid}
+    _as_gzip_archive(folder, manifest, fmt)
     assert A.verify_archive(folder) == []
+    older = A.Archive(folder)
+    assert {e.filename(): older.run_payload(e) for e in grid} == current
+    manifest = A.read_manifest(folder)
     (folder / "MANIFEST.json").write_text(json.dumps(dict(manifest, format=99)))
     with pytest.raises(A.ArchiveError, match="MANIFEST.json: not an archive manifest"):
         A.verify_archive(folder)
@@ -202,7 +224,7 @@ def test_the_command_exports_an_archive_again_from_an_archive(archive, tmp_path,
     }
     # none of these short runs is drawn by a figure: their predictions are left out
     for experiment in grid:
-        run = json.loads(gzip.decompress((again / f"runs/{experiment.filename()}.gz").read_bytes()))
+        run = json.loads(lzma.decompress((again / f"runs/{experiment.filename()}.xz").read_bytes()))
         assert run["predictions"] == {} and run["predictions_dropped"] == [1]
 
 
