@@ -61,6 +61,38 @@ def protocol_banner(protocol: str, missing: str = "") -> str:
 CELL_TIMEOUT_S = 1200
 
 
+POLL_SLICE_S = 1.0
+
+
+def poll_kernel_in_slices() -> None:
+    """Make the kernel client wait for a message in slices of POLL_SLICE_S seconds.
+
+    The build's hangs (an idle kernel, papermill waiting for ever at an ``interact`` cell on a
+    loaded machine; a stack dump showed both processes idle in their event loops) match
+    jupyter/nbclient#312: the asyncio poll of a ZMQ socket can miss the wake-up of a message
+    that has arrived. A fresh poll checks the socket first, so a message missed by one slice is
+    read by the next, and a hang becomes a delay of at most one slice."""
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    if getattr(AsyncZMQSocketChannel.get_msg, "in_slices", False):
+        return
+
+    async def get_msg(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            step = POLL_SLICE_S if left is None else min(POLL_SLICE_S, left)
+            if await self.socket.poll(int(step * 1000)):
+                return await self._recv()
+            if left is not None and left <= step:
+                raise Empty
+
+    get_msg.in_slices = True
+    AsyncZMQSocketChannel.get_msg = get_msg
+
+
 def execute_chapter(source, output, full: bool, device: str, timeout: int | None = None) -> None:
     """Execute one chapter with papermill; a cell past ``timeout`` seconds is retried once
     with the whole chapter in a fresh kernel (a hang, not an error, is what this catches)."""
@@ -68,6 +100,7 @@ def execute_chapter(source, output, full: bool, device: str, timeout: int | None
 
     import papermill as pm
 
+    poll_kernel_in_slices()
     for attempt in (1, 2):
         try:
             pm.execute_notebook(

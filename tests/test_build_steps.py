@@ -141,12 +141,17 @@ def test_build_traces_are_stripped_and_machine_strings_refused():
         strip_build_traces(nb, ["/home/builder"])
 
 
-def test_a_cell_that_hangs_is_executed_once_more_then_fails(tmp_path, capsys):
+def _build_book():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
     build_book = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build_book)
+    return build_book
+
+
+def test_a_cell_that_hangs_is_executed_once_more_then_fails(tmp_path, capsys):
+    build_book = _build_book()
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}  # fmt: skip
@@ -159,3 +164,44 @@ def test_a_cell_that_hangs_is_executed_once_more_then_fails(tmp_path, capsys):
     with pytest.raises(TimeoutError):
         build_book.execute_chapter(notebook, tmp_path / "hang.ipynb", False, "cpu", timeout=2)
     assert "executing it once more" in capsys.readouterr().out
+
+
+def test_a_missed_wake_up_costs_one_poll_slice_not_the_whole_wait(monkeypatch):
+    """jupyter/nbclient#312: the asyncio poll of a kernel socket can miss a message that has
+    arrived; polled in slices, the next slice reads it."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    build_book = _build_book()
+    monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg", AsyncZMQSocketChannel.get_msg)
+    monkeypatch.setattr(build_book, "POLL_SLICE_S", 0.05)
+    build_book.poll_kernel_in_slices()
+
+    class Socket:  # the message is there from the start; the first poll misses its wake-up
+        def __init__(self, present=True):
+            self.polls, self.present = 0, present
+
+        async def poll(self, timeout_ms):
+            self.polls += 1
+            await asyncio.sleep(timeout_ms / 1000)
+            return self.present and self.polls > 1
+
+    channel = AsyncZMQSocketChannel.__new__(AsyncZMQSocketChannel)
+    channel.socket = Socket()
+
+    async def recv():
+        return {"msg_type": "execute_reply"}
+
+    channel._recv = recv
+    start = time.monotonic()
+    reply = asyncio.run(channel.get_msg(timeout=600))
+    assert reply == {"msg_type": "execute_reply"} and time.monotonic() - start < 5
+    assert asyncio.run(channel.get_msg()) == reply  # no timeout: polled in slices too
+    channel.socket = Socket(present=False)
+    start = time.monotonic()
+    with pytest.raises(Empty):  # nothing arrives: Empty after the whole timeout, as before
+        asyncio.run(channel.get_msg(timeout=0.3))
+    assert 0.25 < time.monotonic() - start < 5
