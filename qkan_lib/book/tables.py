@@ -35,7 +35,7 @@ from ..evidence.display import (  # noqa: F401 (power_text, power_of_ten_text: q
 from ..evidence.noisy_deployment import shot_order
 from ..evidence.quantum_cost import readout_shot_factor
 from ..evidence.real_forecasts import METRIC_LABELS as FORECAST_METRICS
-from ..evidence.real_forecasts import model_label
+from ..evidence.real_forecasts import model_label, verdict_label
 from ..evidence.statistics import (
     paper_agreement,
     paper_cells,
@@ -707,10 +707,7 @@ def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
             "MAE ratio": [f"{r:.{digits}f}" for r in comparisons["mae_ratio"]],
             "DM (HLN)": [f"{s:+.{digits}f}" for s in comparisons["statistic"]],
             "Holm p": [p_value(p) for p in comparisons["p_holm"]],
-            "verdict": [
-                v if not v.endswith(" better") else f"{model_label(v[: -len(' better')])} better"
-                for v in comparisons["verdict"]
-            ],
+            "verdict": [verdict_label(v) for v in comparisons["verdict"]],
         }
     )
     return page_table(table.set_index("series"))  # the series as the row label, not 0..N

@@ -107,6 +107,12 @@ def model_label(name: str) -> str:
     return BASELINES.get(name) or arm_label(name)
 
 
+def verdict_label(verdict: str) -> str:
+    """A comparison's verdict as a reader reads it: "theta better" -> "Theta better"."""
+    name, better, _ = verdict.rpartition(" better")
+    return f"{model_label(name)} better" if better and not _ else verdict
+
+
 def real_arms() -> tuple[Arm, ...]:
     """The neural models: the paper's four, the LSTM matched to HQKAN-LSTM's parameter count,
     the Fourier twin. (At the Damped SHM sizes the real series use, the LSTM matched to

@@ -40,6 +40,7 @@ from .real_forecasts import (
     real_data_claim,
     real_data_row,
     real_series_evidence,
+    verdict_label,
     verdict_sentence,
 )
 from .reductions import claim_report
@@ -332,7 +333,7 @@ def real_series_markdown(evidence: dict) -> list[str]:
             "MAE ratio": c["mae_ratio"].map("{:.3f}".format),
             "DM (HLN)": c["statistic"].map("{:+.2f}".format),
             "Holm p": c["p_holm"].map(lambda p: significant(p, 3)),
-            "verdict": c["verdict"],
+            "verdict": c["verdict"].map(verdict_label),
         }  # fmt: skip
     )
     ranks = evidence["ranks"]

@@ -194,3 +194,12 @@ def test_book_plans_the_chapter_runs():
 def test_smallest_holm_says_when_every_p_is_one():
     assert rf.smallest_holm(1.0) == "all Holm-adjusted p = 1"
     assert rf.smallest_holm(0.2) == "smallest Holm-adjusted p 0.2"
+
+
+def test_a_verdict_names_the_winner_by_its_display_name():
+    from qkan_lib.evidence.real_forecasts import verdict_label
+
+    assert verdict_label("theta better") == "Theta better"
+    assert verdict_label("qkan_lstm better") == "QKAN-LSTM better"
+    assert verdict_label("ar better") == "AR(p) better"
+    assert verdict_label("no significant difference") == "no significant difference"
