@@ -30,6 +30,7 @@ from .data.registry import load_dataset
 from .evidence.book_runs import (
     BOOK_STEPS,
     book_plan,
+    chapter_costs,
     collect_book_runs,
     plotted_predictions,
     run_book,
@@ -161,8 +162,12 @@ def archive_main(argv: list[str]) -> int:
             if args.from_archive is not None and args.book:
                 parser.error("--book and --from-archive exclude each other")
             if args.book:
-                results_dir = Path(scratch)
-                collect_book_runs(args.results_dir, results_dir)
+                results_dir, reads = Path(scratch), {}
+                collect_book_runs(args.results_dir, results_dir, chapter_reads=reads)
+                provenance = dict(
+                    archive_provenance(results_dir, args.command),
+                    chapters=chapter_costs(results_dir, reads),
+                )
             if args.from_archive is not None:
                 results_dir = Path(scratch)
                 unpack_archive(args.from_archive, results_dir)

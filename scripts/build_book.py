@@ -18,6 +18,7 @@ errors, so a failing cell or a broken reference fails the build.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -41,13 +42,39 @@ SRC = BUILD / "src"
 ARCHIVE = ROOT / "archive" / "full"
 
 
-def protocol_banner(protocol: str, missing: str = "") -> str:
-    """The note at the top of a chapter page saying which protocol its numbers come from."""
+def chapter_costs() -> dict:
+    """Per chapter, the archived runs it reads and their recorded training seconds (the
+    manifest's provenance, written by ``qkan-experiments archive export --book``)."""
+    manifest = json.loads((ARCHIVE / "MANIFEST.json").read_text())
+    return manifest.get("provenance", {}).get("chapters", {})
+
+
+def protocol_banner(
+    protocol: str,
+    missing: str = "",
+    seconds: float | None = None,
+    cost: dict | None = None,
+    chapter: str = "",
+) -> str:
+    """The note at the top of a chapter page saying which protocol its numbers come from and,
+    for the archive, both run times: this build's (``seconds``) and retraining's (``cost``:
+    the chapter's archived runs and their recorded training seconds)."""
     if protocol == "archive":
+        took = "" if seconds is None else f" This build executed the page in {seconds:.0f} s."
+        if not cost or not cost.get("runs"):
+            return (
+                "```{note}\nThis page is built with the **full protocol** (`full_protocol = "
+                "True`); any training runs it uses are read from the verified run archive "
+                f"(`archive/full`, see *How to run*), not retrained.{took}\n```"
+            )
+        minutes = cost["training_s"] / 60
         return (
             "```{note}\nThis page is built with the **full protocol** (`full_protocol = True`); "
-            "its training runs are read from the verified run archive (`archive/full`, see "
-            "*How to run*), not retrained. Retraining them: `qkan-experiments book`.\n```"
+            f"its {cost['runs']:,} training runs are read from the verified run archive "
+            f"(`archive/full`, see *How to run*), not retrained.{took} Retraining them takes "
+            f"about {minutes:,.0f} CPU-minutes (their recorded training times; about "
+            f"{minutes / 2:,.0f} min of wall time with 2 workers): `qkan-experiments book "
+            f"--chapters {chapter}`.\n```"
         )
     return (
         "```{warning}\nThis page shows the **quick protocol**: the run archive does not yet "
@@ -137,6 +164,7 @@ def execute_chapters(names: list[str], full: bool, device: str, mode: str = "tra
         # worker processes were measured to gain nothing (qkan_lib.runs.workers), and their
         # start-up costs more than a quick grid. $QKAN_WORKERS still overrides this.
         os.environ.setdefault("QKAN_WORKERS", "1")
+    costs = chapter_costs() if mode == "archive" else {}
     for name in names:
         start = time.perf_counter()
         source = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
@@ -147,7 +175,10 @@ def execute_chapters(names: list[str], full: bool, device: str, mode: str = "tra
             os.environ["QKAN_NO_TRAINING"] = "1"
             try:
                 execute_chapter(copy.deepcopy(source), output, True, device, CELL_TIMEOUT_S)
-                banner = protocol_banner("archive")
+                seconds = time.perf_counter() - start
+                banner = protocol_banner(
+                    "archive", seconds=seconds, cost=costs.get(name[:2]), chapter=name[:2]
+                )
             except PapermillExecutionError as exc:
                 if exc.ename != "RunsMissing":
                     raise

@@ -205,3 +205,16 @@ def test_a_missed_wake_up_costs_one_poll_slice_not_the_whole_wait(monkeypatch):
     with pytest.raises(Empty):  # nothing arrives: Empty after the whole timeout, as before
         asyncio.run(channel.get_msg(timeout=0.3))
     assert 0.25 < time.monotonic() - start < 5
+
+
+def test_the_banner_states_both_run_times_of_an_archived_chapter():
+    build_book = _build_book()
+    cost = {"runs": 2340, "training_s": 9108.0}
+    banner = build_book.protocol_banner("archive", seconds=63.4, cost=cost, chapter="12")
+    assert "its 2,340 training runs are read from the verified run archive" in banner
+    assert "executed the page in 63 s" in banner and "about 152 CPU-minutes" in banner
+    assert "about 76 min of wall time with 2 workers" in banner
+    assert "qkan-experiments book --chapters 12" in banner
+    plain = build_book.protocol_banner("archive", seconds=8, cost=None, chapter="01")
+    assert "executed the page in 8 s" in plain and "Retraining" not in plain
+    assert "quick protocol" in build_book.protocol_banner("fallback", "3 runs are missing")

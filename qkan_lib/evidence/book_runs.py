@@ -249,12 +249,14 @@ def collect_book_runs(
     device: str = "auto",
     seed: int = 0,
     steps=BOOK_STEPS,
+    chapter_reads: dict | None = None,
 ) -> int:
     """Gather in ``target_dir`` exactly the runs the book's steps read under ``full``: those
     of ``results_dir`` and of the current archive (``default_archive_dir``), nothing else (no
     quick-protocol or stray runs). A step the runs do not yet complete keeps the runs it
     reaches (the next regeneration piece continues from them). Trains nothing; returns the
-    number of runs gathered. For ``qkan-experiments archive export --book``."""
+    number of runs gathered. For ``qkan-experiments archive export --book``. A dict passed as
+    ``chapter_reads`` receives, per chapter, the fingerprints of the runs it reads."""
     target = Path(target_dir)
     target.mkdir(parents=True, exist_ok=True)
     archive = default_archive_dir()
@@ -274,8 +276,10 @@ def collect_book_runs(
         ).exists():
             shutil.copyfile(path, target / path.name)
     reads: set[str] = set()
-    for _, _, step_reads in _read_steps(target, full, device, seed, steps):
+    for step, _, step_reads in _read_steps(target, full, device, seed, steps):
         reads |= step_reads
+        if chapter_reads is not None:
+            chapter_reads.setdefault(step.chapter, set()).update(step_reads)
     kept = 0
     for path in sorted(target.glob("*.json")):
         if json.loads(path.read_text()).get("fingerprint") in reads:
@@ -286,6 +290,22 @@ def collect_book_runs(
         if edges.exists():
             edges.unlink()
     return kept
+
+
+def chapter_costs(results_dir, chapter_reads: dict) -> dict[str, dict]:
+    """Per chapter, the runs of ``results_dir`` it reads and their recorded training time:
+    ``{chapter: {"runs": n, "training_s": seconds}}`` (a run read by two chapters counts in
+    both: each figure is what retraining that chapter alone costs). For the archive's
+    provenance, which every build's chapter banner reads."""
+    recorded = {}
+    for path in Path(results_dir).glob("*.json"):
+        payload = json.loads(path.read_text())
+        recorded[payload.get("fingerprint")] = payload.get("wall_time_s") or 0.0
+    out = {}
+    for chapter, reads in sorted(chapter_reads.items()):
+        own = [recorded[f] for f in reads if f in recorded]
+        out[chapter] = {"runs": len(own), "training_s": round(sum(own), 1)}
+    return out
 
 
 def run_book(

@@ -272,7 +272,7 @@ def test_regeneration_costs_count_each_archived_run_once_with_its_recorded_time(
 def test_collect_book_runs_keeps_exactly_what_the_steps_read(
     archive, trained, tmp_path, monkeypatch
 ):
-    from qkan_lib.evidence.book_runs import BookStep, collect_book_runs
+    from qkan_lib.evidence.book_runs import BookStep, chapter_costs, collect_book_runs
 
     folder, _, grid, edges_experiment = archive
     results, *_ = trained
@@ -289,8 +289,18 @@ def test_collect_book_runs_keeps_exactly_what_the_steps_read(
     monkeypatch.setenv("QKAN_ARCHIVE", str(folder))  # from the archive alone
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert collect_book_runs(empty, tmp_path / "b", steps=steps) == 3
+    reads = {}
+    assert collect_book_runs(empty, tmp_path / "b", steps=steps, chapter_reads=reads) == 3
     assert not (tmp_path / "b" / edges_experiment.filename()).exists()
+    # per chapter: the runs it read (found or missing) and the recorded training time of those
+    # gathered; a chapter stopped by a missing run counts the runs it reached
+    assert reads["01"] == {e.fingerprint() for e in grid[:2]}
+    assert grid[2].fingerprint() in reads["02"]
+    costs = chapter_costs(tmp_path / "b", reads)
+    recorded = {e.fingerprint(): load_result(results / e.filename()).wall_time_s for e in grid}
+    assert costs["01"] == {"runs": 2, "training_s": round(sum(recorded[e.fingerprint()]
+                                                              for e in grid[:2]), 1)}  # fmt: skip
+    assert costs["02"]["runs"] == 1
 
 
 def test_collect_book_runs_keeps_the_archived_version_of_a_run(
