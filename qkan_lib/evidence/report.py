@@ -297,7 +297,7 @@ def regeneration_table(rows: Sequence[dict], workers: int = 2) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "chapter": frame["chapter"],
-            "runs": frame["title"],
+            "what is trained": frame["title"],
             "archived runs": frame["runs"],
             "training CPU (min)": [f"{s / 60:.1f}" for s in frame["training_s"]],
             f"wall at {workers} workers, at least (min)": [

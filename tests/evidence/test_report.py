@@ -69,6 +69,7 @@ def test_the_regeneration_table_adds_a_total_and_a_lower_bound_per_worker():
     assert table.loc["all", "archived runs"] == 4
     assert table.loc["all", "training CPU (min)"] == "3.0"
     assert table.loc["all", "wall at 2 workers, at least (min)"] == "1.5"
+    assert list(table["what is trained"]) == ["a", "b", ""]  # the step, under its own header
     assert list(table["archive complete"]) == ["yes", "no", "no"]
 
 
