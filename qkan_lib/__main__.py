@@ -35,7 +35,12 @@ from .evidence.book_runs import (
     plotted_predictions,
     run_book,
 )
-from .evidence.real_forecasts import compare_csv, model_label, verdict_sentence
+from .evidence.real_forecasts import (
+    compare_csv,
+    model_label,
+    selection_sentence,
+    verdict_sentence,
+)
 from .evidence.report import archive_report
 from .models.registry import ALL_DATASETS, ALL_MODELS, MODEL_LABELS, MODELS
 from .runs.archive import (
@@ -225,6 +230,7 @@ def compare_main(argv: list[str]) -> int:
     print(table.to_string())
     print()
     print(dm_table(out["comparisons"]).to_string())
+    print(selection_sentence(out))
     print()
     print(verdict_sentence(out["claim"]))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -149,6 +149,20 @@ def forecast_origins(length: int, horizon: int, n_origins: int, min_train: int) 
     return origins
 
 
+def selection_origins(
+    first_test_origin: int, horizon: int, n_origins: int, min_train: int
+) -> tuple[int, ...]:
+    """The origins of the selection blocks, earliest first: up to ``n_origins`` origins just
+    before the first test origin, ``horizon`` apart (blocks ending where the test blocks begin),
+    each leaving at least ``min_train`` observations for training; fewer (none) where the
+    series is too short. The best baseline is chosen on them, never on the test blocks."""
+    first_test_origin = check_positive_int(first_test_origin, "first_test_origin")
+    horizon = check_positive_int(horizon, "horizon")
+    n_origins = check_positive_int(n_origins, "n_origins")
+    origins = (first_test_origin - horizon * (n_origins - k) for k in range(n_origins))
+    return tuple(o for o in origins if o >= min_train)
+
+
 def min_training_length(seq_len: int, season: int = 1) -> int:
     """The fewest observations before an origin: ten windows (training and validation) and
     two full seasons plus one (what seasonal exponential smoothing needs)."""

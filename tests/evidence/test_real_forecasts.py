@@ -203,3 +203,38 @@ def test_a_verdict_names_the_winner_by_its_display_name():
     assert verdict_label("qkan_lstm better") == "QKAN-LSTM better"
     assert verdict_label("ar better") == "AR(p) better"
     assert verdict_label("no significant difference") == "no significant difference"
+
+
+def test_selection_blocks_end_where_the_test_blocks_begin():
+    from qkan_lib.data.real_series import selection_origins
+
+    assert selection_origins(70, 6, 5, 16) == (40, 46, 52, 58, 64)  # Nile, full protocol
+    assert selection_origins(30, 6, 5, 16) == (18, 24)  # too short for five: the ones that fit
+    assert selection_origins(20, 6, 2, 16) == ()
+    with pytest.raises(ValueError, match="horizon"):
+        selection_origins(70, 0, 5, 16)
+
+
+def test_the_best_baseline_is_chosen_on_the_selection_blocks_never_on_the_test():
+    origins = {"selection": (76, 82), "test": (88, 94)}  # real_nile, quick protocol
+    # Theta is best on the selection blocks, ETS on the test blocks
+    error = {("selection", "theta"): 0.1, ("selection", "ets"): 1.0,
+             ("test", "theta"): 1.0, ("test", "ets"): 0.1, ("test", "lstm"): 0.5}  # fmt: skip
+    rows = [
+        {"dataset": "real_nile", "model": model, "seed": 0 if model == "lstm" else -1,
+         "origin": origin, "h": h, "actual": 0.0, "forecast": e, "block": block}
+        for (block, model), e in error.items() for origin in origins[block] for h in range(1, 7)
+    ]  # fmt: skip
+    forecasts = pd.DataFrame(rows)
+    evidence = rf.evidence_from_forecasts(forecasts, False, {})
+    assert evidence["best"] == {"real_nile": "theta"}
+    assert evidence["selection"] == {"real_nile": "selection blocks"}
+    assert set(evidence["forecasts"]["origin"]) == {88, 94}  # scored on the test blocks only
+    assert set(evidence["comparisons"]["b"]) == {"theta"}
+    # a series without selection blocks (a short CSV): chosen on the test, and said so
+    test_only = rf.evidence_from_forecasts(forecasts[forecasts.block == "test"], False, {})
+    assert test_only["best"] == {"real_nile": "ets"}
+    assert test_only["selection"] == {"real_nile": "test blocks"}
+    assert "chosen on the test blocks themselves" in rf.selection_sentence(test_only)
+    assert rf.selection_sentence(test_only).startswith("Nile flow is too short")
+    assert "every series was chosen on its selection blocks" in rf.selection_sentence(evidence)
