@@ -29,6 +29,7 @@ from ..evidence.display import (  # noqa: F401 (power_text, power_of_ten_text: q
     page_table,
     power_of_ten_text,
     power_text,
+    scaled_interval,
     scientific,
     significant,
 )
@@ -332,24 +333,23 @@ def format_parameter_table(table: pd.DataFrame) -> pd.DataFrame:
     return page_table(pd.DataFrame(out, index=index))  # one header row over the parts
 
 
-def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 4) -> pd.DataFrame:
+def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 3) -> pd.DataFrame:
     """Learning-rate tuning (:func:`qkan_lib.experiments.tune_learning_rate`) for display: per
-    model and rate the median validation score over seeds with its range, the chosen rate
-    marked with ``*``. Each rate's column has one number format
-    (:func:`qkan_lib.evidence.display.number_format`), so its cells line up."""
+    model and rate the median validation score over seeds (``digits`` significant digits) with
+    its range, over one power of ten per cell (:func:`qkan_lib.evidence.display.
+    scaled_interval`: "4.52 [1.2, 16] × 10⁻⁵"), the chosen rate marked with ``*``."""
     groups = scores.groupby(["model", "lr"])["score"]
     stats = groups.agg(["median", "min", "max", "size"])
     out = {}
     for lr, column in stats.groupby(level="lr"):
-        # one notation per column; scientific where a small error would keep one digit
-        values = column[["median", "min", "max"]].to_numpy().ravel()
-        shown = number_format(values, digits, significant=2)
         for (model, _), s in column.iterrows():
             mark = " *" if best.get(model) == lr else ""
-            text = (  # one seed: the value alone, no range
-                f"{shown(s['median'])} [{shown(s['min'])}, {shown(s['max'])}]"
+            # errors that span decades: each cell over its median's power of ten, narrow
+            # enough for five rates side by side; one seed: the value alone, no range
+            text = (
+                scaled_interval(s["median"], s["min"], s["max"], digits)
                 if s["size"] > 1
-                else shown(s["median"])
+                else significant(s["median"], digits)
             )
             out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{text}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]

@@ -299,6 +299,27 @@ def interval(value: float, low: float, high: float, digits: int = 4, sign: bool 
     return f"{v} [{lo}, {hi}]"
 
 
+def scaled_interval(value: float, low: float, high: float, digits: int = 3) -> str:
+    """ "value [low, high]" over one power of ten, that of ``value``: "4.52 [1.2, 16] × 10⁻⁵"
+    (``digits`` significant digits for the value, two for the bounds); plain numbers where
+    the power is 10⁻¹ to 10². Short enough for a table column of small errors that span
+    decades, where "0.000045 [0.000012, 0.000156]" or three exponents would not fit."""
+    if _missing(value):
+        return MISSING
+    values = [float(v) for v in (value, low, high)]
+    anchor = next((abs(v) for v in values if v != 0), 0.0)
+    power = math.floor(math.log10(anchor)) if anchor else 0
+    if -1 <= power <= 2:  # 0.412, 2.5, 12.3: plain
+        power = 0
+
+    def scaled(v: float, n: int) -> str:
+        text = f"{v / 10**power + 0.0:.{n}g}"
+        return text if "e" not in text else f"{v / 10**power:.0f}"
+
+    body = f"{scaled(values[0], digits)} [{scaled(values[1], 2)}, {scaled(values[2], 2)}]"
+    return body if power == 0 else f"{body} × {power_of_ten_text(power)}"
+
+
 def count(value) -> str:
     """A whole number (a width, a count of seeds or circuits) without ".0" and with a comma
     between thousands ("10,000", never "10 000"); refuses a fractional one."""

@@ -1,7 +1,6 @@
 """Report tables (qkan_lib.book.tables): the book's headline sentences come from these."""
 
 import math
-import re
 
 import pandas as pd
 import pytest
@@ -226,11 +225,11 @@ def test_tuning_table_marks_the_chosen_rate():
         "lr 0.01",
         "lr 0.1",
     ]
-    assert table.loc["LSTM", "lr 0.01"] == "0.3000 [0.2000, 0.4000] *"
-    assert table.loc["LSTM", "lr 0.1"] == "0.3000 [0.1000, 0.5000]"
+    assert table.loc["LSTM", "lr 0.01"] == "0.3 [0.2, 0.4] *"
+    assert table.loc["LSTM", "lr 0.1"] == "0.3 [0.1, 0.5]"
     assert "2 seeds" in table.columns.name  # the header's corner, one header row
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
-    assert one.loc["LSTM", "lr 0.1"] == "0.1000 *" and "1 seed" in one.columns.name
+    assert one.loc["LSTM", "lr 0.1"] == "0.1 *" and "1 seed" in one.columns.name
 
 
 def test_training_time_of_arm_frames_matches_one_row_per_dataset_arm_seed():
@@ -290,11 +289,7 @@ def test_tuning_table_tells_small_scores_apart():
         {"model": "lstm", "lr": 0.01, "seed": [0, 1, 2], "score": [3.1e-5, 1.2e-5, 2.1e-4]}
     )
     cell = reports.tuning_table(scores, {"lstm": 0.01}).iloc[0, 0]
-    median, low, high = (
-        _read_back(v) for v in re.findall(r"[^\[\],]+", cell.rstrip(" *")) if v.strip()
-    )
-    assert len({median, low, high}) == 3 and "0.0000 [0.0000" not in cell
-    assert median == pytest.approx(3.1e-5, rel=0.1) and high == pytest.approx(2.1e-4, rel=0.1)
+    assert cell == "3.1 [1.2, 21] × 10⁻⁵ *"
 
 
 def header_rows(table: pd.DataFrame) -> int:
@@ -363,19 +358,25 @@ def test_tables_with_named_row_levels_show_one_header_row_per_column_level(frame
     assert tables["device training"].loc[("QKAN-LSTM", "Damped SHM", "1,000"), "median"] == "0.650"
 
 
-def test_tuning_table_gives_each_column_one_number_format():
-    # chapter 7's table mixed 4 and 5 decimals in one column (each cell chose its own)
+def test_tuning_table_puts_each_cell_over_one_power_of_ten():
+    # validation errors spanning decades: "0.000045 [0.000012, 0.000156]" beside
+    # "3.57 × 10⁻⁴ [...]" made Table 5.2 wider than the page and mixed two notations
     scores = pd.DataFrame(
         {
-            "model": ["lstm"] * 3 + ["qkan_lstm"] * 3,
-            "lr": 0.01,
-            "seed": [0, 1, 2] * 2,
-            "score": [0.31, 0.32, 0.35, 0.41231, 0.41234, 0.5],
+            "model": ["lstm"] * 6 + ["qkan_lstm"] * 6,
+            "lr": [0.01] * 3 + [0.1] * 3 + [0.01] * 3 + [0.1] * 3,
+            "seed": [0, 1, 2] * 4,
+            "score": [4.52e-5, 1.2e-5, 1.56e-4, 0.3, 0.2, 0.5,
+                      3.57e-4, 1.39e-4, 4.91e-3, 0.41231, 0.31, 0.5],
         }
-    )
-    cells = reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"]
-    decimals = {len(n.strip("[],*").split(".")[1]) for c in cells for n in c.split() if "." in n}
-    assert decimals == {5}, list(cells)  # 0.41231 vs 0.41234 need five, and so does LSTM's
+    )  # fmt: skip
+    table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
+    assert table.loc["LSTM", "lr 0.01"] == "4.52 [1.2, 16] × 10⁻⁵ *"
+    assert table.loc["QKAN-LSTM", "lr 0.01"] == "3.57 [1.4, 49] × 10⁻⁴ *"
+    assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.5]"
+    assert max(len(c) for c in table.to_numpy().ravel()) <= 24  # five rates fit the page
+    one = reports.tuning_table(scores[scores.seed == 0], {"lstm": 0.1})
+    assert one.loc["LSTM", "lr 0.01"] == "4.52 × 10⁻⁵"  # one seed: no range
 
 
 def test_agreement_statement_says_what_the_cells_show(frame):
@@ -435,7 +436,4 @@ def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation
         }
     )
     cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
-    assert cells == [
-        "2.07 × 10⁻⁵ [1.10 × 10⁻⁵, 4.20 × 10⁻⁵] *",
-        "4.80 × 10⁻⁴ [3.80 × 10⁻⁴, 8.97 × 10⁻³]",
-    ]
+    assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.8 [3.8, 90] × 10⁻⁴"]

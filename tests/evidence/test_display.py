@@ -252,3 +252,14 @@ def test_a_page_table_with_two_index_levels_has_one_header_row():
     html = D.page_table(frame)._repr_html_()
     assert html.count("<tr") == 3 and "<th>claim</th>" in html and "<th>dataset</th>" in html
     assert html.index("<th>dataset</th>") < html.index("<th>value</th>")
+
+
+def test_a_scaled_interval_shares_its_values_power_of_ten():
+    from qkan_lib.evidence.display import scaled_interval
+
+    assert scaled_interval(4.52e-5, 1.2e-5, 1.56e-4) == "4.52 [1.2, 16] × 10⁻⁵"
+    assert scaled_interval(0.0266, 0.0164, 0.0329) == "2.66 [1.6, 3.3] × 10⁻²"
+    assert scaled_interval(0.41231, 0.31, 0.5) == "0.412 [0.31, 0.5]"  # 10⁻¹..10²: plain
+    assert scaled_interval(12.34, 10.0, 16.0) == "12.3 [10, 16]"
+    assert scaled_interval(0.0, 0.0, 2e-6) == "0 [0, 2] × 10⁻⁶"  # the power of the first nonzero
+    assert scaled_interval(float("nan"), 1.0, 2.0) == "–"
