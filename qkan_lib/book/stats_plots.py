@@ -368,9 +368,13 @@ def plot_mean_ranks(ranks: pd.Series, cd: float, labels: Sequence[str] | None = 
     ax.set_yticks(y, labels, fontsize=9)
     best = float(ranks.iloc[0])
     if np.isfinite(cd):
-        ax.plot([best, best + cd], [y[0] + 0.6] * 2, color="C3", lw=3,
-                label=f"critical difference {cd:.2f}")  # fmt: skip
-        ax.legend(fontsize=9, loc="lower right")
+        # the bar named where it is drawn: a legend box would sit on the lowest ranks' points
+        top = y[0] + 0.6
+        ax.plot([best, best + cd], [top] * 2, color="C3", lw=3)
+        ax.annotate(f"critical difference {cd:.2f}", (best + cd / 2, top), xytext=(0, 4),
+                    textcoords="offset points", ha="center", va="bottom", color="C3",
+                    fontsize=9)  # fmt: skip
+        ax.set_ylim(-0.7, top + 1.0)
     ax.set_xlabel("mean rank across series (1 = best)")
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(labelsize=9)

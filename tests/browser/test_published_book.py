@@ -446,3 +446,39 @@ def test_no_table_cell_is_narrower_than_its_longest_word(browser, server, page):
         + "; ".join(map(str, cramped[:12]))
         + (f" and {len(cramped) - 12} more" if len(cramped) > 12 else "")
     )
+
+
+CARDS = """
+    const ctx = document.createElement('canvas').getContext('2d');
+    const found = [];
+    for (const cell of document.querySelectorAll('article table.book-cards td[data-label]')) {
+        const label = cell.getAttribute('data-label');
+        if (!label || cell.offsetParent === null) continue;
+        const before = getComputedStyle(cell, '::before');
+        if (before.display === 'none') continue;
+        ctx.font = `${before.fontStyle} ${before.fontWeight} ${before.fontSize} ` +
+                   `${before.fontFamily}`;
+        // the label's lines in its column (42 % of the card), wrapped at spaces
+        const width = 0.42 * cell.clientWidth;
+        let lines = 1, line = '';
+        for (const word of label.split(' ')) {
+            const next = line ? line + ' ' + word : word;
+            if (line && ctx.measureText(next).width > width) { lines += 1; line = word; }
+            else line = next;
+        }
+        const needed = lines * parseFloat(getComputedStyle(cell).lineHeight);
+        if (cell.clientHeight + 1 < needed)
+            found.push([label, lines, Math.round(cell.clientHeight), Math.round(needed)]);
+    }
+    return found;
+"""
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_phone_cards_make_room_for_a_name_that_wraps(phone, server, page):
+    """On a phone each table row is a card with every value beside its column's name; a name
+    that wraps to two lines must make its line taller, never run into the next value (the
+    name was positioned over the cell: "Electrical equipment" sat on "El Niño SST")."""
+    _fit(phone, server, page, WIDTHS["phone"])
+    overlapping = phone.execute_script(CARDS)
+    assert not overlapping, f"{page}: card names taller than their line: {overlapping[:8]}"

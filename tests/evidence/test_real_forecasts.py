@@ -174,6 +174,9 @@ def test_tables_figures_and_sentences_from_the_evidence():
     assert "ranks 1 of 4" in rf.accuracy_sentence(summary)
     fig = stats_plots.plot_mean_ranks(ranks, cd["cd"])
     assert len(fig.axes[0].get_yticklabels()) == 4
+    # the bar is named where it is drawn: no legend box over the lowest ranks' points
+    assert fig.axes[0].get_legend() is None
+    assert [t.get_text() for t in fig.axes[0].texts] == [f"critical difference {cd['cd']:.2f}"]
     fig = stats_plots.plot_origin_forecasts(
         forecasts, np.zeros(92), "real_nile", ["ets", "qkan_lstm"]
     )
