@@ -293,13 +293,13 @@ def plot_horizon_scores(
         ax.set_visible(False)
     fig.supxlabel("forecast horizon (steps fed back)")
     fig.supylabel(METRIC_LABELS.get(metric, metric))
-    if fixed:  # the dashed references, once: in a spare panel, else right of the panels
-        handles = [h for h in axes.flat[0].get_lines() if h.get_linestyle() == "--"]
+    if fixed:  # the references (each its own style), once: in a spare panel, else beside
+        handles = axes.flat[0].get_lines()[: len(fixed)]  # drawn first in every panel
         names = [h.get_label() for h in handles]
         if spare:
             spare[0].set_visible(True)
             spare[0].axis("off")
-            spare[0].legend(handles, names, loc="center", title="dashed, every panel")
+            spare[0].legend(handles, names, loc="center", title="in every panel")
         else:
             fig.legend(handles, names, loc="outside right upper", frameon=False)
     fig.suptitle(title or "closed-loop forecasts: median over seeds, band = min–max")

@@ -254,4 +254,6 @@ def test_line_style_captions_say_what_the_plots_draw():
     said = dict(part.split(": ")[::-1] for part in line_style_caption(labels[1:]).split("; "))
     assert {k: STYLE_WORDS[drawn[k]] for k in labels[1:]} == said
     assert drawn["M"] == "-"
+    # every reference is in the legend, whatever its style (the dotted one was left out)
+    assert [t.get_text() for legend in fig.legends for t in legend.get_texts()] == labels[1:]
     plt.close(fig)
