@@ -195,6 +195,8 @@ def _missing(value) -> bool:
 
 
 _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_FROM_SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_POWER_DIGITS = "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
 
 
 def power_of_ten_text(exponent: int) -> str:
@@ -297,6 +299,20 @@ def interval(value: float, low: float, high: float, digits: int = 4, sign: bool 
     """ "value [low, high]" in one precision (:func:`numbers`)."""
     v, lo, hi = numbers([value, low, high], digits, sign)
     return f"{v} [{lo}, {hi}]"
+
+
+def read_number(text: str) -> float:
+    """A number as the page writes it back as a float: "2.07 × 10⁻⁵", "10⁻¹⁴", "1,234.5",
+    "−3" (for tests, and for readers' scripts that parse a page's tables)."""
+    plain = text.strip().replace(",", "").replace("−", "-")
+    mantissa, times, power = plain.partition(" × ")
+    if not times and plain.startswith("10") and plain[2:3] in _POWER_DIGITS:
+        mantissa, power = "1", plain  # a bare power of ten
+    if power:
+        if not power.startswith("10"):
+            raise ValueError(f"read_number: not a number as the page writes it: {text!r}")
+        return float(mantissa) * 10.0 ** int(power[2:].translate(_FROM_SUPERSCRIPTS))
+    return float(mantissa)
 
 
 def scaled_interval(value: float, low: float, high: float, digits: int = 3) -> str:

@@ -276,13 +276,6 @@ def test_configuration_table_has_no_code_names_and_no_missing_cells():
     )
 
 
-def _read_back(text: str) -> float:
-    """A number as the page writes it ("2.07 × 10⁻⁵", "1,234.5") as a float."""
-    mantissa, _, power = text.strip().replace(",", "").partition(" × 10")
-    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
-    return float(mantissa) * 10.0 ** int(power.translate(digits) or 0)
-
-
 def test_tuning_table_tells_small_scores_apart():
     # validation MSEs of 1e-5..2e-4: fixed four decimals would print 0.0000 [0.0000, 0.0002]
     scores = pd.DataFrame(

@@ -13,6 +13,7 @@ from qkan_lib import (
     predicted_frequencies,
 )
 from qkan_lib.book.plots import daruan_parameters, plot_daruan_spectrum
+from qkan_lib.evidence.display import read_number
 
 RNG = np.random.default_rng(7)
 
@@ -93,9 +94,9 @@ def test_spectrum_plot_is_a_real_figure():
     ax_f, ax_s = fig.axes
     assert len(ax_f.lines[0].get_xdata()) == 2001
     assert "27 frequencies" not in ax_s.get_title() and "14 frequencies >= 0" in ax_s.get_title()
-    residual = float(ax_s.get_title().rsplit(" ", 1)[1])
+    residual = read_number(ax_s.get_title().rsplit(" ", 1)[1])
     assert residual < 1e-8
     amp = plot_daruan_spectrum(theta, w, b, readout="amplitude")
-    assert float(amp.axes[1].get_title().rsplit(" ", 1)[1]) > 1e-4
+    assert read_number(amp.axes[1].get_title().rsplit(" ", 1)[1]) > 1e-4
     with pytest.raises(ValueError, match="need 3 encoding weights"):
         daruan_parameters(3, weights=[1.0])

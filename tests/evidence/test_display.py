@@ -263,3 +263,15 @@ def test_a_scaled_interval_shares_its_values_power_of_ten():
     assert scaled_interval(12.34, 10.0, 16.0) == "12.3 [10, 16]"
     assert scaled_interval(0.0, 0.0, 2e-6) == "0 [0, 2] × 10⁻⁶"  # the power of the first nonzero
     assert scaled_interval(float("nan"), 1.0, 2.0) == "–"
+
+
+def test_a_number_as_the_page_writes_it_reads_back():
+    from qkan_lib.evidence.display import read_number, scientific
+
+    assert read_number("2.07 × 10⁻⁵") == pytest.approx(2.07e-5)
+    assert read_number("10⁻¹⁴") == pytest.approx(1e-14)
+    assert read_number("1,234.5") == 1234.5 and read_number("−3") == -3.0
+    for value in (1.9e-6, -4.2e7, 0.5):
+        assert read_number(scientific(value, 3)) == pytest.approx(value, rel=1e-2)
+    with pytest.raises(ValueError, match="not a number as the page writes it"):
+        read_number("2 × 3")

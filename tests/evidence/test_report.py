@@ -1,8 +1,8 @@
 """The archive report (qkan_lib.evidence.report): its tables computed from stored runs, checked
 against numbers read straight from the archive's files with numpy; the changed-verdict list."""
 
-import gzip
 import json
+import lzma
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +87,14 @@ def _archived_final_r2(dataset: str, model: str, seeds) -> np.ndarray:
         if not e or (e["dataset"], e["model"]) != (dataset, model):
             continue
         train = e["train"]
-        table_run = (not e["model_options"] and not e["data_options"] and train["lr"] == 0.01
-                     and train.get("noise_device") is None)  # not a run trained with shots
+        table_run = (
+            not e["model_options"]
+            and not e["data_options"]
+            and train["lr"] == 0.01
+            and train.get("noise_device") is None
+        )  # not a run trained with shots
         if table_run and train["seed"] in seeds and train["batch_size"] == 10:
-            run = json.loads(gzip.decompress((ARCHIVE / name).read_bytes()))
+            run = json.loads(lzma.decompress((ARCHIVE / name).read_bytes()))
             values.append(run["history"][-1]["test_r2"])
     return np.array(values)
 
