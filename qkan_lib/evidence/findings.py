@@ -684,13 +684,15 @@ def _seed_text(r) -> str:
 def format_comparisons(
     table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3
 ) -> pd.DataFrame:
-    """A compare_family table for the page: a − b [95% CI], rank effect, p, Holm p and
-    verdict per comparison, in few short columns (issue 25: nine columns wrapped word by word
-    at 1280 px). The test, what a − b is and the seeds are the same for many rows: they go
-    into the caption, as :func:`comparison_key` says them from the same rows; a seed count
-    that differs between rows stays in an "n" column."""
+    """A compare_family table for the page: a − b [95% CI], rank effect, Holm p and verdict
+    per comparison, in few short columns (issue 25: nine columns wrapped word by word at 1280
+    px). The test, what a − b is and the seeds are the same for many rows: they go into the
+    caption, as :func:`comparison_key` says them from the same rows; a seed count that differs
+    between rows stays in an "n" column. The raw p, which decides nothing once Holm has
+    corrected it, stays in the archive report (:func:`comparison_rows`): on the page it
+    squeezed the verdicts to one word per line."""
     full = comparison_rows(table, by, digits)
-    shown = full.drop(columns=TEST_COLUMN).rename(columns={"p (raw)": "p", "p (Holm)": "Holm p"})
+    shown = full.drop(columns=[TEST_COLUMN, "p (raw)"]).rename(columns={"p (Holm)": "Holm p"})
     shown["verdict"] = shown["verdict"].replace({NO_DIFFERENCE: NOT_SIGNIFICANT})
     if _common_seeds(table) is not None:
         shown = shown.drop(columns="n")

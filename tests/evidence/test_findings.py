@@ -186,7 +186,7 @@ def test_count_verdicts_and_display_tables():
     assert list(shown.index) == ["QKAN-LSTM vs LSTM", "QKAN-LSTM vs AR(p)"]
     # the page table: few short columns; the test, what a − b is and the seeds (one number
     # here) go to the caption, said from the same rows by comparison_key
-    assert list(shown.columns) == ["a − b [95% CI]", "rank effect", "p", "Holm p", "verdict"]
+    assert list(shown.columns) == ["a − b [95% CI]", "rank effect", "Holm p", "verdict"]
     key = evidence.comparison_key(table)
     assert key == (
         "Mann-Whitney U against LSTM (a − b: the difference of medians); signed-rank vs a fixed "
