@@ -68,12 +68,16 @@ def protocol_banner(
                 f"(`archive/full`, see *How to run*), not retrained.{took}\n```"
             )
         minutes = cost["training_s"] / 60
+
+        def amount(m: float) -> str:  # "0.3", "2.5", "152": never "0 min" for a short one
+            return f"{m:.1f}" if m < 10 else f"{m:,.0f}"
+
         return (
             "```{note}\nThis page is built with the **full protocol** (`full_protocol = True`); "
             f"its {cost['runs']:,} training runs are read from the verified run archive "
             f"(`archive/full`, see *How to run*), not retrained.{took} Retraining them takes "
-            f"about {minutes:,.0f} CPU-minutes (their recorded training times; about "
-            f"{minutes / 2:,.0f} min of wall time with 2 workers): `qkan-experiments book "
+            f"about {amount(minutes)} CPU-minutes (their recorded training times; about "
+            f"{amount(minutes / 2)} min of wall time with 2 workers): `qkan-experiments book "
             f"--chapters {chapter}`.\n```"
         )
     return (

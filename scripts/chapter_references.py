@@ -71,7 +71,9 @@ def references_section(keys: list[str], entries: dict[str, str], where: str) -> 
     unknown = [k for k in keys if k not in entries]
     if unknown:
         raise ValueError(f"{where}: cites {unknown}, which book/references.bib does not hold")
-    items = "\n".join(f"- {{cite}}`{key}`: {entries[key]}" for key in keys)
+    # a "*" of a file pattern (props_*.json) would start emphasis in Markdown: escaped
+    items = "\n".join(f"- {{cite}}`{key}`: {entries[key].replace('*', chr(92) + '*')}"
+                      for key in keys)  # fmt: skip
     return f"{HEADING}\n\n{INTRO}\n\n{items}\n"
 
 

@@ -215,6 +215,9 @@ def test_the_banner_states_both_run_times_of_an_archived_chapter():
     assert "executed the page in 63 s" in banner and "about 152 CPU-minutes" in banner
     assert "about 76 min of wall time with 2 workers" in banner
     assert "qkan-experiments book --chapters 12" in banner
+    cost = {"runs": 60, "training_s": 31.1}
+    short = build_book.protocol_banner("archive", seconds=15, cost=cost, chapter="11")
+    assert "about 0.5 CPU-minutes" in short and "about 0.3 min of wall time" in short
     plain = build_book.protocol_banner("archive", seconds=8, cost=None, chapter="01")
     assert "executed the page in 8 s" in plain and "Retraining" not in plain
     assert "quick protocol" in build_book.protocol_banner("fallback", "3 runs are missing")

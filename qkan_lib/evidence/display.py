@@ -317,7 +317,8 @@ def read_number(text: str) -> float:
 
 def scaled_interval(value: float, low: float, high: float, digits: int = 3) -> str:
     """ "value [low, high]" over one power of ten, that of ``value``: "4.52 [1.2, 16] × 10⁻⁵"
-    (``digits`` significant digits for the value, two for the bounds); plain numbers where
+    (``digits`` significant digits for the value, two for the bounds, rounded outward so that
+    the value never prints outside them: not "1.28 [1.3, 1.3]"); plain numbers where
     the power is 10⁻¹ to 10². Short enough for a table column of small errors that span
     decades, where "0.000045 [0.000012, 0.000156]" or three exponents would not fit."""
     if _missing(value):
@@ -328,11 +329,16 @@ def scaled_interval(value: float, low: float, high: float, digits: int = 3) -> s
     if -1 <= power <= 2:  # 0.412, 2.5, 12.3: plain
         power = 0
 
-    def scaled(v: float, n: int) -> str:
-        text = f"{v / 10**power + 0.0:.{n}g}"
-        return text if "e" not in text else f"{v / 10**power:.0f}"
+    def scaled(v: float, n: int, outward: int = 0) -> str:
+        x = v / 10**power
+        if outward and x != 0:  # bounds round away from the value: it never falls outside
+            step = 10.0 ** (math.floor(math.log10(abs(x))) - n + 1)
+            x = (math.floor if outward < 0 else math.ceil)(x / step - outward * 1e-9) * step
+        text = f"{x + 0.0:.{n}g}"
+        return text if "e" not in text else f"{x:.0f}"
 
-    body = f"{scaled(values[0], digits)} [{scaled(values[1], 2)}, {scaled(values[2], 2)}]"
+    low, high = scaled(values[1], 2, -1), scaled(values[2], 2, +1)
+    body = f"{scaled(values[0], digits)} [{low}, {high}]"
     return body if power == 0 else f"{body} × {power_of_ten_text(power)}"
 
 
@@ -359,10 +365,19 @@ def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
     return scientific(value, digits)
 
 
+SIGNIFICANCE_LEVEL = 0.05  # the book's α (statistics.ALPHA), which a p-value must not round to
+
+
 def p_value(p: float) -> str:
     """A p-value: two significant digits, "1" rather than "1.0", "3.4 × 10⁻⁵" for a small
-    one (:func:`significant`)."""
-    return significant(p, 2)
+    one (:func:`significant`); more where two would round it onto α (0.0504 is "0.0504",
+    not "0.05", which would read as a tie with the level it is compared with)."""
+    shown = significant(p, 2)
+    digits = 2
+    while not _missing(p) and shown == significant(SIGNIFICANCE_LEVEL, 2) and digits < 6:
+        digits += 1
+        shown = significant(p, digits)
+    return shown
 
 
 def sentence(text: str) -> str:

@@ -871,9 +871,11 @@ def comparison_sentence(table: pd.DataFrame) -> str:
     are = "is" if len(significant) == 1 else "are"
     head = f"{len(significant)} of the {n} comparisons {are} significant after Holm's correction"
     if len(significant) <= 3:
+        # "the first/second is better": a variant and its default can share a model name
         head += ": " + "; ".join(
-            f"{_verdict_text(r.verdict).removesuffix(' better')} is better in "
-            f"{arm_label(r.a)} vs {arm_label(r.b)}{where(r)} (Holm p {p_value(r.p_holm)})"
+            f"in {arm_label(r.a)} vs {arm_label(r.b)}{where(r)} the "
+            f"{'first' if r.verdict == f'{r.a} better' else 'second'} is better "
+            f"(Holm p {p_value(r.p_holm)})"
             for r in significant
         )
     else:

@@ -738,10 +738,12 @@ def accuracy_sentence(summary: pd.DataFrame, model: str = "qkan_lstm") -> str:
             continue
         parts.append(
             f"on {_series_label(dataset)} {model_label(model)} ranks {order.index(model) + 1} of "
-            f"{len(order)} (best: {model_label(order[0])}, MASE "
+            f"{len(order)} (lowest on the test blocks: {model_label(order[0])}, MASE "
             f"{group.set_index('model').loc[order[0], 'mase_mean']:.3f})"
         )
-    return "By multi-step MASE, " + "; ".join(parts) + "." if parts else ""
+    # the lowest on the test blocks is a result, not the best baseline of the tests below,
+    # which is chosen on the selection blocks before the test blocks are scored
+    return "By multi-step MASE on the test blocks, " + "; ".join(parts) + "." if parts else ""
 
 
 def dm_sentence(comparisons: pd.DataFrame) -> str:

@@ -365,7 +365,7 @@ def test_tuning_table_puts_each_cell_over_one_power_of_ten():
     )  # fmt: skip
     table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
     assert table.loc["LSTM", "lr 0.01"] == "4.52 [1.2, 16] × 10⁻⁵ *"
-    assert table.loc["QKAN-LSTM", "lr 0.01"] == "3.57 [1.4, 49] × 10⁻⁴ *"
+    assert table.loc["QKAN-LSTM", "lr 0.01"] == "3.57 [1.3, 50] × 10⁻⁴ *"
     assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.5]"
     assert max(len(c) for c in table.to_numpy().ravel()) <= 24  # five rates fit the page
     one = reports.tuning_table(scores[scores.seed == 0], {"lstm": 0.1})

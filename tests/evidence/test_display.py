@@ -263,6 +263,16 @@ def test_a_scaled_interval_shares_its_values_power_of_ten():
     assert scaled_interval(12.34, 10.0, 16.0) == "12.3 [10, 16]"
     assert scaled_interval(0.0, 0.0, 2e-6) == "0 [0, 2] × 10⁻⁶"  # the power of the first nonzero
     assert scaled_interval(float("nan"), 1.0, 2.0) == "–"
+    # bounds round outward: the value never prints outside them ("1.28 [1.3, 1.3]")
+    assert scaled_interval(0.0128, 0.01275, 0.01285) == "1.28 [1.2, 1.3] × 10⁻²"
+    assert scaled_interval(-0.5, -0.61, -0.2) == "-0.5 [-0.61, -0.2]"
+
+
+def test_a_p_value_never_rounds_onto_the_significance_level():
+    from qkan_lib.evidence.display import p_value
+
+    assert p_value(0.0504) == "0.0504" and p_value(0.0496) == "0.0496"  # not "0.05"
+    assert p_value(0.033) == "0.033" and p_value(1.0) == "1" and p_value(0.05) == "0.05"
 
 
 def test_a_number_as_the_page_writes_it_reads_back():

@@ -97,7 +97,9 @@ def test_milan_protocol_end_to_end_on_a_tiny_folder(tmp_path, no_milan_env, monk
     assert set(comparisons["b"]) == {out["best"][MILAN_SERIES]}
     assert out["claim"]["claim"] == "QKAN-LSTM is more accurate on real data"
     assert "Milan SMS-in" in out["claim"]["measured"]
-    assert rf.milan_sentence(out).startswith("By multi-step MASE, on Milan SMS-in QKAN-LSTM")
+    assert rf.milan_sentence(out).startswith(
+        "By multi-step MASE on the test blocks, on Milan SMS-in QKAN-LSTM"
+    )
     # what chapter 12's Milan section shows: display names only
     from qkan_lib.book.tables import dm_table, forecast_table
     from qkan_lib.evidence.display import find_code_names, frame_text
