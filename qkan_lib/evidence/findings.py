@@ -38,6 +38,7 @@ from math import comb
 from pathlib import Path
 
 import pandas as pd
+import scipy.stats
 
 from ..data.registry import HARDER_DATASETS, dataset_spec, load_dataset
 from ..models.parameters import count_parameters
@@ -52,6 +53,7 @@ from .closed_loop import FixedForecaster, horizon_metrics
 from .display import (
     FORECASTER_LABELS,
     TEST_LABELS,
+    count,
     display_name,
     interval,
     listing,
@@ -840,15 +842,31 @@ def agreement_sentence(counts: pd.DataFrame) -> str:
         for p, r in shared.iterrows()
     ]
     text = f"On {where}, " + "; ".join(parts) + "."
+    # a new draw from our seeds' distribution falls inside the range of n seeds with
+    # probability (n - 1) / (n + 1): the count to expect if the paper's runs were like ours
+    expected = (shared["cells"] * (shared["n_seeds"] - 1) / (shared["n_seeds"] + 1)).round()
+    text += (
+        f" Runs like ours would put about {listing([count(e) for e in sorted(set(expected))])}"
+        f" of {listing([count(c) for c in sorted(set(shared['cells']))])} inside."
+    )
     if len(shared) < 2:
         return text
     share = shared["inside"] / shared["cells"]
-    if share.nunique() == 1:
-        return text + " Neither protocol reproduces the paper's values better than the other."
-    best = share.idxmax()
+    ranked = share.sort_values(ascending=False).index
+    best, runner_up = ranked[0], ranked[1]
+    # the counts of two protocols compared by Fisher's exact test: a cell or two more
+    # inside is no evidence that one protocol reproduces the paper better
+    table = [[int(shared.loc[k, "inside"]), int(shared.loc[k, "cells"] - shared.loc[k, "inside"])]
+             for k in (best, runner_up)]  # fmt: skip
+    p = float(scipy.stats.fisher_exact(table)[1])
+    if share.nunique() == 1 or p >= ALPHA:
+        return text + (
+            " Neither protocol reproduces the paper's values clearly better than the other "
+            f"(Fisher's exact test on the counts, p = {p_value(p)})."
+        )
     return text + (
-        f" The {PROTOCOL_LABELS.get(best, best)} protocol reproduces the paper's "
-        "values better (more of its cells lie inside our seed range)."
+        f" The {PROTOCOL_LABELS.get(best, best)} protocol reproduces the paper's values better "
+        f"(more of its cells lie inside our seed range; Fisher's exact test, p = {p_value(p)})."
     )
 
 
