@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogFormatter
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from ..core.daruan import evaluate_daruan
 from ..core.noise import NoiseModel, noisy_daruan
@@ -323,7 +323,7 @@ def plot_seed_spread(
 
 @book_figure
 def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, label: str):
-    """Milan data exploration: the cell-selection rule (left) and the chosen series (right).
+    """Milan data exploration: the cell-selection rule (top) and the chosen series (below).
 
     ``series`` is a :class:`qkan_lib.milan.MilanSeries`, ``selected`` its chosen column
     indices; ``label`` (real data or stand-in) is printed in the figure title.
@@ -331,9 +331,8 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     coverage, gaps = series.coverage(), longest_gap(series.values)
     mean = np.nanmean(series.values, axis=0)
     ok = (coverage >= min_coverage) & (gaps <= max_gap)
-    fig, axes = plt.subplots(
-        1, 2, figsize=(11, 3.6), constrained_layout=True, gridspec_kw={"width_ratios": [1, 1.6]}
-    )
+    # one panel per row at the page's width: side by side, the coverage ticks ran together
+    fig, axes = plt.subplots(2, 1, figsize=(PAGE_WIDTH_IN, 7.2), constrained_layout=True)
     ax = axes[0]
     ax.scatter(coverage[~ok], mean[~ok], s=12, color="0.6", label="excluded")
     ax.scatter(coverage[ok], mean[ok], s=12, color="C0", label="continuous enough")
@@ -347,7 +346,9 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
     )
     ax.axvline(min_coverage, color="C3", ls=":")
     ax.set(xlabel="share of slots with data", ylabel="mean SMS-in per slot", title="cell selection")
-    ax.legend()
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    # legends below their panels: inside, they covered the points and the daily peaks
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
     ax = axes[1]
     days = (series.slots_ms - series.slots_ms[0]) / 86_400_000
     for k, column in enumerate(selected):
@@ -359,7 +360,7 @@ def plot_urban_overview(series, selected, min_coverage: float, max_gap: int, lab
             label=f"square {series.squares[column]}",
         )
     ax.set(xlabel="days since 2013-11-01", ylabel="SMS-in per 10 min", title="selected squares")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
     fig.suptitle(label, color="C3" if series.stand_in else "black", fontweight="bold")
     return fig
 
