@@ -25,6 +25,7 @@ from html import escape
 import pandas as pd
 
 from ..models.registry import DATASET_LABELS, MODEL_LABELS
+from .statistics import ALPHA  # the level a p-value must not round onto
 
 TEST_LABELS = {
     "mannwhitney": "Mann-Whitney U",
@@ -365,16 +366,13 @@ def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
     return scientific(value, digits)
 
 
-SIGNIFICANCE_LEVEL = 0.05  # the book's α (statistics.ALPHA), which a p-value must not round to
-
-
 def p_value(p: float) -> str:
     """A p-value: two significant digits, "1" rather than "1.0", "3.4 × 10⁻⁵" for a small
     one (:func:`significant`); more where two would round it onto α (0.0504 is "0.0504",
     not "0.05", which would read as a tie with the level it is compared with)."""
     shown = significant(p, 2)
     digits = 2
-    while not _missing(p) and shown == significant(SIGNIFICANCE_LEVEL, 2) and digits < 6:
+    while not _missing(p) and shown == significant(ALPHA, 2) and digits < 6:
         digits += 1
         shown = significant(p, digits)
     return shown
