@@ -11,6 +11,6 @@ unit:  # the fast unit tests: no book build, no browser, nothing marked slow
 lint:
 	.venv/bin/ruff check qkan_lib tests benchmarks scripts
 strip:
-	.venv/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill cell.metadata.user_expressions" notebooks/*.ipynb
+	.venv/bin/nbstripout --keep-id --extra-keys "metadata.papermill cell.metadata.papermill cell.metadata.user_expressions" notebooks/*.ipynb
 benchmark:
 	.venv/bin/python benchmarks/run_benchmarks.py
