@@ -75,7 +75,7 @@ from ..runs.run import trained_model
 from ..runs.store import default_results_dir, load_result
 from ..utils import check_positive_int
 from .closed_loop import FixedForecaster, closed_loop_forecast
-from .display import listing, p_value
+from .display import listing, number, p_value
 from .findings import (
     MATCHED_TO_HQKAN,
     Arm,
@@ -739,7 +739,7 @@ def accuracy_sentence(summary: pd.DataFrame, model: str = "qkan_lstm") -> str:
         parts.append(
             f"on {_series_label(dataset)} {model_label(model)} ranks {order.index(model) + 1} of "
             f"{len(order)} (lowest on the test blocks: {model_label(order[0])}, MASE "
-            f"{group.set_index('model').loc[order[0], 'mase_mean']:.3f})"
+            f"{number(group.set_index('model').loc[order[0], 'mase_mean'], 3)})"
         )
     # the lowest on the test blocks is a result, not the best baseline of the tests below,
     # which is chosen on the selection blocks before the test blocks are scored

@@ -151,7 +151,7 @@ def test_packing_queue_and_readout_tables():
     assert row["none"] < row["a minute"] < row["a day"]
     assert row["a day"] - row["none"] == pytest.approx(86400.0 * workloads["training_rounds"][0])
     shown = tables.queue_display_table(queued)
-    assert list(shown.columns) == list(waits) and shown.index.names == ["data set", "model"]
+    assert list(shown.columns) == list(waits) and shown.index.names == ["dataset", "model"]
     models = devices.device_noise_models()
     readout = tables.readout_cost_table(models)
     assert list(readout.index) == list(models)

@@ -75,12 +75,15 @@ def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame)
     # our seeds: LSTM epoch 3 R^2 = 0.80, 0.81, 0.82; QKAN-LSTM epoch 2 = 0.7 three times
     paper = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.0, 0.5)}
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert list(table.index) == [(m, e) for m in ("LSTM", "QKAN-LSTM") for e in (1, 2, 3)]
-    assert table.loc[("LSTM", 3), "R² mean ± std"] == "0.8100 ± 0.0100"
-    assert table.loc[("LSTM", 3), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
-    assert table.loc[("LSTM", 3), "R² (paper)"] == "0.8100 ∈ (n=3)"
-    assert table.loc[("QKAN-LSTM", 3), "R² (paper)"] == "0.5000 ∉ (n=3)"
-    assert table.loc[("QKAN-LSTM", 1), "train loss"] == "1.0000 ± 0.0000"
+    # the epoch keeps its word, so a phone's card of the row reads "epoch 1", not a bare "1"
+    assert list(table.index) == [
+        (m, f"epoch {e}") for m in ("LSTM", "QKAN-LSTM") for e in (1, 2, 3)
+    ]
+    assert table.loc[("LSTM", "epoch 3"), "R² mean ± std"] == "0.8100 ± 0.0100"
+    assert table.loc[("LSTM", "epoch 3"), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
+    assert table.loc[("LSTM", "epoch 3"), "R² (paper)"] == "0.8100 ∈ (n=3)"
+    assert table.loc[("QKAN-LSTM", "epoch 3"), "R² (paper)"] == "0.5000 ∉ (n=3)"
+    assert table.loc[("QKAN-LSTM", "epoch 1"), "train loss"] == "1.0000 ± 0.0000"
 
 
 def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
@@ -114,7 +117,7 @@ def test_agreement_counts_a_missing_paper_value_as_not_inside(frame):
     assert math.isnan(agreement.loc[("lstm", 2), "paper"])
     assert not agreement.loc[("lstm", 2), "inside"]
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert table.loc[("LSTM", 2), "R² (paper)"] == "no value"
+    assert table.loc[("LSTM", "epoch 2"), "R² (paper)"] == "no value"
 
 
 def test_urban_table_and_ranking_against_the_paper():
@@ -225,8 +228,8 @@ def test_tuning_table_marks_the_chosen_rate():
         "lr 0.01",
         "lr 0.1",
     ]
-    assert table.loc["LSTM", "lr 0.01"] == "0.3 [0.2, 0.4] *"
-    assert table.loc["LSTM", "lr 0.1"] == "0.3 [0.1, 0.5]"
+    assert table.loc["LSTM", "lr 0.01"] == "0.300 [0.20, 0.40] *"  # trailing zeros kept
+    assert table.loc["LSTM", "lr 0.1"] == "0.300 [0.10, 0.50]"
     assert "2 seeds" in table.columns.name  # the header's corner, one header row
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
     assert one.loc["LSTM", "lr 0.1"] == "0.1 *" and "1 seed" in one.columns.name
@@ -282,7 +285,7 @@ def test_tuning_table_tells_small_scores_apart():
         {"model": "lstm", "lr": 0.01, "seed": [0, 1, 2], "score": [3.1e-5, 1.2e-5, 2.1e-4]}
     )
     cell = reports.tuning_table(scores, {"lstm": 0.01}).iloc[0, 0]
-    assert cell == "3.1 [1.2, 21] × 10⁻⁵ *"
+    assert cell == "3.10 [1.2, 21] × 10⁻⁵ *"
 
 
 def header_rows(table: pd.DataFrame) -> int:
@@ -366,7 +369,7 @@ def test_tuning_table_puts_each_cell_over_one_power_of_ten():
     table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
     assert table.loc["LSTM", "lr 0.01"] == "4.52 [1.2, 16] × 10⁻⁵ *"
     assert table.loc["QKAN-LSTM", "lr 0.01"] == "3.57 [1.3, 50] × 10⁻⁴ *"
-    assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.5]"
+    assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.50]"
     assert max(len(c) for c in table.to_numpy().ravel()) <= 24  # five rates fit the page
     one = reports.tuning_table(scores[scores.seed == 0], {"lstm": 0.1})
     assert one.loc["LSTM", "lr 0.01"] == "4.52 × 10⁻⁵"  # one seed: no range
@@ -429,4 +432,4 @@ def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation
         }
     )
     cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
-    assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.8 [3.8, 90] × 10⁻⁴"]
+    assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.80 [3.8, 90] × 10⁻⁴"]
