@@ -766,3 +766,46 @@ def real_series_overview(
             for m in order
         }
     return pd.DataFrame(out, index=[model_label(m) for m in order])
+
+
+def narrow_comparisons(shown: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`qkan_lib.evidence.findings.format_comparisons` table made narrower for the
+    page (issue 25: Tables 9.7 and 9.8 wrapped their verdicts and intervals at 1280 px): a
+    dataset level that holds one dataset is dropped (the caption names it), and a comparison
+    with the model's own parameter-matched LSTM reads "HQKAN-LSTM vs Matched LSTM", not
+    "HQKAN-LSTM vs Matched LSTM (HQKAN-LSTM)": the row already names the model it matches."""
+    out = shown.copy()
+    if isinstance(out.index, pd.MultiIndex) and out.index.get_level_values(0).nunique() == 1:
+        out = out.droplevel(0)
+    matched = display_name("param_matched_lstm")
+
+    def shorter(label):
+        model, _, other = str(label).partition(" vs ")
+        return f"{model} vs {matched}" if other == f"{matched} ({model})" else label
+
+    labels = out.index.get_level_values(-1)
+    if "verdict" in out.columns:  # "Matched LSTM (HQKAN-LSTM) better" in that row: the same
+        out["verdict"] = [
+            str(v).replace(f"{matched} ({str(c).partition(' vs ')[0]})", matched)
+            for v, c in zip(out["verdict"], labels)
+        ]
+    if isinstance(out.index, pd.MultiIndex):
+        out.index = out.index.set_levels(
+            [shorter(v) for v in out.index.levels[-1]], level=-1, verify_integrity=False
+        )
+    else:
+        out.index = pd.Index([shorter(v) for v in out.index], name=out.index.name)
+    return page_table(out)
+
+
+def comparison_tables(shown: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A :func:`qkan_lib.evidence.findings.format_comparisons` table with a dataset level as
+    one narrow table per dataset (:func:`narrow_comparisons`), in the table's order: each
+    fits a 1280 px page without wrapping its verdicts and intervals, and its caption names
+    the dataset."""
+    if not isinstance(shown.index, pd.MultiIndex):
+        raise ValueError("comparison_tables: expected a table with a dataset level first")
+    return {
+        str(dataset): narrow_comparisons(shown.xs(dataset, level=0, drop_level=False))
+        for dataset in dict.fromkeys(shown.index.get_level_values(0))
+    }

@@ -40,7 +40,7 @@ def test_deployment_table_keeps_the_order_of_budgets_and_devices():
     )
     table = tables.deployment_table(summary, "expectation")
     assert list(table.index) == ["b", "a"] and list(table.columns) == ["100", "exact"]
-    assert table.loc["a", "exact"] == "-0.002"
+    assert table.loc["a", "exact"] == "−0.002"  # the minus sign, U+2212
 
 
 def test_captions_come_from_the_style_mappings():
@@ -102,7 +102,7 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     assert exact_row["Holm p"] == "–" and exact_row["Δ vs exact"] == "–"
     assert exact_row["median"] == f"{np.median(r2[('qkan_lstm', 'exact')]):.3f}"
     # every qkan 100-shot seed is below its exact run: the rank-biserial r is -1
-    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "r"] == "-1.00"
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "r"] == "−1.00"
     diff = np.median(np.subtract(r2[("qkan_lstm", "100")], r2[("qkan_lstm", "exact")]))
     assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ vs exact"] == f"{diff:+.3f}"
     assert not display.find_code_names(display.frame_text(table))

@@ -433,3 +433,33 @@ def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation
     )
     cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
     assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.80 [3.8, 90] × 10⁻⁴"]
+
+
+def test_comparison_tables_split_by_dataset_and_name_the_matched_lstm_once():
+    # issue 25: Tables 9.7/9.8 wrapped verdicts and intervals at 1280 px; one narrow table
+    # per dataset, and "HQKAN-LSTM vs Matched LSTM (HQKAN-LSTM)" says its model once
+    index = pd.MultiIndex.from_tuples(
+        [
+            ("Damped SHM", "HQKAN-LSTM vs Matched LSTM (HQKAN-LSTM)"),
+            ("Damped SHM", "QKAN-LSTM vs LSTM"),
+            ("Bessel Function", "QKAN-LSTM vs Matched LSTM (HQKAN-LSTM)"),  # not its own
+        ],
+        names=["dataset", "comparison"],
+    )
+    shown = pd.DataFrame(
+        {"verdict": ["Matched LSTM (HQKAN-LSTM) better", "LSTM better", "not significant"]},
+        index=index,
+    )
+    parts = reports.comparison_tables(shown)
+    assert list(parts) == ["Damped SHM", "Bessel Function"]  # the table's order
+    shm = parts["Damped SHM"]
+    assert list(shm.index) == ["HQKAN-LSTM vs Matched LSTM", "QKAN-LSTM vs LSTM"]
+    assert list(shm["verdict"]) == ["Matched LSTM better", "LSTM better"]
+    assert shm.columns.name == "comparison"  # the header's corner, one header row
+    # another model's matched LSTM keeps its name
+    assert list(parts["Bessel Function"].index) == ["QKAN-LSTM vs Matched LSTM (HQKAN-LSTM)"]
+    # two datasets in one table: the dataset level stays, the labels shorten
+    both = reports.narrow_comparisons(shown)
+    assert both.index.nlevels == 2 and ("Damped SHM", "HQKAN-LSTM vs Matched LSTM") in both.index
+    with pytest.raises(ValueError, match="dataset level"):
+        reports.comparison_tables(shown.droplevel(0))
