@@ -53,7 +53,12 @@ from ..models.registry import (
     build_model,
 )
 from ..paper import R2_EPOCHS, SEQ_LENS, TABLE_I, TABLE_IV
-from ..runs.store import results_frame, training_time, variant_label  # noqa: F401 (ql.reports.*)
+from ..runs.store import (  # noqa: F401 (ql.reports.*)
+    results_frame,
+    training_runs,
+    training_time,
+    variant_label,
+)
 
 
 def mean_std(mean: float, std: float, digits: int = 4) -> str:

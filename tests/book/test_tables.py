@@ -69,6 +69,9 @@ def test_training_time_counts_each_run_once(frame):
     assert reports.training_time(frame) == pytest.approx(6 * 2.0)
     variant = frame[frame["model"] == "lstm"].assign(variant="reps=2")
     assert reports.training_time(pd.concat([frame, variant])) == pytest.approx(9 * 2.0)
+    # the runs a time covers, counted the same way (a page says "the 9 runs took 18 s")
+    assert reports.training_runs(frame) == 6
+    assert reports.training_runs(pd.concat([frame, variant])) == 9
 
 
 def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame):
