@@ -104,7 +104,8 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     # every qkan 100-shot seed is below its exact run: the rank-biserial r is -1
     assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "r"] == "−1.00"
     diff = np.median(np.subtract(r2[("qkan_lstm", "100")], r2[("qkan_lstm", "exact")]))
-    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ vs exact"] == f"{diff:+.3f}"
+    shown = display.minus_sign(f"{diff:+.3f}")  # the page's minus sign, U+2212
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ vs exact"] == shown
     assert not display.find_code_names(display.frame_text(table))
 
 
@@ -115,10 +116,10 @@ def test_power_text_reads_back_as_the_value_to_its_digits(value):
     if "×" in text:
         mantissa, power = text.split(" × 10")
         exponent = int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
-        assert 1 <= abs(float(mantissa)) < 10
-        back = float(mantissa) * 10.0**exponent
+        assert 1 <= abs(display.read_number(mantissa)) < 10  # "−3.1": the minus sign
+        back = display.read_number(mantissa) * 10.0**exponent
     else:
-        back = float(text.replace(",", ""))
+        back = display.read_number(text)
     assert back == pytest.approx(value, rel=0.05)
 
 
