@@ -333,3 +333,10 @@ def test_a_column_of_mean_and_std_has_one_number_style():
     assert D.mean_std_column([math.nan], [0.1]) == [D.MISSING]
     with pytest.raises(ValueError, match="stds"):
         D.mean_std_column([1.0, 2.0], [0.1])
+
+
+def test_a_percentage_has_one_style():
+    # issue 25: "0.28%" beside "0.28 %", "98 %" beside "82%"; the book writes "82%"
+    assert D.percent(0.82) == "82%" and D.percent(0.0028, 2) == "0.28%"
+    assert D.percent(-0.05) == "−5%" and D.percent(math.nan) == D.MISSING
+    assert " %" not in D.percent(1.0)
