@@ -165,9 +165,7 @@ def plot_edge_spectra(
         else:
             ax.tick_params(labelleft=False)  # every panel shares the range [0, 1.1]
     fig.supxlabel(rf"frequency $f$ (stems: $2|c_f|$; corner: {SHARE_TITLES[share]})")
-    fig.suptitle(
-        title or f"edge spectra from the trained w, theta, b (L = {params.reps})", fontsize=10
-    )
+    fig.suptitle(title or f"edge spectra from the trained w, θ, b (L = {params.reps})", fontsize=10)
     return fig
 
 

@@ -22,6 +22,7 @@ from ..evidence.display import (  # noqa: F401 (power_text, power_of_ten_text: q
     display_name,
     interval,
     listing,
+    mean_std_column,
     number,
     number_format,
     numbers,
@@ -52,7 +53,12 @@ from ..models.registry import (
     build_model,
 )
 from ..paper import R2_EPOCHS, SEQ_LENS, TABLE_I, TABLE_IV
-from ..runs.store import results_frame, training_time, variant_label  # noqa: F401 (ql.reports.*)
+from ..runs.store import (  # noqa: F401 (ql.reports.*)
+    results_frame,
+    training_runs,
+    training_time,
+    variant_label,
+)
 
 
 def mean_std(mean: float, std: float, digits: int = 4) -> str:
@@ -101,7 +107,7 @@ def median_range(median: float, low: float, high: float, digits: int = 4) -> str
 
 def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:
     """The paper's value, ∈ (inside our seed range) or ∉ (outside), and our seed count."""
-    return f"{paper:.{digits}f} {'∈' if inside else '∉'} (n={n})"
+    return f"{number(paper, digits)} {'∈' if inside else '∉'} (n={n})"
 
 
 def synthetic_table(
@@ -115,7 +121,7 @@ def synthetic_table(
     same distribution with probability (n - 1) / (n + 1) only, so the mark can fail)."""
     stats = summary(frame, ["train_loss", "test_mse"], by=("model",), epochs=epochs)
     agreement = r2_agreement(frame, paper_r2, epochs).set_index(["model", "epoch"])
-    rows, index = [], []
+    rows, losses, index = [], [], []
     for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
         for epoch in epochs:
             s, r2 = stats.loc[(model, epoch)], agreement.loc[(model, epoch)]
@@ -125,17 +131,22 @@ def synthetic_table(
                 else "no value"
             )
             rows.append(
-                {  # the comparison with the paper first: wide tables scroll
+                {  # the comparison with the paper first
                     "R² (paper)": paper,
                     "R² median [min, max]": median_range(r2["median"], r2["low"], r2["high"]),
                     "R² mean ± std": mean_std(r2["mean"], r2["std"]),
-                    "test loss": mean_std(s[("test_mse", "mean")], s[("test_mse", "std")]),
-                    "train loss": mean_std(s[("train_loss", "mean")], s[("train_loss", "std")]),
                 }
             )
-            index.append((MODEL_LABELS[model], int(epoch)))
-    index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
-    return page_table(pd.DataFrame(rows, index=index))  # one header row
+            losses.append([s[(m, k)] for m in ("test_mse", "train_loss") for k in ("mean", "std")])
+            index.append((MODEL_LABELS[model], f"epoch {int(epoch)}"))
+    table = pd.DataFrame(rows)
+    losses = pd.DataFrame(losses, columns=["test mean", "test std", "train mean", "train std"])
+    # each loss column in one number style (issue 25: not "9.56 × 10⁻⁵ ± 8.93 × 10⁻⁵" beside
+    # "0.0002 ± 0.0001"); the epoch label stays on the phone's stacked cards
+    for name, key in (("test loss", "test"), ("train loss", "train")):
+        table[name] = mean_std_column(losses[f"{key} mean"], losses[f"{key} std"])
+    table.index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
+    return page_table(table)  # one header row
 
 
 def r2_agreement(
@@ -235,7 +246,7 @@ def urban_table(
     seq_lens = seq_lens or sorted(set(frame["seq_len"]))
     # One row per (window length, model) and a few short columns, so that the table fits
     # the page (issue 25): the window lengths run down the page, not across it.
-    rows, index = [], []
+    rows, index, spread = [], [], {"MAE": ([], []), "MSE": ([], [])}
     for seq_len in seq_lens:
         for model in [m for m in MODELS if m in set(frame["model"])]:
             s = stats.loc[(model, seq_len)]
@@ -247,21 +258,27 @@ def urban_table(
                 name = metric.upper()
                 mean, std = s[(f"test_{metric}", "mean")], s[(f"test_{metric}", "std")]
                 several = s[(f"test_{metric}", "count")] > 1
-                row[name] = mean_std(mean, std if several else None)
+                row[name] = None  # filled per column below, in one number style
+                spread[name][0].append(mean)
+                spread[name][1].append(std if several else None)
                 if not stand_in:
-                    row[f"{name} (paper)"] = f"{printed[k]:.4f}"
+                    row[f"{name} (paper)"] = number(printed[k], 4)
                 if base is not None:
                     ratio = mean / base[(f"test_{metric}", "mean")]
                     if stand_in:
-                        row[f"{name} / LSTM"] = f"{ratio:.3f}"
+                        row[f"{name} / LSTM"] = number(ratio, 3)
                     else:
                         row[f"{name} / LSTM book | paper"] = (
-                            f"{ratio:.3f} | {printed[k] / printed_lstm[k]:.3f}"
+                            f"{number(ratio, 3)} | {number(printed[k] / printed_lstm[k], 3)}"
                         )
             rows.append(row)
             index.append((seq_len, MODEL_LABELS[model]))
-    index = pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
-    return page_table(pd.DataFrame(rows, index=index))  # one header row
+    table = pd.DataFrame(rows)
+    # one style per column: no "± 0.0000" beside a mean with digits (issue 25)
+    for name, (means, stds) in spread.items():
+        table[name] = mean_std_column(means, stds)
+    table.index = pd.MultiIndex.from_tuples(index, names=[display_name("seq_len"), "model"])
+    return page_table(table)  # one header row
 
 
 def ranking_agreement(frame: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:
@@ -514,18 +531,18 @@ def cost_display_table(workloads: pd.DataFrame, costs: pd.DataFrame) -> pd.DataF
     rows = []
     for r in workloads.itertuples(index=False):
         row = {
-            "data set": DATASET_LABELS.get(r.dataset, r.dataset),
+            "dataset": DATASET_LABELS.get(r.dataset, r.dataset),
             "model": MODEL_LABELS.get(r.model, r.model),
             "circuits / forecast": power_text(r.forecast_circuits),
             "circuits / epoch": power_text(r.epoch_circuits),
             "circuits, training": power_text(r.training_circuits),
         }
-        mine = costs[(costs["dataset"] == row["data set"]) & (costs["model"] == row["model"])]
+        mine = costs[(costs["dataset"] == row["dataset"]) & (costs["model"] == row["model"])]
         for c in mine.itertuples(index=False):
             unit, days = ("years", 365) if in_years[c.device] else ("days", 1)
             row[f"{unit} on {c.device.split(' (')[0]}"] = power_text(c.training_s / 86400 / days)
         rows.append(row)
-    return page_table(pd.DataFrame(rows).set_index(["data set", "model"]))  # one header row
+    return page_table(pd.DataFrame(rows).set_index(["dataset", "model"]))  # one header row
 
 
 def _days_text(days: float) -> str:
@@ -563,7 +580,7 @@ def queue_display_table(queued: pd.DataFrame) -> pd.DataFrame:
     """Days of wall-clock time per model with each queue wait (from
     :func:`qkan_lib.evidence.quantum_cost.queue_table`; one column per wait)."""
     out = (queued / 86400).map(_days_text)
-    out.index.names = ["data set", "model"]
+    out.index.names = ["dataset", "model"]
     return page_table(out)
 
 
@@ -704,8 +721,8 @@ def dm_table(comparisons: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
             "series": [DATASET_LABELS.get(d, d) for d in comparisons["dataset"]],
             "model": [model_label(a) for a in comparisons["a"]],
             "best baseline": [model_label(b) for b in comparisons["b"]],
-            "MAE ratio": [f"{r:.{digits}f}" for r in comparisons["mae_ratio"]],
-            "DM (HLN)": [f"{s:+.{digits}f}" for s in comparisons["statistic"]],
+            "MAE ratio": [number(r, digits) for r in comparisons["mae_ratio"]],
+            "DM (HLN)": [number(s, digits, sign=True) for s in comparisons["statistic"]],
             "Holm p": [p_value(p) for p in comparisons["p_holm"]],
             "verdict": [verdict_label(v) for v in comparisons["verdict"]],
         }
@@ -754,3 +771,46 @@ def real_series_overview(
             for m in order
         }
     return pd.DataFrame(out, index=[model_label(m) for m in order])
+
+
+def narrow_comparisons(shown: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`qkan_lib.evidence.findings.format_comparisons` table made narrower for the
+    page (issue 25: Tables 9.7 and 9.8 wrapped their verdicts and intervals at 1280 px): a
+    dataset level that holds one dataset is dropped (the caption names it), and a comparison
+    with the model's own parameter-matched LSTM reads "HQKAN-LSTM vs Matched LSTM", not
+    "HQKAN-LSTM vs Matched LSTM (HQKAN-LSTM)": the row already names the model it matches."""
+    out = shown.copy()
+    if isinstance(out.index, pd.MultiIndex) and out.index.get_level_values(0).nunique() == 1:
+        out = out.droplevel(0)
+    matched = display_name("param_matched_lstm")
+
+    def shorter(label):
+        model, _, other = str(label).partition(" vs ")
+        return f"{model} vs {matched}" if other == f"{matched} ({model})" else label
+
+    labels = out.index.get_level_values(-1)
+    if "verdict" in out.columns:  # "Matched LSTM (HQKAN-LSTM) better" in that row: the same
+        out["verdict"] = [
+            str(v).replace(f"{matched} ({str(c).partition(' vs ')[0]})", matched)
+            for v, c in zip(out["verdict"], labels)
+        ]
+    if isinstance(out.index, pd.MultiIndex):
+        out.index = out.index.set_levels(
+            [shorter(v) for v in out.index.levels[-1]], level=-1, verify_integrity=False
+        )
+    else:
+        out.index = pd.Index([shorter(v) for v in out.index], name=out.index.name)
+    return page_table(out)
+
+
+def comparison_tables(shown: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A :func:`qkan_lib.evidence.findings.format_comparisons` table with a dataset level as
+    one narrow table per dataset (:func:`narrow_comparisons`), in the table's order: each
+    fits a 1280 px page without wrapping its verdicts and intervals, and its caption names
+    the dataset."""
+    if not isinstance(shown.index, pd.MultiIndex):
+        raise ValueError("comparison_tables: expected a table with a dataset level first")
+    return {
+        str(dataset): narrow_comparisons(shown.xs(dataset, level=0, drop_level=False))
+        for dataset in dict.fromkeys(shown.index.get_level_values(0))
+    }

@@ -58,6 +58,14 @@ DISPLAY_NAMES = {
     **STATISTIC_LABELS,
 }
 MISSING = "–"  # what a missing number prints as (never "nan")
+MINUS = "\u2212"  # the minus sign of a number on the page ("−0.02", never the hyphen "-0.02")
+
+
+def minus_sign(text: str) -> str:
+    """``text`` with every hyphen that is a number's sign ("-0.02", "[-1.3, ...") written as
+    the true minus sign "−" (U+2212); hyphens inside words ("Mann-Whitney") stay."""
+    return re.sub(r"(?<![\w)\]])-(?=[\d.])", MINUS, str(text))
+
 
 # A model option of an ablation arm ("qkan_lstm (preact_trainable=False)") as a reader reads
 # it: what the option does, never its keyword. ``latent_in`` / ``latent_out`` are read as a
@@ -225,7 +233,7 @@ def scientific(value: float, significant: int = 2, sign: bool = False) -> str:
     if value == 0:
         return "+0" if sign else "0"
     plus = "+" if sign else ""
-    return _unicode_exponent(f"{value:{plus}.{int(significant) - 1}e}")
+    return minus_sign(_unicode_exponent(f"{value:{plus}.{int(significant) - 1}e}"))
 
 
 def significant(value: float, digits: int = 2, sign: bool = False) -> str:
@@ -236,7 +244,7 @@ def significant(value: float, digits: int = 2, sign: bool = False) -> str:
     if _missing(value):
         return MISSING
     plus = "+" if sign else ""
-    return _unicode_exponent(f"{float(value) + 0.0:{plus}.{int(digits)}g}")
+    return minus_sign(_unicode_exponent(f"{float(value) + 0.0:{plus}.{int(digits)}g}"))
 
 
 def number(value: float, digits: int = 4, sign: bool = False, scientific: bool = True) -> str:
@@ -252,7 +260,7 @@ def number(value: float, digits: int = 4, sign: bool = False, scientific: bool =
     if scientific and value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e10):
         return _scientific(value, max(digits - 1, 2), sign)
     # never "-0.00"; thousands with a comma, "12,345.6"
-    return f"{round(value, digits) + 0.0:{plus},.{digits}f}"
+    return minus_sign(f"{round(value, digits) + 0.0:{plus},.{digits}f}")
 
 
 _scientific = scientific  # :func:`number`'s argument ``scientific`` shadows the function
@@ -302,6 +310,57 @@ def interval(value: float, low: float, high: float, digits: int = 4, sign: bool 
     return f"{v} [{lo}, {hi}]"
 
 
+def mean_std_column(
+    means: Sequence[float], stds: Sequence[float], digits: int = 4, significant: int = 2
+) -> list[str]:
+    """A table column of "mean ± std" cells in one style: ``digits`` fixed decimals in every
+    cell where they show the column's smallest number with at least ``significant``
+    significant digits ("0.0192 ± 0.0050"), else every cell over the power of ten of its
+    mean, "(8.76 ± 1.39) × 10⁻⁵" (``significant + 1`` digits for the mean, the std to the
+    same decimal): never "9.56 × 10⁻⁵ ± 8.93 × 10⁻⁵" beside "0.00010 ± 0.00011" and
+    "0.0002 ± 0.0001", nor a std of "0.0000" beside a mean that has digits. A missing std
+    (one seed) prints the mean alone; a missing mean prints :data:`MISSING`."""
+    means, stds = list(means), list(stds)
+    if len(means) != len(stds):
+        raise ValueError(
+            f"mean_std_column: {len(means)} means but {len(stds)} stds (one std per mean)"
+        )
+    pairs = [(float(m), None if _missing(s) else float(s)) for m, s in zip(means, stds)]
+    nonzero = [abs(m) for m, _ in pairs if not _missing(m) and m != 0]
+    # plain when the smallest mean keeps its significant digits and no std prints as zero
+    plain = (
+        not nonzero or digits + math.floor(math.log10(min(nonzero))) + 1 >= significant
+    ) and not any(s and round(s, digits) == 0 for _, s in pairs)
+    cells = []
+    for mean, std in pairs:
+        if _missing(mean):
+            cells.append(MISSING)
+            continue
+        if plain:
+            shown = [number(v, digits, scientific=False) for v in (mean, std) if v is not None]
+            cells.append(" ± ".join(shown))
+            continue
+        anchor = abs(mean) or (std or 0.0)
+        power = math.floor(math.log10(anchor)) if anchor else 0
+        # a mean that rounds up to 10 (9.996) moves to the next power
+        if anchor and round(anchor / 10**power, significant) >= 10:
+            power += 1
+        decimals = significant
+        if std:  # the std shows a significant digit where two more decimals give it one
+            while round(std / 10**power, decimals) == 0 and decimals < significant + 2:
+                decimals += 1
+            if round(std / 10**power, decimals) == 0:
+                decimals = significant  # too small to show: "± 0.00", not "± 0.0000"
+        m = minus_sign(f"{mean / 10**power + 0.0:.{decimals}f}")
+        body = m if std is None else f"{m} ± {std / 10**power:.{decimals}f}"
+        if power == 0:
+            cells.append(body)
+        else:
+            wrapped = body if std is None else f"({body})"
+            cells.append(f"{wrapped} × {power_of_ten_text(power)}")
+    return cells
+
+
 def read_number(text: str) -> float:
     """A number as the page writes it back as a float: "2.07 × 10⁻⁵", "10⁻¹⁴", "1,234.5",
     "−3" (for tests, and for readers' scripts that parse a page's tables)."""
@@ -335,8 +394,10 @@ def scaled_interval(value: float, low: float, high: float, digits: int = 3) -> s
         if outward and x != 0:  # bounds round away from the value: it never falls outside
             step = 10.0 ** (math.floor(math.log10(abs(x))) - n + 1)
             x = (math.floor if outward < 0 else math.ceil)(x / step - outward * 1e-9) * step
-        text = f"{x + 0.0:.{n}g}"
-        return text if "e" not in text else f"{x:.0f}"
+        # "#" keeps trailing zeros, so every bound shows its two digits: "[2.4, 4.0]",
+        # never "[2.4, 4]" beside "[1.6, 3.3]"
+        text = f"{x + 0.0:#.{n}g}".rstrip(".") if x != 0 else "0"
+        return minus_sign(text if "e" not in text else f"{x:.0f}")
 
     low, high = scaled(values[1], 2, -1), scaled(values[2], 2, +1)
     body = f"{scaled(values[0], digits)} [{low}, {high}]"
@@ -350,7 +411,7 @@ def count(value) -> str:
         return MISSING
     if float(value) != int(float(value)):
         raise ValueError(f"count: expected a whole number, got {value!r}")
-    return f"{int(float(value)):,}"
+    return minus_sign(f"{int(float(value)):,}")
 
 
 def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
@@ -362,14 +423,29 @@ def power_text(value: float, digits: int = 2, plain_below: float = 1e4) -> str:
         return MISSING
     value = float(value)
     if 1e-3 <= abs(value) < plain_below or value == 0:
-        return f"{value:,.0f}" if abs(value) >= 1 or value == 0 else significant(value, digits)
+        if abs(value) >= 1 or value == 0:
+            return minus_sign(f"{value:,.0f}")
+        return significant(value, digits)
     return scientific(value, digits)
 
 
+def percent(share: float, digits: int = 0) -> str:
+    """A share as a percentage, the book's one style: "82%", "0.28%" (no space before the
+    sign, as Python's own "%" format writes it); ``share`` is a fraction (0.82)."""
+    if _missing(share):
+        return MISSING
+    return minus_sign(f"{float(share) + 0.0:.{int(digits)}%}")
+
+
 def p_value(p: float) -> str:
-    """A p-value: two significant digits, "1" rather than "1.0", "3.4 × 10⁻⁵" for a small
-    one (:func:`significant`); more where two would round it onto α (0.0504 is "0.0504",
-    not "0.05", which would read as a tie with the level it is compared with)."""
+    """A p-value: two significant digits, "1" rather than "1.0", "0.035"; below 0.001 in
+    scientific notation with two digits, "3.4 × 10⁻⁵", "2.0 × 10⁻⁵" (:func:`scientific`);
+    more where two would round it onto α (0.0504 is "0.0504", not "0.05", which would read
+    as a tie with the level it is compared with)."""
+    if not _missing(p) and 0 < abs(float(p)) < 1e-3:
+        # small ones all in one look, two digits each: "2.2 × 10⁻⁴", "2.0 × 10⁻⁵", never
+        # "0.00022" beside "2 × 10⁻⁵" and "3.6 × 10⁻⁶" in one column
+        return scientific(p, 2)
     shown = significant(p, 2)
     digits = 2
     while not _missing(p) and shown == significant(ALPHA, 2) and digits < 6:

@@ -670,7 +670,7 @@ def comparison_rows(table: pd.DataFrame, by: Sequence[str] = (), digits: int = 3
                 "a − b [95% CI]": interval(
                     r.effect, r.effect_ci_low, r.effect_ci_high, digits, sign=True
                 ),
-                "rank effect": f"{r.rank_effect:+.2f}",
+                "rank effect": number(r.rank_effect, 2, sign=True),
                 "p (raw)": p_value(r.p_raw),
                 "p (Holm)": p_value(r.p_holm),
                 "verdict": _verdict_text(r.verdict),

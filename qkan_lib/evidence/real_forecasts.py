@@ -75,7 +75,7 @@ from ..runs.run import trained_model
 from ..runs.store import default_results_dir, load_result
 from ..utils import check_positive_int
 from .closed_loop import FixedForecaster, closed_loop_forecast
-from .display import listing, p_value
+from .display import listing, number, p_value
 from .findings import (
     MATCHED_TO_HQKAN,
     Arm,
@@ -519,9 +519,9 @@ def evidence_from_forecasts(
 # the Milan series, when the real files are found
 
 MILAN_ABSENT = (
-    "The real Milan files were not found (neither milan_dir nor $QKAN_MILAN_DIR names a "
-    "folder of them; the Urban chapter's synthetic stand-in does not count), so the Milan "
-    "series is not forecast here: this protocol is run on the real data only."
+    "The real Milan files were not found (the Urban chapter's section *Using the real data* "
+    "says where to put them; its synthetic stand-in does not count), so the Milan series is "
+    "not forecast here: this protocol is run on the real data only."
 )
 
 
@@ -739,7 +739,7 @@ def accuracy_sentence(summary: pd.DataFrame, model: str = "qkan_lstm") -> str:
         parts.append(
             f"on {_series_label(dataset)} {model_label(model)} ranks {order.index(model) + 1} of "
             f"{len(order)} (lowest on the test blocks: {model_label(order[0])}, MASE "
-            f"{group.set_index('model').loc[order[0], 'mase_mean']:.3f})"
+            f"{number(group.set_index('model').loc[order[0], 'mase_mean'], 3)})"
         )
     # the lowest on the test blocks is a result, not the best baseline of the tests below,
     # which is chosen on the selection blocks before the test blocks are scored

@@ -131,9 +131,18 @@ def training_time(frame: pd.DataFrame) -> float:
     A run is one (dataset, model, variant, seq_len, seed, lr, batch_size); a frame with an
     ``arm`` column (:func:`qkan_lib.evidence.findings.run_arms`) also splits runs by arm, so two
     arms that train the same configuration each count (as they each were trained or loaded)."""
+    return float(frame.groupby(_run_keys(frame))["wall_time_s"].first().sum())
+
+
+def training_runs(frame: pd.DataFrame) -> int:
+    """How many runs :func:`training_time` adds up (the same notion of one run), so that a
+    page can say which runs a time covers."""
+    return int(frame.groupby(_run_keys(frame)).ngroups)
+
+
+def _run_keys(frame: pd.DataFrame) -> list[str]:
     keys = ["dataset", "arm", "model", "variant", "seq_len", "seed", "lr", "batch_size"]
-    keys = [k for k in keys if k in frame.columns]
-    return float(frame.groupby(keys)["wall_time_s"].first().sum())
+    return [k for k in keys if k in frame.columns]
 
 
 def variant_label(model_options: Iterable[tuple[str, object]]) -> str:

@@ -40,7 +40,7 @@ def test_deployment_table_keeps_the_order_of_budgets_and_devices():
     )
     table = tables.deployment_table(summary, "expectation")
     assert list(table.index) == ["b", "a"] and list(table.columns) == ["100", "exact"]
-    assert table.loc["a", "exact"] == "-0.002"
+    assert table.loc["a", "exact"] == "−0.002"  # the minus sign, U+2212
 
 
 def test_captions_come_from_the_style_mappings():
@@ -102,9 +102,10 @@ def test_device_training_table_compares_each_budget_with_exact_training():
     assert exact_row["Holm p"] == "–" and exact_row["Δ vs exact"] == "–"
     assert exact_row["median"] == f"{np.median(r2[('qkan_lstm', 'exact')]):.3f}"
     # every qkan 100-shot seed is below its exact run: the rank-biserial r is -1
-    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "r"] == "-1.00"
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "r"] == "−1.00"
     diff = np.median(np.subtract(r2[("qkan_lstm", "100")], r2[("qkan_lstm", "exact")]))
-    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ vs exact"] == f"{diff:+.3f}"
+    shown = display.minus_sign(f"{diff:+.3f}")  # the page's minus sign, U+2212
+    assert table.loc[("QKAN-LSTM", "Bessel Function", "100"), "Δ vs exact"] == shown
     assert not display.find_code_names(display.frame_text(table))
 
 
@@ -115,10 +116,10 @@ def test_power_text_reads_back_as_the_value_to_its_digits(value):
     if "×" in text:
         mantissa, power = text.split(" × 10")
         exponent = int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
-        assert 1 <= abs(float(mantissa)) < 10
-        back = float(mantissa) * 10.0**exponent
+        assert 1 <= abs(display.read_number(mantissa)) < 10  # "−3.1": the minus sign
+        back = display.read_number(mantissa) * 10.0**exponent
     else:
-        back = float(text.replace(",", ""))
+        back = display.read_number(text)
     assert back == pytest.approx(value, rel=0.05)
 
 
@@ -151,7 +152,7 @@ def test_packing_queue_and_readout_tables():
     assert row["none"] < row["a minute"] < row["a day"]
     assert row["a day"] - row["none"] == pytest.approx(86400.0 * workloads["training_rounds"][0])
     shown = tables.queue_display_table(queued)
-    assert list(shown.columns) == list(waits) and shown.index.names == ["data set", "model"]
+    assert list(shown.columns) == list(waits) and shown.index.names == ["dataset", "model"]
     models = devices.device_noise_models()
     readout = tables.readout_cost_table(models)
     assert list(readout.index) == list(models)

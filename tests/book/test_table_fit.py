@@ -25,8 +25,11 @@ CHAR_PX = 7.0
 PADDING_PX = 12.8
 WRAP_CHARS = 12  # a cell may wrap between its units into lines of at least this many characters
 # The units a cell never breaks inside (book/_ext/static/book_tables.js keeps them whole): an
-# interval "[low, high]", "mean ± std", "1.9 × 10⁻⁶", a number with thousands "10,000", a word.
-UNITS = re.compile(r"\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+")
+# interval "[low, high]", "mean ± std" (and "(mean ± std) × 10⁻⁵"), "1.9 × 10⁻⁶", a number with
+# thousands "10,000", a word.
+UNITS = re.compile(
+    r"\(\S+ ± \S+\) × 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+"
+)
 
 
 def displayed_columns(table: pd.DataFrame) -> list[tuple[str, list[str]]]:
@@ -134,6 +137,9 @@ TABLES = {
     "comparisons (Table 9.7)": lambda: findings.format_comparisons(
         _comparison_family(), by=("dataset",)
     ),
+    "comparisons of one dataset (Tables 9.7, 9.8)": lambda: tables.comparison_tables(
+        findings.format_comparisons(_comparison_family(), by=("dataset",))
+    )["Bessel Function"],
     "accuracy (Table 15.2)": lambda: verdict.accuracy_table(
         {"comparisons": _comparison_family()},
         {"harder_comparisons": _comparison_family().assign(dataset="narma_10")},

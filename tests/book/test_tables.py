@@ -69,18 +69,24 @@ def test_training_time_counts_each_run_once(frame):
     assert reports.training_time(frame) == pytest.approx(6 * 2.0)
     variant = frame[frame["model"] == "lstm"].assign(variant="reps=2")
     assert reports.training_time(pd.concat([frame, variant])) == pytest.approx(9 * 2.0)
+    # the runs a time covers, counted the same way (a page says "the 9 runs took 18 s")
+    assert reports.training_runs(frame) == 6
+    assert reports.training_runs(pd.concat([frame, variant])) == 9
 
 
 def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame):
     # our seeds: LSTM epoch 3 R^2 = 0.80, 0.81, 0.82; QKAN-LSTM epoch 2 = 0.7 three times
     paper = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.0, 0.5)}
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert list(table.index) == [(m, e) for m in ("LSTM", "QKAN-LSTM") for e in (1, 2, 3)]
-    assert table.loc[("LSTM", 3), "R² mean ± std"] == "0.8100 ± 0.0100"
-    assert table.loc[("LSTM", 3), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
-    assert table.loc[("LSTM", 3), "R² (paper)"] == "0.8100 ∈ (n=3)"
-    assert table.loc[("QKAN-LSTM", 3), "R² (paper)"] == "0.5000 ∉ (n=3)"
-    assert table.loc[("QKAN-LSTM", 1), "train loss"] == "1.0000 ± 0.0000"
+    # the epoch keeps its word, so a phone's card of the row reads "epoch 1", not a bare "1"
+    assert list(table.index) == [
+        (m, f"epoch {e}") for m in ("LSTM", "QKAN-LSTM") for e in (1, 2, 3)
+    ]
+    assert table.loc[("LSTM", "epoch 3"), "R² mean ± std"] == "0.8100 ± 0.0100"
+    assert table.loc[("LSTM", "epoch 3"), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
+    assert table.loc[("LSTM", "epoch 3"), "R² (paper)"] == "0.8100 ∈ (n=3)"
+    assert table.loc[("QKAN-LSTM", "epoch 3"), "R² (paper)"] == "0.5000 ∉ (n=3)"
+    assert table.loc[("QKAN-LSTM", "epoch 1"), "train loss"] == "1.0000 ± 0.0000"
 
 
 def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
@@ -114,7 +120,7 @@ def test_agreement_counts_a_missing_paper_value_as_not_inside(frame):
     assert math.isnan(agreement.loc[("lstm", 2), "paper"])
     assert not agreement.loc[("lstm", 2), "inside"]
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert table.loc[("LSTM", 2), "R² (paper)"] == "no value"
+    assert table.loc[("LSTM", "epoch 2"), "R² (paper)"] == "no value"
 
 
 def test_urban_table_and_ranking_against_the_paper():
@@ -225,8 +231,8 @@ def test_tuning_table_marks_the_chosen_rate():
         "lr 0.01",
         "lr 0.1",
     ]
-    assert table.loc["LSTM", "lr 0.01"] == "0.3 [0.2, 0.4] *"
-    assert table.loc["LSTM", "lr 0.1"] == "0.3 [0.1, 0.5]"
+    assert table.loc["LSTM", "lr 0.01"] == "0.300 [0.20, 0.40] *"  # trailing zeros kept
+    assert table.loc["LSTM", "lr 0.1"] == "0.300 [0.10, 0.50]"
     assert "2 seeds" in table.columns.name  # the header's corner, one header row
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
     assert one.loc["LSTM", "lr 0.1"] == "0.1 *" and "1 seed" in one.columns.name
@@ -282,7 +288,7 @@ def test_tuning_table_tells_small_scores_apart():
         {"model": "lstm", "lr": 0.01, "seed": [0, 1, 2], "score": [3.1e-5, 1.2e-5, 2.1e-4]}
     )
     cell = reports.tuning_table(scores, {"lstm": 0.01}).iloc[0, 0]
-    assert cell == "3.1 [1.2, 21] × 10⁻⁵ *"
+    assert cell == "3.10 [1.2, 21] × 10⁻⁵ *"
 
 
 def header_rows(table: pd.DataFrame) -> int:
@@ -366,7 +372,7 @@ def test_tuning_table_puts_each_cell_over_one_power_of_ten():
     table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
     assert table.loc["LSTM", "lr 0.01"] == "4.52 [1.2, 16] × 10⁻⁵ *"
     assert table.loc["QKAN-LSTM", "lr 0.01"] == "3.57 [1.3, 50] × 10⁻⁴ *"
-    assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.5]"
+    assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.50]"
     assert max(len(c) for c in table.to_numpy().ravel()) <= 24  # five rates fit the page
     one = reports.tuning_table(scores[scores.seed == 0], {"lstm": 0.1})
     assert one.loc["LSTM", "lr 0.01"] == "4.52 × 10⁻⁵"  # one seed: no range
@@ -429,4 +435,34 @@ def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation
         }
     )
     cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
-    assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.8 [3.8, 90] × 10⁻⁴"]
+    assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.80 [3.8, 90] × 10⁻⁴"]
+
+
+def test_comparison_tables_split_by_dataset_and_name_the_matched_lstm_once():
+    # issue 25: Tables 9.7/9.8 wrapped verdicts and intervals at 1280 px; one narrow table
+    # per dataset, and "HQKAN-LSTM vs Matched LSTM (HQKAN-LSTM)" says its model once
+    index = pd.MultiIndex.from_tuples(
+        [
+            ("Damped SHM", "HQKAN-LSTM vs Matched LSTM (HQKAN-LSTM)"),
+            ("Damped SHM", "QKAN-LSTM vs LSTM"),
+            ("Bessel Function", "QKAN-LSTM vs Matched LSTM (HQKAN-LSTM)"),  # not its own
+        ],
+        names=["dataset", "comparison"],
+    )
+    shown = pd.DataFrame(
+        {"verdict": ["Matched LSTM (HQKAN-LSTM) better", "LSTM better", "not significant"]},
+        index=index,
+    )
+    parts = reports.comparison_tables(shown)
+    assert list(parts) == ["Damped SHM", "Bessel Function"]  # the table's order
+    shm = parts["Damped SHM"]
+    assert list(shm.index) == ["HQKAN-LSTM vs Matched LSTM", "QKAN-LSTM vs LSTM"]
+    assert list(shm["verdict"]) == ["Matched LSTM better", "LSTM better"]
+    assert shm.columns.name == "comparison"  # the header's corner, one header row
+    # another model's matched LSTM keeps its name
+    assert list(parts["Bessel Function"].index) == ["QKAN-LSTM vs Matched LSTM (HQKAN-LSTM)"]
+    # two datasets in one table: the dataset level stays, the labels shorten
+    both = reports.narrow_comparisons(shown)
+    assert both.index.nlevels == 2 and ("Damped SHM", "HQKAN-LSTM vs Matched LSTM") in both.index
+    with pytest.raises(ValueError, match="dataset level"):
+        reports.comparison_tables(shown.droplevel(0))

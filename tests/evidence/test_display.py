@@ -29,7 +29,7 @@ def test_numbers_show_the_precision_that_matters():
     assert D.interval(0.99671, 0.99674, 0.9968) == "0.99671 [0.99674, 0.99680]"
     assert D.interval(0.5, 0.25, 0.75) == "0.5000 [0.2500, 0.7500]"
     # one notation per group
-    assert D.interval(-0.0025, -0.0083, 3.81e-05, sign=True) == "-0.0025 [-0.0083, +0.0000]"
+    assert D.interval(-0.0025, -0.0083, 3.81e-05, sign=True) == "−0.0025 [−0.0083, +0.0000]"
     shown = D.numbers([0.123451, 0.123452])
     assert shown[0] != shown[1] and float(shown[0]) == pytest.approx(0.123451, abs=1e-8)
     assert D.numbers([0.1, 0.1]) == ["0.1000", "0.1000"]  # equal values may print equal
@@ -43,22 +43,23 @@ def test_scientific_notation_is_the_pages_one_look():
     # issue 25: "1.9e-06", "9.3e-03" and "3.8 × 10⁻⁴" on different pages; now only the last
     assert D.scientific(1.9e-6) == "1.9 × 10⁻⁶"
     assert D.scientific(9.3e-3) == "9.3 × 10⁻³" and D.scientific(0.0093, 3) == "9.30 × 10⁻³"
-    assert D.scientific(-3.8e-4) == "-3.8 × 10⁻⁴"
+    assert D.scientific(-3.8e-4) == "−3.8 × 10⁻⁴"  # the minus sign, U+2212
     assert D.scientific(3.8e-4, sign=True) == "+3.8 × 10⁻⁴"
     assert D.scientific(1.66e5) == "1.7 × 10⁵" and D.scientific(2e12, 1) == "2 × 10¹²"
     # a mantissa that rounds up to 10 moves to the next power, never "10.0 × 10⁻⁵"
-    assert D.scientific(9.96e-5) == "1.0 × 10⁻⁴" and D.scientific(-9.96e-5) == "-1.0 × 10⁻⁴"
+    assert D.scientific(9.96e-5) == "1.0 × 10⁻⁴" and D.scientific(-9.96e-5) == "−1.0 × 10⁻⁴"
     assert D.scientific(9.994e-5, 3) == "9.99 × 10⁻⁵"
     assert D.scientific(0.0) == "0" and D.scientific(-0.0) == "0"
     assert D.scientific(None) == D.MISSING and D.scientific(math.nan) == D.MISSING
     with pytest.raises(ValueError, match="significant"):
         D.scientific(1.0, 0)
     # the other formatters write the same look
-    assert D.number(-4.2e-7) == "-4.20 × 10⁻⁷" and D.number(9.996e-5) == "1.00 × 10⁻⁴"
+    assert D.number(-4.2e-7) == "−4.20 × 10⁻⁷" and D.number(9.996e-5) == "1.00 × 10⁻⁴"
     assert D.number(1.5e11, 2) == "1.5 × 10¹¹"
     assert D.significant(1e-5, 3) == "1 × 10⁻⁵" and D.significant(0.001, 3) == "0.001"
     assert D.significant(0.05) == "0.05" and D.significant(-0.0) == "0"
-    assert D.p_value(9.96e-5) == "0.0001" and D.p_value(4.4e-12) == "4.4 × 10⁻¹²"
+    assert D.p_value(2.2e-4) == "2.2 × 10⁻⁴" and D.p_value(2e-5) == "2.0 × 10⁻⁵"
+    assert D.p_value(9.96e-5) == "1.0 × 10⁻⁴" and D.p_value(4.4e-12) == "4.4 × 10⁻¹²"
     assert D.power_text(1.66e5) == "1.7 × 10⁵" and D.power_text(1.9e-4) == "1.9 × 10⁻⁴"
     assert D.power_text(1457) == "1,457" and D.power_text(math.inf) == D.MISSING
     assert D.power_of_ten_text(-4) == "10⁻⁴" and D.power_of_ten_text(6) == "10⁶"
@@ -69,10 +70,10 @@ def test_scientific_notation_is_the_pages_one_look():
 
 
 def test_thousands_are_written_with_a_comma():
-    assert D.count(10000) == "10,000" and D.count(999) == "999" and D.count(-1234.0) == "-1,234"
+    assert D.count(10000) == "10,000" and D.count(999) == "999" and D.count(-1234.0) == "−1,234"
     assert D.count(1_000_000) == "1,000,000" and D.plural(1000, "shot") == "1,000 shots"
     assert D.power_text(9999) == "9,999"
-    assert D.number(12345.678, 1) == "12,345.7" and D.number(-1234.5, 0) == "-1,234"
+    assert D.number(12345.678, 1) == "12,345.7" and D.number(-1234.5, 0) == "−1,234"
     assert D.number(999.96, 1) == "1,000.0" and D.number(0.5, 2) == "0.50"
 
 
@@ -259,13 +260,15 @@ def test_a_scaled_interval_shares_its_values_power_of_ten():
 
     assert scaled_interval(4.52e-5, 1.2e-5, 1.56e-4) == "4.52 [1.2, 16] × 10⁻⁵"
     assert scaled_interval(0.0266, 0.0164, 0.0329) == "2.66 [1.6, 3.3] × 10⁻²"
-    assert scaled_interval(0.41231, 0.31, 0.5) == "0.412 [0.31, 0.5]"  # 10⁻¹..10²: plain
+    assert scaled_interval(0.41231, 0.31, 0.5) == "0.412 [0.31, 0.50]"  # 10⁻¹..10²: plain
     assert scaled_interval(12.34, 10.0, 16.0) == "12.3 [10, 16]"
-    assert scaled_interval(0.0, 0.0, 2e-6) == "0 [0, 2] × 10⁻⁶"  # the power of the first nonzero
+    assert scaled_interval(0.0, 0.0, 2e-6) == "0 [0, 2.0] × 10⁻⁶"  # the power of the first nonzero
     assert scaled_interval(float("nan"), 1.0, 2.0) == "–"
     # bounds round outward: the value never prints outside them ("1.28 [1.3, 1.3]")
     assert scaled_interval(0.0128, 0.01275, 0.01285) == "1.28 [1.2, 1.3] × 10⁻²"
-    assert scaled_interval(-0.5, -0.61, -0.2) == "-0.5 [-0.61, -0.2]"
+    assert scaled_interval(-0.5, -0.61, -0.2) == "−0.500 [−0.61, −0.20]"
+    # two digits on every bound, trailing zeros kept: never "[1.8, 4]" beside "[1.6, 3.3]"
+    assert scaled_interval(2.91e-4, 2.4e-4, 4e-4) == "2.91 [2.4, 4.0] × 10⁻⁴"
 
 
 def test_a_p_value_never_rounds_onto_the_significance_level():
@@ -285,3 +288,55 @@ def test_a_number_as_the_page_writes_it_reads_back():
         assert read_number(scientific(value, 3)) == pytest.approx(value, rel=1e-2)
     with pytest.raises(ValueError, match="not a number as the page writes it"):
         read_number("2 × 3")
+
+
+def test_a_number_is_signed_with_the_true_minus_sign():
+    # issue 25: "-0.0111" with the ASCII hyphen beside "+7.21"; every number of the page
+    # prints U+2212, and read_number reads it back
+    for shown in (
+        D.number(-0.0111),
+        D.significant(-0.02),
+        D.scientific(-2e-5),
+        D.count(-3),
+        D.power_text(-2e5),
+    ):
+        assert shown.startswith("−") and "-" not in shown, shown
+        assert D.read_number(shown) < 0
+    assert D.minus_sign("Mann-Whitney U, [-1.3, -0.2], x-5") == "Mann-Whitney U, [−1.3, −0.2], x-5"
+
+
+def test_a_column_of_mean_and_std_has_one_number_style():
+    # Table 5.1's test loss: "9.56 × 10⁻⁵ ± 8.93 × 10⁻⁵" beside "0.00010 ± 0.00011" and
+    # "0.0002 ± 0.0001"; now every cell over its mean's power of ten
+    cells = D.mean_std_column([0.0192, 8.76e-5, 2e-4, 0.0323], [0.005, 1.39e-5, 1e-4, None])
+    assert cells == [
+        "(1.92 ± 0.50) × 10⁻²",
+        "(8.76 ± 1.39) × 10⁻⁵",
+        "(2.00 ± 1.00) × 10⁻⁴",
+        "3.23 × 10⁻²",  # one seed: no std
+    ]
+    for cell, mean in zip(cells, (0.0192, 8.76e-5, 2e-4, 0.0323)):
+        body, _, power = cell.partition(" × ")
+        assert D.read_number(f"{body.strip('()').split(' ± ')[0]} × {power}") == pytest.approx(
+            mean, rel=5e-3
+        )
+    # losses whose smallest mean keeps two significant digits at four decimals stay plain
+    assert D.mean_std_column([0.1781, 0.001], [0.0368, 0.0001]) == [
+        "0.1781 ± 0.0368",
+        "0.0010 ± 0.0001",
+    ]
+    # a std that four decimals would print as 0.0000 moves the column to the scaled style
+    assert D.mean_std_column([0.0123, 0.5], [2e-5, 0.1]) == [
+        "(1.230 ± 0.002) × 10⁻²",
+        "(5.00 ± 1.00) × 10⁻¹",
+    ]
+    assert D.mean_std_column([math.nan], [0.1]) == [D.MISSING]
+    with pytest.raises(ValueError, match="stds"):
+        D.mean_std_column([1.0, 2.0], [0.1])
+
+
+def test_a_percentage_has_one_style():
+    # issue 25: "0.28%" beside "0.28 %", "98 %" beside "82%"; the book writes "82%"
+    assert D.percent(0.82) == "82%" and D.percent(0.0028, 2) == "0.28%"
+    assert D.percent(-0.05) == "−5%" and D.percent(math.nan) == D.MISSING
+    assert " %" not in D.percent(1.0)
