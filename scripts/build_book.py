@@ -63,8 +63,9 @@ def protocol_banner(
         took = "" if seconds is None else f" This build executed the page in {seconds:.0f} s."
         if not cost or not cost.get("runs"):
             return (
-                "```{note}\nThis page is built with the **full protocol** (`full_protocol = "
-                "True`); any training runs it uses are read from the verified run archive "
+                "```{note}\nThis page is built with the **full protocol** (every seed, epoch "
+                "and setting of the chapter's full version); any training runs it uses are read "
+                "from the verified run archive "
                 f"(`archive/full`, see *How to run*), not retrained.{took}\n```"
             )
         minutes = cost["training_s"] / 60
@@ -73,8 +74,9 @@ def protocol_banner(
             return f"{m:.1f}" if m < 10 else f"{m:,.0f}"
 
         return (
-            "```{note}\nThis page is built with the **full protocol** (`full_protocol = True`); "
-            f"its {cost['runs']:,} training runs are read from the verified run archive "
+            "```{note}\nThis page is built with the **full protocol** (every seed, epoch and "
+            f"setting of the chapter's full version); its {cost['runs']:,} training runs are "
+            "read from the verified run archive "
             f"(`archive/full`, see *How to run*), not retrained.{took} Retraining them takes "
             f"about {amount(minutes)} CPU-minutes (their recorded training times; about "
             f"{amount(minutes / 2)} min of wall time with 2 workers): `qkan-experiments book "
