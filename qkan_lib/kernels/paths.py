@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
+from torch._C._functorch import TransformType
+from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
 
 from ..utils import KERNEL_DTYPES
 
@@ -63,6 +65,16 @@ def transforms_active(*tensors: torch.Tensor) -> bool:
     if any(functorch.is_functorch_wrapped_tensor(t) for t in tensors):
         return True
     return bool(torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling())
+
+
+def only_vmap_active() -> bool:
+    """True inside exactly one level of ``torch.func.vmap`` and no other transform, tracing or
+    torch.compile: a kernel with a vmap rule for a leading model axis (S models stacked, as
+    seed batching runs them) can serve the call."""
+    levels = retrieve_all_functorch_interpreters()
+    if len(levels) != 1 or levels[0].key() != TransformType.Vmap:
+        return False
+    return not (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling())
 
 
 @dataclass(frozen=True)
