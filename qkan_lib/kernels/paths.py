@@ -82,12 +82,16 @@ class SequenceKernel:
     """A compiled whole-sequence path for one gate-map class.
 
     ``applies(gates, x)``: whether it computes h_T for this gate map and input;
-    ``final_hidden(gates, x, hidden_size)``: h_T (batch, hidden_size) from zero states.
+    ``final_hidden(gates, x, hidden_size)``: h_T (batch, hidden_size) from zero states;
+    ``stacked_final_hidden(gates, x, hidden_size, stacked)``, if the kernel has a model axis:
+    h_T (S, batch, hidden_size) of S models shaped like ``gates`` whose tensors are
+    ``stacked(t)`` (S, *t.shape) for each tensor ``t`` of ``gates``, in one call.
     """
 
     name: str
     applies: Callable[[torch.nn.Module, torch.Tensor], bool]
     final_hidden: Callable[[torch.nn.Module, torch.Tensor, int], torch.Tensor]
+    stacked_final_hidden: Callable | None = None
 
 
 _SEQUENCE_KERNELS: dict[type, SequenceKernel] = {}

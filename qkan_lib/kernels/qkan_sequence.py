@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -536,23 +537,16 @@ def can_fuse(module: torch.nn.Module, x: torch.Tensor) -> bool:
     return _layout(module, x) is not None
 
 
-def fused_final_hidden(module: torch.nn.Module, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
-    """Final hidden state h_T (batch, hidden_size) of the LSTM cell of Eq. (1) whose gate map is
-    ``module`` (a QKAN layer or an HQKAN), run over ``x`` (batch, seq_len, input_size) from
-    h_0 = c_0 = 0, as one autograd node with gradients for ``x`` and every trainable tensor.
-
-    Call only where :func:`can_fuse` is True (a ValueError says why otherwise).
-    """
+def _checked_layout(module: torch.nn.Module, x: torch.Tensor, hidden_size: int, caller: str):
     layout = _layout(module, x)
     if layout is None:
         raise ValueError(
-            "fused_final_hidden: this gate map / input cannot take the fused path "
+            f"{caller}: this gate map / input cannot take the fused path "
             "(check can_fuse: CPU, float32/float64, QKANLayer or HQKAN, no torch.func)"
         )
     if x.dim() != 3 or x.shape[1] < 1:
         raise ValueError(
-            f"fused_final_hidden: x must have shape (batch, seq_len >= 1, input_size), "
-            f"got {tuple(x.shape)}"
+            f"{caller}: x must have shape (batch, seq_len >= 1, input_size), got {tuple(x.shape)}"
         )
     tensors, affine, layer = layout
     inputs = x.shape[-1] + hidden_size
@@ -560,12 +554,43 @@ def fused_final_hidden(module: torch.nn.Module, x: torch.Tensor, hidden_size: in
     last = module.decoder.out_features if affine else layer.out_features
     if first != inputs or last != 4 * hidden_size:
         raise ValueError(
-            f"fused_final_hidden: the gate map maps {first} -> {last} features, but input_size "
+            f"{caller}: the gate map maps {first} -> {last} features, but input_size "
             f"{x.shape[-1]} and hidden_size {hidden_size} need {inputs} -> {4 * hidden_size}"
         )
+    return tensors, affine, layer
+
+
+def fused_final_hidden(module: torch.nn.Module, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+    """Final hidden state h_T (batch, hidden_size) of the LSTM cell of Eq. (1) whose gate map is
+    ``module`` (a QKAN layer or an HQKAN), run over ``x`` (batch, seq_len, input_size) from
+    h_0 = c_0 = 0, as one autograd node with gradients for ``x`` and every trainable tensor.
+
+    Call only where :func:`can_fuse` is True (a ValueError says why otherwise).
+    """
+    tensors, affine, layer = _checked_layout(module, x, hidden_size, "fused_final_hidden")
     settings = (int(hidden_size), layer.readout == "amplitude", affine, False)
     if transforms_active(x, *tensors):  # vmapped (see can_fuse): the vmap rule takes it
         return FusedRecurrence.apply(settings, x, *tensors)[0]
     if torch.is_grad_enabled() and any(t.requires_grad for t in (x, *tensors)):
         return FusedRecurrence.apply(settings, x, *tensors)[0]
     return _run_forward(settings, x, _arrays(tensors, False), store=False)[0]  # keep nothing
+
+
+def stacked_final_hidden(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    hidden_size: int,
+    stacked: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """h_T (S, batch, hidden_size) of S models shaped like ``module`` on one input ``x``, in one
+    compiled call (one autograd node): each tensor ``t`` of ``module`` is replaced by
+    ``stacked(t)``, its S models' values (S, *t.shape), e.g. the seeds' parameters stacked by
+    ``torch.func.stack_module_state``. What ``vmap`` over :func:`fused_final_hidden` computes
+    (the same loops), without vmap's per-operator cost. Call only where :func:`can_fuse`."""
+    tensors, affine, layer = _checked_layout(module, x, hidden_size, "stacked_final_hidden")
+    tensors = [stacked(t) for t in tensors]
+    settings = (int(hidden_size), layer.readout == "amplitude", affine, True)
+    x = x.unsqueeze(0)  # one input shared by every model
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (x, *tensors)):
+        return FusedRecurrence.apply(settings, x, *tensors)[0]
+    return _run_forward(settings, x, _arrays(tensors, True), store=False)[0]  # keep nothing

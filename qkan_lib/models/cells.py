@@ -286,6 +286,42 @@ class RecurrentRegressor(nn.Module):
         _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
         return self.head(self.final_hidden(x))
 
+    def stacked_forward(
+        self, stacked: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The forward pass of S models shaped like this one, in one compiled call, or None
+        where no kernel with a model axis serves this gate map and input ``x`` (the caller then
+        vmaps :meth:`forward`).
+
+        ``stacked`` maps a parameter or buffer name to its S models' values (S, *shape), as
+        ``torch.func.stack_module_state`` gives them; a name missing from it is this model's
+        own tensor, shared by all S. The returned function maps x (batch, seq_len,
+        input_size) to predictions (S, batch, outputs): each model's :meth:`forward`, equal
+        up to the rounding of the head's batched product."""
+        if type(self.cell) is not LSTMCell or type(self.head) is not nn.Linear:
+            return None
+        if self.head.bias is None:
+            return None
+        kernel = sequence_kernel(self.cell.gates, x)
+        if kernel is None or kernel.stacked_final_hidden is None:
+            return None
+        names = {id(t): name for name, t in (*self.named_parameters(), *self.named_buffers())}
+        size = next(iter(stacked.values())).shape[0]
+
+        def models_of(tensor: torch.Tensor) -> torch.Tensor:
+            name = names[id(tensor)]
+            return stacked[name] if name in stacked else tensor.expand(size, *tensor.shape)
+
+        weight, bias = models_of(self.head.weight), models_of(self.head.bias)
+        gates, hidden = self.cell.gates, self.cell.hidden_size
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+            h = kernel.stacked_final_hidden(gates, x, hidden, models_of)  # (S, batch, hidden)
+            return torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+
+        return forward
+
 
 class LSTMRegressor(nn.Module):
     """The classical baseline: torch.nn.LSTM (fused kernel) + Linear head."""
@@ -326,7 +362,10 @@ def _layer_kernel(attribute: str) -> SequenceKernel:
     def final_hidden(gates, x, hidden):
         return qkan_sequence.fused_final_hidden(getattr(gates, attribute), x, hidden)
 
-    return SequenceKernel("qkan_sequence", applies, final_hidden)
+    def stacked_final_hidden(gates, x, hidden, stacked):
+        return qkan_sequence.stacked_final_hidden(getattr(gates, attribute), x, hidden, stacked)
+
+    return SequenceKernel("qkan_sequence", applies, final_hidden, stacked_final_hidden)
 
 
 register_sequence_kernel(QKANGates, _layer_kernel("qkan"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
+import torch
 from torch.func import functional_call, stack_module_state, vmap
 
 from ..core.daruan import vmap_compatible
@@ -34,6 +35,15 @@ from ..utils import resolve_device, seed_everything
 from .training import DTYPES, TrainConfig, TrainOutcome, fit, state_to_lists
 
 BATCHABLE = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.seed_batchable)
+
+
+def stacked_forward(template: torch.nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor):
+    """The direct path: S models shaped like ``template`` with the stacked ``params`` as one
+    forward (x -> (S, batch, outputs)) in one compiled call, where the model offers one for
+    input like ``x`` (``stacked_forward`` of :class:`~qkan_lib.models.cells.RecurrentRegressor`
+    on a kernel with a model axis), else None."""
+    method = getattr(template, "stacked_forward", None)
+    return None if method is None else method(params, x)
 
 
 def train_seeds(
@@ -71,11 +81,14 @@ def train_seeds(
     params, _ = stack_module_state(models)
     buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
     template = copy.deepcopy(models[0])
-    batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), in_dims=(0, None))
     data = data.to(dtype=dtype, device=device)
+    forward = stacked_forward(template, params, data.x_train[:1])
+    if forward is None:  # no kernel with a model axis here: vmap the model's own forward
+        batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), (0, None))
+        forward = lambda x: batched(params, x)  # noqa: E731
     with vmap_compatible():
         outcomes = fit(
-            lambda x: batched(params, x),
+            forward,
             list(params.values()),
             data,
             config,

@@ -531,3 +531,49 @@ def test_backward_twice_with_retain_graph():
     second = torch.autograd.grad(loss, list(model.parameters()))
     for a, b in zip(first, second):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["qkan", "hqkan"])
+@pytest.mark.parametrize("readout", ["expectation", "amplitude"])
+def test_stacked_forward_equals_each_model_in_one_kernel_call(kind, readout, count_fused_calls):
+    """The direct path of seed batching (RecurrentRegressor.stacked_forward: the S models'
+    tensors stacked, one kernel call, the head as one batched product) gives each model's
+    prediction and gradients, float64 to 1e-12; frozen buffers shared by the S models."""
+    from torch.func import stack_module_state
+
+    models = stacked_models(kind, 3, readout=readout, post_b=kind == "qkan")
+    params, _ = stack_module_state(models)
+    x = torch.randn(4, 5, 2, dtype=torch.float64)
+    forward = models[0].stacked_forward(params, x)
+    out = forward(x)
+    weights = torch.randn(3, 4, 1, dtype=torch.float64)
+    ((out * weights).sum() + out.square().sum()).backward()
+    assert out.shape == (3, 4, 1) and count_fused_calls == [True]
+    with torch.no_grad():
+        torch.testing.assert_close(forward(x), out, rtol=0, atol=0)
+    assert count_fused_calls == [True, False]  # without gradients: nothing kept
+    for k, model in enumerate(models):
+        single = model(x)
+        ((single * weights[k]).sum() + single.square().sum()).backward()
+        torch.testing.assert_close(out[k], single, rtol=1e-12, atol=1e-12)
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(
+                params[name].grad[k], p.grad, rtol=1e-12, atol=1e-12, msg=lambda t, n=name: n + t
+            )
+
+
+def test_stacked_forward_only_where_a_kernel_has_a_model_axis():
+    from torch.func import stack_module_state
+
+    x = torch.randn(2, 3, 1, dtype=torch.float64)
+    for name in ("qlstm", "lstm"):  # no kernel with a model axis: the caller vmaps
+        model = ql.build_model(name, "damped_shm", dtype=torch.float64)
+        params, _ = stack_module_state([model, copy.deepcopy(model)])
+        method = getattr(model, "stacked_forward", None)
+        assert method is None or method(params, x) is None
+    model = ql.build_model("qkan_lstm", "damped_shm", dtype=torch.float64)
+    params, _ = stack_module_state([model, copy.deepcopy(model)])
+    assert model.stacked_forward(params, x) is not None
+    assert model.stacked_forward(params, x.float()) is None  # dtype: no kernel
+    with reference_path():
+        assert model.stacked_forward(params, x) is None
