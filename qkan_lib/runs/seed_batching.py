@@ -23,18 +23,44 @@ there, unmeasured here. :data:`BATCHABLE` lists the models that CAN be batched.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
 from ..core.daruan import vmap_compatible
 from ..data.windows import SequenceData
+from ..kernels.paths import FUSED_DTYPES
 from ..models.registry import MODEL_REGISTRY, build_model
 from ..utils import resolve_device, seed_everything
+from .experiment import Experiment
 from .training import DTYPES, TrainConfig, TrainOutcome, fit, state_to_lists
 
 BATCHABLE = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.seed_batchable)
+
+# Where S seeds batched were measured faster than S runs one after another on the CPU
+# (benchmarks/seed_batching.py, the module docstring): model -> the largest (batch size,
+# sequence length) measured, every measured shape up to it being faster (S = 3, 10, 20).
+# Only models whose kernel has a model axis (the stacked path); QLSTM batched runs its
+# autograd path under vmap and was measured slower; Urban's batch 64 was not measured.
+BATCHED_FASTER = {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12)}
+
+
+def batching_faster(experiment: Experiment) -> bool:
+    """Whether the seeds of ``experiment``'s configuration train faster batched than one after
+    another (:data:`BATCHED_FASTER`): the stacked path runs there (CPU, float32 / float64, no
+    shuffling, no device model) and the shape is within what was measured faster."""
+    limit = BATCHED_FASTER.get(experiment.model)
+    config = experiment.train
+    if limit is None or config.shuffle or config.noise_device is not None:
+        return False
+    if config.dtype not in DTYPES or DTYPES[config.dtype] not in FUSED_DTYPES:
+        return False
+    on_cpu = config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
+    if not on_cpu:  # no kernel there; batching unmeasured
+        return False
+    return config.batch_size <= limit[0] and experiment.seq_len <= limit[1]
 
 
 def stacked_forward(template: torch.nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor):
@@ -44,6 +70,54 @@ def stacked_forward(template: torch.nn.Module, params: dict[str, torch.Tensor], 
     on a kernel with a model axis), else None."""
     method = getattr(template, "stacked_forward", None)
     return None if method is None else method(params, x)
+
+
+@dataclass
+class SeedStack:
+    """S seeds' models of one configuration as one batched model: ``models`` as built (the
+    separate runs' initial weights), ``params`` their trainable tensors stacked on a leading
+    seed axis, ``forward`` x -> (S, batch, outputs), and ``path``: "stacked" (one compiled call
+    with a model axis, :func:`stacked_forward`) or "vmap" (``torch.func.vmap`` of the model's
+    forward; run it inside :func:`~qkan_lib.core.daruan.vmap_compatible`)."""
+
+    models: list[torch.nn.Module]
+    params: dict[str, torch.Tensor]
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    path: str
+
+
+def stack_seeds(
+    model_name: str,
+    dataset_name: str,
+    seeds: Iterable[int],
+    dtype: torch.dtype,
+    device: torch.device | str,
+    x: torch.Tensor,
+    model_options: dict | None = None,
+    path: str = "auto",
+) -> SeedStack:
+    """Build each seed's model exactly as a separate run does (``seed_everything(seed)`` then
+    ``build_model``) and stack them (:class:`SeedStack`) for inputs like ``x``: on the
+    stacked path where the model has one, else vmapped (``path="vmap"`` forces vmap, for the
+    benchmark that compares the two)."""
+    if path not in ("auto", "vmap"):
+        raise ValueError(f"path must be 'auto' or 'vmap', got {path!r}")
+    models = []
+    for seed in seeds:
+        seed_everything(seed)
+        models.append(
+            build_model(
+                model_name, dataset_name, dtype=dtype, device=device, **(model_options or {})
+            )
+        )
+    params, _ = stack_module_state(models)
+    template = copy.deepcopy(models[0])
+    forward = None if path == "vmap" else stacked_forward(template, params, x)
+    if forward is not None:
+        return SeedStack(models, params, forward, "stacked")
+    buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
+    batched = vmap(lambda p, rows: functional_call(template, (p, buffers), (rows,)), (0, None))
+    return SeedStack(models, params, lambda rows: batched(params, rows), "vmap")
 
 
 def train_seeds(
@@ -70,25 +144,14 @@ def train_seeds(
         raise ValueError("no seeds given")
 
     device, dtype = resolve_device(config.device), DTYPES[config.dtype]
-    models = []
-    for seed in seeds:
-        seed_everything(seed)
-        models.append(
-            build_model(
-                model_name, dataset_name, dtype=dtype, device=device, **(model_options or {})
-            )
-        )
-    params, _ = stack_module_state(models)
-    buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
-    template = copy.deepcopy(models[0])
     data = data.to(dtype=dtype, device=device)
-    forward = stacked_forward(template, params, data.x_train[:1])
-    if forward is None:  # no kernel with a model axis here: vmap the model's own forward
-        batched = vmap(lambda p, x: functional_call(template, (p, buffers), (x,)), (0, None))
-        forward = lambda x: batched(params, x)  # noqa: E731
+    stack = stack_seeds(
+        model_name, dataset_name, seeds, dtype, device, data.x_train[:1], model_options
+    )
+    params = stack.params
     with vmap_compatible():
         outcomes = fit(
-            forward,
+            stack.forward,
             list(params.values()),
             data,
             config,
@@ -96,7 +159,9 @@ def train_seeds(
             progress,
             f"{model_name} x {len(seeds)} seeds",
         )
-    for k, (model, outcome) in enumerate(zip(models, outcomes)):  # seed k's slice of the stack
+    for k, (model, outcome) in enumerate(
+        zip(stack.models, outcomes)
+    ):  # seed k's slice of the stack
         state = {
             name: params[name][k] if name in params else value
             for name, value in model.state_dict().items()

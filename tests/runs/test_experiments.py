@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
 import qkan_lib as ql
 from qkan_lib.runs import experiment as experiments
@@ -57,7 +58,8 @@ def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch
     assert len(list(tmp_path.glob("*.json"))) == 4
     assert [r.experiment for r in results] == grid
     assert [r.seed_batched for r in results] == [2, 2, 1, 1]
-    assert all(r.seed_batched == 1 for r in ql.run_grid(grid, tmp_path / "serial"))
+    serial = ql.run_grid(grid, tmp_path / "serial", batch_seeds=False)
+    assert all(r.seed_batched == 1 for r in serial)
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished grid must be loaded, not retrained")
@@ -79,6 +81,45 @@ def test_jobs_group_seeds_only_where_allowed():
         dataclasses.replace(e, train=dataclasses.replace(e.train, shuffle=True)) for e in grid
     ]
     assert all(len(j) == 1 for j in run.plan_jobs(shuffled, batch_seeds=True))
+
+
+def test_jobs_batch_seeds_by_default_exactly_where_measured_faster(monkeypatch):
+    """The default plan (batch_seeds=None) batches the seeds of QKAN-LSTM and HQKAN-LSTM on
+    the CPU at the shapes measured faster (batch <= 10, windows <= 12 steps), and nothing
+    else: not QLSTM or the LSTMs, not Urban's batch 64, not longer windows, not shuffled
+    runs, not on a GPU."""
+    from qkan_lib.runs.seed_batching import BATCHED_FASTER
+
+    assert BATCHED_FASTER == {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12)}
+    models = ("qkan_lstm", "hqkan_lstm", "qlstm", "lstm", "fourier_lstm")
+
+    def grid(seq_len=4, batch_sizes=(1, 10), **train):
+        return [
+            e
+            for batch_size in batch_sizes
+            for e in ql.experiments_for(
+                "bessel", models, seeds=(0, 1, 2), seq_lens=(seq_len,), epochs=1,
+                batch_size=batch_size, **train,
+            )
+        ]  # fmt: skip
+
+    def grouped(jobs):
+        return sorted((j[0].model, j[0].train.batch_size) for j in jobs if len(j) > 1)
+
+    jobs = run.plan_jobs(grid())
+    assert grouped(jobs) == [("hqkan_lstm", 1), ("hqkan_lstm", 10), ("qkan_lstm", 1),
+                             ("qkan_lstm", 10)]  # fmt: skip
+    assert all(len(j) == 3 for j in jobs if len(j) > 1)
+    assert sum(len(j) for j in jobs) == len(grid())
+    assert grouped(run.plan_jobs(grid(seq_len=12))) == grouped(jobs)
+    assert grouped(run.plan_jobs(grid(seq_len=13))) == []  # beyond what was measured
+    assert grouped(run.plan_jobs(grid(batch_sizes=(11, 64)))) == []
+    assert grouped(run.plan_jobs(grid(dtype="float32"))) == grouped(jobs)
+    assert grouped(run.plan_jobs(grid(shuffle=True))) == []
+    urban = ql.experiments_for("urban", ("qkan_lstm",), seeds=(0, 1), seq_lens=(4,), epochs=1)
+    assert all(len(j) == 1 for j in run.plan_jobs(urban))  # batch 64: not measured
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert grouped(run.plan_jobs(grid())) == []  # on a GPU the kernel does not run
 
 
 def test_same_seed_same_result(tmp_path):
