@@ -1,23 +1,36 @@
 """Train every seed of a configuration at once: S models as one batched model.
 
 The S models are built exactly as separate runs would build them (``seed_everything(seed)``
-then ``build_model``), their parameters are stacked on a leading seed axis
-(``torch.func.stack_module_state``) and one ``torch.func.vmap``-ed forward pass evaluates all
-of them; :func:`qkan_lib.training.fit` then trains them as it trains one model. The results
-equal S separate runs up to floating-point reduction order.
+then ``build_model``) and their parameters stacked on a leading seed axis
+(``torch.func.stack_module_state``); :func:`qkan_lib.training.fit` then trains them as it
+trains one model, with ONE flat optimiser state for all S (one optimiser call per step). Two
+paths evaluate the stack (:func:`stack_seeds`):
 
-It is not the default (``run_grid(batch_seeds=False)``): on the CPU the compiled whole-sequence
-kernels of QKAN-LSTM, HQKAN-LSTM and QLSTM cannot run under vmap, and seeds one after another
-on those kernels were measured faster than S seeds batched on the autograd path, for every model
-and shape of the book (``benchmarks/seed_batching.py``: 1.3x to 22x; at batch 1, chapter 9's
-batch-1 protocol, 1.5x to 3.1x with ``--batch-one``). One model stepping on the S batches
-stacked costs 4-12 % of S fused steps there, but that is no bound for S models in one compiled
-call (not built): it does each model's per-weight work once. In QLSTM the compiled circuit
-kernels take about 40 % of a batch-1 step (profiled), much of it per-weight work that would stay
-S-fold; in QKAN-LSTM the compiled loops take under 15 % and the rest is Python, autograd and
-optimiser overhead, which such a call would pay once. On a GPU,
-where the kernels do not apply and each operator costs a launch, batching may pay; it is opt-in
-there, unmeasured here. :data:`BATCHABLE` lists the models that CAN be batched.
+* stacked (QKAN-LSTM, HQKAN-LSTM on the CPU): the compiled whole-sequence kernel
+  (:mod:`qkan_lib.kernels.qkan_sequence`) has a leading model axis, so the S models run in
+  ONE compiled call per step and the output layer is one batched product
+  (:meth:`~qkan_lib.models.cells.RecurrentRegressor.stacked_forward`);
+* vmap (every other batchable model, or where no kernel runs): one ``torch.func.vmap``-ed
+  forward pass of the model. Under one vmap level the QKAN kernel still runs, through its vmap
+  rule (``FusedRecurrence.vmap``), but vmap's own per-operator cost eats much of the gain.
+
+Why it pays: at batch 1 the compiled loops are about 2 % of an optimiser step of these tiny
+models; Python, autograd and the optimiser are the rest (profiled), and the stacked path pays
+them once for S models. Measured (``benchmarks/seed_batching.py``, one thread, float64, one
+optimiser step of all S models, interleaved, 11 rounds of 10 steps on a loaded 2-core CPU;
+stacked / seed by seed, median ratio [interquartile range]): QKAN-LSTM at batch 1 x 4 steps
+0.31 [0.26, 0.34] for S = 3, 0.12 [0.10, 0.15] for S = 10, 0.05 [0.05, 0.09] for S = 20; at
+batch 10 x 4 steps 0.43, 0.23, 0.11; at batch 10 x 12 steps 0.48, 0.34, 0.26. HQKAN-LSTM at
+batch 1 x 4: 0.35, 0.11, 0.03; 10 x 4: 0.33, 0.13, 0.08; 10 x 12: 0.41, 0.19, 0.17. The vmap
+path with the kernel's rule: 0.43-0.86 at S = 3, 0.09-0.56 at S = 10 and 20. QLSTM batched
+(vmap, its autograd path) was measured 3.7x to 5.4x SLOWER than its fused runs one after
+another at S = 3, and ``torch.nn.LSTM`` has no vmap rule. So grids batch by default exactly the
+measured-faster cases (:data:`BATCHED_FASTER`, :func:`batching_faster`); :data:`BATCHABLE`
+lists the models that CAN be batched.
+
+Results: equal to S separate runs up to the rounding of the output layer's batched product:
+bitwise at batch 10 here, a few units in the last place at batch 1
+(``tests/runs/test_seed_batching.py``).
 """
 
 from __future__ import annotations
