@@ -376,5 +376,8 @@ register_sequence_kernel(
         "qlstm_sequence",
         lambda gates, x: qlstm_sequence.can_fuse(gates.theta, x),
         lambda gates, x, hidden: qlstm_sequence.fused_final_hidden(gates.theta, x, hidden),
+        lambda gates, x, hidden, stacked: qlstm_sequence.stacked_final_hidden(
+            stacked(gates.theta), x, hidden
+        ),
     ),
 )

@@ -187,7 +187,7 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
                   seed_batchable=True, daruan_edges=True),
         ModelSpec("hqkan_lstm", "HQKAN-LSTM", "paper", _recurrent(HQKANGates),
                   seed_batchable=True, daruan_edges=True),
-        ModelSpec("fourier_lstm", "Fourier twin", "baseline", _fourier_lstm),
+        ModelSpec("fourier_lstm", "Fourier twin", "baseline", _fourier_lstm, seed_batchable=True),
         ModelSpec("param_matched_lstm", "Matched LSTM", "baseline", _param_matched_lstm),
     )
 }  # fmt: skip

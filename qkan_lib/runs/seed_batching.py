@@ -6,10 +6,11 @@ then ``build_model``) and their parameters stacked on a leading seed axis
 trains one model, with ONE flat optimiser state for all S (one optimiser call per step). Two
 paths evaluate the stack (:func:`stack_seeds`):
 
-* stacked (QKAN-LSTM, HQKAN-LSTM on the CPU): the compiled whole-sequence kernel
+* stacked (QKAN-LSTM, HQKAN-LSTM, QLSTM on the CPU): the compiled whole-sequence kernel
   (:mod:`qkan_lib.kernels.qkan_sequence`) has a leading model axis, so the S models run in
-  ONE compiled call per step and the output layer is one batched product
-  (:meth:`~qkan_lib.models.cells.RecurrentRegressor.stacked_forward`);
+  ONE compiled call per step (QLSTM's kernel, :mod:`qkan_lib.kernels.qlstm_sequence`: one
+  autograd node, its compiled loops model after model) and the output layer is one batched
+  product (:meth:`~qkan_lib.models.cells.RecurrentRegressor.stacked_forward`);
 * vmap (every other batchable model, or where no kernel runs): one ``torch.func.vmap``-ed
   forward pass of the model. Under one vmap level the QKAN kernel still runs, through its vmap
   rule (``FusedRecurrence.vmap``), but vmap's own per-operator cost eats much of the gain.
@@ -55,9 +56,11 @@ BATCHABLE = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.seed_batchable
 # Where S seeds batched were measured faster than S runs one after another on the CPU
 # (benchmarks/seed_batching.py, the module docstring): model -> the largest (batch size,
 # sequence length) measured, every measured shape up to it being faster (S = 3, 10, 20).
-# Only models whose kernel has a model axis (the stacked path); QLSTM batched runs its
-# autograd path under vmap and was measured slower; Urban's batch 64 was not measured.
-BATCHED_FASTER = {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12)}
+# QKAN-LSTM and HQKAN-LSTM take the stacked path; the Fourier twin has no compiled kernel,
+# so both ways run its autograd path and vmap pays the per-step costs once. QLSTM (stacked:
+# its circuit matrices are per-model work) was not measured faster; torch.nn.LSTM (the LSTM,
+# the matched LSTM) has no vmap rule; Urban's batch 64 was not measured.
+BATCHED_FASTER = {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12), "fourier_lstm": (10, 12)}
 
 
 def batching_faster(experiment: Experiment) -> bool:

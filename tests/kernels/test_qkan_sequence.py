@@ -566,7 +566,7 @@ def test_stacked_forward_only_where_a_kernel_has_a_model_axis():
     from torch.func import stack_module_state
 
     x = torch.randn(2, 3, 1, dtype=torch.float64)
-    for name in ("qlstm", "lstm"):  # no kernel with a model axis: the caller vmaps
+    for name in ("lstm", "fourier_lstm", "param_matched_lstm"):  # no kernel with a model axis
         model = ql.build_model(name, "damped_shm", dtype=torch.float64)
         params, _ = stack_module_state([model, copy.deepcopy(model)])
         method = getattr(model, "stacked_forward", None)

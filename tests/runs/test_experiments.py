@@ -84,14 +84,15 @@ def test_jobs_group_seeds_only_where_allowed():
 
 
 def test_jobs_batch_seeds_by_default_exactly_where_measured_faster(monkeypatch):
-    """The default plan (batch_seeds=None) batches the seeds of QKAN-LSTM and HQKAN-LSTM on
-    the CPU at the shapes measured faster (batch <= 10, windows <= 12 steps), and nothing
-    else: not QLSTM or the LSTMs, not Urban's batch 64, not longer windows, not shuffled
-    runs, not on a GPU."""
+    """The default plan (batch_seeds=None) batches the seeds of QKAN-LSTM, HQKAN-LSTM and the
+    Fourier twin on the CPU at the shapes measured faster (batch <= 10, windows <= 12 steps),
+    and nothing else: not QLSTM or the LSTMs, not Urban's batch 64, not longer windows, not
+    shuffled runs, not on a GPU."""
     from qkan_lib.runs.seed_batching import BATCHED_FASTER
 
-    assert BATCHED_FASTER == {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12)}
-    models = ("qkan_lstm", "hqkan_lstm", "qlstm", "lstm", "fourier_lstm")
+    assert BATCHED_FASTER == {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12),
+                              "fourier_lstm": (10, 12)}  # fmt: skip
+    models = ("qkan_lstm", "hqkan_lstm", "qlstm", "lstm", "fourier_lstm", "param_matched_lstm")
 
     def grid(seq_len=4, batch_sizes=(1, 10), **train):
         return [
@@ -107,8 +108,8 @@ def test_jobs_batch_seeds_by_default_exactly_where_measured_faster(monkeypatch):
         return sorted((j[0].model, j[0].train.batch_size) for j in jobs if len(j) > 1)
 
     jobs = run.plan_jobs(grid())
-    assert grouped(jobs) == [("hqkan_lstm", 1), ("hqkan_lstm", 10), ("qkan_lstm", 1),
-                             ("qkan_lstm", 10)]  # fmt: skip
+    assert grouped(jobs) == [("fourier_lstm", 1), ("fourier_lstm", 10), ("hqkan_lstm", 1),
+                             ("hqkan_lstm", 10), ("qkan_lstm", 1), ("qkan_lstm", 10)]  # fmt: skip
     assert all(len(j) == 3 for j in jobs if len(j) > 1)
     assert sum(len(j) for j in jobs) == len(grid())
     assert grouped(run.plan_jobs(grid(seq_len=12))) == grouped(jobs)

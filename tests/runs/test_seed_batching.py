@@ -7,7 +7,7 @@ import qkan_lib as ql
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["qkan_lstm", "hqkan_lstm", "qlstm"])
+@pytest.mark.parametrize("model", ["qkan_lstm", "hqkan_lstm", "qlstm", "fourier_lstm"])
 def test_seed_batched_training_equals_separate_runs(model):
     data = ql.load_dataset("damped_shm")
     config = ql.TrainConfig(epochs=2, record_epochs=(2,))
