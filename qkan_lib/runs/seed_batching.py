@@ -18,20 +18,29 @@ paths evaluate the stack (:func:`stack_seeds`):
 Why it pays: at batch 1 the compiled loops are about 2 % of an optimiser step of these tiny
 models; Python, autograd and the optimiser are the rest (profiled), and the stacked path pays
 them once for S models. Measured (``benchmarks/seed_batching.py``, one thread, float64, one
-optimiser step of all S models, interleaved, 11 rounds of 10 steps on a loaded 2-core CPU;
-stacked / seed by seed, median ratio [interquartile range]): QKAN-LSTM at batch 1 x 4 steps
-0.31 [0.26, 0.34] for S = 3, 0.12 [0.10, 0.15] for S = 10, 0.05 [0.05, 0.09] for S = 20; at
-batch 10 x 4 steps 0.43, 0.23, 0.11; at batch 10 x 12 steps 0.48, 0.34, 0.26. HQKAN-LSTM at
-batch 1 x 4: 0.35, 0.11, 0.03; 10 x 4: 0.33, 0.13, 0.08; 10 x 12: 0.41, 0.19, 0.17. The vmap
-path with the kernel's rule: 0.43-0.86 at S = 3, 0.09-0.56 at S = 10 and 20. QLSTM batched
-(vmap, its autograd path) was measured 3.7x to 5.4x SLOWER than its fused runs one after
-another at S = 3, and ``torch.nn.LSTM`` has no vmap rule. So grids batch by default exactly the
-measured-faster cases (:data:`BATCHED_FASTER`, :func:`batching_faster`); :data:`BATCHABLE`
-lists the models that CAN be batched.
+optimiser step of all S models, interleaved rounds of 5-10 steps on a loaded 2-core CPU;
+batched / seed by seed, median ratio [interquartile range]) at S = 3, 10, 20:
 
-Results: equal to S separate runs up to the rounding of the output layer's batched product:
-bitwise at batch 10 here, a few units in the last place at batch 1
-(``tests/runs/test_seed_batching.py``).
+* QKAN-LSTM, batch 1 x 4 steps: 0.31 [0.26, 0.34], 0.12 [0.10, 0.15], 0.05 [0.05, 0.09];
+  batch 10 x 4: 0.43, 0.23, 0.11; batch 10 x 12: 0.48, 0.34, 0.26.
+* HQKAN-LSTM, 1 x 4: 0.35 [0.26, 0.42], 0.11, 0.03; 10 x 4: 0.33, 0.13, 0.08; 10 x 12: 0.41,
+  0.19, 0.17.
+* QLSTM (stacked), 1 x 4: 0.75 [0.71, 0.85], 0.73, 0.74; 10 x 4: 0.77 [0.64, 0.90], 0.74,
+  0.71; 10 x 12: 0.95 [0.77, 1.06], 0.80, 0.80. Through vmap (its autograd path): 3.1-4.8,
+  slower.
+* Fourier twin (vmap), 1 x 4: 0.55 [0.48, 0.87], 0.20, 0.06; 10 x 4: 0.63, 0.21, 0.09;
+  10 x 12: 0.61, 0.19, 0.13.
+* The vmap path with the QKAN kernel's rule: 0.43-0.86 at S = 3, 0.09-0.56 at S = 10 and 20:
+  vmap's own per-operator cost eats much of what the stacked path saves.
+
+So grids batch by default exactly the measured-faster cases (:data:`BATCHED_FASTER`,
+:func:`batching_faster`); :data:`BATCHABLE` lists the models that CAN be batched
+(``torch.nn.LSTM``, in the LSTM and the matched LSTM, has no vmap rule).
+
+Results: equal to S separate runs up to the rounding of the output layer's batched product
+(and, on the vmap path, of vmap's batched operators): QKAN-LSTM and HQKAN-LSTM bitwise at
+batch 10 here, a few units in the last place at batch 1 (at most 5e-16 relative on any metric
+after 30 epochs); ``tests/runs/test_seed_batching.py``.
 """
 
 from __future__ import annotations
@@ -56,11 +65,17 @@ BATCHABLE = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.seed_batchable
 # Where S seeds batched were measured faster than S runs one after another on the CPU
 # (benchmarks/seed_batching.py, the module docstring): model -> the largest (batch size,
 # sequence length) measured, every measured shape up to it being faster (S = 3, 10, 20).
-# QKAN-LSTM and HQKAN-LSTM take the stacked path; the Fourier twin has no compiled kernel,
-# so both ways run its autograd path and vmap pays the per-step costs once. QLSTM (stacked:
-# its circuit matrices are per-model work) was not measured faster; torch.nn.LSTM (the LSTM,
-# the matched LSTM) has no vmap rule; Urban's batch 64 was not measured.
-BATCHED_FASTER = {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12), "fourier_lstm": (10, 12)}
+# QKAN-LSTM, HQKAN-LSTM and QLSTM take the stacked path (QLSTM only up to 4 steps: at 12
+# steps and S = 3 its gain was within the spread, its circuit matrices being per-model work);
+# the Fourier twin has no compiled kernel, so both ways run its autograd path and vmap pays
+# the per-step costs once. torch.nn.LSTM (the LSTM, the matched LSTM) has no vmap rule;
+# Urban's batch 64 was not measured.
+BATCHED_FASTER = {
+    "qkan_lstm": (10, 12),
+    "hqkan_lstm": (10, 12),
+    "fourier_lstm": (10, 12),
+    "qlstm": (10, 4),
+}
 
 
 def batching_faster(experiment: Experiment) -> bool:

@@ -86,12 +86,12 @@ def test_jobs_group_seeds_only_where_allowed():
 def test_jobs_batch_seeds_by_default_exactly_where_measured_faster(monkeypatch):
     """The default plan (batch_seeds=None) batches the seeds of QKAN-LSTM, HQKAN-LSTM and the
     Fourier twin on the CPU at the shapes measured faster (batch <= 10, windows <= 12 steps),
-    and nothing else: not QLSTM or the LSTMs, not Urban's batch 64, not longer windows, not
-    shuffled runs, not on a GPU."""
+    QLSTM's up to 4 steps, and nothing else: not the LSTMs, not Urban's batch 64, not longer
+    windows, not shuffled runs, not on a GPU."""
     from qkan_lib.runs.seed_batching import BATCHED_FASTER
 
     assert BATCHED_FASTER == {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12),
-                              "fourier_lstm": (10, 12)}  # fmt: skip
+                              "fourier_lstm": (10, 12), "qlstm": (10, 4)}  # fmt: skip
     models = ("qkan_lstm", "hqkan_lstm", "qlstm", "lstm", "fourier_lstm", "param_matched_lstm")
 
     def grid(seq_len=4, batch_sizes=(1, 10), **train):
@@ -109,10 +109,13 @@ def test_jobs_batch_seeds_by_default_exactly_where_measured_faster(monkeypatch):
 
     jobs = run.plan_jobs(grid())
     assert grouped(jobs) == [("fourier_lstm", 1), ("fourier_lstm", 10), ("hqkan_lstm", 1),
-                             ("hqkan_lstm", 10), ("qkan_lstm", 1), ("qkan_lstm", 10)]  # fmt: skip
+                             ("hqkan_lstm", 10), ("qkan_lstm", 1), ("qkan_lstm", 10),
+                             ("qlstm", 1), ("qlstm", 10)]  # fmt: skip
     assert all(len(j) == 3 for j in jobs if len(j) > 1)
     assert sum(len(j) for j in jobs) == len(grid())
-    assert grouped(run.plan_jobs(grid(seq_len=12))) == grouped(jobs)
+    longer = [g for g in grouped(jobs) if g[0] != "qlstm"]  # QLSTM: up to 4 steps only
+    assert grouped(run.plan_jobs(grid(seq_len=5))) == grouped(run.plan_jobs(grid(seq_len=12)))
+    assert grouped(run.plan_jobs(grid(seq_len=12))) == longer
     assert grouped(run.plan_jobs(grid(seq_len=13))) == []  # beyond what was measured
     assert grouped(run.plan_jobs(grid(batch_sizes=(11, 64)))) == []
     assert grouped(run.plan_jobs(grid(dtype="float32"))) == grouped(jobs)
