@@ -19,8 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-from torch._C._functorch import TransformType
-from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+
+try:  # torch's functorch internals (present in the pinned torch): which transforms are active
+    from torch._C._functorch import TransformType
+    from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+except ImportError:  # another torch: kernels then never serve a vmapped call (reference path)
+    TransformType = retrieve_all_functorch_interpreters = None
 
 from ..utils import KERNEL_DTYPES
 
@@ -56,7 +60,8 @@ def fits_single_thread_gemm(m: int, n: int, k: int) -> bool:
 
 def transforms_active(*tensors: torch.Tensor) -> bool:
     """True under torch.func transforms (vmap, grad, jvp), tracing or torch.compile, where a
-    NumPy kernel cannot read its tensors: those calls take the reference path."""
+    NumPy kernel cannot read its tensors: those calls take the reference path (one level of
+    vmap excepted where a kernel has a vmap rule: :func:`only_vmap_active`)."""
     functorch = getattr(torch._C, "_functorch", None)
     if functorch is None or not hasattr(functorch, "peek_interpreter_stack"):
         return True  # cannot tell: the reference path works under any transform
@@ -71,6 +76,8 @@ def only_vmap_active() -> bool:
     """True inside exactly one level of ``torch.func.vmap`` and no other transform, tracing or
     torch.compile: a kernel with a vmap rule for a leading model axis (S models stacked, as
     seed batching runs them) can serve the call."""
+    if retrieve_all_functorch_interpreters is None:
+        return False
     levels = retrieve_all_functorch_interpreters()
     if len(levels) != 1 or levels[0].key() != TransformType.Vmap:
         return False
