@@ -54,7 +54,6 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ..core.daruan import vmap_compatible
 from ..data.windows import SequenceData
-from ..kernels.paths import FUSED_DTYPES
 from ..models.registry import MODEL_REGISTRY, build_model
 from ..utils import resolve_device, seed_everything
 from .experiment import Experiment
@@ -80,16 +79,14 @@ BATCHED_FASTER = {
 
 def batching_faster(experiment: Experiment) -> bool:
     """Whether the seeds of ``experiment``'s configuration train faster batched than one after
-    another (:data:`BATCHED_FASTER`): the stacked path runs there (CPU, float32 / float64, no
-    shuffling, no device model) and the shape is within what was measured faster."""
+    another (:data:`BATCHED_FASTER`): on the CPU (where it was measured), without shuffling or
+    a device model, at a shape within what was measured faster."""
     limit = BATCHED_FASTER.get(experiment.model)
     config = experiment.train
     if limit is None or config.shuffle or config.noise_device is not None:
         return False
-    if config.dtype not in DTYPES or DTYPES[config.dtype] not in FUSED_DTYPES:
-        return False
     on_cpu = config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
-    if not on_cpu:  # no kernel there; batching unmeasured
+    if not on_cpu:  # the kernels do not run there; batching is unmeasured
         return False
     return config.batch_size <= limit[0] and experiment.seq_len <= limit[1]
 
