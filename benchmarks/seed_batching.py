@@ -15,7 +15,7 @@ S models through :func:`qkan_lib.runs.training.training_step`, the step of every
   the model has one, QKAN-LSTM and HQKAN-LSTM; else vmap of the model's forward);
 * ``vmap``: the same seeds through ``torch.func.vmap`` of the model's forward (for QKAN-LSTM
   and HQKAN-LSTM the kernel's vmap rule; the direct ``batched`` path skips vmap's per-operator
-  cost);
+  cost; none for the LSTMs, whose torch.nn.LSTM has no vmap rule);
 * ``fused``: S separate models, one step each on their default (fused) path, as S separate
   runs train.
 
@@ -56,9 +56,10 @@ def _stepper(forward, parameters):
 def cases(name: str, dataset: str, seeds: int, x: torch.Tensor) -> dict:
     """name -> a function that makes one optimiser step of all ``seeds`` models on (x, y)."""
     out = {}
+    spec = MODEL_REGISTRY[name]
     for key, path in (("batched", "auto"), ("vmap", "vmap")):
-        if not MODEL_REGISTRY[name].seed_batchable:
-            continue
+        if not spec.seed_batchable or (path == "vmap" and spec.stacked_only):
+            continue  # torch.nn.LSTM has no vmap rule
         stack = stack_seeds(name, dataset, range(seeds), torch.float64, "cpu", x, path=path)
         step = _stepper(stack.forward, list(stack.params.values()))
 

@@ -22,12 +22,12 @@ from ..data.registry import load_dataset
 from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
 from ..models.parameters import count_parameters
-from ..models.registry import build_model
+from ..models.registry import MODEL_REGISTRY, build_model
 from ..utils import seed_everything
 from .archive import materialize, require_or_train
 from .experiment import Experiment, PathLike
 from .metrics import regression_metrics
-from .seed_batching import BATCHABLE, batching_faster, train_seeds
+from .seed_batching import BATCHABLE, batching_faster, on_cpu, train_seeds
 from .store import RunResult, load_result, save_result
 from .training import DTYPES, TrainOutcome, predict, train
 
@@ -238,7 +238,9 @@ def plan_jobs(
         if batch_seeds is None:
             batched = batching_faster(e)
         else:
+            stacked_only = MODEL_REGISTRY[e.model].stacked_only  # no vmap: CPU only
             batched = batch_seeds and e.model in BATCHABLE and not alone
+            batched = batched and (on_cpu(e) or not stacked_only)
         if batched:
             groups.setdefault(e.with_seed(0), []).append(e)
         else:

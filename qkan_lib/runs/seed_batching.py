@@ -11,6 +11,9 @@ paths evaluate the stack (:func:`stack_seeds`):
   ONE compiled call per step (QLSTM's kernel, :mod:`qkan_lib.kernels.qlstm_sequence`: one
   autograd node, its compiled loops model after model) and the output layer is one batched
   product (:meth:`~qkan_lib.models.cells.RecurrentRegressor.stacked_forward`);
+* stacked (LSTM, matched LSTM on the CPU): the S models' ``torch.nn.LSTM`` replaced by one
+  recurrence with batched products (:meth:`~qkan_lib.models.cells.LSTMRegressor.
+  stacked_forward`);
 * vmap (every other batchable model, or where no kernel runs): one ``torch.func.vmap``-ed
   forward pass of the model. Under one vmap level the QKAN kernel still runs, through its vmap
   rule (``FusedRecurrence.vmap``), but vmap's own per-operator cost eats much of the gain.
@@ -30,12 +33,16 @@ batched / seed by seed, median ratio [interquartile range]) at S = 3, 10, 20:
   slower.
 * Fourier twin (vmap), 1 x 4: 0.55 [0.48, 0.87], 0.20, 0.06; 10 x 4: 0.63, 0.21, 0.09;
   10 x 12: 0.61, 0.19, 0.13.
+* LSTM (stacked recurrence against torch.nn.LSTM), 1 x 4: 0.33 [0.29, 0.39], 0.11, 0.05;
+  10 x 4: 0.36 [0.35, 0.60], 0.11, 0.06; 10 x 12: 0.44 [0.35, 0.52], 0.13, 0.10. Matched
+  LSTM: 1 x 4: 0.28 [0.18, 0.37], 0.11, 0.05; 10 x 4: 0.36, 0.13, 0.08; 10 x 12: 0.36, 0.15,
+  0.10.
 * The vmap path with the QKAN kernel's rule: 0.43-0.86 at S = 3, 0.09-0.56 at S = 10 and 20:
   vmap's own per-operator cost eats much of what the stacked path saves.
 
 So grids batch by default exactly the measured-faster cases (:data:`BATCHED_FASTER`,
-:func:`batching_faster`); :data:`BATCHABLE` lists the models that CAN be batched
-(``torch.nn.LSTM``, in the LSTM and the matched LSTM, has no vmap rule).
+:func:`batching_faster`); :data:`BATCHABLE` lists the models that CAN be batched (the LSTMs
+only on the CPU: ``torch.nn.LSTM`` has no vmap rule to fall back on).
 
 Results: equal to S separate runs up to the rounding of the output layer's batched product
 (and, on the vmap path, of vmap's batched operators): QKAN-LSTM and HQKAN-LSTM bitwise at
@@ -64,16 +71,19 @@ BATCHABLE = tuple(n for n, spec in MODEL_REGISTRY.items() if spec.seed_batchable
 # Where S seeds batched were measured faster than S runs one after another on the CPU
 # (benchmarks/seed_batching.py, the module docstring): model -> the largest (batch size,
 # sequence length) measured, every measured shape up to it being faster (S = 3, 10, 20).
-# QKAN-LSTM, HQKAN-LSTM and QLSTM take the stacked path (QLSTM only up to 4 steps: at 12
-# steps and S = 3 its gain was within the spread, its circuit matrices being per-model work);
-# the Fourier twin has no compiled kernel, so both ways run its autograd path and vmap pays
-# the per-step costs once. torch.nn.LSTM (the LSTM, the matched LSTM) has no vmap rule;
-# Urban's batch 64 was not measured.
+# QKAN-LSTM, HQKAN-LSTM, QLSTM and the LSTMs take the stacked path (QLSTM only up to 4 steps:
+# at 12 steps and S = 3 its gain was within the spread, its circuit matrices being per-model
+# work; the LSTMs' torch.nn.LSTM, which has no vmap rule, is replaced by one recurrence of the
+# S models, LSTMRegressor.stacked_forward); the Fourier twin has no compiled kernel, so both
+# ways run its autograd path and vmap pays the per-step costs once. Urban's batch 64 was not
+# measured.
 BATCHED_FASTER = {
     "qkan_lstm": (10, 12),
     "hqkan_lstm": (10, 12),
     "fourier_lstm": (10, 12),
     "qlstm": (10, 4),
+    "lstm": (10, 12),
+    "param_matched_lstm": (10, 12),
 }
 
 
@@ -85,10 +95,15 @@ def batching_faster(experiment: Experiment) -> bool:
     config = experiment.train
     if limit is None or config.shuffle or config.noise_device is not None:
         return False
-    on_cpu = config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
-    if not on_cpu:  # the kernels do not run there; batching is unmeasured
+    if not on_cpu(experiment):  # the kernels do not run there; batching is unmeasured
         return False
     return config.batch_size <= limit[0] and experiment.seq_len <= limit[1]
+
+
+def on_cpu(experiment: Experiment) -> bool:
+    """Whether the experiment trains on the CPU (without asking for a GPU that is not there)."""
+    device = experiment.train.device
+    return device == "cpu" or (device == "auto" and not torch.cuda.is_available())
 
 
 def stacked_forward(template: torch.nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor):
@@ -143,6 +158,11 @@ def stack_seeds(
     forward = None if path == "vmap" else stacked_forward(template, params, x)
     if forward is not None:
         return SeedStack(models, params, forward, "stacked")
+    if MODEL_REGISTRY[model_name].stacked_only:
+        raise ValueError(
+            f"{model_name} batches its seeds only on the CPU (torch.nn.LSTM has no vmap rule); "
+            "train it seed by seed here"
+        )
     buffers = dict(models[0].named_buffers())  # frozen constants, identical for every seed
     batched = vmap(lambda p, rows: functional_call(template, (p, buffers), (rows,)), (0, None))
     return SeedStack(models, params, lambda rows: batched(params, rows), "vmap")

@@ -7,7 +7,9 @@ import qkan_lib as ql
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["qkan_lstm", "hqkan_lstm", "qlstm", "fourier_lstm"])
+@pytest.mark.parametrize(
+    "model", ["qkan_lstm", "hqkan_lstm", "qlstm", "fourier_lstm", "lstm", "param_matched_lstm"]
+)
 def test_seed_batched_training_equals_separate_runs(model):
     data = ql.load_dataset("damped_shm")
     config = ql.TrainConfig(epochs=2, record_epochs=(2,))
@@ -67,6 +69,10 @@ def test_seed_batching_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="shuffle"):
         ql.train_seeds("qkan_lstm", "bessel", data, ql.TrainConfig(shuffle=True), [0, 1])
     with pytest.raises(ValueError, match="seed by seed"):
-        ql.train_seeds("lstm", "bessel", data, ql.TrainConfig(), [0, 1])
+        ql.train_seeds("no_such_model", "bessel", data, ql.TrainConfig(), [0, 1])
+    x = data.x_train[:1].double()
+    with pytest.raises(ValueError, match="no vmap rule"):  # off the CPU it would need vmap
+        ql.runs.seed_batching.stack_seeds("lstm", "bessel", [0, 1], torch.float64, "cpu", x,
+                                          path="vmap")  # fmt: skip
     with pytest.raises(ValueError, match="no seeds"):
         ql.train_seeds("qkan_lstm", "bessel", data, ql.TrainConfig(), [])
