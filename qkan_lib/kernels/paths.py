@@ -20,6 +20,12 @@ from dataclasses import dataclass
 
 import torch
 
+try:  # torch's functorch internals (present in the pinned torch): which transforms are active
+    from torch._C._functorch import TransformType
+    from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+except ImportError:  # another torch: kernels then never serve a vmapped call (reference path)
+    TransformType = retrieve_all_functorch_interpreters = None
+
 from ..utils import KERNEL_DTYPES
 
 FUSED_DTYPES = KERNEL_DTYPES  # defined once, in qkan_lib.utils (core.circuits reads it too)
@@ -54,7 +60,8 @@ def fits_single_thread_gemm(m: int, n: int, k: int) -> bool:
 
 def transforms_active(*tensors: torch.Tensor) -> bool:
     """True under torch.func transforms (vmap, grad, jvp), tracing or torch.compile, where a
-    NumPy kernel cannot read its tensors: those calls take the reference path."""
+    NumPy kernel cannot read its tensors: those calls take the reference path (one level of
+    vmap excepted where a kernel has a vmap rule: :func:`only_vmap_active`)."""
     functorch = getattr(torch._C, "_functorch", None)
     if functorch is None or not hasattr(functorch, "peek_interpreter_stack"):
         return True  # cannot tell: the reference path works under any transform
@@ -65,17 +72,33 @@ def transforms_active(*tensors: torch.Tensor) -> bool:
     return bool(torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling())
 
 
+def only_vmap_active() -> bool:
+    """True inside exactly one level of ``torch.func.vmap`` and no other transform, tracing or
+    torch.compile: a kernel with a vmap rule for a leading model axis (S models stacked, as
+    seed batching runs them) can serve the call."""
+    if retrieve_all_functorch_interpreters is None:
+        return False
+    levels = retrieve_all_functorch_interpreters()
+    if len(levels) != 1 or levels[0].key() != TransformType.Vmap:
+        return False
+    return not (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling())
+
+
 @dataclass(frozen=True)
 class SequenceKernel:
     """A compiled whole-sequence path for one gate-map class.
 
     ``applies(gates, x)``: whether it computes h_T for this gate map and input;
-    ``final_hidden(gates, x, hidden_size)``: h_T (batch, hidden_size) from zero states.
+    ``final_hidden(gates, x, hidden_size)``: h_T (batch, hidden_size) from zero states;
+    ``stacked_final_hidden(gates, x, hidden_size, stacked)``, if the kernel has a model axis:
+    h_T (S, batch, hidden_size) of S models shaped like ``gates`` whose tensors are
+    ``stacked(t)`` (S, *t.shape) for each tensor ``t`` of ``gates``, in one call.
     """
 
     name: str
     applies: Callable[[torch.nn.Module, torch.Tensor], bool]
     final_hidden: Callable[[torch.nn.Module, torch.Tensor, int], torch.Tensor]
+    stacked_final_hidden: Callable | None = None
 
 
 _SEQUENCE_KERNELS: dict[type, SequenceKernel] = {}

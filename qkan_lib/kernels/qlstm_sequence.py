@@ -75,7 +75,11 @@ def _constants(n_qubits: int, n_measured: int, dtype: np.dtype) -> tuple[np.ndar
 class FusedQLSTMSequence(torch.autograd.Function):
     """h_T (batch, m) of a QLSTM cell run over x (batch, T, d) from h_0 = c_0 = 0, for the gate
     circuits' angles theta (4, depth, d + m); first-order gradients for theta and x. ``keep=False``
-    (no gradient wanted) stores one step of state instead of T."""
+    (no gradient wanted) stores one step of state instead of T.
+
+    S models at once (seed batching, :func:`stacked_final_hidden`): theta (S, 4, depth, d + m)
+    gives h_T (S, batch, m) on the shared x, as ONE autograd node; the layer matrices of all S
+    come from one call, then the compiled forward / backward run model after model."""
 
     @staticmethod
     def forward(ctx, theta, x, hidden_size, keep=True):
@@ -83,18 +87,29 @@ class FusedQLSTMSequence(torch.autograd.Function):
 
         batch, steps, d = x.shape
         depth, n = theta.shape[-2:]
+        stacked = theta.dim() == 4
         ctx.shapes, ctx.saved = (theta.shape, x.shape), None
         if batch == 0:
-            return x.new_zeros(0, hidden_size)
-        theta_np = theta.detach().numpy()
+            return x.new_zeros(*theta.shape[:-3], 0, hidden_size)
+        theta_np = np.ascontiguousarray(theta.detach().numpy())
         perm, signs = _constants(n, hidden_size, theta_np.dtype)
-        layers_t = transposed_layers(np.ascontiguousarray(theta_np), perm)
         keep = keep and any(ctx.needs_input_grad)  # else inference: no per-step storage
-        h, *saved = _kernels().forward(
-            np.ascontiguousarray(x.detach().numpy()), layers_t, signs, keep
-        )
-        ctx.saved = (layers_t, signs, *saved) if keep else None
-        return torch.from_numpy(h)
+        x_np = np.ascontiguousarray(x.detach().numpy())
+        if not stacked:
+            layers_t = transposed_layers(theta_np, perm)
+            h, *saved = _kernels().forward(x_np, layers_t, signs, keep)
+            ctx.saved = (layers_t, signs, *saved) if keep else None
+            return torch.from_numpy(h)
+        # all S models' layer matrices in one call: (S * 4, depth, n) -> (S, 4, depth, dim, dim)
+        layers_all = transposed_layers(theta_np.reshape(-1, depth, n), perm)
+        layers_all = layers_all.reshape(theta_np.shape[0], -1, *layers_all.shape[1:])
+        h_all, kept = [], []
+        for layers_t in layers_all:
+            h, *saved = _kernels().forward(x_np, layers_t, signs, keep)
+            h_all.append(h)
+            kept.append((layers_t, signs, *saved))
+        ctx.saved = kept if keep else None
+        return torch.from_numpy(np.stack(h_all))
 
     @staticmethod
     def backward(ctx, grad_h):
@@ -113,10 +128,17 @@ class FusedQLSTMSequence(torch.autograd.Function):
                 )
             g_x = grad_h.new_zeros(x_shape) if need_x else None  # empty batch: zero gradients
             return grad_h.new_zeros(theta_shape), g_x, None, None
-        g_x, g_theta = _kernels().backward(
-            np.ascontiguousarray(grad_h.numpy()), *ctx.saved, x_shape[-1], need_x
-        )
-        return torch.from_numpy(g_theta), torch.from_numpy(g_x) if need_x else None, None, None
+        grad = np.ascontiguousarray(grad_h.numpy())
+        if len(theta_shape) == 3:
+            g_x, g_theta = _kernels().backward(grad, *ctx.saved, x_shape[-1], need_x)
+            return torch.from_numpy(g_theta), torch.from_numpy(g_x) if need_x else None, None, None
+        g_thetas, g_x = [], None
+        for grad_s, saved in zip(grad, ctx.saved):  # model after model
+            g_x_s, g_theta = _kernels().backward(grad_s, *saved, x_shape[-1], need_x)
+            g_thetas.append(g_theta)
+            g_x = g_x_s if g_x is None else g_x + g_x_s  # x shared: the models' gradients add
+        g_x = torch.from_numpy(g_x) if need_x else None
+        return torch.from_numpy(np.stack(g_thetas)), g_x, None, None
 
 
 def can_fuse(theta: torch.Tensor, x: torch.Tensor) -> bool:
@@ -137,6 +159,25 @@ def fused_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -
     ``theta`` (4, depth, n_qubits) run over x (batch, seq_len, input_size) from zero states, in
     one compiled forward and one compiled backward pass; equal to the PyTorch path to float
     tolerance."""
+    if not can_fuse(theta, x):
+        raise ValueError(
+            "the fused QLSTM path needs theta and x on the CPU, both float32 or both float64, "
+            "outside torch.func transforms; use the PyTorch path otherwise"
+        )
+    d = theta.shape[-1] - hidden_size
+    if x.dim() != 3 or x.shape[-1] != d or x.shape[1] < 1:
+        raise ValueError(f"x must have shape (batch, seq_len >= 1, {d}), got {tuple(x.shape)}")
+    keep = torch.is_grad_enabled() and (theta.requires_grad or x.requires_grad)
+    return FusedQLSTMSequence.apply(theta, x, hidden_size, keep)
+
+
+def stacked_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+    """h_T (S, batch, hidden_size) of S QLSTM cells with gate-circuit angles ``theta``
+    (S, 4, depth, n_qubits), e.g. S seeds' angles stacked, over the shared x (batch, seq_len,
+    input_size), as one autograd node: :func:`fused_final_hidden` of each model, without S
+    nodes' worth of per-call overhead."""
+    if theta.dim() != 4:
+        raise ValueError(f"theta must have shape (S, 4, depth, n_qubits), got {tuple(theta.shape)}")
     if not can_fuse(theta, x):
         raise ValueError(
             "the fused QLSTM path needs theta and x on the CPU, both float32 or both float64, "

@@ -286,6 +286,42 @@ class RecurrentRegressor(nn.Module):
         _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
         return self.head(self.final_hidden(x))
 
+    def stacked_forward(
+        self, stacked: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The forward pass of S models shaped like this one, in one compiled call, or None
+        where no kernel with a model axis serves this gate map and input ``x`` (the caller then
+        vmaps :meth:`forward`).
+
+        ``stacked`` maps a parameter or buffer name to its S models' values (S, *shape), as
+        ``torch.func.stack_module_state`` gives them; a name missing from it is this model's
+        own tensor, shared by all S. The returned function maps x (batch, seq_len,
+        input_size) to predictions (S, batch, outputs): each model's :meth:`forward`, equal
+        up to the rounding of the head's batched product."""
+        if type(self.cell) is not LSTMCell or type(self.head) is not nn.Linear:
+            return None
+        if self.head.bias is None:
+            return None
+        kernel = sequence_kernel(self.cell.gates, x)
+        if kernel is None or kernel.stacked_final_hidden is None:
+            return None
+        names = {id(t): name for name, t in (*self.named_parameters(), *self.named_buffers())}
+        size = next(iter(stacked.values())).shape[0]
+
+        def models_of(tensor: torch.Tensor) -> torch.Tensor:
+            name = names[id(tensor)]
+            return stacked[name] if name in stacked else tensor.expand(size, *tensor.shape)
+
+        weight, bias = models_of(self.head.weight), models_of(self.head.bias)
+        gates, hidden = self.cell.gates, self.cell.hidden_size
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            _check_sequence(x, self.cell.input_size, self.head.weight.dtype)
+            h = kernel.stacked_final_hidden(gates, x, hidden, models_of)  # (S, batch, hidden)
+            return torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+
+        return forward
+
 
 class LSTMRegressor(nn.Module):
     """The classical baseline: torch.nn.LSTM (fused kernel) + Linear head."""
@@ -314,6 +350,58 @@ class LSTMRegressor(nn.Module):
         out, _ = self.lstm(x)
         return self.head(out[:, -1])
 
+    def stacked_forward(
+        self, stacked: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The forward pass of S LSTMs shaped like this one as one computation (seed
+        batching; ``torch.nn.LSTM`` has no vmap rule), or None off the CPU, where the stacked
+        recurrence was not measured. ``stacked`` and the returned function are as in
+        :meth:`RecurrentRegressor.stacked_forward`. Per step one batched product of the S
+        models' recurrent weights and the cell of torch.nn.LSTM (gates i, f, g, o); equal to
+        each model's :meth:`forward` up to rounding (the sums run in another order)."""
+        lstm = self.lstm
+        plain = (
+            lstm.bias and lstm.batch_first and not lstm.bidirectional
+            and lstm.proj_size == 0 and lstm.dropout == 0
+        )  # fmt: skip
+        if not plain or x.device.type != "cpu" or self.head.bias is None:
+            return None
+        names = {id(t): name for name, t in (*self.named_parameters(), *self.named_buffers())}
+        size = next(iter(stacked.values())).shape[0]
+
+        def models_of(tensor: torch.Tensor) -> torch.Tensor:
+            name = names[id(tensor)]
+            return stacked[name] if name in stacked else tensor.expand(size, *tensor.shape)
+
+        layers = [
+            [models_of(getattr(lstm, f"{kind}_l{k}")) for kind in ("weight_ih", "weight_hh")]
+            + [models_of(getattr(lstm, f"{kind}_l{k}")) for kind in ("bias_ih", "bias_hh")]
+            for k in range(lstm.num_layers)
+        ]
+        weight, bias = models_of(self.head.weight), models_of(self.head.bias)
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            _check_sequence(x, self.input_size, self.head.weight.dtype)
+            batch, steps = x.shape[:2]
+            seq = x.unsqueeze(0)  # (1 | S, batch, T, features): the input, shared
+            for w_ih, w_hh, b_ih, b_hh in layers:
+                # the input projections of every step at once: (S, batch, T, 4H)
+                projected = torch.matmul(seq, w_ih.transpose(1, 2).unsqueeze(1))
+                projected = projected + (b_ih + b_hh)[:, None, None, :]
+                h = x.new_zeros(size, batch, w_hh.shape[-1])
+                c = torch.zeros_like(h)
+                outputs = []
+                for t in range(steps):
+                    gates = torch.baddbmm(projected[:, :, t], h, w_hh.transpose(1, 2))
+                    i, f, g, o = gates.chunk(4, dim=-1)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+                    outputs.append(h)
+                seq = torch.stack(outputs, dim=2)
+            return torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+
+        return forward
+
 
 # The compiled whole-sequence paths, by gate-map class (exact class: a subclass may change the
 # map). The kernels see the layer or the angles, never the gate-map classes.
@@ -326,7 +414,10 @@ def _layer_kernel(attribute: str) -> SequenceKernel:
     def final_hidden(gates, x, hidden):
         return qkan_sequence.fused_final_hidden(getattr(gates, attribute), x, hidden)
 
-    return SequenceKernel("qkan_sequence", applies, final_hidden)
+    def stacked_final_hidden(gates, x, hidden, stacked):
+        return qkan_sequence.stacked_final_hidden(getattr(gates, attribute), x, hidden, stacked)
+
+    return SequenceKernel("qkan_sequence", applies, final_hidden, stacked_final_hidden)
 
 
 register_sequence_kernel(QKANGates, _layer_kernel("qkan"))
@@ -337,5 +428,8 @@ register_sequence_kernel(
         "qlstm_sequence",
         lambda gates, x: qlstm_sequence.can_fuse(gates.theta, x),
         lambda gates, x, hidden: qlstm_sequence.fused_final_hidden(gates.theta, x, hidden),
+        lambda gates, x, hidden, stacked: qlstm_sequence.stacked_final_hidden(
+            stacked(gates.theta), x, hidden
+        ),
     ),
 )

@@ -173,22 +173,25 @@ class ModelSpec:
     label: str
     family: str  # "paper" (Table I) or "baseline" (the claims' baselines)
     build: Callable[[str, dict, int, dict], torch.nn.Module]  # (dataset, config, d, factory)
-    seed_batchable: bool = False  # S seeds train as one vmapped model (runs.seed_batching)
+    seed_batchable: bool = False  # S seeds train as one batched model (runs.seed_batching)
+    # batchable only where the model stacks its S copies itself (stacked_forward, CPU): no vmap
+    stacked_only: bool = False
     daruan_edges: bool = False  # its gate map is DARUAN edges, so it takes `reps`
 
 
 MODEL_REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        # torch.nn.LSTM's fused kernel has no vmap rule: LSTM trains seed by seed
-        ModelSpec("lstm", "LSTM", "paper", _lstm),
+        # torch.nn.LSTM has no vmap rule: S LSTMs batch only through stacked_forward (CPU)
+        ModelSpec("lstm", "LSTM", "paper", _lstm, seed_batchable=True, stacked_only=True),
         ModelSpec("qlstm", "QLSTM", "paper", _recurrent(_qlstm_gates), seed_batchable=True),
         ModelSpec("qkan_lstm", "QKAN-LSTM", "paper", _recurrent(QKANGates),
                   seed_batchable=True, daruan_edges=True),
         ModelSpec("hqkan_lstm", "HQKAN-LSTM", "paper", _recurrent(HQKANGates),
                   seed_batchable=True, daruan_edges=True),
-        ModelSpec("fourier_lstm", "Fourier twin", "baseline", _fourier_lstm),
-        ModelSpec("param_matched_lstm", "Matched LSTM", "baseline", _param_matched_lstm),
+        ModelSpec("fourier_lstm", "Fourier twin", "baseline", _fourier_lstm, seed_batchable=True),
+        ModelSpec("param_matched_lstm", "Matched LSTM", "baseline", _param_matched_lstm,
+                  seed_batchable=True, stacked_only=True),
     )
 }  # fmt: skip
 MODELS = tuple(n for n, s in MODEL_REGISTRY.items() if s.family == "paper")

@@ -22,16 +22,18 @@ def run_grid(
     results_dir: PathLike | None = None,
     force: bool = False,
     progress: bool | None = None,
-    batch_seeds: bool = False,
+    batch_seeds: bool | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
 ) -> list[RunResult]:
     """Run (or load) every experiment; finished ones are loaded, so an interrupted grid resumes.
 
-    With ``batch_seeds`` the missing seeds of one configuration train together as one batched
-    model (:func:`run_seed_group`); each seed still gets its own result file, equal to a
-    separate run up to rounding. Off by default: slower on the CPU (:mod:`qkan_lib.seed_batching`).
-    Returns the results in the order of ``experiments``.
+    The missing seeds of one configuration train together as one batched model
+    (:func:`run_seed_group`) where that was measured faster (``batch_seeds=None``, the
+    default: QKAN-LSTM and HQKAN-LSTM on the CPU at the shapes measured,
+    :func:`qkan_lib.runs.seed_batching.batching_faster`), wherever it can (True) or nowhere
+    (False); each seed still gets its own result file, equal to a separate run up to
+    rounding. Returns the results in the order of ``experiments``.
 
     The jobs (:func:`plan_jobs`) run serially here, or in parallel worker processes through
     Dask (:mod:`qkan_lib.parallel_grid`): ``workers`` local processes (1: serial), or the

@@ -22,12 +22,12 @@ from ..data.registry import load_dataset
 from ..data.windows import SequenceData
 from ..kernels.paths import reference_path
 from ..models.parameters import count_parameters
-from ..models.registry import build_model
+from ..models.registry import MODEL_REGISTRY, build_model
 from ..utils import seed_everything
 from .archive import materialize, require_or_train
 from .experiment import Experiment, PathLike
 from .metrics import regression_metrics
-from .seed_batching import BATCHABLE, train_seeds
+from .seed_batching import BATCHABLE, batching_faster, on_cpu, train_seeds
 from .store import RunResult, load_result, save_result
 from .training import DTYPES, TrainOutcome, predict, train
 
@@ -221,17 +221,27 @@ def run_seed_group(
     return [save_result(e, results_dir, counts, data, o) for e, o in zip(experiments, outcomes)]
 
 
-def plan_jobs(experiments: Sequence[Experiment], batch_seeds: bool) -> list[list[Experiment]]:
-    """Group experiments into jobs: seeds of one configuration together where seed batching
-    applies (:data:`qkan_lib.seed_batching.BATCHABLE`, no shuffling, no device model, two or
-    more seeds), every other experiment alone."""
+def plan_jobs(
+    experiments: Sequence[Experiment], batch_seeds: bool | None = None
+) -> list[list[Experiment]]:
+    """Group experiments into jobs: the seeds of one configuration together where seed batching
+    applies, every other experiment alone. ``batch_seeds=None`` (the default) batches exactly
+    where batching was measured faster (:func:`qkan_lib.runs.seed_batching.batching_faster`);
+    True wherever it can (:data:`~qkan_lib.runs.seed_batching.BATCHABLE`, no shuffling, no
+    device model); False nowhere. A group needs two or more seeds."""
 
     groups: dict[Experiment, list[Experiment]] = {}
     jobs: list[list[Experiment]] = []
     for e in experiments:
         # a run on a device model trains alone: its shots run on the per-step reference path
         alone = e.train.shuffle or e.train.noise_device is not None
-        if batch_seeds and e.model in BATCHABLE and not alone:
+        if batch_seeds is None:
+            batched = batching_faster(e)
+        else:
+            stacked_only = MODEL_REGISTRY[e.model].stacked_only  # no vmap: CPU only
+            batched = batch_seeds and e.model in BATCHABLE and not alone
+            batched = batched and (on_cpu(e) or not stacked_only)
+        if batched:
             groups.setdefault(e.with_seed(0), []).append(e)
         else:
             jobs.append([e])

@@ -233,6 +233,24 @@ class _EvaluationPass:
             yield name, y, y_hat[:, lo:hi]
 
 
+def training_step(
+    forward: Forward,
+    flat: FlatParameters,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> torch.Tensor:
+    """One optimiser step of :func:`fit` for every model at once: the loss of model k is the
+    MSE of its predictions ``forward(x)[k]``; the sum of the losses is back-propagated (each
+    model gets exactly its own gradient) and ONE optimiser call updates the flat buffer of
+    all models' parameters. Returns the per-model losses (S,), detached."""
+    flat.zero_grad()
+    losses = (forward(x) - y).square().mean(dim=(1, 2))  # one MSE per model
+    losses.sum().backward()
+    optimizer.step()
+    return losses.detach()
+
+
 def _fit(forward, parameters, data, config, n_models, progress, description, on_epoch_end):
     generator = seed_everything(config.seed) if config.shuffle else None
     flat = FlatParameters(parameters)
@@ -256,11 +274,7 @@ def _fit(forward, parameters, data, config, n_models, progress, description, on_
     for epoch in range(1, config.epochs + 1):
         batch_losses = []
         for x, y in in_order if in_order is not None else epoch_batches():
-            flat.zero_grad()
-            losses = (forward(x) - y).square().mean(dim=(1, 2))  # one MSE per model
-            losses.sum().backward()
-            optimizer.step()
-            batch_losses.append(losses.detach())
+            batch_losses.append(training_step(forward, flat, optimizer, x, y))
         stacked = torch.stack(batch_losses)
         # Checked once per epoch: a non-finite loss stays non-finite in the stack.
         if not torch.isfinite(stacked).all():

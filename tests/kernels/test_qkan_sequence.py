@@ -355,24 +355,144 @@ def test_can_fuse_declines_what_the_kernel_does_not_cover():
     assert not can_fuse(QLSTMGates(1, 2, dtype=torch.float64), x)
     seen = []
     torch.func.vmap(lambda row: seen.append(can_fuse(gates, row.unsqueeze(0))) or row)(x)
-    assert seen == [False]
+    assert seen == [True]  # one vmap level: the vmap rule runs the kernel (model axis)
+    nested = torch.func.vmap(torch.func.vmap(lambda r: seen.append(can_fuse(gates, r[None])) or r))
+    nested(x.unsqueeze(0))
+    torch.func.grad(lambda r: seen.append(can_fuse(gates, r[None])) or r.sum())(x[0])
+    assert seen == [True, False, False]  # nested vmap and grad: the reference path
     half = make_model("qkan", 1, 2, 1, torch.bfloat16)
     assert not can_fuse(half.cell.gates, x.bfloat16())
 
 
-def test_vmapped_seeds_take_the_reference_path_and_agree():
-    """Seed batching (torch.func.vmap over stacked parameters) must still work: it falls back."""
+def stacked_models(kind, n_models, dtype=torch.float64, **options):
+    """``n_models`` models of one configuration, every parameter drawn at random per model,
+    the frozen buffers drawn once and shared (as seed batching shares them)."""
+    models = [make_model(kind, 2, 3, 2, dtype, seed=s, **options) for s in range(n_models)]
+    with torch.no_grad():
+        for model in models[1:]:
+            for mine, first in zip(model.buffers(), models[0].buffers()):
+                mine.copy_(first)
+    return models
+
+
+def vmapped(models, x):
+    """The models' predictions as seed batching computes them: parameters stacked, one vmapped
+    call (buffers shared, as train_seeds passes them); returns (predictions, stacked params)."""
     from torch.func import functional_call, stack_module_state, vmap
 
+    params, _ = stack_module_state(models)
+    buffers = dict(models[0].named_buffers())
+    call = vmap(
+        lambda p, rows: functional_call(models[0], (p, buffers), (rows,)), in_dims=(0, None)
+    )
+    return call(params, x), params
+
+
+@pytest.mark.parametrize("kind", ["qkan", "hqkan"])
+@pytest.mark.parametrize("readout", ["expectation", "amplitude"])
+def test_vmapped_models_run_in_one_kernel_call_and_equal_separate_calls(
+    kind, readout, count_fused_calls
+):
+    """S models stacked under vmap (the seed-batching call) take ONE kernel call with a model
+    axis, and give each model's prediction and the gradient of every tensor and of x (shared by
+    the models: the sum of theirs) that S separate fused calls give (float64, to 1e-12)."""
+    models = stacked_models(kind, 3, readout=readout, post_b=kind == "qkan")
+    x = torch.randn(4, 5, 2, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(3, 4, 1, dtype=torch.float64)  # a different loss weight per model
+    out, params = vmapped(models, x)
+    ((out * weights).sum() + out.square().sum()).backward()
+    assert count_fused_calls == [True]  # one call for the S models, storing for backward
+    want_x_grad = torch.zeros_like(x)
+    for k, model in enumerate(models):
+        xk = x.detach().requires_grad_()
+        single = model(xk)
+        ((single * weights[k]).sum() + single.square().sum()).backward()
+        torch.testing.assert_close(out[k], single, rtol=1e-12, atol=1e-12)
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(
+                params[name].grad[k], p.grad, rtol=1e-12, atol=1e-12, msg=lambda t, n=name: n + t
+            )
+        want_x_grad += xk.grad
+    torch.testing.assert_close(x.grad, want_x_grad, rtol=1e-12, atol=1e-12)
+    assert len(count_fused_calls) == 4  # and the S separate calls took the kernel too
+
+
+@pytest.mark.parametrize("kind", ["qkan", "hqkan"])
+def test_vmap_rule_with_one_input_per_model_and_shared_buffers(kind):
+    """The vmap rule itself, x vmapped too (one sequence per model), parameters vmapped,
+    buffers not (expanded to the model axis): each model's h_T and gradients as alone."""
+    models = stacked_models(kind, 3)
+    layers = [layer_of(m.cell.gates) for m in models]
+    tensors = [rk._layout(layer, torch.zeros(1, 1, 2, dtype=torch.float64))[0] for layer in layers]
+    trains = [t.requires_grad for t in tensors[0]]
+    stacked = [
+        torch.stack([ts[i] for ts in tensors]).detach().requires_grad_() if trains[i] else
+        tensors[0][i]
+        for i in range(len(trains))
+    ]  # fmt: skip
+    settings = (3, False, kind == "hqkan", False)
+    x = torch.randn(3, 4, 5, 2, dtype=torch.float64, requires_grad=True)
+    dims = (0, *(0 if t else None for t in trains))
+    h = torch.func.vmap(lambda *a: rk.FusedRecurrence.apply(settings, *a)[0], in_dims=dims)(
+        x, *stacked
+    )
+    h.square().sum().backward()
+    for k, layer in enumerate(layers):
+        xk = x[k].detach().requires_grad_()
+        single = rk.fused_final_hidden(layer, xk, 3)
+        single.square().sum().backward()
+        torch.testing.assert_close(h[k], single, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(x.grad[k], xk.grad, rtol=1e-12, atol=1e-12)
+        for i, t in enumerate(tensors[k]):
+            if trains[i]:
+                torch.testing.assert_close(stacked[i].grad[k], t.grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["qkan", "hqkan"])
+def test_vmapped_models_equal_the_reference_path(kind):
+    """The same, against the autograd reference (an oracle that is not the kernel), float32."""
+    models = stacked_models(kind, 2, torch.float32)
+    x = torch.randn(3, 4, 2)
+    out, params = vmapped(models, x)
+    out.square().sum().backward()
+    with reference_path():
+        for k, model in enumerate(models):
+            single = model(x)
+            single.square().sum().backward()
+            torch.testing.assert_close(out[k], single, **TOL[torch.float32])
+            for name, p in model.named_parameters():
+                torch.testing.assert_close(params[name].grad[k], p.grad, **TOL[torch.float32])
+
+
+def test_vmapped_forward_without_gradients_keeps_nothing(count_fused_calls):
+    models = stacked_models("hqkan", 3)
+    x = torch.randn(4, 5, 2, dtype=torch.float64)
+    with torch.no_grad():
+        out, _ = vmapped(models, x)
+    assert count_fused_calls == [False]
+    for k, model in enumerate(models):
+        with torch.no_grad():
+            torch.testing.assert_close(out[k], model(x), rtol=1e-12, atol=1e-12)
+
+
+def test_one_vmapped_row_with_shared_parameters():
+    """vmap over the rows of x with the parameters not vmapped (expanded to the model axis)."""
+    layer = layer_of(make_model("qkan", 1, 2, 1, torch.float64).cell.gates)
+    x = torch.randn(3, 4, 1, dtype=torch.float64)
+    got = torch.func.vmap(lambda row: rk.fused_final_hidden(layer, row.unsqueeze(0), 2)[0])(x)
+    torch.testing.assert_close(got, rk.fused_final_hidden(layer, x, 2), rtol=1e-12, atol=1e-12)
+
+
+def test_seed_batching_still_works_inside_vmap_compatible():
+    """train_seeds vmaps inside vmap_compatible(): the kernel serves it there too."""
     from qkan_lib.core.daruan import vmap_compatible
 
-    models = [make_model("qkan", 1, 2, 1, torch.float64, seed=s) for s in range(2)]
-    params, buffers = stack_module_state(models)
-    x = torch.randn(3, 4, 1, dtype=torch.float64)
+    models = stacked_models("qkan", 2)
+    x = torch.randn(3, 4, 2, dtype=torch.float64)
     with vmap_compatible():
-        got = vmap(lambda p, b: functional_call(models[0], (p, b), (x,)))(params, buffers)
+        got, _ = vmapped(models, x)
     for k, model in enumerate(models):
-        torch.testing.assert_close(got[k], model(x), **TOL[torch.float64])
+        torch.testing.assert_close(got[k], model(x), rtol=1e-12, atol=1e-12)
 
 
 def test_fused_final_hidden_checks_its_arguments():
@@ -411,3 +531,49 @@ def test_backward_twice_with_retain_graph():
     second = torch.autograd.grad(loss, list(model.parameters()))
     for a, b in zip(first, second):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["qkan", "hqkan"])
+@pytest.mark.parametrize("readout", ["expectation", "amplitude"])
+def test_stacked_forward_equals_each_model_in_one_kernel_call(kind, readout, count_fused_calls):
+    """The direct path of seed batching (RecurrentRegressor.stacked_forward: the S models'
+    tensors stacked, one kernel call, the head as one batched product) gives each model's
+    prediction and gradients, float64 to 1e-12; frozen buffers shared by the S models."""
+    from torch.func import stack_module_state
+
+    models = stacked_models(kind, 3, readout=readout, post_b=kind == "qkan")
+    params, _ = stack_module_state(models)
+    x = torch.randn(4, 5, 2, dtype=torch.float64)
+    forward = models[0].stacked_forward(params, x)
+    out = forward(x)
+    weights = torch.randn(3, 4, 1, dtype=torch.float64)
+    ((out * weights).sum() + out.square().sum()).backward()
+    assert out.shape == (3, 4, 1) and count_fused_calls == [True]
+    with torch.no_grad():
+        torch.testing.assert_close(forward(x), out, rtol=0, atol=0)
+    assert count_fused_calls == [True, False]  # without gradients: nothing kept
+    for k, model in enumerate(models):
+        single = model(x)
+        ((single * weights[k]).sum() + single.square().sum()).backward()
+        torch.testing.assert_close(out[k], single, rtol=1e-12, atol=1e-12)
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(
+                params[name].grad[k], p.grad, rtol=1e-12, atol=1e-12, msg=lambda t, n=name: n + t
+            )
+
+
+def test_stacked_forward_only_where_a_kernel_has_a_model_axis():
+    from torch.func import stack_module_state
+
+    x = torch.randn(2, 3, 1, dtype=torch.float64)
+    for name in ("lstm", "fourier_lstm", "param_matched_lstm"):  # no kernel with a model axis
+        model = ql.build_model(name, "damped_shm", dtype=torch.float64)
+        params, _ = stack_module_state([model, copy.deepcopy(model)])
+        method = getattr(model, "stacked_forward", None)
+        assert method is None or method(params, x) is None
+    model = ql.build_model("qkan_lstm", "damped_shm", dtype=torch.float64)
+    params, _ = stack_module_state([model, copy.deepcopy(model)])
+    assert model.stacked_forward(params, x) is not None
+    assert model.stacked_forward(params, x.float()) is None  # dtype: no kernel
+    with reference_path():
+        assert model.stacked_forward(params, x) is None

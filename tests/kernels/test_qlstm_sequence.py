@@ -261,3 +261,36 @@ def test_inference_and_partial_gradients_equal_the_full_pass(monkeypatch):
     h = FusedQLSTMSequence.apply(theta, x, 3, False)  # asked to keep nothing: no wrong gradients
     with pytest.raises(RuntimeError, match="keep=False"):
         h.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_stacked_models_equal_separate_fused_calls(dtype):
+    """S QLSTMs in one autograd node (seed batching's stacked path: theta with a model axis,
+    x shared) give each model's h_T and the gradients of its angles, and the sum of the
+    models' gradients for x, as S separate fused calls (float64 to 1e-12)."""
+    from torch.func import stack_module_state
+
+    models = [qlstm(1, 2, 2, dtype) for _ in range(3)]
+    params, _ = stack_module_state(models)
+    x = torch.randn(4, 5, 1, dtype=dtype, requires_grad=True)
+    forward = models[0].stacked_forward(params, x)
+    out = forward(x)
+    weights = torch.randn(3, 4, 1, dtype=dtype)
+    ((out * weights).sum() + out.square().sum()).backward()
+    tol = {"rtol": TOLERANCE[dtype], "atol": TOLERANCE[dtype]}
+    with torch.no_grad():
+        torch.testing.assert_close(forward(x), out, rtol=0, atol=0)  # inference: same values
+    x_grad = torch.zeros_like(x)
+    for k, model in enumerate(models):
+        xk = x.detach().requires_grad_()
+        single = model(xk)
+        ((single * weights[k]).sum() + single.square().sum()).backward()
+        torch.testing.assert_close(out[k], single, **tol)
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(params[name].grad[k], p.grad, **tol)
+        x_grad += xk.grad
+    torch.testing.assert_close(x.grad, x_grad, **tol)
+    empty = qlstm_kernel.stacked_final_hidden(params["cell.gates.theta"], x[:0], 2)
+    assert empty.shape == (3, 0, 2)
+    with pytest.raises(ValueError, match="S, 4, depth"):
+        qlstm_kernel.stacked_final_hidden(models[0].cell.gates.theta, x, 2)

@@ -158,3 +158,31 @@ def test_dtype_mismatch_is_a_clear_error():
     net = ql.build_model("qkan_lstm", "bessel", dtype=torch.float64)
     with pytest.raises(ValueError, match="dtype"):
         net(torch.zeros(2, 3, 1, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_stacked_lstms_equal_each_lstm(num_layers):
+    """Seed batching's stacked LSTM (LSTMRegressor.stacked_forward: one recurrence of S
+    models, batched products) against each torch.nn.LSTM model (the oracle PyTorch wrote):
+    predictions and every parameter's gradient, float64 to 1e-12."""
+    from torch.func import stack_module_state
+
+    from qkan_lib.models.cells import LSTMRegressor
+
+    models = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        models.append(LSTMRegressor(2, 3, num_layers, dtype=torch.float64))
+    params, _ = stack_module_state(models)
+    x = torch.randn(4, 6, 2, dtype=torch.float64)
+    forward = models[0].stacked_forward(params, x)
+    out = forward(x)
+    weights = torch.randn(3, 4, 1, dtype=torch.float64)
+    ((out * weights).sum() + out.square().sum()).backward()
+    assert out.shape == (3, 4, 1)
+    for k, model in enumerate(models):
+        single = model(x)
+        ((single * weights[k]).sum() + single.square().sum()).backward()
+        torch.testing.assert_close(out[k], single, rtol=1e-12, atol=1e-12)
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(params[name].grad[k], p.grad, rtol=1e-12, atol=1e-12)

@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
 import qkan_lib as ql
 from qkan_lib.runs import experiment as experiments
@@ -56,8 +57,9 @@ def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch
     results = ql.run_grid(grid, tmp_path, batch_seeds=True)
     assert len(list(tmp_path.glob("*.json"))) == 4
     assert [r.experiment for r in results] == grid
-    assert [r.seed_batched for r in results] == [2, 2, 1, 1]
-    assert all(r.seed_batched == 1 for r in ql.run_grid(grid, tmp_path / "serial"))
+    assert [r.seed_batched for r in results] == [2, 2, 2, 2]
+    serial = ql.run_grid(grid, tmp_path / "serial", batch_seeds=False)
+    assert all(r.seed_batched == 1 for r in serial)
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished grid must be loaded, not retrained")
@@ -73,12 +75,56 @@ def test_grid_batches_seeds_and_resumes_without_retraining(tmp_path, monkeypatch
 def test_jobs_group_seeds_only_where_allowed():
     grid = ql.experiments_for("bessel", models=("qkan_lstm", "lstm"), seeds=(0, 1, 2), epochs=1)
     jobs = run.plan_jobs(grid, batch_seeds=True)
-    assert sorted(len(j) for j in jobs) == [1, 1, 1, 3]
+    assert sorted(len(j) for j in jobs) == [3, 3]
     assert all(len(j) == 1 for j in run.plan_jobs(grid, batch_seeds=False))
     shuffled = [
         dataclasses.replace(e, train=dataclasses.replace(e.train, shuffle=True)) for e in grid
     ]
     assert all(len(j) == 1 for j in run.plan_jobs(shuffled, batch_seeds=True))
+
+
+def test_jobs_batch_seeds_by_default_exactly_where_measured_faster(monkeypatch):
+    """The default plan (batch_seeds=None) batches the seeds of every model on the CPU at the
+    shapes measured faster (batch <= 10, windows <= 12 steps; QLSTM's up to 4 steps), and
+    nothing else: not Urban's batch 64, not longer windows, not shuffled runs, not on a GPU."""
+    from qkan_lib.runs.seed_batching import BATCHED_FASTER
+
+    assert BATCHED_FASTER == {"qkan_lstm": (10, 12), "hqkan_lstm": (10, 12),
+                              "fourier_lstm": (10, 12), "qlstm": (10, 4), "lstm": (10, 12),
+                              "param_matched_lstm": (10, 12)}  # fmt: skip
+    models = ("qkan_lstm", "hqkan_lstm", "qlstm", "lstm", "fourier_lstm", "param_matched_lstm")
+
+    def grid(seq_len=4, batch_sizes=(1, 10), **train):
+        return [
+            e
+            for batch_size in batch_sizes
+            for e in ql.experiments_for(
+                "bessel", models, seeds=(0, 1, 2), seq_lens=(seq_len,), epochs=1,
+                batch_size=batch_size, **train,
+            )
+        ]  # fmt: skip
+
+    def grouped(jobs):
+        return sorted((j[0].model, j[0].train.batch_size) for j in jobs if len(j) > 1)
+
+    jobs = run.plan_jobs(grid())
+    assert grouped(jobs) == sorted((m, b) for m in models for b in (1, 10))
+    assert all(len(j) == 3 for j in jobs if len(j) > 1)
+    assert sum(len(j) for j in jobs) == len(grid())
+    longer = [g for g in grouped(jobs) if g[0] != "qlstm"]  # QLSTM: up to 4 steps only
+    assert grouped(run.plan_jobs(grid(seq_len=5))) == grouped(run.plan_jobs(grid(seq_len=12)))
+    assert grouped(run.plan_jobs(grid(seq_len=12))) == longer
+    assert grouped(run.plan_jobs(grid(seq_len=13))) == []  # beyond what was measured
+    assert grouped(run.plan_jobs(grid(batch_sizes=(11, 64)))) == []
+    assert grouped(run.plan_jobs(grid(dtype="float32"))) == grouped(jobs)
+    assert grouped(run.plan_jobs(grid(shuffle=True))) == []
+    urban = ql.experiments_for("urban", ("qkan_lstm",), seeds=(0, 1), seq_lens=(4,), epochs=1)
+    assert all(len(j) == 1 for j in run.plan_jobs(urban))  # batch 64: not measured
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert grouped(run.plan_jobs(grid())) == []  # on a GPU the kernel does not run
+    # batch_seeds=True: wherever it can; the LSTMs (no vmap rule) only on the CPU
+    on_gpu = {j[0].model for j in run.plan_jobs(grid(), batch_seeds=True) if len(j) > 1}
+    assert on_gpu == set(models) - {"lstm", "param_matched_lstm"}
 
 
 def test_same_seed_same_result(tmp_path):
