@@ -284,6 +284,8 @@ def relative_table(relative: pd.DataFrame) -> pd.DataFrame:
     without that axis (the QLSTM has no DARUAN reps) shows :data:`MISSING`, as the caption
     says."""
     shown = relative.pivot(index=["axis", "value"], columns="model", values="min_ratio")
+    axes = list(dict.fromkeys(relative["axis"]))  # the measured order (the figure's), not a-z
+    shown = shown.sort_index(level="axis", key=lambda a: a.map(axes.index), sort_remaining=False)
     shown = shown[[m for m in MODELS if m in shown.columns]]  # the paper's order
     finite = shown.to_numpy(dtype=float)
     as_text = number_format(finite[np.isfinite(finite)], 2)
@@ -537,7 +539,7 @@ def benchmark_table(records):
 def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> str:
     """A speed ratio (reference time / our time) in words: "2.3 times faster than",
     "1.5 times slower than", or "about as fast as" within ``tolerance``; ``short`` drops the
-    "than" and writes "2.30× faster"."""
+    "than" and writes "2.3× faster" (three significant digits)."""
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
         raise ValueError(f"ratio must be a positive finite number, got {ratio!r}")
     if abs(ratio - 1) <= tolerance:
@@ -545,7 +547,8 @@ def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> s
     faster = ratio > 1
     factor = ratio if faster else 1 / ratio
     word = "faster" if faster else "slower"
-    return f"{factor:.2f}× {word}" if short else f"{factor:.1f} times {word} than"
+    # short (a table cell): three significant digits, "174× faster", "1.11× slower"
+    return f"{significant(factor, 3)}× {word}" if short else f"{factor:.1f} times {word} than"
 
 
 # ---------------------------------------------------------------------------------------------
