@@ -14,6 +14,9 @@ rules. The rules, stated once:
   Table I entries reaches it.
 * The strength of the evidence is the number of seeds per model and the largest Holm-adjusted
   p-value behind the verdict (for "holds") or the smallest (for "contradicted").
+* QKANs are FEASIBLE on current devices by :data:`FEASIBILITY_RULE`: each device model is
+  within, beyond or undecided against a tolerance of test R² lost by the 95 % interval of its
+  median over the trained models (:func:`device_sides`), never by a median alone.
 """
 
 from __future__ import annotations
