@@ -107,11 +107,13 @@ def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
         },
         {"case": "d", "ours_s": 0.003, "reference": "r", "reference_s": 0.0036, "target": 1 / 1.5},
     ]
-    table = machine.benchmark_table(records)
+    table = machine.benchmark_table(records).replace("\u00a0", " ", regex=True)
     assert table.index.names == ["case", "reference"]  # rows named, no bare row numbers
     table = table.droplevel("reference")
     assert list(table.index) == ["a", "b", "d"]
-    # reader words: ×, ≥, ≤, "missed" (no ASCII "x", ">=" or shouting)
+    # reader words: ×, ≥, ≤, "missed" (no ASCII "x", ">=" or shouting); each cell one
+    # unbreakable unit on the page (no-break spaces, read back as spaces above)
+    assert "\u00a0" in machine.benchmark_table(records).loc[("a", "r"), "target"]
     assert table.loc["a", "comparison"] == "4× faster"
     assert table.loc["a", "target"] == "≥ 2× faster: met"
     assert table.loc["b", "comparison"] == "2× slower"
