@@ -423,14 +423,13 @@ def accuracy_table(baselines: dict, harder: dict, protocol: str = "batch10") -> 
             {
                 "claim": claim,
                 "dataset": DATASET_LABELS.get(r.dataset, r.dataset),
-                # the pair and the outcome each one unit on the page (no "0.9967 | / 0.9991")
-                "medians a | b": f"{NO_BREAK}|{NO_BREAK}".join(numbers([r.median_a, r.median_b])),
+                "medians a | b": " | ".join(numbers([r.median_a, r.median_b])),
                 # three decimals, as the baselines chapter shows the same comparisons
                 "a − b [95% CI]": interval(
                     r.effect, r.effect_ci_low, r.effect_ci_high, 3, sign=True
                 ),
                 "Holm p": p_value(r.p_holm),
-                "outcome": outcome.replace(" ", NO_BREAK),
+                "outcome": outcome.replace(" ", NO_BREAK),  # one unit: no "no / difference"
             }
         )
     return page_table(pd.DataFrame(rows).set_index(["claim", "dataset"]))
