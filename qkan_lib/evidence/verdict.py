@@ -506,11 +506,12 @@ TOLERANCE_SIDES = {
     "tolerance, or the seeds are too few for an interval",
 }
 FEASIBILITY_RULE = {
-    "holds": "within the tolerance on every device model, and trainable there",
-    "holds in part": "within the tolerance on every device model but not trainable, or "
-    "within on some device models only",
-    "does not hold": "within on none of the device models and beyond on at least one",
-    "not supported": "within on none and beyond on none: every device model undecided",
+    "holds": "every device model is within the tolerance and the training fits the "
+    "device-time limit",
+    "holds in part": "every device model is within the tolerance but the training does not "
+    "fit the limit, or only some device models are within",
+    "does not hold": "no device model is within the tolerance and at least one is beyond it",
+    "not supported": "no device model is within the tolerance or beyond it: all are undecided",
 }
 
 
@@ -650,8 +651,8 @@ def device_feasibility(
         f"model against the tolerance {tol}: {by_side}{training}"
     )
     counted = (
-        f"within the tolerance on {tally[WITHIN]} of {n} device models, beyond it on "
-        f"{tally[BEYOND]}, undecided on {tally[UNDECIDED]}"
+        f"{tally[WITHIN]} of {n} device models within the tolerance, {tally[BEYOND]} beyond "
+        f"it, {tally[UNDECIDED]} undecided"
     )
     verdict = {
         "holds": "holds: usable within the tolerance and trainable on every device model",
