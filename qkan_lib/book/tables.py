@@ -630,7 +630,10 @@ def device_training_table(
                 "mean ± std": mean_std(values.mean(), std, 3),
                 "median": number(np.median(values), 3),
                 "n": len(values),
-                "Δ vs exact": MISSING if c is None else number(c.effect, 3, sign=True),
+                # three decimals like the R² beside it, never "+5.6 × 10⁻⁴" among "+0.003"
+                "Δ vs exact": MISSING
+                if c is None
+                else number(c.effect, 3, sign=True, scientific=False),
                 "r": MISSING if c is None else number(c.rank_effect, 2, sign=True),
                 "Holm p": MISSING if c is None else p_value(c.p_holm),
             }

@@ -25,10 +25,11 @@ from ..core.circuits import circuit_expectations
 from ..core.layers import QKANLayer
 from ..core.pennylane_circuits import pennylane_qlstm_circuit
 from ..data.registry import load_dataset
-from ..evidence.display import page_table, significant
+from ..evidence.display import MISSING, display_name, number_format, page_table, significant
+from ..evidence.verdict import NO_BREAK
 from ..kernels.paths import reference_path
 from ..models.cells import LSTMCell, ModuleGates, QKANGates, QLSTMGates, RecurrentRegressor
-from ..models.registry import MODEL_LABELS, MODEL_REGISTRY, build_model
+from ..models.registry import MODEL_LABELS, MODEL_REGISTRY, MODELS, build_model
 from ..utils import check_positive_int, environment_info, intra_op_threads
 
 
@@ -278,6 +279,32 @@ def relative_times(table, reference: str = "lstm"):
     return pd.DataFrame(rows, columns=["axis", "value", "model", "median_ratio", "min_ratio"])
 
 
+def relative_table(relative: pd.DataFrame) -> pd.DataFrame:
+    """:func:`relative_times`' ratios of fastest steps as a page shows them: one row per
+    axis (display name) and value, one column per model (its label), two decimals; a model
+    without that axis (the QLSTM has no DARUAN reps) shows :data:`MISSING`, as the caption
+    says."""
+    shown = relative.pivot(index=["axis", "value"], columns="model", values="min_ratio")
+    axes = list(dict.fromkeys(relative["axis"]))  # the measured order (the figure's), not a-z
+    shown = shown.sort_index(level="axis", key=lambda a: a.map(axes.index), sort_remaining=False)
+    shown = shown[[m for m in MODELS if m in shown.columns]]  # the paper's order
+    finite = shown.to_numpy(dtype=float)
+    as_text = number_format(finite[np.isfinite(finite)], 2)
+    shown = shown.map(lambda r: as_text(r) if np.isfinite(r) else MISSING)
+    shown.columns = [MODEL_LABELS[m] for m in shown.columns]
+    shown = shown.rename(index=display_name, level="axis")
+    shown.index = shown.index.set_names(["axis", "value"])
+    return page_table(shown)
+
+
+def models_without(relative: pd.DataFrame, axis: str = "reps") -> list[str]:
+    """The labels of the models :func:`relative_times` has no ratio for along ``axis`` (the
+    QLSTM along the reps: it has no DARUAN), for the caption of :func:`relative_table`."""
+    models = [m for m in MODELS if m in set(relative["model"])]
+    have = set(relative.loc[relative["axis"] == axis, "model"])
+    return [MODEL_LABELS[m] for m in models if m not in have]
+
+
 def growth_exponents(table, statistic: str = "median_s"):
     """How the step time grows along each axis: the exponent p of time ~ value^p.
 
@@ -425,6 +452,50 @@ def thread_table(by_threads: pd.DataFrame) -> pd.DataFrame:
     return page_table(shown.rename(columns=lambda c: c.replace("_s", " (ms)")))
 
 
+# A median more than this many times the fastest of the same interleaved runs: the runs did
+# not see the same machine (other work took the core some of the time), and a ratio of
+# medians would measure the load, not the code (chapter 8 once printed "76.81 times as long"
+# from a 2,012 ms median against a 129 ms fastest run).
+DISTURBED_SPREAD = 1.5
+
+
+def disturbed_rows(table: pd.DataFrame, spread: float = DISTURBED_SPREAD) -> pd.Index:
+    """The rows of a min / median / max table (:func:`interleaved_spread`) whose median is
+    more than ``spread`` times their fastest run."""
+    return table.index[table["median_s"] > spread * table["min_s"]]
+
+
+def thread_sentence(by_threads: pd.DataFrame, busy: str = "") -> str:
+    """What :func:`step_time_by_threads` measured, with its caveat beside the number: the
+    ratio of the fastest steps (the run least disturbed by other work, all counts timed in
+    turn), two significant digits; when a thread count's median is far above its fastest
+    run (:func:`disturbed_rows`) or the load check warned (``busy``, from
+    :func:`busy_warning`), the sentence says the measurement was disturbed and the ratio is
+    only indicative."""
+    counts = list(by_threads.index)
+    if len(counts) < 2:
+        return "This machine has one thread only, so there is nothing to compare."
+    one, many = by_threads.loc[counts[0], "min_s"], by_threads.loc[counts[-1], "min_s"]
+    ratio = many / one
+    head = (
+        f"With {counts[-1]} threads the fastest step took {significant(ratio, 2)} times as "
+        f"long as the fastest with {counts[0]} thread{'s' if counts[0] != 1 else ''} "
+        f"({'slower' if ratio > 1 else 'faster'} with more threads)"
+    )
+    if len(disturbed_rows(by_threads)):
+        factors = by_threads["median_s"] / by_threads["min_s"]
+        worst, factor = factors.idxmax(), factors.max()
+        return (
+            f"{head}; but other work disturbed this measurement: with {worst} "
+            f"thread{'s' if worst != 1 else ''} the median step took "
+            f"{significant(factor, 2)} times the fastest, so even this ratio is only a rough "
+            "guide, and a ratio of medians would measure the load, not the threads."
+        )
+    if busy:
+        return f"{head}; other work loaded the machine meanwhile, so the ratio is rough."
+    return head + "."
+
+
 def benchmark_table(records):
     """The rows of ``benchmarks/run_benchmarks.py --json`` as a readable table.
 
@@ -439,23 +510,26 @@ def benchmark_table(records):
         if reference_s is None or not math.isfinite(reference_s) or r["reference"] == "-":
             continue
         ratio = reference_s / r["ours_s"]
-        comparison = f"this library {speed_words(ratio, short=True)}"
         target = r.get("target")
         if target is None:
-            goal = ""
-        elif target >= 1:
-            goal = f">= {significant(target, 3)}x faster: {'met' if ratio >= target else 'MISSED'}"
+            goal = MISSING
         else:
+            outcome = "met" if ratio >= target else "missed"
             goal = (
-                f"<= {significant(1 / target, 3)}x slower: {'met' if ratio >= target else 'MISSED'}"
+                f"≥ {significant(target, 3)}× faster: {outcome}"
+                if target >= 1
+                else f"≤ {significant(1 / target, 3)}× slower: {outcome}"
             )
+        # a comparison and a target are each one unit: never "≥ 50× / faster: / met"
+        goal = goal.replace(" ", NO_BREAK)
         rows.append(
             {
                 "case": r["case"],
                 "reference": r["reference"],
-                "ours (ms)": f"{r['ours_s'] * 1e3:.3f}",
-                "reference (ms)": f"{reference_s * 1e3:.3f}",
-                "comparison": comparison,
+                # three significant digits: "112" ms and "0.853" ms, not "112.285"
+                "ours (ms)": significant(r["ours_s"] * 1e3, 3),
+                "reference (ms)": significant(reference_s * 1e3, 3),
+                "comparison": speed_words(ratio, short=True).replace(" ", NO_BREAK),
                 "target": goal,
             }
         )
@@ -468,7 +542,7 @@ def benchmark_table(records):
 def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> str:
     """A speed ratio (reference time / our time) in words: "2.3 times faster than",
     "1.5 times slower than", or "about as fast as" within ``tolerance``; ``short`` drops the
-    "than" and writes "2.30x faster"."""
+    "than" and writes "2.3× faster" (three significant digits)."""
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
         raise ValueError(f"ratio must be a positive finite number, got {ratio!r}")
     if abs(ratio - 1) <= tolerance:
@@ -476,7 +550,8 @@ def speed_words(ratio: float, short: bool = False, tolerance: float = 0.05) -> s
     faster = ratio > 1
     factor = ratio if faster else 1 / ratio
     word = "faster" if faster else "slower"
-    return f"{factor:.2f}x {word}" if short else f"{factor:.1f} times {word} than"
+    # short (a table cell): three significant digits, "174× faster", "1.11× slower"
+    return f"{significant(factor, 3)}× {word}" if short else f"{factor:.1f} times {word} than"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,9 +589,9 @@ def _bench_daruan_layer(qkan, runs, quick):
     rows = [
         (
             "daruan_layer",
-            f"QKANLayer({width}->{width}, reps {reps}), batch {batch}, fwd+bwd",
+            f"QKAN layer {width} → {width}, L = {reps}, batch {batch}, forward + backward",
             median_time(_forward_backward(ours, x), runs),
-            "plain qkan_lib (gate by gate)",
+            "this library, gate by gate",
             median_time(_forward_backward(ours.reference_forward, x), runs),
             None,
         )
@@ -530,7 +605,7 @@ def _bench_daruan_layer(qkan, runs, quick):
                 "daruan_layer",
                 rows[0][1],
                 rows[0][2],
-                "qkan 0.2.3 exact",
+                "qkan 0.2.3, exact solver",
                 median_time(_forward_backward(ref, x), runs),
                 BENCHMARK_TARGETS["daruan_layer"],
             )
@@ -544,7 +619,10 @@ def _bench_gate_sequence(qkan, runs, quick):
     for reps in (1, 2, 3):
         seq = torch.randn(batch, steps, 1)
         ours = RecurrentRegressor(LSTMCell(1, 1, QKANGates(1, 1, reps)))
-        label = f"QKAN-LSTM gate layer (2->4, reps {reps}), {steps} steps, batch {batch}, fwd+bwd"
+        label = (
+            f"QKAN-LSTM gate layer 2 → 4, L = {reps}, {steps} steps, batch {batch}, "
+            "forward + backward"
+        )
         t_ours = median_time(lambda: ours(seq).sum().backward(), runs)
         if qkan is not None:
             layer = qkan.QKANLayer(
@@ -556,7 +634,7 @@ def _bench_gate_sequence(qkan, runs, quick):
                     "gate_sequence",
                     label,
                     t_ours,
-                    "qkan 0.2.3 exact",
+                    "qkan 0.2.3, exact solver",
                     median_time(lambda: ref(seq).sum().backward(), runs),
                     BENCHMARK_TARGETS["gate_sequence"],
                 )
@@ -585,7 +663,7 @@ def _bench_qlstm_circuit_batch(qml, runs, batch):
     def ours():
         circuit_expectations(v, theta, hidden).sum().backward()
 
-    label = f"QLSTM circuit ({n} qubits, depth {depth}), batch {batch}, fwd+bwd"
+    label = f"QLSTM circuit, {n} qubits, depth {depth}, batch {batch}, forward + backward"
     t_ours = median_time(
         ours, 10 * runs, warmup=5
     )  # sub-millisecond: more samples for a stable median
@@ -601,7 +679,7 @@ def _bench_qlstm_circuit_batch(qml, runs, batch):
             "qlstm_circuit",
             label,
             t_ours,
-            "PennyLane default.qubit (torch, backprop)",
+            "PennyLane default.qubit",
             median_time(reference, runs),
             BENCHMARK_TARGETS["qlstm_circuit"],
         )
@@ -633,7 +711,7 @@ def _bench_qlstm_sequence(qml, runs, quick):
     reference.head.load_state_dict(ours.head.state_dict())
     seq = torch.rand(batch, steps, 1, dtype=torch.float64)
     torch.testing.assert_close(ours(seq), reference(seq))  # same model, two simulators
-    label = f"QLSTM cell, 4 circuits x {steps} steps, batch {batch}, fwd+bwd"
+    label = f"QLSTM cell, 4 circuits × {steps} steps, batch {batch}, forward + backward"
     return [
         (
             "qlstm_sequence",
@@ -673,9 +751,10 @@ def _bench_training_epoch(runs, quick, device):
         rows.append(
             (
                 "training_epoch",
-                f"{MODEL_LABELS[name]} epoch (Bessel, batch 10) on {device}",
+                f"{MODEL_LABELS[name]} epoch, Bessel Function, batch 10, on the "
+                f"{'CPU' if device == 'cpu' else 'GPU'}",
                 t_model,
-                "torch.nn.LSTM(1, 5) epoch",
+                "PyTorch LSTM epoch (hidden size 5)",
                 t_lstm,
                 1 / 5 if name == "qkan_lstm" else None,
             )
@@ -711,6 +790,10 @@ def _adam_step(model, x, y, reference: bool = False):
             optimizer.step()
 
     return step
+
+
+URBAN_STEP = "Adam step at the Urban shape (batch 64, 64 steps)"  # the cases' words
+LSTM_STEP = "PyTorch LSTM step, same run"
 
 
 def _bench_urban_step(runs, quick, log):
@@ -752,13 +835,13 @@ def _bench_urban_step(runs, quick, log):
                 )
             lstm = medians["lstm", False]
             for name in ("qkan_lstm", "hqkan_lstm"):
-                label = f"{MODEL_LABELS[name]} Adam step, Urban 64x64, {dt}"
+                label = f"{MODEL_LABELS[name]} {URBAN_STEP}, {dt}"
                 rows.append(
                     (
                         "urban_step",
                         label,
                         medians[name, False],
-                        "torch.nn.LSTM step (same run)",
+                        LSTM_STEP,
                         lstm,
                         BENCHMARK_TARGETS["urban_step"],
                     )
@@ -773,13 +856,13 @@ def _bench_urban_step(runs, quick, log):
                         None,
                     )
                 )
-            label = f"QLSTM Adam step, Urban 64x64, {dt}"
+            label = f"QLSTM {URBAN_STEP}, {dt}"
             rows.append(
                 (
                     "urban_step",
                     label,
                     medians["qlstm", False],
-                    "torch.nn.LSTM step (same run)",
+                    LSTM_STEP,
                     lstm,
                     None,
                 )

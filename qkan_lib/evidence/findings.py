@@ -966,6 +966,53 @@ def smallest_p(kind: str, n_a: int, n_b: int | None = None) -> float:
     return min(1.0, 2.0 / comb(n_a + n_b, n_a))
 
 
+def _reachable(table: pd.DataFrame) -> dict:
+    """(test, n_a, n_b or None) -> the smallest p its exact test reaches (:func:`smallest_p`)."""
+    bounds = {}
+    for r in table.itertuples():
+        bounds.setdefault(
+            (r.test, r.n_a, r.n_b if r.kind == "independent" else None),
+            smallest_p(r.kind, r.n_a, r.n_b),
+        )
+    return bounds
+
+
+def _listed(bounds: dict) -> str:
+    return ", ".join(
+        f"{p_value(p)} ({TEST_LABELS.get(test, test)}, n = {na}{f'/{nb}' if nb else ''})"
+        for (test, na, nb), p in bounds.items()
+    )
+
+
+def families_power_sentence(families: Mapping[str, pd.DataFrame], alpha: float = ALPHA) -> str:
+    """:func:`power_sentence` for several Holm families at once (``families``: words naming
+    each family's place, e.g. "the baselines chapter", to its comparison table): the smallest
+    p-value each test reaches with its seeds, and per family the Holm threshold α/m and
+    whether some comparison of it can reach it."""
+    if not families:
+        raise ValueError("families must name at least one family of comparisons")
+    bounds, parts, blocked = {}, [], []
+    for where, table in families.items():
+        mine = _reachable(table)
+        bounds.update(mine)
+        m = len(table)
+        parts.append(f"over the {m} comparisons of {where} unless some p is below "
+                     f"α/{m} = {significant(alpha / m, 3)}")  # fmt: skip
+        if min(mine.values()) >= alpha / m:
+            blocked.append(where)
+    if not blocked:
+        verdict = "so in each family a clear enough difference can be declared significant"
+    else:
+        verdict = (
+            f"so NO comparison of {listing(blocked)} can be declared significant, whatever "
+            "the scores: more seeds are needed before any verdict of 'better' or 'worse' there"
+        )
+    return (
+        f"With these seed counts the smallest p-value each test can reach is "
+        f"{_listed(bounds)}; Holm's correction rejects nothing {'; '.join(parts)}, {verdict}."
+    )
+
+
 def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
     """A computed sentence: can this family of tests reject anything with its seed counts?
 
@@ -975,16 +1022,8 @@ def power_sentence(table: pd.DataFrame, alpha: float = ALPHA) -> str:
     """
     m = len(table)
     threshold = alpha / m
-    bounds = {}
-    for r in table.itertuples():
-        bounds.setdefault(
-            (r.test, r.n_a, r.n_b if r.kind == "independent" else None),
-            smallest_p(r.kind, r.n_a, r.n_b),
-        )
-    listed = ", ".join(
-        f"{p_value(p)} ({TEST_LABELS.get(test, test)}, n = {na}{f'/{nb}' if nb else ''})"
-        for (test, na, nb), p in bounds.items()
-    )
+    bounds = _reachable(table)
+    listed = _listed(bounds)
     if min(bounds.values()) >= threshold:
         verdict = (
             "so NO comparison of this family can be declared significant, whatever the "

@@ -36,7 +36,7 @@ from ..runs.run import (
 from ..runs.training import predict, train
 from .display import count, listing, p_value, plural, sentence, significant
 from .quantum_cost import cost_table, superconducting_timing, table_workloads
-from .statistics import ALPHA, NO_DIFFERENCE, compare_models, holm_verdicts
+from .statistics import ALPHA, NO_DIFFERENCE, compare_models, holm_verdicts, median_interval
 from .verdict import R2_TOLERANCE, device_feasibility
 
 SHOT_BUDGETS = (100, 1000, 10000, None)  # None: the exact expectation on the device model
@@ -115,11 +115,31 @@ def deployment_scores(
     return pd.DataFrame(rows)
 
 
-def summarise_deployment(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per (readout, device, shots): mean, std and median of the test R² lost over seeds and
-    shot repeats, and the count."""
-    grouped = scores.groupby(["readout", "device", "shots"], sort=False)["r2_lost"]
-    return grouped.agg(["mean", "std", "median", "count"]).reset_index()
+def summarise_deployment(scores: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per (readout, device, shots), the test R² lost over the trained models: each seed's
+    model is one draw (its shot repeats are averaged first, so they do not pass for more
+    models), and mean, std, median and the median's distribution-free ``level`` interval
+    ``low``, ``high`` (:func:`~qkan_lib.evidence.statistics.median_interval`; NaN with too few
+    seeds) are taken over those per-seed losses; ``seeds`` counts them and ``count`` the
+    scores (seeds times shot repeats)."""
+    keys = ["readout", "device", "shots"]
+    per_seed = scores.groupby(keys + ["seed"], sort=False)["r2_lost"].mean()
+    rows = []
+    for key, losses in per_seed.groupby(level=keys, sort=False):
+        median, low, high = median_interval(losses.to_numpy(), level)
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "mean": float(losses.mean()),
+                "std": float(losses.std()),
+                "median": median,
+                "low": low,
+                "high": high,
+                "seeds": len(losses),
+            }
+        )
+    counts = scores.groupby(keys, sort=False).size().rename("count").reset_index()
+    return pd.DataFrame(rows).merge(counts, on=keys)
 
 
 def daruan_device_errors(

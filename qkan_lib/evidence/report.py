@@ -17,12 +17,12 @@ import pandas as pd
 from ..data.registry import DATASET_LABELS, milan_source
 from ..models.registry import MODEL_LABELS
 from ..paper import TABLE_II_R2, TABLE_III_R2
-from ..runs.archive import RunsMissing, no_training, training_allowed
+from ..runs.archive import RunsMissing, no_training, provenance_table, training_allowed
 from ..runs.experiment import PathLike, protocol
 from ..runs.grid import run_grid
 from ..runs.store import results_frame
 from .book_runs import regeneration_costs
-from .display import significant
+from .display import count, page_table, significant
 from .findings import (
     FORECASTERS,
     PROTOCOL_LABELS,
@@ -434,3 +434,23 @@ def protocol_sentence(
         return head
     later = "; ".join(parts)
     return f"{head} The later claims rest on their own chapters' protocols: {later}."
+
+
+def archive_provenance(archive_dir: PathLike | None = None) -> dict | None:
+    """The run archive's provenance for the verdict page
+    (:func:`~qkan_lib.runs.archive.provenance_table`) in the page's number style (the run
+    count "5,971", :func:`~qkan_lib.evidence.display.count`), and one sentence on how many
+    runs it holds and whether they still match their checksums; None without an archive.
+    Returns ``{"table", "runs", "sentence"}``."""
+    table = provenance_table(archive_dir)
+    if table is None:
+        return None
+    runs = int(table.loc["runs", "recorded"])
+    table.loc["runs", "recorded"] = count(runs)
+    state = table.loc["checked now", "recorded"]
+    return {
+        "table": page_table(table),
+        "runs": runs,
+        "sentence": f"The archive holds {count(runs)} runs; checked against its checksums "
+        f"while this page was built, it is {state}.",
+    }

@@ -87,6 +87,27 @@ def quantile_interval(values, level: float = 0.9) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def median_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """The median and its distribution-free confidence interval: the order statistics
+    x_(k) and x_(n+1-k) with the largest k whose coverage 1 - 2 P(Bin(n, 1/2) < k) is at
+    least ``level`` (the sign-test interval; no assumption on the shape of the
+    distribution, so a few seeds of a skewed loss are judged honestly). With too few values
+    for ``level`` (fewer than 6 at 95 %) the bounds are NaN: no interval has that coverage.
+    Returns ``(median, low, high)``; tested against ``scipy.stats.quantile_test``."""
+    x = np.sort(_sample(values, "values"))
+    level = _level(level)
+    n = x.size
+    # coverage of [x_(k), x_(n+1-k)] for k = 1 .. n//2; the widest (k = 1) is the range
+    ks = np.arange(1, n // 2 + 1)
+    coverage = 1 - 2 * sps.binom.cdf(ks - 1, n, 0.5)
+    enough = ks[coverage >= level - 1e-12]
+    median = float(np.median(x))
+    if enough.size == 0:
+        return median, math.nan, math.nan
+    k = int(enough.max())
+    return median, float(x[k - 1]), float(x[n - k])
+
+
 def summarize(values, level: float = 0.9) -> dict[str, float]:
     """n, mean, std (ddof 1; NaN for one seed), median, min, max, central quantile interval."""
     x = _sample(values, "values")

@@ -107,23 +107,82 @@ def test_benchmark_table_says_which_side_is_faster_and_drops_unmeasured_rows():
         },
         {"case": "d", "ours_s": 0.003, "reference": "r", "reference_s": 0.0036, "target": 1 / 1.5},
     ]
-    table = machine.benchmark_table(records)
+    table = machine.benchmark_table(records).replace("\u00a0", " ", regex=True)
     assert table.index.names == ["case", "reference"]  # rows named, no bare row numbers
     table = table.droplevel("reference")
     assert list(table.index) == ["a", "b", "d"]
-    assert table.loc["a", "comparison"] == "this library 4.00x faster"
-    assert table.loc["a", "target"] == ">= 2x faster: met"
-    assert table.loc["b", "comparison"] == "this library 2.00x slower"
-    assert table.loc["b", "target"] == "<= 1.5x slower: MISSED"
-    assert table.loc["d", "target"] == "<= 1.5x slower: met"
-    assert table.loc["d", "comparison"] == "this library 1.20x faster"
+    # reader words: ×, ≥, ≤, "missed" (no ASCII "x", ">=" or shouting); each cell one
+    # unbreakable unit on the page (no-break spaces, read back as spaces above)
+    assert "\u00a0" in machine.benchmark_table(records).loc[("a", "r"), "target"]
+    assert table.loc["a", "comparison"] == "4× faster"
+    assert table.loc["a", "target"] == "≥ 2× faster: met"
+    assert table.loc["b", "comparison"] == "2× slower"
+    assert table.loc["b", "target"] == "≤ 1.5× slower: missed"
+    assert table.loc["d", "target"] == "≤ 1.5× slower: met"
+    assert table.loc["d", "comparison"] == "1.2× faster"
+    # milliseconds to three significant digits, not "1.000" beside "112.285"
+    assert list(table["ours (ms)"]) == ["1", "4", "3"]
+    assert list(table["reference (ms)"]) == ["4", "2", "3.6"]
+
+
+def test_benchmark_cases_are_named_in_reader_words():
+    """The case and reference labels of the benchmark (Table 8.3) carry no code-style text:
+    no "QKANLayer(64->64, reps 3)", "torch.nn.LSTM(1, 5)", "64x64", "fwd+bwd"."""
+    rows = machine._bench_daruan_layer(None, 1, True) + machine._bench_qlstm_circuit_batch(
+        None, 1, 10
+    )
+    labels = [r[1] for r in rows] + [r[3] for r in rows]
+    labels += [machine.URBAN_STEP, machine.LSTM_STEP]
+    assert rows[0][1] == "QKAN layer 32 → 32, L = 3, batch 64, forward + backward"
+    for label in labels:
+        for code_style in ("->", "fwd", "x6", "(1, 5)", "QKANLayer", "qkan_lib", "torch."):
+            assert code_style not in label, (code_style, label)
+
+
+def test_thread_sentence_takes_the_fastest_steps_and_says_when_load_disturbed_them():
+    """Chapter 8 once printed "76.81 times as long" from a 2,012 ms median against a 129 ms
+    fastest run: the ratio now comes from the fastest steps, and a spread like that is said
+    beside the number."""
+    disturbed = pd.DataFrame(
+        {"min_s": [0.120, 0.12935], "median_s": [0.126, 2.01191], "max_s": [0.2, 3.0]},
+        index=pd.Index([1, 2], name="threads"),
+    )
+    text = machine.thread_sentence(disturbed)
+    assert "the fastest step took 1.1 times as long" in text  # 129.35 / 120
+    assert "other work disturbed this measurement" in text and "16 times the fastest" in text
+    assert "76" not in text
+    clean = disturbed.assign(median_s=[0.125, 0.135])
+    assert machine.thread_sentence(clean).endswith("(slower with more threads).")
+    assert "rough" in machine.thread_sentence(clean, busy="warning")
+    assert "nothing to compare" in machine.thread_sentence(clean.iloc[:1])
+    assert list(machine.disturbed_rows(disturbed)) == [2]
+
+
+def test_relative_table_has_one_header_row_and_dashes_for_missing_axes():
+    relative = pd.DataFrame(
+        {
+            "axis": ["batch", "batch", "reps"],
+            "value": [8, 8, 2],
+            "model": ["qkan_lstm", "qlstm", "qkan_lstm"],
+            "median_ratio": [1.5, 3.0, 2.0],
+            "min_ratio": [1.25, 2.5, 1.75],
+        }
+    )
+    table = machine.relative_table(relative)
+    assert sorted(table.columns) == ["QKAN-LSTM", "QLSTM"]
+    assert table.loc[(table.index[1][0], 2), "QLSTM"] == "–"
+    assert table.loc[(table.index[0][0], 8), "QKAN-LSTM"] == "1.25"
+    html = table._repr_html_()
+    assert html.count("<tr") == len(table) + 1  # one header row: the level names in it
+    assert machine.models_without(relative) == ["QLSTM"]
 
 
 def test_speed_words_has_a_band_for_equal_speed():
     assert machine.speed_words(2.345) == "2.3 times faster than"
     assert machine.speed_words(0.5) == "2.0 times slower than"
     assert machine.speed_words(0.99) == "about as fast as"
-    assert machine.speed_words(0.5, short=True) == "2.00x slower"
+    assert machine.speed_words(0.5, short=True) == "2× slower"
+    assert machine.speed_words(174.49, short=True) == "174× faster"
     with pytest.raises(ValueError, match="ratio"):
         machine.speed_words(float("nan"))
 

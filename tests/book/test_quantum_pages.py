@@ -214,3 +214,23 @@ def test_loss_against_error_puts_each_device_at_its_error_with_the_captions_mark
         assert style["word"] in plots.loss_against_error_caption()
     assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 9
     plt.close(fig)
+
+
+def test_device_training_delta_column_has_one_style():
+    """Δ vs exact in one notation (three decimals like the R² beside it): a difference of
+    6 × 10⁻⁴ next to one of 0.03 prints "+0.001", not "+6.0 × 10⁻⁴" (issue 25, Table 13.9)."""
+    from qkan_lib.evidence import noisy_deployment as nd
+
+    exact = [0.90, 0.91, 0.92, 0.93, 0.94, 0.95]
+    r2 = {"100": [v - 0.03 for v in exact], "1,000": [v + 6e-4 for v in exact], "exact": exact}
+    scores = pd.DataFrame(
+        [
+            {"model": "qkan_lstm", "dataset": "bessel", "seed": k, "shots": shots, "test_r2": v}
+            for shots, values in r2.items()
+            for k, v in enumerate(values)
+        ]
+    )
+    table = tables.device_training_table(scores, nd.shot_comparisons(scores))
+    deltas = [d for d in table["Δ vs exact"] if d != "–"]
+    assert deltas == ["−0.030", "+0.001"] or deltas == ["-0.030", "+0.001"]
+    assert all("×" not in d and len(d.split(".")[1]) == 3 for d in deltas)

@@ -133,7 +133,53 @@ def _calibration(part):
     return tables.device_calibration_table(summary, sources, part)
 
 
+def _tolerance_table():
+    """Chapter 13's tolerance decision: the ten device models' names, intervals that
+    straddle zero (both signs, four decimals)."""
+    rows = [
+        {"device": name, "shots": "10,000", "median": 0.0093, "low": -0.0123, "high": 0.0144}
+        for name in devices.device_model_names()
+    ]
+    return verdict.tolerance_table(pd.DataFrame(rows))
+
+
+def _verdict_display():
+    """Table 15.1: the longest claim and evidence of the page, each outcome."""
+    return verdict.verdict_display(
+        pd.DataFrame(
+            {
+                "claim": [f"claim {k}: QKANs remain feasible for current real quantum devices"
+                          for k in range(len(verdict.OUTCOMES))],
+                "outcome": list(verdict.OUTCOMES),
+                "strength of the evidence": "10 trained models, 10 device models (calibration "
+                "snapshots and published figures), 95 % intervals of the median; device time "
+                "from published figures",
+            }
+        )
+    )  # fmt: skip
+
+
+def _benchmark_table():
+    """Table 8.3 with the benchmark's longest case and reference names."""
+    from qkan_lib.book import timing
+
+    records = [
+        {"case": "QKAN-LSTM gate layer 2 → 4, L = 3, 64 steps, batch 64, forward + backward",
+         "ours_s": 0.112285, "reference": "qkan 0.2.3, exact solver", "reference_s": 0.5,
+         "target": 4.0},
+        {"case": f"QKAN-LSTM {timing.URBAN_STEP}, float32", "ours_s": 0.0021,
+         "reference": timing.LSTM_STEP, "reference_s": 0.0015, "target": 1 / 1.5},
+        {"case": "QLSTM circuit, 6 qubits, depth 3, batch 256, forward + backward",
+         "ours_s": 0.000853, "reference": "PennyLane default.qubit",
+         "reference_s": 0.04, "target": 50.0},
+    ]  # fmt: skip
+    return timing.benchmark_table(records)
+
+
 TABLES = {
+    "tolerance (Table 13.11)": _tolerance_table,
+    "verdict (Table 15.1)": _verdict_display,
+    "benchmark (Table 8.3)": _benchmark_table,
     "comparisons (Table 9.7)": lambda: findings.format_comparisons(
         _comparison_family(), by=("dataset",)
     ),

@@ -84,4 +84,4 @@ def test_the_script_is_a_thin_wrapper(tmp_path, capsys):
     bench = json.loads(out.read_text())
     assert set(bench) == {"environment", "rows"} and list(bench["rows"][0]) == KEYS
     printed = capsys.readouterr().out
-    assert "QLSTM circuit (6 qubits, depth 3), batch 10" in printed and "speed-up" in printed
+    assert "QLSTM circuit, 6 qubits, depth 3, batch 10" in printed and "speed-up" in printed

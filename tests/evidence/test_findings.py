@@ -237,6 +237,16 @@ def test_smallest_p_is_what_the_exact_tests_reach_under_complete_separation():
     assert "NO comparison of this family" in evidence.power_sentence(three)
     assert "NO comparison" in evidence.power_sentence(table.iloc[[0]])  # 0.0625 > 0.05
     assert "can be declared" in evidence.power_sentence(three.assign(n_a=10, n_b=10))
+    # two families: both named with their own threshold; a blocked one is named as blocked
+    both = evidence.families_power_sentence({"the first": table, "the second": three})
+    assert "over the 2 comparisons of the first unless some p is below α/2 = 0.025" in both
+    assert "over the 7 comparisons of the second" in both and "α/7 = 0.00714" in both
+    assert "NO comparison of the second can be declared" in both
+    assert both.count("0.0079") == 1  # each test's bound listed once
+    fine = evidence.families_power_sentence({"a": table, "b": three.assign(n_a=10, n_b=10)})
+    assert "in each family a clear enough difference can be declared" in fine
+    with pytest.raises(ValueError, match="families"):
+        evidence.families_power_sentence({})
 
 
 # ---------------------------------------------------------------------------------------------

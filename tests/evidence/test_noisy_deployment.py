@@ -55,29 +55,128 @@ def test_bad_arguments_are_named(setup):
         nd.deployment_scores(models, data, {"none": NOISELESS}, shots=[0])
 
 
-def _summary(medians):
+def _summary(intervals):
+    """A deployment summary from ``{device: {shots: (median, low, high)}}``."""
     import pandas as pd
 
     rows = [
-        {"device": d, "shots": s, "median": m}
-        for d, by_shots in medians.items()
-        for s, m in by_shots.items()
+        {"device": d, "shots": s, "median": m, "low": lo, "high": hi}
+        for d, by_shots in intervals.items()
+        for s, (m, lo, hi) in by_shots.items()
     ]
     return pd.DataFrame(rows)
 
 
-def test_feasibility_rule_reads_the_smallest_usable_budget():
+def _definition_met(row, summary, tolerance=0.01):
+    """The outcome's definition (verdict.FEASIBILITY_RULE), checked from the summary's
+    intervals directly: per device model, within when some finite budget's whole interval
+    is at most the tolerance, beyond when every budget's lies above it."""
+    from qkan_lib.evidence.verdict import FEASIBILITY_RULE, OUTCOMES
+
+    finite = summary[summary["shots"] != "exact"]
+    within = {d for d, g in finite.groupby("device") if (g["high"] <= tolerance).any()}
+    beyond = {d for d, g in finite.groupby("device") if (g["low"] > tolerance).all()}
+    devices = set(finite["device"])
+    outcome = row["outcome"]
+    assert outcome in OUTCOMES and outcome in FEASIBILITY_RULE
+    assert row["verdict"].startswith(outcome + ":")
+    if outcome == "holds":
+        return within == devices
+    if outcome == "holds in part":
+        return bool(within)
+    if outcome == "does not hold":
+        return not within and bool(beyond)
+    return not within and not beyond  # not supported
+
+
+def test_feasibility_rule_each_outcome_on_constructed_intervals():
     from qkan_lib.evidence.verdict import COLUMNS, device_feasibility
 
-    summary = _summary(
-        {"a": {"100": 0.5, "1,000": 0.005, "exact": 0.0}, "b": {"100": 0.3, "1,000": 0.02}}
-    )
-    row = device_feasibility(summary, {100: 1.0, 1000: 10.0}, seeds=3)
-    assert set(row) == set(COLUMNS) and row["outcome"] == "does not hold"
-    summary = _summary({"a": {"100": 0.5, "1,000": 0.005}, "b": {"100": 0.003, "1,000": 0.001}})
-    assert device_feasibility(summary, {1000: 10.0}, seeds=3)["outcome"] == "holds"
-    row = device_feasibility(summary, {1000: 1e9}, seeds=3)
-    assert row["outcome"] == "holds in part" and "1,000 shots" in row["what this book measured"]
+    cheap, dear = {100: 1.0, 1000: 10.0}, {100: 1.0, 1000: 1e9}
+    cases = {
+        # every device model within at 1,000 shots, training cheap / dear
+        ("holds", "cheap"): {"a": {"100": (0.5, 0.4, 0.6), "1,000": (0.004, 0.002, 0.008),
+                                   "exact": (0.0, -0.001, 0.001)},
+                             "b": {"100": (0.003, 0.001, 0.009), "1,000": (0.001, 0.0, 0.002)}},
+        ("holds in part", "dear"): {"a": {"100": (0.5, 0.4, 0.6),
+                                          "1,000": (0.004, 0.002, 0.008)},
+                                    "b": {"100": (0.3, 0.2, 0.4),
+                                          "1,000": (0.001, 0.0, 0.002)}},
+        # within on one, beyond on another: part of the claim
+        ("holds in part", "cheap"): {"a": {"100": (0.5, 0.4, 0.6),
+                                           "1,000": (0.004, 0.002, 0.008)},
+                                     "b": {"100": (0.3, 0.2, 0.4),
+                                           "1,000": (0.02, 0.012, 0.03)}},
+        # within on none, beyond on one, the other undecided
+        ("does not hold", "cheap"): {"a": {"100": (0.5, 0.4, 0.6),
+                                           "1,000": (0.0104, 0.006, 0.013)},
+                                     "b": {"100": (0.3, 0.2, 0.4),
+                                           "1,000": (0.02, 0.012, 0.03)}},
+        # medians either side of 0.01, intervals across it (or none): nothing decided
+        ("not supported", "cheap"): {"a": {"100": (0.5, 0.4, 0.6),
+                                           "1,000": (0.0104, 0.006, 0.013)},
+                                     "b": {"100": (0.3, 0.2, 0.4),
+                                           "1,000": (0.0096, 0.005, 0.012)},
+                                     "c": {"1,000": (0.001, float("nan"), float("nan"))}},
+    }  # fmt: skip
+    for (want, training), intervals in cases.items():
+        summary = _summary(intervals)
+        row = device_feasibility(summary, cheap if training == "cheap" else dear, seeds=10)
+        assert set(row) == set(COLUMNS)
+        assert row["outcome"] == want, (want, row["verdict"])
+        assert _definition_met(row, summary)
+    dear_row = device_feasibility(_summary(cases[("holds in part", "dear")]), dear, seeds=3)
+    assert "1,000 shots" in dear_row["what this book measured"]
+    assert "longer than the limit" in dear_row["verdict"]
+
+
+def test_feasibility_does_not_turn_on_the_third_decimal():
+    """Two device models whose medians print "+0.010" and "+0.011" either side of the
+    tolerance are judged by their intervals: both undecided, neither pass nor fail."""
+    from qkan_lib.evidence.verdict import UNDECIDED, device_sides, tolerance_table
+
+    summary = _summary({"a": {"10,000": (0.0097, 0.007, 0.0132)},
+                        "b": {"10,000": (0.0112, 0.0054, 0.0207)}})  # fmt: skip
+    sides = device_sides(summary)
+    assert list(sides["side"]) == [UNDECIDED, UNDECIDED]
+    shown = tolerance_table(summary)
+    assert list(shown["R² lost [95% CI]"]) == ["+0.0097 [+0.0070, +0.0132]",
+                                               "+0.0112 [+0.0054, +0.0207]"]  # fmt: skip
+    import pandas as pd
+    from scipy import stats
+
+    from qkan_lib.evidence.verdict import fewest_models
+
+    # too few models for an interval: the median alone, the side undecided
+    few = _summary({"c": {"10,000": (0.002, float("nan"), float("nan"))}})
+    assert list(tolerance_table(few)["R² lost [95% CI]"]) == ["+0.0020 [–, –]"]
+    assert list(device_sides(few)["side"]) == [UNDECIDED]
+    n = fewest_models(0.95)  # scipy's quantile test has no 95 % interval below it
+    assert n == 6 and pd.isna(stats.quantile_test(range(n - 1)).confidence_interval().low)
+    assert not pd.isna(stats.quantile_test(range(n)).confidence_interval().low)
+    with pytest.raises(ValueError, match="low"):
+        device_sides(pd.DataFrame({"device": ["a"], "shots": ["100"], "median": [0.1]}))
+
+
+def test_summary_takes_each_seed_as_one_model():
+    """Shot repeats are averaged per seed before the median and its interval: six seeds
+    with two repeats each are six draws, not twelve."""
+    import numpy as np
+    import pandas as pd
+
+    from qkan_lib.evidence.statistics import median_interval
+
+    rng = np.random.default_rng(1)
+    scores = pd.DataFrame(
+        [{"readout": "expectation", "device": "d", "shots": "100", "seed": seed,
+          "repeat": rep, "r2_lost": float(rng.normal(0.01 * seed, 0.001))}
+         for seed in range(6) for rep in range(2)]
+    )  # fmt: skip
+    row = nd.summarise_deployment(scores).iloc[0]
+    per_seed = scores.groupby("seed")["r2_lost"].mean().to_numpy()
+    assert (row["seeds"], row["count"]) == (6, 12)
+    assert (row["median"], row["low"], row["high"]) == pytest.approx(median_interval(per_seed))
+    assert row["mean"] == pytest.approx(per_seed.mean())
 
 
 def test_deployment_experiments_and_devices():

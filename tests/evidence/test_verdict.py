@@ -164,7 +164,11 @@ def test_verdict_counts_and_display():
         "cannot be tested": 1,
         "claims": 5,
     }
-    assert list(V.verdict_display(table).columns) == ["outcome", "evidence"]
+    shown = V.verdict_display(table)
+    assert list(shown.columns) == ["outcome", "evidence"]
+    # each outcome one unbreakable unit (no "does not / hold" at 1280 px), read back as itself
+    assert list(shown["outcome"].str.replace(V.NO_BREAK, " ")) == list(table["outcome"])
+    assert not shown["outcome"].str.contains(" ").any()
     assert V.verdict_details(table).count("\n") == 4 and "**a** (x)" in V.verdict_details(table)
 
 
