@@ -27,8 +27,8 @@ BIB = ROOT / "book" / "references.bib"
 HEADING = "## References"
 CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
 INTRO = (
-    "Works cited in this chapter, in the order cited (every work of the book: the "
-    "[bibliography](../book/references.md)):"
+    "Works cited in this chapter, in the order cited, each in full (the HTML book also lists "
+    "every work of the book on its [bibliography page](../book/references.md)):"
 )
 
 

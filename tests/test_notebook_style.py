@@ -121,18 +121,36 @@ def test_caption_cells_carry_the_caption_tag(path):
     assert not untagged, f"{path.name}: caption cells without the caption tag: {untagged}"
 
 
-BARE_DOC = re.compile(r"\{doc\}`[^`<]*`")
+DOC_ROLE = re.compile(r"\{doc\}`[^`]*`")
+LOCAL_LINK = re.compile(r"\]\(((?!https?:|mailto:|#)[^)\s]+)\)")
 
 
 @pytest.mark.parametrize(
     "path", CHAPTERS + sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.name
 )
-def test_chapter_links_carry_their_words(path):
-    """A bare {doc}`09_baselines` reads as the chapter's title in the HTML book but as the
-    file name in JupyterLab (jupyterlab-myst): every link names its chapter in words."""
+def test_chapter_links_work_in_jupyterlab_and_the_book(path):
+    """Links between pages are Markdown links to the file, [words](09_baselines.ipynb):
+    Jupyter Book turns them into links to the page, and JupyterLab opens the notebook. A
+    {doc} role reads well in the book but is a dead link in JupyterLab (jupyterlab-myst)."""
     if path.suffix == ".ipynb":
         text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
     else:
         text = path.read_text()
-    bare = BARE_DOC.findall(text)
-    assert not bare, f"{path.name}: links that JupyterLab shows as file names: {bare}"
+    roles = DOC_ROLE.findall(text)
+    assert not roles, f"{path.name}: {{doc}} links, dead in JupyterLab: {roles}"
+    missing = [
+        target
+        for target in LOCAL_LINK.findall(text)
+        if not (path.parent / target.split("#")[0]).exists()
+    ]
+    assert not missing, f"{path.name}: links to files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_tells_a_jupyterlab_reader_to_run_it(path):
+    """A chapter committed without outputs shows its {eval} code until it runs; right under the
+    title a note says so, in JupyterLab only (tagged remove-cell, so not in the HTML book)."""
+    cells = json.loads(path.read_text())["cells"]
+    tags = cells[1]["metadata"].get("tags", [])
+    assert cells[1]["cell_type"] == "markdown" and "jupyterlab-note" in tags, path.name
+    assert "remove-cell" in tags and "Run All Cells" in "".join(cells[1]["source"])

@@ -200,7 +200,7 @@ def plot_daruan_spectrum(
     ax_s.set(
         xlabel=r"frequency $\omega$",
         ylabel=r"$|c_\omega|$",
-        title=f"{np.sum(freqs >= 0)} frequencies >= 0; fit residual {scientific(residual)}",
+        title=f"{np.sum(freqs >= 0)} frequencies ω ≥ 0; fit residual {scientific(residual)}",
     )
     if omega_limit is not None:
         ax_s.set_xlim(-omega_limit, omega_limit)

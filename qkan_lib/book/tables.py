@@ -371,7 +371,7 @@ def tuning_table(scores: pd.DataFrame, best: dict[str, float], digits: int = 3) 
             out.setdefault(MODEL_LABELS.get(model, model), {})[lr] = f"{text}{mark}"
     order = [MODEL_LABELS.get(m, m) for m in ALL_MODELS if MODEL_LABELS.get(m, m) in out]
     table = pd.DataFrame(out).T.reindex(order).fillna(MISSING)
-    table.columns = [f"lr {significant(lr, 3)}" for lr in table.columns]
+    table.columns = [f"rate {significant(lr, 3)}" for lr in table.columns]
     n_seeds = int(stats["size"].max())
     table.index.name = (
         f"median [min, max] over {n_seeds} seeds" if n_seeds > 1 else "validation score, 1 seed"

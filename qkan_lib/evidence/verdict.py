@@ -345,7 +345,7 @@ def verdict_table(
         "abstract, Sec. V",
         {
             "measured": "every trained edge is a one-dimensional function with an exact finite "
-            "Fourier series, plotted and measured in chapter 11",
+            "Fourier series, plotted and measured in the chapter on learned spectra",
             "verdict": "holds in this narrow sense (no study of what the functions mean)",
             "outcome": "holds in part",
             "strength": "exact spectra of every trained edge",

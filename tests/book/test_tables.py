@@ -228,14 +228,14 @@ def test_tuning_table_marks_the_chosen_rate():
     )
     table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
     assert list(table.index) == ["LSTM", "QKAN-LSTM"] and list(table.columns) == [
-        "lr 0.01",
-        "lr 0.1",
+        "rate 0.01",
+        "rate 0.1",
     ]
-    assert table.loc["LSTM", "lr 0.01"] == "0.300 [0.20, 0.40] *"  # trailing zeros kept
-    assert table.loc["LSTM", "lr 0.1"] == "0.300 [0.10, 0.50]"
+    assert table.loc["LSTM", "rate 0.01"] == "0.300 [0.20, 0.40] *"  # trailing zeros kept
+    assert table.loc["LSTM", "rate 0.1"] == "0.300 [0.10, 0.50]"
     assert "2 seeds" in table.columns.name  # the header's corner, one header row
     one = reports.tuning_table(scores[scores["seed"] == 0], {"lstm": 0.1})
-    assert one.loc["LSTM", "lr 0.1"] == "0.1 *" and "1 seed" in one.columns.name
+    assert one.loc["LSTM", "rate 0.1"] == "0.1 *" and "1 seed" in one.columns.name
 
 
 def test_training_time_of_arm_frames_matches_one_row_per_dataset_arm_seed():
@@ -370,12 +370,12 @@ def test_tuning_table_puts_each_cell_over_one_power_of_ten():
         }
     )  # fmt: skip
     table = reports.tuning_table(scores, {"lstm": 0.01, "qkan_lstm": 0.01})
-    assert table.loc["LSTM", "lr 0.01"] == "4.52 [1.2, 16] × 10⁻⁵ *"
-    assert table.loc["QKAN-LSTM", "lr 0.01"] == "3.57 [1.3, 50] × 10⁻⁴ *"
-    assert table.loc["QKAN-LSTM", "lr 0.1"] == "0.412 [0.31, 0.50]"
+    assert table.loc["LSTM", "rate 0.01"] == "4.52 [1.2, 16] × 10⁻⁵ *"
+    assert table.loc["QKAN-LSTM", "rate 0.01"] == "3.57 [1.3, 50] × 10⁻⁴ *"
+    assert table.loc["QKAN-LSTM", "rate 0.1"] == "0.412 [0.31, 0.50]"
     assert max(len(c) for c in table.to_numpy().ravel()) <= 24  # five rates fit the page
     one = reports.tuning_table(scores[scores.seed == 0], {"lstm": 0.1})
-    assert one.loc["LSTM", "lr 0.01"] == "4.52 × 10⁻⁵"  # one seed: no range
+    assert one.loc["LSTM", "rate 0.01"] == "4.52 × 10⁻⁵"  # one seed: no range
 
 
 def test_agreement_statement_says_what_the_cells_show(frame):
@@ -434,7 +434,7 @@ def test_tuning_table_writes_a_column_spanning_magnitudes_in_scientific_notation
             "score": [2.07e-5, 1.1e-5, 4.2e-5, 4.8e-4, 3.8e-4, 8.97e-3],
         }
     )
-    cells = list(reports.tuning_table(scores, {"lstm": 0.01})["lr 0.01"])
+    cells = list(reports.tuning_table(scores, {"lstm": 0.01})["rate 0.01"])
     assert cells == ["2.07 [1.1, 4.2] × 10⁻⁵ *", "4.80 [3.8, 90] × 10⁻⁴"]
 
 

@@ -93,7 +93,7 @@ def test_spectrum_plot_is_a_real_figure():
     fig = plot_daruan_spectrum(theta, w, b)
     ax_f, ax_s = fig.axes
     assert len(ax_f.lines[0].get_xdata()) == 2001
-    assert "27 frequencies" not in ax_s.get_title() and "14 frequencies >= 0" in ax_s.get_title()
+    assert "27 frequencies" not in ax_s.get_title() and "14 frequencies ω ≥ 0" in ax_s.get_title()
     residual = read_number(ax_s.get_title().rsplit(" ", 1)[1])
     assert residual < 1e-8
     amp = plot_daruan_spectrum(theta, w, b, readout="amplitude")
