@@ -315,7 +315,8 @@ def claim_report(
                 "named_consistent": int(scoped["consistent"].sum()),
                 "consistent_with": "; ".join(  # for the page: display names
                     f"{MODEL_LABELS.get(r.model_ours, r.model_ours)} vs "
-                    f"{MODEL_LABELS.get(r.model_theirs, r.model_theirs)}, {r.part_ours}, "
+                    f"{MODEL_LABELS.get(r.model_theirs, r.model_theirs)}, "
+                    f"{r.part_ours} parameters, "
                     f"{DATASET_LABELS.get(r.dataset_ours, r.dataset_ours)}"
                     for r in hits.itertuples()
                 ),

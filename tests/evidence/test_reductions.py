@@ -158,7 +158,7 @@ def test_a_reachable_claim_is_found_in_a_made_up_table():
     made_up = ReductionClaim("t", "99.5%", "nowhere", ("qkan_lstm",), ("lstm",), ("total",))
     report = claim_report(table, [made_up]).iloc[0]
     assert report["reachable"] and report["named_consistent"] == 1
-    assert report["consistent_with"] == "QKAN-LSTM vs LSTM, total, x"
+    assert report["consistent_with"] == "QKAN-LSTM vs LSTM, total parameters, x"
 
 
 def test_larger_than_baseline():
