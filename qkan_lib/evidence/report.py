@@ -22,7 +22,7 @@ from ..runs.experiment import PathLike, protocol
 from ..runs.grid import run_grid
 from ..runs.store import results_frame
 from .book_runs import regeneration_costs
-from .display import count, page_table, significant
+from .display import count, mean_std_column, number, numbers, p_value, page_table
 from .findings import (
     FORECASTERS,
     PROTOCOL_LABELS,
@@ -108,9 +108,11 @@ def _r2_rows(summary: pd.DataFrame, source: str, label=arm_label) -> pd.DataFram
             "dataset": [DATASET_LABELS.get(d, d) for d in summary["dataset"]],
             "model": [label(a) for a in summary[name]],
             "seeds": summary["n"].astype(int),
-            "mean ± std": [f"{m:.4f} ± {s:.4f}" for m, s in zip(summary["mean"], summary["std"])],
-            "median": [f"{v:.4f}" for v in summary["median"]],
-            "range": [f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(summary["min"], summary["max"])],
+            "mean ± std": mean_std_column(summary["mean"], summary["std"]),
+            "median": numbers(summary["median"]),
+            "range": [
+                f"[{number(lo)}, {number(hi)}]" for lo, hi in zip(summary["min"], summary["max"])
+            ],
         }
     )
 
@@ -146,8 +148,8 @@ def r2_table(tables: dict, baselines: dict, harder: dict) -> pd.DataFrame:
                 "dataset": [DATASET_LABELS.get(d, d) for d in test["dataset"]],
                 "model": [FORECASTERS.get(f, f) for f in test["forecaster"]],
                 "seeds": 1,
-                "mean ± std": [f"{v:.4f}" for v in test["r2"]],
-                "median": [f"{v:.4f}" for v in test["r2"]],
+                "mean ± std": numbers(test["r2"]),
+                "median": numbers(test["r2"]),
                 "range": "",
             }
         )
@@ -181,19 +183,18 @@ def comparisons_table(baselines: dict, harder: dict) -> pd.DataFrame:
 def table_iv(final: pd.DataFrame) -> pd.DataFrame:
     """Table IV: test MAE and MSE (mean ± std over seeds) per model and sequence length."""
     stats = {m: seed_summary(final, m, by=("model", "seq_len")) for m in ("test_mae", "test_mse")}
-    rows = []
-    for (model, seq_len), mae in stats["test_mae"].iterrows():
-        mse = stats["test_mse"].loc[(model, seq_len)]
-        rows.append(
-            {
-                "model": MODEL_LABELS[model],
-                "sequence length": seq_len,
-                "seeds": int(mae["n"]),
-                "MAE": f"{mae['mean']:.4f} ± {mae['std']:.4f}",
-                "MSE": f"{significant(mse['mean'], 4)} ± {significant(mse['std'], 2)}",
-            }
-        )
-    return pd.DataFrame(rows).set_index(["model", "sequence length"])
+    mae, mse = stats["test_mae"], stats["test_mse"].loc[stats["test_mae"].index]
+    rows = pd.DataFrame(
+        {
+            "model": [MODEL_LABELS[model] for model, _ in mae.index],
+            "sequence length": [seq_len for _, seq_len in mae.index],
+            "seeds": mae["n"].astype(int).to_numpy(),
+            # one style per column (display.mean_std_column): never "0.0108 ± 6.9 × 10⁻⁵"
+            "MAE": mean_std_column(mae["mean"], mae["std"]),
+            "MSE": mean_std_column(mse["mean"], mse["std"], digits=5),
+        }
+    )
+    return rows.set_index(["model", "sequence length"])
 
 
 def verdict_changes(full: pd.DataFrame, quick: pd.DataFrame) -> pd.DataFrame:
@@ -298,11 +299,11 @@ def regeneration_table(rows: Sequence[dict], workers: int = 2) -> pd.DataFrame:
         {
             "chapter": frame["chapter"],
             "what is trained": frame["title"],
-            "archived runs": frame["runs"],
-            "training CPU (min)": [f"{s / 60:.1f}" for s in frame["training_s"]],
-            f"wall at {workers} workers, at least (min)": [
-                f"{s / 60 / workers:.1f}" for s in frame["training_s"]
-            ],
+            "archived runs": [count(n) for n in frame["runs"]],
+            "training CPU (min)": numbers(frame["training_s"] / 60, 1),
+            f"wall at {workers} workers, at least (min)": numbers(
+                frame["training_s"] / 60 / workers, 1
+            ),
             "archive complete": ["yes" if c else "no" for c in frame["complete"]],
         }
     ).set_index("chapter")
@@ -313,32 +314,28 @@ def real_series_markdown(evidence: dict) -> list[str]:
     series (mean ± std over seeds), the Diebold-Mariano comparisons with Holm's p, the mean
     ranks and the claim's verdict."""
     summary = evidence["summary"]
-    rows = []
-    for r in summary[summary["kind"] == "multi-step"].itertuples():
-        cells = {"series": DATASET_LABELS.get(r.dataset, r.dataset), "model": model_label(r.model),
-                 "seeds": int(r.n_seeds)}  # fmt: skip
-        for metric in ("mase", "smape"):
-            mean, std = getattr(r, f"{metric}_mean"), getattr(r, f"{metric}_std")
-            spread = "" if pd.isna(std) else f" ± {std:.3f}"
-            cells[f"multi-step {metric.upper() if metric == 'mase' else 'sMAPE'}"] = (
-                f"{mean:.3f}{spread}"
-            )
-        rows.append(cells)
+    multi = summary[summary["kind"] == "multi-step"]
+    rows = {"series": [DATASET_LABELS.get(d, d) for d in multi["dataset"]],
+            "model": [model_label(m) for m in multi["model"]],
+            "seeds": multi["n_seeds"].astype(int).to_numpy()}  # fmt: skip
+    for metric, name in (("mase", "multi-step MASE"), ("smape", "multi-step sMAPE")):
+        # one style per column; a baseline (one deterministic forecast) prints its value alone
+        rows[name] = mean_std_column(multi[f"{metric}_mean"], multi[f"{metric}_std"], digits=3)
     c = evidence["comparisons"]
     comparisons = pd.DataFrame(
         {
             "series": [DATASET_LABELS.get(d, d) for d in c["dataset"]],
             "model": [model_label(a) for a in c["a"]],
             "best baseline": [model_label(b) for b in c["b"]],
-            "MAE ratio": c["mae_ratio"].map("{:.3f}".format),
-            "DM (HLN)": c["statistic"].map("{:+.2f}".format),
-            "Holm p": c["p_holm"].map(lambda p: significant(p, 3)),
+            "MAE ratio": numbers(c["mae_ratio"], 3),
+            "DM (HLN)": numbers(c["statistic"], 2, sign=True),
+            "Holm p": c["p_holm"].map(p_value),
             "verdict": c["verdict"].map(verdict_label),
         }  # fmt: skip
     )
     ranks = evidence["ranks"]
     rank_frame = pd.DataFrame({"model": [model_label(m) for m in ranks.index],
-                               "mean rank": ranks.map("{:.2f}".format).to_numpy()})  # fmt: skip
+                               "mean rank": numbers(ranks, 2)})  # fmt: skip
     claim = real_data_claim(c)
     return [
         "Multi-step MASE and sMAPE (%) per series, mean over the origins; mean ± std over the "
@@ -347,7 +344,7 @@ def real_series_markdown(evidence: dict) -> list[str]:
         "Diebold-Mariano (HLN) against the best baseline per series, Holm over all:", "",
         markdown_table(comparisons.set_index("series")), "",
         "Mean ranks by multi-step MASE (critical difference "
-        f"{evidence['rank_summary']['cd']:.2f}):",
+        f"{number(evidence['rank_summary']['cd'], 2)}):",
         "", markdown_table(rank_frame.set_index("model")), "",
         f"Verdict: {verdict_sentence(claim)}", "",
     ]  # fmt: skip

@@ -48,6 +48,22 @@ def test_table_iv_is_the_mean_and_std_over_seeds():
     assert table.loc[("QKAN-LSTM", 8), "seeds"] == 3 and len(table) == 4
 
 
+def test_table_iv_writes_each_column_in_one_style():
+    """Table IV's MSEs of about 0.011 have stds from 7e-5 to 8e-4: one style per column (the
+    report's first version printed "0.01086 ± 6.9 × 10⁻⁵" beside "0.01149 ± 0.00068")."""
+    mse = {(4, 0): 0.0114, (4, 1): 0.0121, (4, 2): 0.0108, (8, 0): 0.01086, (8, 1): 0.01093}
+    mse[(8, 2)] = 0.01080
+    final = pd.DataFrame(
+        [
+            {"model": "lstm", "seq_len": s, "seed": k, "test_mae": 0.06 + v, "test_mse": v}
+            for (s, k), v in mse.items()
+        ]
+    )
+    cells = report.table_iv(final)["MSE"].tolist()
+    assert all("× 10" in c for c in cells) or not any("× 10" in c for c in cells), cells
+    assert all(c.count("±") == 1 for c in cells)
+
+
 def test_verdict_changes_lists_only_the_claims_that_differ():
     full = pd.DataFrame(
         {"claim": ["a", "b"], "outcome": ["holds", "not supported"], "verdict": ["x", "y"]}
@@ -66,7 +82,7 @@ def test_the_regeneration_table_adds_a_total_and_a_lower_bound_per_worker():
     ]
     table = report.regeneration_table(rows, workers=2)
     assert list(table.index) == ["05", "12", "all"]
-    assert table.loc["all", "archived runs"] == 4
+    assert table.loc["all", "archived runs"] == "4"
     assert table.loc["all", "training CPU (min)"] == "3.0"
     assert table.loc["all", "wall at 2 workers, at least (min)"] == "1.5"
     assert list(table["what is trained"]) == ["a", "b", ""]  # the step, under its own header
