@@ -519,7 +519,7 @@ def evidence_from_forecasts(
 # the Milan series, when the real files are found
 
 MILAN_ABSENT = (
-    "The real Milan files were not found (the Urban chapter's section *Using the real data* "
+    "The real Milan files were not found (the Urban chapter's section “Using the real data” "
     "says where to put them; its synthetic stand-in does not count), so the Milan series is "
     "not forecast here: this protocol is run on the real data only."
 )

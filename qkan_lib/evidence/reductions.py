@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..models.registry import DATASET_LABELS, MODEL_LABELS
 from ..paper import TABLE_I
+from .display import percent
 
 PARTS = ("classical", "quantum", "total")
 REDUCTION_BASELINES = ("lstm", "qlstm")
@@ -386,7 +387,7 @@ def reduction_table(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     for row in frame.itertuples(index=False):
         counts = f"({row.count_ours}/{row.count_theirs})"  # compact: the table fits a page
         text = (
-            f"{100 * row.reduction:.1f}% {counts}"
+            f"{percent(row.reduction, 1)} {counts}"
             if row.reduction >= 0
             else f"{row.count_ours / row.count_theirs:.1f}× {counts}"
         )

@@ -458,7 +458,7 @@ def verdict_summary(table: pd.DataFrame) -> str:
     for outcome in OUTCOMES:
         claims = table.loc[table["outcome"] == outcome, "claim"].tolist()
         if claims:
-            names = "; ".join(claims)
+            names = "; ".join(f"“{c}”" for c in claims)  # claims, each a title in itself
             lines.append(f"* **{sentence(outcome)}** ({len(claims)} of {len(table)}): {names}.")
     return "\n".join(lines)
 
@@ -501,7 +501,7 @@ WITHIN, BEYOND, UNDECIDED = "within", "beyond", "undecided"
 TOLERANCE_SIDES = {
     WITHIN: "the whole 95 % interval of the median test R² lost is at most the tolerance at "
     "some shot budget",
-    BEYOND: "the whole interval lies above the tolerance at every shot budget",
+    BEYOND: "the whole interval lies above the tolerance at every shot budget tried",
     UNDECIDED: "neither: at the budgets tried the interval reaches both sides of the "
     "tolerance, or the seeds are too few for an interval",
 }
