@@ -143,8 +143,11 @@ def synthetic_table(
     losses = pd.DataFrame(losses, columns=["test mean", "test std", "train mean", "train std"])
     # each loss column in one number style (issue 25: not "9.56 × 10⁻⁵ ± 8.93 × 10⁻⁵" beside
     # "0.0002 ± 0.0001"); the epoch label stays on the phone's stacked cards
+    # "0.00063 ± 0.00031" is narrower than "(6.33 ± 3.12) × 10⁻⁴": five decimals first
+    # (Table III's train losses at four decimals went over the power of ten, and the table
+    # over the page's width); a column they cannot show keeps the power-of-ten style
     for name, key in (("test loss", "test"), ("train loss", "train")):
-        table[name] = mean_std_column(losses[f"{key} mean"], losses[f"{key} std"])
+        table[name] = mean_std_column(losses[f"{key} mean"], losses[f"{key} std"], digits=5)
     table.index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
     return page_table(table)  # one header row
 

@@ -86,7 +86,7 @@ def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame)
     assert table.loc[("LSTM", "epoch 3"), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
     assert table.loc[("LSTM", "epoch 3"), "R² (paper)"] == "0.8100 ∈ (n=3)"
     assert table.loc[("QKAN-LSTM", "epoch 3"), "R² (paper)"] == "0.5000 ∉ (n=3)"
-    assert table.loc[("QKAN-LSTM", "epoch 1"), "train loss"] == "1.0000 ± 0.0000"
+    assert table.loc[("QKAN-LSTM", "epoch 1"), "train loss"] == "1.00000 ± 0.00000"
 
 
 def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
