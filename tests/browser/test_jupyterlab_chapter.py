@@ -87,6 +87,9 @@ def jupyterlab(tmp_path_factory):
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={EXECUTED.parent}",
         f"--LabApp.user_settings_dir={settings}",
+        # a fresh workspace: the default one reopens whatever tabs an earlier session left,
+        # whose prose would be read with this chapter's
+        f"--LabApp.workspaces_dir={settings / 'workspaces'}",
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
