@@ -105,9 +105,11 @@ def median_range(median: float, low: float, high: float, digits: int = 4) -> str
     return interval(median, low, high, digits)
 
 
-def range_mark(paper: float, inside: bool, n: int, digits: int = 4) -> str:
-    """The paper's value, ∈ (inside our seed range) or ∉ (outside), and our seed count."""
-    return f"{number(paper, digits)} {'∈' if inside else '∉'} (n={n})"
+def range_mark(paper: float, inside: bool, n: int | None, digits: int = 4) -> str:
+    """The paper's value, ∈ (inside our seed range) or ∉ (outside), and our seed count (None:
+    the table's header gives it, the same for every row)."""
+    count = "" if n is None else f" (n={n})"
+    return f"{number(paper, digits)} {'∈' if inside else '∉'}{count}"
 
 
 def synthetic_table(
@@ -122,17 +124,21 @@ def synthetic_table(
     stats = summary(frame, ["train_loss", "test_mse"], by=("model",), epochs=epochs)
     agreement = r2_agreement(frame, paper_r2, epochs).set_index(["model", "epoch"])
     rows, losses, index = [], [], []
+    # one seed count for every row goes to the header (a narrower column: Table III fits)
+    counts = set(agreement["n"].dropna().astype(int))
+    shared = counts.pop() if len(counts) == 1 else None
+    paper_header = "R² (paper)" if shared is None else f"R² (paper), n = {shared}"
     for model in [m for m in MODELS if m in stats.index.get_level_values("model")]:
         for epoch in epochs:
             s, r2 = stats.loc[(model, epoch)], agreement.loc[(model, epoch)]
             paper = (
-                range_mark(r2["paper"], bool(r2["inside"]), int(r2["n"]))
+                range_mark(r2["paper"], bool(r2["inside"]), None if shared else int(r2["n"]))
                 if not math.isnan(r2["paper"])
                 else "no value"
             )
             rows.append(
                 {  # the comparison with the paper first
-                    "R² (paper)": paper,
+                    paper_header: paper,
                     "R² median [min, max]": median_range(r2["median"], r2["low"], r2["high"]),
                     "R² mean ± std": mean_std(r2["mean"], r2["std"]),
                 }
@@ -143,11 +149,8 @@ def synthetic_table(
     losses = pd.DataFrame(losses, columns=["test mean", "test std", "train mean", "train std"])
     # each loss column in one number style (issue 25: not "9.56 × 10⁻⁵ ± 8.93 × 10⁻⁵" beside
     # "0.0002 ± 0.0001"); the epoch label stays on the phone's stacked cards
-    # "0.00063 ± 0.00031" is narrower than "(6.33 ± 3.12) × 10⁻⁴": five decimals first
-    # (Table III's train losses at four decimals went over the power of ten, and the table
-    # over the page's width); a column they cannot show keeps the power-of-ten style
     for name, key in (("test loss", "test"), ("train loss", "train")):
-        table[name] = mean_std_column(losses[f"{key} mean"], losses[f"{key} std"], digits=5)
+        table[name] = mean_std_column(losses[f"{key} mean"], losses[f"{key} std"])
     table.index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
     return page_table(table)  # one header row
 

@@ -84,9 +84,9 @@ def test_synthetic_table_marks_the_paper_inside_or_outside_our_seed_range(frame)
     ]
     assert table.loc[("LSTM", "epoch 3"), "R² mean ± std"] == "0.8100 ± 0.0100"
     assert table.loc[("LSTM", "epoch 3"), "R² median [min, max]"] == "0.8100 [0.8000, 0.8200]"
-    assert table.loc[("LSTM", "epoch 3"), "R² (paper)"] == "0.8100 ∈ (n=3)"
-    assert table.loc[("QKAN-LSTM", "epoch 3"), "R² (paper)"] == "0.5000 ∉ (n=3)"
-    assert table.loc[("QKAN-LSTM", "epoch 1"), "train loss"] == "1.00000 ± 0.00000"
+    assert table.loc[("LSTM", "epoch 3"), "R² (paper), n = 3"] == "0.8100 ∈"
+    assert table.loc[("QKAN-LSTM", "epoch 3"), "R² (paper), n = 3"] == "0.5000 ∉"
+    assert table.loc[("QKAN-LSTM", "epoch 1"), "train loss"] == "1.0000 ± 0.0000"
 
 
 def test_seed_range_fails_where_two_standard_deviations_would_pass(frame):
@@ -120,7 +120,7 @@ def test_agreement_counts_a_missing_paper_value_as_not_inside(frame):
     assert math.isnan(agreement.loc[("lstm", 2), "paper"])
     assert not agreement.loc[("lstm", 2), "inside"]
     table = reports.synthetic_table(frame, paper, epochs=(1, 2, 3))
-    assert table.loc[("LSTM", "epoch 2"), "R² (paper)"] == "no value"
+    assert table.loc[("LSTM", "epoch 2"), "R² (paper), n = 3"] == "no value"
 
 
 def test_urban_table_and_ranking_against_the_paper():
