@@ -235,6 +235,22 @@ def _check_sequence(x: torch.Tensor, input_size: int, dtype: torch.dtype) -> Non
         raise ValueError("sequence input contains NaN or infinite values")
 
 
+def stacked_lookup(
+    module: nn.Module, stacked: dict[str, torch.Tensor]
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """For seed batching (the ``stacked_forward`` methods): a tensor of ``module`` -> its S
+    models' values (S, *shape), from ``stacked`` (``torch.func.stack_module_state``) where it
+    is stacked, else the module's own tensor, shared by all S."""
+    names = {id(t): name for name, t in (*module.named_parameters(), *module.named_buffers())}
+    size = next(iter(stacked.values())).shape[0]
+
+    def models_of(tensor: torch.Tensor) -> torch.Tensor:
+        name = names[id(tensor)]
+        return stacked[name] if name in stacked else tensor.expand(size, *tensor.shape)
+
+    return models_of
+
+
 class RecurrentRegressor(nn.Module):
     """Run a cell over a sequence and predict the next value from the last hidden state.
 
@@ -305,12 +321,7 @@ class RecurrentRegressor(nn.Module):
         kernel = sequence_kernel(self.cell.gates, x)
         if kernel is None or kernel.stacked_final_hidden is None:
             return None
-        names = {id(t): name for name, t in (*self.named_parameters(), *self.named_buffers())}
-        size = next(iter(stacked.values())).shape[0]
-
-        def models_of(tensor: torch.Tensor) -> torch.Tensor:
-            name = names[id(tensor)]
-            return stacked[name] if name in stacked else tensor.expand(size, *tensor.shape)
+        models_of = stacked_lookup(self, stacked)
 
         weight, bias = models_of(self.head.weight), models_of(self.head.bias)
         gates, hidden = self.cell.gates, self.cell.hidden_size
@@ -366,12 +377,8 @@ class LSTMRegressor(nn.Module):
         )  # fmt: skip
         if not plain or x.device.type != "cpu" or self.head.bias is None:
             return None
-        names = {id(t): name for name, t in (*self.named_parameters(), *self.named_buffers())}
+        models_of = stacked_lookup(self, stacked)
         size = next(iter(stacked.values())).shape[0]
-
-        def models_of(tensor: torch.Tensor) -> torch.Tensor:
-            name = names[id(tensor)]
-            return stacked[name] if name in stacked else tensor.expand(size, *tensor.shape)
 
         layers = [
             [models_of(getattr(lstm, f"{kind}_l{k}")) for kind in ("weight_ih", "weight_hh")]
