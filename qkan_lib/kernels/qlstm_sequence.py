@@ -154,11 +154,9 @@ def can_fuse(theta: torch.Tensor, x: torch.Tensor) -> bool:
     )
 
 
-def fused_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
-    """The last hidden state h_T (batch, hidden_size) of a QLSTM cell with gate-circuit angles
-    ``theta`` (4, depth, n_qubits) run over x (batch, seq_len, input_size) from zero states, in
-    one compiled forward and one compiled backward pass; equal to the PyTorch path to float
-    tolerance."""
+def _apply_checked(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+    """The fused sequence for one model's angles (4, depth, n) or S models' (S, 4, depth, n),
+    after the checks both entry points share."""
     if not can_fuse(theta, x):
         raise ValueError(
             "the fused QLSTM path needs theta and x on the CPU, both float32 or both float64, "
@@ -169,6 +167,14 @@ def fused_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -
         raise ValueError(f"x must have shape (batch, seq_len >= 1, {d}), got {tuple(x.shape)}")
     keep = torch.is_grad_enabled() and (theta.requires_grad or x.requires_grad)
     return FusedQLSTMSequence.apply(theta, x, hidden_size, keep)
+
+
+def fused_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
+    """The last hidden state h_T (batch, hidden_size) of a QLSTM cell with gate-circuit angles
+    ``theta`` (4, depth, n_qubits) run over x (batch, seq_len, input_size) from zero states, in
+    one compiled forward and one compiled backward pass; equal to the PyTorch path to float
+    tolerance."""
+    return _apply_checked(theta, x, hidden_size)
 
 
 def stacked_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int) -> torch.Tensor:
@@ -178,13 +184,4 @@ def stacked_final_hidden(theta: torch.Tensor, x: torch.Tensor, hidden_size: int)
     nodes' worth of per-call overhead."""
     if theta.dim() != 4:
         raise ValueError(f"theta must have shape (S, 4, depth, n_qubits), got {tuple(theta.shape)}")
-    if not can_fuse(theta, x):
-        raise ValueError(
-            "the fused QLSTM path needs theta and x on the CPU, both float32 or both float64, "
-            "outside torch.func transforms; use the PyTorch path otherwise"
-        )
-    d = theta.shape[-1] - hidden_size
-    if x.dim() != 3 or x.shape[-1] != d or x.shape[1] < 1:
-        raise ValueError(f"x must have shape (batch, seq_len >= 1, {d}), got {tuple(x.shape)}")
-    keep = torch.is_grad_enabled() and (theta.requires_grad or x.requires_grad)
-    return FusedQLSTMSequence.apply(theta, x, hidden_size, keep)
+    return _apply_checked(theta, x, hidden_size)
