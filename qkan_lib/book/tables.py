@@ -150,7 +150,14 @@ def synthetic_table(
     # each loss column in one number style (issue 25: not "9.56 × 10⁻⁵ ± 8.93 × 10⁻⁵" beside
     # "0.0002 ± 0.0001"); the epoch label stays on the phone's stacked cards
     for name, key in (("test loss", "test"), ("train loss", "train")):
-        table[name] = mean_std_column(losses[f"{key} mean"], losses[f"{key} std"])
+        means, stds = losses[f"{key} mean"], losses[f"{key} std"]
+        column = mean_std_column(means, stds)
+        if any("×" in cell for cell in column):
+            # "0.00063 ± 0.00031" is narrower than "(6.33 ± 3.12) × 10⁻⁴": a fifth decimal
+            # before a power of ten (Table III's train losses went over the page's width)
+            wider = mean_std_column(means, stds, digits=5)
+            column = column if any("×" in cell for cell in wider) else wider
+        table[name] = column
     table.index = pd.MultiIndex.from_tuples(index, names=["model", "epoch"])
     return page_table(table)  # one header row
 

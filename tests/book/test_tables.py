@@ -466,3 +466,15 @@ def test_comparison_tables_split_by_dataset_and_name_the_matched_lstm_once():
     assert both.index.nlevels == 2 and ("Damped SHM", "HQKAN-LSTM vs Matched LSTM") in both.index
     with pytest.raises(ValueError, match="dataset level"):
         reports.comparison_tables(shown.droplevel(0))
+
+
+def test_loss_columns_take_a_fifth_decimal_before_a_power_of_ten(frame):
+    """Train losses from 6e-4 to 0.25 (Table III): four decimals would show 6.3e-4 with one
+    significant digit, so the column went over the power of ten, "(6.33 ± 3.12) × 10⁻⁴",
+    and the table over the page; five decimals show every loss plainly, in one style."""
+    low = frame.assign(train_loss=frame["train_loss"] * 0.001 + 0.0006)
+    paper = {"lstm": (0.5, 0.9, 0.81), "qkan_lstm": (0.1, 0.7, 0.5)}
+    table = reports.synthetic_table(low, paper, epochs=(1, 2, 3))
+    cells = table["train loss"].tolist()
+    assert not any("×" in c for c in cells), cells
+    assert all(len(c.split(" ± ")[0].split(".")[1]) == 5 for c in cells), cells
