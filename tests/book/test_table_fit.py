@@ -25,10 +25,10 @@ CHAR_PX = 7.0
 PADDING_PX = 12.8
 WRAP_CHARS = 12  # a cell may wrap between its units into lines of at least this many characters
 # The units a cell never breaks inside (book/_ext/static/book_tables.js keeps them whole): an
-# interval "[low, high]", "mean ± std" (and "(mean ± std) × 10⁻⁵"), "1.9 × 10⁻⁶", a number with
-# thousands "10,000", a word.
+# interval "[low, high]", "mean ± std", "(mean ± std)" and its "× 10⁻⁵" apart, "1.9 × 10⁻⁶",
+# a number with thousands "10,000", a word.
 UNITS = re.compile(
-    r"\(\S+ ± \S+\) × 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+"
+    r"\(\S+ ± \S+\)|× 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+"
 )
 
 
