@@ -28,7 +28,7 @@ WRAP_CHARS = 12  # a cell may wrap between its units into lines of at least this
 # interval "[low, high]", "mean ± std", "(mean ± std)" and its "× 10⁻⁵" apart, "1.9 × 10⁻⁶",
 # a number with thousands "10,000", a word.
 UNITS = re.compile(
-    r"\(\S+ ± \S+\)|× 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+"
+    r"\(\S+ ± \S+\)|(?<=\) )× 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+"
 )
 
 

@@ -403,7 +403,7 @@ def test_downloadable_notebooks_carry_no_build_machine_traces():
 # "× 10⁻⁵", an interval "[low, high]", "mean ± std", "1.9 × 10⁻⁶", "10 000", a word.
 # tests/book/test_table_fit.py checks the table builders' columns without a browser.
 CELLS = """
-    const scaled = /\\(\\S+ ± \\S+\\)|× 10\\S+/.source;  // "(mean ± std)", "× 10⁻⁵"
+    const scaled = /\\(\\S+ ± \\S+\\)|(?<=\\) )× 10\\S+/.source;  // "(mean ± std)", "× 10⁻⁵"
     const rest = /\\[[^\\]]*\\]|\\S+ ± \\S+|\\S+ × 10\\S+|\\d{1,3}(?: \\d{3})+(?!\\d)|\\S+/;
     const units = new RegExp(scaled + '|' + rest.source, 'g');
     const ctx = document.createElement('canvas').getContext('2d');

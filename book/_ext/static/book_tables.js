@@ -56,7 +56,7 @@
   // units: "(mean ± std)" and its "× 10⁻⁵" (a line may break before the ×: Table III fits),
   // an interval "[low, high]", "mean ± std", "1.9 × 10⁻⁶", a number with thousands "10 000",
   // a word (the same units as tests/browser/test_published_book.py)
-  const UNITS = /\(\S+ ± \S+\)|× 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+/g;
+  const UNITS = /\(\S+ ± \S+\)|(?<=\) )× 10\S+|\[[^\]]*\]|\S+ ± \S+|\S+ × 10\S+|\d{1,3}(?: \d{3})+(?!\d)|\S+/g;
   function keepWords(table) {
     table.querySelectorAll("th, td").forEach((cell) => {
       if ([...cell.childNodes].some((n) => n.nodeType !== Node.TEXT_NODE)) return;
