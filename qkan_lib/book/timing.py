@@ -25,8 +25,14 @@ from ..core.circuits import circuit_expectations
 from ..core.layers import QKANLayer
 from ..core.pennylane_circuits import pennylane_qlstm_circuit
 from ..data.registry import load_dataset
-from ..evidence.display import MISSING, display_name, number_format, page_table, significant
-from ..evidence.verdict import NO_BREAK
+from ..evidence.display import (
+    MISSING,
+    NO_BREAK,
+    display_name,
+    number_format,
+    page_table,
+    significant,
+)
 from ..kernels.paths import reference_path
 from ..models.cells import LSTMCell, ModuleGates, QKANGates, QLSTMGates, RecurrentRegressor
 from ..models.registry import MODEL_LABELS, MODEL_REGISTRY, MODELS, build_model

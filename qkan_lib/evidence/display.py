@@ -58,6 +58,7 @@ DISPLAY_NAMES = {
     **STATISTIC_LABELS,
 }
 MISSING = "–"  # what a missing number prints as (never "nan")
+NO_BREAK = "\u00a0"  # a space a line may not break at (one unit in a table cell)
 MINUS = "\u2212"  # the minus sign of a number on the page ("−0.02", never the hyphen "-0.02")
 
 

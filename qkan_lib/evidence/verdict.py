@@ -28,6 +28,7 @@ import pandas as pd
 from ..models.registry import DATASET_LABELS
 from .display import (
     MISSING,
+    NO_BREAK,
     count,
     display_name,
     interval,
@@ -48,7 +49,6 @@ NOT_SUPPORTED = "not supported (no significant difference)"
 UNTESTABLE = "cannot be tested here"
 # The outcome of every row is one of these words (the verdict column says it in a sentence).
 OUTCOMES = ("holds", "holds in part", "does not hold", "not supported", "cannot be tested")
-NO_BREAK = "\u00a0"  # a space a line may not break at
 COLUMNS = (
     "claim",
     "the paper",
